@@ -1,0 +1,455 @@
+/**
+ * Domain types of the HopX client: what callers of `src/client` see.
+ *
+ * Wire shapes (snake_case, several variants per field, see ../shared/hopx-api.md) are mapped to
+ * these camelCase types at the boundary, in one place per resource. Timestamps stay ISO 8601
+ * strings as HopX sends them (null where HopX says "none").
+ *
+ * This file is the contract between the client (src/client), the MCP tools (src/tools) and the
+ * local backend's tests: change it deliberately.
+ */
+
+/** Options every client call accepts. */
+export interface CallOptions {
+  /** Aborts the request (and, for streams, closes the socket). */
+  signal?: AbortSignal;
+  /** Per-request timeout in milliseconds; defaults depend on the call (see each method). */
+  timeoutMs?: number;
+}
+
+// ---------------------------------------------------------------- control plane
+
+export type SandboxStatus =
+  | 'creating'
+  | 'running'
+  | 'stopped'
+  | 'paused'
+  | 'error'
+  | 'deleted'
+  | 'killed'
+  | (string & {});
+
+export interface SandboxResources {
+  vcpu: number;
+  memoryMb: number;
+  diskMb: number;
+}
+
+export interface SandboxInfo {
+  id: string;
+  status: SandboxStatus;
+  templateId: string | null;
+  templateName: string | null;
+  region: string | null;
+  /** VM agent base URL (scheme + host[:port]), used verbatim for agent calls. */
+  publicHost: string;
+  directUrl: string | null;
+  previewUrl: string | null;
+  resources: SandboxResources | null;
+  internetAccess: boolean | null;
+  timeoutSeconds: number | null;
+  expiresAt: string | null;
+  createdAt: string | null;
+  requestId: string | null;
+  // auth_token / token_expires_at are deliberately absent: the client keeps them in its token
+  // cache and never hands them out (they must not reach tool output or logs).
+}
+
+export interface CreateSandboxOptions {
+  /** Template name, e.g. `code-interpreter`. One of `template` / `templateId` is required. */
+  template?: string;
+  /** Numeric template id as a string; wins over `template` when both are given. */
+  templateId?: string;
+  region?: string;
+  /** Auto-kill after this many seconds; absent = no auto-kill. */
+  timeoutSeconds?: number;
+  /** Default true. */
+  internetAccess?: boolean;
+  envVars?: Record<string, string>;
+}
+
+export interface ListSandboxesOptions {
+  status?: 'running' | 'stopped' | 'paused' | 'creating';
+  region?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface SandboxPage {
+  sandboxes: SandboxInfo[];
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+
+export interface SandboxStateChange {
+  id: string;
+  status: SandboxStatus;
+}
+
+export interface SandboxTimeout {
+  id: string;
+  timeoutSeconds: number;
+  expiresAt: string | null;
+}
+
+export interface AgentTokenInfo {
+  /** When the current agent token expires (the token itself never leaves the client). */
+  expiresAt: string | null;
+}
+
+export interface TemplateResources {
+  vcpu: number | null;
+  memoryMb: number | null;
+  diskGb: number | null;
+}
+
+export interface TemplateInfo {
+  id: string;
+  name: string;
+  displayName: string | null;
+  description: string | null;
+  category: string | null;
+  language: string | null;
+  features: string[];
+  status: string | null;
+  isActive: boolean | null;
+  isPublic: boolean | null;
+  defaultResources: TemplateResources | null;
+}
+
+export interface ListTemplatesOptions {
+  category?: string;
+  language?: string;
+}
+
+export interface ControlPlaneHealth {
+  ok: boolean;
+  status: string;
+  /** The raw JSON body, for display. */
+  details: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- agent: code
+
+export type Language = 'python' | 'javascript' | 'bash' | 'go';
+
+export interface RunCodeOptions {
+  code: string;
+  /** Default `python`. */
+  language?: Language;
+  /** Execution timeout in seconds; default 120 (the HTTP timeout is this + 30 s). */
+  timeoutSeconds?: number;
+  /** Working directory in the sandbox; default `/workspace`. Sent as `workdir`. */
+  workingDir?: string;
+  env?: Record<string, string>;
+}
+
+/** One rich output, keyed by MIME type like a Jupyter bundle entry. */
+export interface RichOutput {
+  /** `image/png`, `image/svg+xml`, `text/html`, `text/markdown`, `application/json`, `text/plain`. */
+  mimeType: string;
+  /** base64 for images, text for text kinds, JSON text for application/json. */
+  data: string;
+}
+
+export interface ExecutionResult {
+  success: boolean;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** Seconds, as the agent reports `execution_time`. */
+  executionTimeSeconds: number | null;
+  language: string | null;
+  /** Jupyter `text/plain` of the last expression, if any. */
+  result: string | null;
+  richOutputs: RichOutput[];
+}
+
+export interface RunBackgroundOptions extends RunCodeOptions {
+  /** A label shown in process lists. */
+  name?: string;
+}
+
+export interface BackgroundProcessHandle {
+  processId: string;
+  executionId: string | null;
+  status: string;
+  name: string | null;
+}
+
+export interface BackgroundProcess {
+  processId: string;
+  executionId: string | null;
+  name: string | null;
+  /** running | completed | failed | killed | queued */
+  status: string;
+  language: string | null;
+  pid: number | null;
+  exitCode: number | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  stdout: string | null;
+  stderr: string | null;
+}
+
+export interface SystemProcess {
+  pid: number;
+  name: string | null;
+  command: string | null;
+  user: string | null;
+  status: string | null;
+  cpuPercent: number | null;
+  memoryMb: number | null;
+}
+
+export type StreamEvent =
+  | { type: 'stdout'; data: string }
+  | { type: 'stderr'; data: string }
+  | { type: 'result'; exitCode: number; executionTimeSeconds: number | null }
+  | { type: 'error'; error: string; code: string | null }
+  | { type: 'complete'; success: boolean };
+
+// ---------------------------------------------------------------- agent: commands
+
+export interface RunCommandOptions {
+  /** A shell command line; sent as `bash -c <command>` like the official SDKs. */
+  command: string;
+  /** Timeout in seconds; default 30. */
+  timeoutSeconds?: number;
+  workingDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface CommandResult {
+  success: boolean;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  executionTimeSeconds: number | null;
+  pid: number | null;
+}
+
+// ---------------------------------------------------------------- agent: files
+
+export interface FileInfo {
+  name: string;
+  path: string;
+  size: number;
+  isDirectory: boolean;
+  modifiedTime: string | null;
+  permissions: string | null;
+}
+
+export interface WriteFileOptions {
+  /** Octal string, default `"0644"`. */
+  mode?: string;
+  /** Default true. */
+  overwrite?: boolean;
+}
+
+export interface FileChangeEvent {
+  path: string;
+  event: 'created' | 'modified' | 'deleted' | 'renamed' | (string & {});
+  timestamp: string | null;
+}
+
+// ---------------------------------------------------------------- agent: env, metrics, info
+
+export interface MetricsSnapshot {
+  uptimeSeconds: number | null;
+  cpu: { usagePercent: number | null; cores: number | null } | null;
+  memory: { totalBytes: number | null; usedBytes: number | null; usagePercent: number | null } | null;
+  disk: { totalBytes: number | null; usedBytes: number | null; usagePercent: number | null } | null;
+  processes: { count: number | null; running: number | null } | null;
+  totalExecutions: number | null;
+  activeExecutions: number | null;
+  totalRequests: number | null;
+  totalErrors: number | null;
+  /** The raw JSON body, for fields not mapped above. */
+  raw: Record<string, unknown>;
+}
+
+export interface AgentInfo {
+  agent: string | null;
+  version: string | null;
+  vmId: string | null;
+  os: string | null;
+  arch: string | null;
+  uptimeSeconds: number | null;
+  languages: string[];
+  raw: Record<string, unknown>;
+}
+
+export interface AgentHealth {
+  healthy: boolean;
+  status: string;
+  version: string | null;
+  raw: Record<string, unknown>;
+}
+
+export interface CacheStats {
+  size: number | null;
+  hits: number | null;
+  misses: number | null;
+  hitRate: number | null;
+  raw: Record<string, unknown>;
+}
+
+export interface CacheClearResult {
+  message: string | null;
+  entriesRemoved: number | null;
+}
+
+// ---------------------------------------------------------------- the client surface
+
+export interface SandboxesApi {
+  /** POST /v1/sandboxes. Never retried. Also PATCHes env_vars to the agent, as the SDKs do. */
+  create(options: CreateSandboxOptions, call?: CallOptions): Promise<SandboxInfo>;
+  get(sandboxId: string, call?: CallOptions): Promise<SandboxInfo>;
+  /** GET; refuse stopped; resume paused; refresh the agent token. */
+  connect(sandboxId: string, call?: CallOptions): Promise<SandboxInfo>;
+  list(options?: ListSandboxesOptions, call?: CallOptions): Promise<SandboxPage>;
+  /** Follows next_cursor while has_more. */
+  listAll(options?: Omit<ListSandboxesOptions, 'cursor'>, call?: CallOptions): AsyncIterable<SandboxInfo>;
+  start(sandboxId: string, call?: CallOptions): Promise<SandboxStateChange>;
+  stop(sandboxId: string, call?: CallOptions): Promise<SandboxStateChange>;
+  pause(sandboxId: string, call?: CallOptions): Promise<SandboxStateChange>;
+  resume(sandboxId: string, call?: CallOptions): Promise<SandboxStateChange>;
+  /** DELETE /v1/sandboxes/{id}. Resolves false when the sandbox was already gone. */
+  kill(sandboxId: string, call?: CallOptions): Promise<boolean>;
+  setTimeout(sandboxId: string, timeoutSeconds: number, call?: CallOptions): Promise<SandboxTimeout>;
+  /** New agent JWT, kept in the client's token cache. */
+  refreshToken(sandboxId: string, call?: CallOptions): Promise<AgentTokenInfo>;
+}
+
+export interface TemplatesApi {
+  list(options?: ListTemplatesOptions, call?: CallOptions): Promise<TemplateInfo[]>;
+  /** Name or numeric id. */
+  get(nameOrId: string, call?: CallOptions): Promise<TemplateInfo>;
+}
+
+export interface CodeApi {
+  run(options: RunCodeOptions, call?: CallOptions): Promise<ExecutionResult>;
+  runBackground(options: RunBackgroundOptions, call?: CallOptions): Promise<BackgroundProcessHandle>;
+  /** WebSocket /execute/stream; ends after the `complete` event. */
+  stream(options: RunCodeOptions, call?: CallOptions): AsyncIterable<StreamEvent>;
+}
+
+export interface ProcessesApi {
+  /** Background runs and background commands (GET /execute/processes). */
+  list(call?: CallOptions): Promise<BackgroundProcess[]>;
+  /** Kill a background process, trying the four wire forms in turn. */
+  kill(processId: string, call?: CallOptions): Promise<{ processId: string; status: string }>;
+  /** OS processes in the sandbox (GET /processes). */
+  listSystem(call?: CallOptions): Promise<SystemProcess[]>;
+}
+
+export interface CommandsApi {
+  run(options: RunCommandOptions, call?: CallOptions): Promise<CommandResult>;
+  runBackground(options: RunCommandOptions & { name?: string }, call?: CallOptions): Promise<BackgroundProcessHandle>;
+}
+
+export interface FilesApi {
+  read(path: string, call?: CallOptions): Promise<string>;
+  readBytes(path: string, call?: CallOptions): Promise<Buffer>;
+  write(path: string, content: string, options?: WriteFileOptions, call?: CallOptions): Promise<void>;
+  writeBytes(path: string, data: Uint8Array, options?: WriteFileOptions, call?: CallOptions): Promise<void>;
+  list(path?: string, call?: CallOptions): Promise<FileInfo[]>;
+  exists(path: string, call?: CallOptions): Promise<boolean>;
+  remove(path: string, call?: CallOptions): Promise<void>;
+  mkdir(path: string, call?: CallOptions): Promise<void>;
+  /** Multipart upload streamed from a local file or a byte stream (never buffered whole). */
+  upload(
+    destinationPath: string,
+    source: { localPath: string } | { stream: AsyncIterable<Uint8Array>; filename: string; size?: number },
+    call?: CallOptions,
+  ): Promise<void>;
+  /** Streams the file's bytes (GET /files/download). */
+  download(path: string, call?: CallOptions): Promise<AsyncIterable<Uint8Array>>;
+  /** WebSocket /files/watch; ends when the signal aborts. */
+  watch(path: string, call?: CallOptions): AsyncIterable<FileChangeEvent>;
+}
+
+export interface EnvApi {
+  getAll(call?: CallOptions): Promise<Record<string, string>>;
+  /** PUT /env: replace all custom variables. */
+  replace(vars: Record<string, string>, call?: CallOptions): Promise<void>;
+  /** PATCH /env with merge:true. */
+  merge(vars: Record<string, string>, call?: CallOptions): Promise<void>;
+  /** Delete one variable (DELETE /env/{key}, falling back to GET + PUT). */
+  delete(key: string, call?: CallOptions): Promise<void>;
+  /** DELETE /env: clear all custom variables. */
+  clear(call?: CallOptions): Promise<void>;
+}
+
+export interface TerminalSession {
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  /** Output chunks until the shell exits. */
+  output(): AsyncIterable<string>;
+  /** Resolves with the shell's exit code. */
+  exited: Promise<number | null>;
+  close(): void;
+}
+
+export interface SandboxAgent {
+  readonly sandboxId: string;
+  readonly code: CodeApi;
+  readonly processes: ProcessesApi;
+  readonly commands: CommandsApi;
+  readonly files: FilesApi;
+  readonly env: EnvApi;
+  health(call?: CallOptions): Promise<AgentHealth>;
+  info(call?: CallOptions): Promise<AgentInfo>;
+  metrics(call?: CallOptions): Promise<MetricsSnapshot>;
+  /** Agent-level counters (requests, errors, executions) from /metrics/snapshot. */
+  agentMetrics(call?: CallOptions): Promise<MetricsSnapshot>;
+  cacheStats(call?: CallOptions): Promise<CacheStats>;
+  clearCache(call?: CallOptions): Promise<CacheClearResult>;
+  /**
+   * Public URL for a port inside the sandbox. HopX cloud: derived from public_host
+   * (`https://<port>-<id>.<region>.vms.hopx.dev/`). Local backend: asks the control plane, which
+   * opens a loopback forward (POST /v1/sandboxes/{id}/ports/{port}, a local-backend extension).
+   */
+  previewUrl(port: number, call?: CallOptions): Promise<string>;
+  /** WebSocket /terminal. */
+  terminal(call?: CallOptions): Promise<TerminalSession>;
+}
+
+export interface HopxClientOptions {
+  /** Default: env HOPX_API_KEY. */
+  apiKey?: string;
+  /** Control-plane base URL. Default: env HOPX_BASE_URL, else https://api.hopx.dev. */
+  baseUrl?: string;
+  /** Default per-request timeout for control-plane and agent calls, ms. Default 60 000. */
+  requestTimeoutMs?: number;
+  /** Retries for idempotent requests (GET/PUT/DELETE and 429/503 with Retry-After). Default 2. */
+  maxRetries?: number;
+  /** Base backoff delay in ms (doubles per attempt, with jitter). Default 1000. */
+  retryBaseDelayMs?: number;
+  /** Refresh the agent token when less than this many ms remain. Default 1 h. */
+  tokenRefreshThresholdMs?: number;
+  /** Structured logger; the client never writes to stdout. Secrets are never passed to it. */
+  logger?: ClientLogger;
+}
+
+export interface ClientLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** The HopxClient facade (src/client/index.ts implements it). */
+export interface HopxClientApi {
+  readonly sandboxes: SandboxesApi;
+  readonly templates: TemplatesApi;
+  /** GET /health on the control plane (no auth). */
+  health(call?: CallOptions): Promise<ControlPlaneHealth>;
+  /**
+   * The agent of one sandbox. Cheap and synchronous: public_host and the token are resolved on
+   * first use (from the create/connect cache, else GET + token refresh).
+   */
+  agent(sandboxId: string): SandboxAgent;
+  /** Closes the HTTP pool and open sockets. */
+  close(): Promise<void>;
+}
