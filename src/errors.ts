@@ -1,0 +1,207 @@
+/**
+ * The one translation from "anything thrown" to an MCP tool result (style.md §8 convention 9).
+ *
+ * Domain failures are `isError: true` results whose text says what happened and what to do next;
+ * never a stack trace, never a protocol error. Unknown errors get a generic message plus the
+ * request id (when the client attached one); the caller logs the full error to stderr.
+ *
+ * Client errors are recognised by class name along the prototype chain rather than `instanceof`,
+ * so this module does not depend on the client's module graph (and keeps working when a test
+ * builds errors from a second copy of the client).
+ */
+import type { CallToolResult } from '@modelcontextprotocol/server';
+
+// ---------------------------------------------------------------- errors raised by the MCP layer
+
+/** Bad tool input that the schema could not catch (or that we rephrase). Names the field and the fix. */
+export class ToolInputError extends Error {
+  override name = 'ToolInputError';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A sandbox-scoped tool was called without `sandbox_id` and the conversation has no current sandbox. */
+export class NoCurrentSandboxError extends Error {
+  override name = 'NoCurrentSandboxError';
+  constructor() {
+    super(
+      'No sandbox selected: this conversation has no current sandbox. Create one with sandbox_create ' +
+        '(or attach an existing one with sandbox_connect), or pass "sandbox_id".',
+    );
+  }
+}
+
+/** The conversation neither created nor connected this sandbox. */
+export class SandboxNotInConversationError extends Error {
+  override name = 'SandboxNotInConversationError';
+  constructor(readonly sandboxId: string) {
+    super(
+      `Sandbox "${sandboxId}" is not attached to this conversation. If it is yours, attach it first with ` +
+        `sandbox_connect {"sandbox_id": "${sandboxId}"}; sandbox_list shows this conversation's sandboxes.`,
+    );
+  }
+}
+
+/** The conversation has ended (its transport closed); nothing more can be done through it. */
+export class ConversationEndedError extends Error {
+  override name = 'ConversationEndedError';
+  constructor(readonly conversationId: string) {
+    super('This conversation has ended; reconnect to start a new one.');
+  }
+}
+
+/** A resource URI that names something this conversation does not have. */
+export class ResourceUnavailableError extends Error {
+  override name = 'ResourceUnavailableError';
+}
+
+// ---------------------------------------------------------------- translation
+
+interface ErrorFields {
+  message: string;
+  status?: number;
+  code?: string;
+  requestId?: string;
+  retryAfterSeconds?: number;
+  sandboxId?: string;
+  path?: string;
+  processId?: string;
+}
+
+/** The class names along `err`'s prototype chain, most specific first. */
+function classNames(err: unknown): string[] {
+  const names: string[] = [];
+  let proto = err !== null && typeof err === 'object' ? Object.getPrototypeOf(err) : null;
+  while (proto && proto !== Object.prototype) {
+    const name = (proto.constructor as { name?: string } | undefined)?.name;
+    if (name) names.push(name);
+    proto = Object.getPrototypeOf(proto);
+  }
+  const own = (err as { name?: unknown } | null)?.name;
+  if (typeof own === 'string' && !names.includes(own)) names.unshift(own);
+  return names;
+}
+
+function fieldsOf(err: unknown): ErrorFields {
+  const e = (err ?? {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const retry = num(e.retryAfterSeconds) ?? num(e.retryAfter) ?? (num(e.retryAfterMs) !== undefined ? Number(e.retryAfterMs) / 1000 : undefined);
+  return {
+    message: err instanceof Error ? err.message : String(err),
+    status: num(e.status) ?? num(e.statusCode),
+    code: str(e.code),
+    requestId: str(e.requestId),
+    retryAfterSeconds: retry,
+    sandboxId: str(e.sandboxId),
+    path: str(e.path),
+    processId: str(e.processId),
+  };
+}
+
+/** Agent JWTs look like three base64url segments; never let one reach a result. */
+const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
+const BEARER_PATTERN = /(bearer\s+)[^\s"']+/gi;
+
+/** Removes anything token-shaped and trims a message to one readable paragraph. */
+export function sanitizeMessage(message: string): string {
+  const clean = message.replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
+  // First line of a multi-line message only: a stack or server dump is not for the model.
+  const firstLines = clean.split('\n').slice(0, 3).join(' ').trim();
+  return firstLines.length > 500 ? `${firstLines.slice(0, 500)}…` : firstLines;
+}
+
+/** What happened and what to do next, for one error; `null` when the error is not recognised. */
+function describe(names: string[], f: ErrorFields, context: { sandboxId?: string }): string | null {
+  const has = (n: string) => names.includes(n);
+  const msg = sanitizeMessage(f.message);
+  const sandbox = f.sandboxId ?? context.sandboxId;
+  const sb = sandbox ? `Sandbox "${sandbox}"` : 'The sandbox';
+
+  if (has('ToolInputError') || has('NoCurrentSandboxError') || has('SandboxNotInConversationError') || has('ConversationEndedError')) {
+    return msg;
+  }
+  if (has('SandboxExpiredError')) {
+    return `${sb} has expired or was deleted (${msg}). Create a new one with sandbox_create.`;
+  }
+  if (has('SandboxNotFoundError')) {
+    return `${sb} was not found (${msg}). It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.`;
+  }
+  if (has('SandboxNotRunningError')) {
+    return `${sb} is not running (${msg}). Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
+  }
+  if (has('FileNotFoundError')) {
+    const p = f.path ? `"${f.path}"` : 'The file';
+    return `${p} does not exist in the sandbox (${msg}). Check the path with sandbox_list_files.`;
+  }
+  if (has('PathNotAllowedError')) {
+    const p = f.path ? `"${f.path}"` : 'That path';
+    return `${p} is outside the directories the sandbox allows (${msg}). Use a path under /workspace or /tmp.`;
+  }
+  if (has('ProcessNotFoundError')) {
+    const p = f.processId ? `Process "${f.processId}"` : 'The process';
+    return `${p} was not found (${msg}). sandbox_list_processes shows the current ones.`;
+  }
+  if (has('ExecutionTimeoutError')) {
+    return `The run timed out (${msg}). Raise timeout_seconds, or start it in the background (sandbox_run_code_background / sandbox_run_command with background: true) and poll sandbox_list_processes.`;
+  }
+  if (has('RequestTimeoutError')) {
+    return `The HopX request timed out (${msg}). Retry; for long work use a background run and poll sandbox_list_processes.`;
+  }
+  if (has('AbortedError')) {
+    return 'The call was cancelled before it finished.';
+  }
+  if (has('AuthenticationError')) {
+    return `HopX rejected the credentials (${msg}). Check HOPX_API_KEY (or the key sent for this session).`;
+  }
+  if (has('RateLimitError')) {
+    const wait = f.retryAfterSeconds !== undefined ? `retry after ${Math.ceil(f.retryAfterSeconds)} s` : 'wait a little and retry';
+    return `HopX rate limit reached (${msg}); ${wait}.`;
+  }
+  if (has('ResourceLimitError')) {
+    return `An account or sandbox limit was reached (${msg}). Kill sandboxes you no longer need (sandbox_list, sandbox_kill) or free resources, then retry.`;
+  }
+  if (has('ConflictError')) {
+    return `The sandbox is not in a state that allows this (${msg}). Check its status with sandbox_get_info.`;
+  }
+  if (has('ValidationError')) {
+    return `HopX rejected the request as invalid (${msg}). Fix the argument it names and retry.`;
+  }
+  if (has('NotFoundError')) {
+    return `Not found (${msg}).`;
+  }
+  if (has('NetworkError')) {
+    return `Could not reach HopX (${msg}). Check the network or HOPX_BASE_URL, then retry.`;
+  }
+  if (has('ServerError')) {
+    return `HopX had a server error (${msg}). Retry in a moment.`;
+  }
+  if (has('HopxError')) {
+    return `HopX error: ${msg}.`;
+  }
+  return null;
+}
+
+/** True when the error is one we explain to the model (no need to log a stack). */
+export function isKnownError(err: unknown): boolean {
+  return describe(classNames(err), fieldsOf(err), {}) !== null;
+}
+
+/**
+ * Turns any error into an `isError` tool result that says what happened and what to do next.
+ * `context.sandboxId` names the sandbox the tool acted on, for messages that need it.
+ */
+export function toToolError(err: unknown, context: { sandboxId?: string } = {}): CallToolResult {
+  const names = classNames(err);
+  const fields = fieldsOf(err);
+  let text = describe(names, fields, context);
+  if (text === null) {
+    text = 'Internal error in hopx-mcp; the details are in the server log.';
+  }
+  if (fields.requestId && !text.includes(fields.requestId)) text += ` (request id ${fields.requestId})`;
+  return { content: [{ type: 'text', text }], isError: true };
+}

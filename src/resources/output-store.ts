@@ -1,0 +1,99 @@
+/**
+ * Full outputs that a tool result had to cut (stdout, stderr, file content, oversized images),
+ * kept per conversation so the model can read them whole through
+ * `hopx://sandboxes/{sandbox_id}/outputs/{output_id}`. Bounded LRU by count and bytes: an old
+ * output falls out rather than the server growing without limit.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface StoredOutput {
+  id: string;
+  sandboxId: string;
+  /** What it was: `stdout`, `stderr`, `file`, `image`, ... (shown in resource lists). */
+  label: string;
+  mimeType: string;
+  /** Exactly one of text / blob (base64). */
+  text?: string;
+  blob?: string;
+  bytes: number;
+  createdAt: string;
+}
+
+export interface OutputStoreLimits {
+  /** Default 64 outputs. */
+  maxEntries?: number;
+  /** Default 32 MiB across all outputs (base64 blobs counted at their encoded size). */
+  maxBytes?: number;
+}
+
+export function outputUri(sandboxId: string, outputId: string): string {
+  return `hopx://sandboxes/${encodeURIComponent(sandboxId)}/outputs/${encodeURIComponent(outputId)}`;
+}
+
+export class OutputStore {
+  private readonly entries = new Map<string, StoredOutput>();
+  private totalBytes = 0;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+
+  constructor(limits: OutputStoreLimits = {}) {
+    this.maxEntries = limits.maxEntries ?? 64;
+    this.maxBytes = limits.maxBytes ?? 32 * 1024 * 1024;
+  }
+
+  put(o: { sandboxId: string; label: string; mimeType: string; text?: string; blob?: string }): StoredOutput {
+    const bytes = o.text !== undefined ? Buffer.byteLength(o.text) : (o.blob?.length ?? 0);
+    const stored: StoredOutput = {
+      id: `out-${randomBytes(6).toString('hex')}`,
+      sandboxId: o.sandboxId,
+      label: o.label,
+      mimeType: o.mimeType,
+      text: o.text,
+      blob: o.blob,
+      bytes,
+      createdAt: new Date().toISOString(),
+    };
+    this.entries.set(stored.id, stored);
+    this.totalBytes += bytes;
+    this.evict(stored.id);
+    return stored;
+  }
+
+  get(sandboxId: string, outputId: string): StoredOutput | undefined {
+    const found = this.entries.get(outputId);
+    if (!found || found.sandboxId !== sandboxId) return undefined;
+    // Reading refreshes recency.
+    this.entries.delete(outputId);
+    this.entries.set(outputId, found);
+    return found;
+  }
+
+  list(): StoredOutput[] {
+    return [...this.entries.values()];
+  }
+
+  deleteForSandbox(sandboxId: string): void {
+    for (const [id, o] of this.entries) {
+      if (o.sandboxId === sandboxId) this.remove(id, o);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.totalBytes = 0;
+  }
+
+  /** Drops least recently used outputs until within limits; never the one just added. */
+  private evict(keep: string): void {
+    for (const [id, o] of this.entries) {
+      if (this.entries.size <= this.maxEntries && this.totalBytes <= this.maxBytes) break;
+      if (id === keep) continue;
+      this.remove(id, o);
+    }
+  }
+
+  private remove(id: string, o: StoredOutput): void {
+    this.entries.delete(id);
+    this.totalBytes -= o.bytes;
+  }
+}

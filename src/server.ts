@@ -1,0 +1,76 @@
+/**
+ * Builds an McpServer for one conversation. The server holds no state: everything lives in the
+ * Conversation, so a transport may build a fresh server per request (2026-era stateless HTTP)
+ * bound to a longer-lived Conversation.
+ */
+import { McpServer } from '@modelcontextprotocol/server';
+import type { Conversation } from './session.js';
+import { allTools, filterTools, registerTools, TOOLSETS } from './tools/index.js';
+import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
+import { registerResources } from './resources/index.js';
+
+export { TOOLSETS };
+export type { ToolDefinition };
+
+export const SERVER_NAME = 'hopx-mcp';
+export const SERVER_VERSION = '0.1.0';
+
+/** Default output budget: ~10k tokens of output per result, well under the 25k-token client cap. */
+export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
+/** Default budget for inlined images per result (base64 characters, ~600 KB decoded). */
+export const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
+
+export interface ServerOptions {
+  /** Toolset names to enable (see TOOLSETS); default all. */
+  toolsets?: string[];
+  /** Hide every tool that changes anything. */
+  readOnly?: boolean;
+  /**
+   * Characters of command/code/file output in one result, across its text block and
+   * structuredContent together; longer output is cut (head and tail kept) and served whole as a
+   * resource. Default 40 000.
+   */
+  outputBudgetChars?: number;
+  /** Base64 characters of images inlined in one result; default 800 000. */
+  imageBudgetChars?: number;
+  /** extra tools for tests (conformance fixtures) */
+  extraTools?: ToolDefinition[];
+}
+
+const INSTRUCTIONS: Record<Toolset, string> = {
+  sandbox:
+    'Sandboxes are remote cloud VMs, not the local machine. Create one with sandbox_create and reuse it: it becomes the current sandbox, so later tools need no sandbox_id. ' +
+    'Sandboxes belong to this conversation and are killed when it ends; to use one created elsewhere, attach it with sandbox_connect.',
+  code: 'Run code with sandbox_run_code (python keeps state between calls; plots come back as images). For long jobs or servers use sandbox_run_code_background, then sandbox_list_processes to read output.',
+  commands: 'Run shell commands with sandbox_run_command; set background: true for servers and long jobs.',
+  files: 'Move files with sandbox_write_file / sandbox_read_file (base64 for binary). Large outputs are cut; the full text is a hopx:// resource named in the result.',
+  env: 'sandbox_set_env sets variables for later runs; values with secret-looking names are masked in sandbox_get_env.',
+  preview: 'To expose a web server, start it in the background on 0.0.0.0, then sandbox_get_preview_url gives its public URL.',
+  metrics: '',
+  cache: '',
+};
+
+export function buildInstructions(toolsets: readonly Toolset[]): string {
+  return toolsets.map((t) => INSTRUCTIONS[t]).filter((s) => s !== '').join('\n');
+}
+
+export function createHopxMcpServer(conversation: Conversation, options: ServerOptions = {}): McpServer {
+  const tools = filterTools(allTools, { toolsets: options.toolsets, readOnly: options.readOnly });
+  const enabledSets = TOOLSETS.filter((t) => tools.some((tool) => tool.toolset === t));
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION, title: 'HopX sandboxes' },
+    { instructions: buildInstructions(enabledSets), capabilities: { logging: {} } },
+  );
+  const budgetChars = options.outputBudgetChars ?? DEFAULT_OUTPUT_BUDGET_CHARS;
+  if (!Number.isFinite(budgetChars) || budgetChars < 1000) {
+    throw new Error(`outputBudgetChars must be a number of at least 1000 (got ${String(options.outputBudgetChars)}).`);
+  }
+  const budget: OutputBudget = {
+    // Output appears twice (text block and structuredContent), so each copy gets half.
+    textChars: Math.floor(budgetChars / 2),
+    imageChars: options.imageBudgetChars ?? DEFAULT_IMAGE_BUDGET_CHARS,
+  };
+  registerTools(server, [...tools, ...(options.extraTools ?? [])], { conversation, budget });
+  registerResources(server, conversation, { budget });
+  return server;
+}

@@ -1,0 +1,216 @@
+/**
+ * The conversation: the unit of state (design.md decisions 3 and 4).
+ *
+ * stdio: the connection. HTTP 2025-era: the Mcp-Session-Id session. HTTP 2026-era: whatever the
+ * transport binds requests to. The McpServer holds no state of its own, so a fresh server per
+ * request bound to a longer-lived Conversation behaves the same as one long-lived server.
+ *
+ * It records the sandboxes this conversation created or connected, the current sandbox, full
+ * outputs that results had to cut, and extends the lifetime of its sandboxes on activity (a
+ * lease): abandoned sandboxes die at their HopX timeout, busy ones do not.
+ */
+import type { HopxClientApi, SandboxInfo } from './client/types.js';
+import type { Logger } from './log.js';
+import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from './errors.js';
+import { OutputStore } from './resources/output-store.js';
+
+export interface ConversationOptions {
+  id: string;
+  client: HopxClientApi;
+  backend: 'cloud' | 'local';
+  /** Leave the sandboxes this conversation created running when it ends (they die at their timeout). */
+  keepSandboxes?: boolean;
+  /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
+  defaultSandboxTimeoutSeconds?: number;
+  logger: Logger;
+}
+
+export type SandboxOrigin = 'created' | 'connected';
+
+export interface AttachedSandbox {
+  id: string;
+  origin: SandboxOrigin;
+  /** Lease length in seconds (the timeout it was created with); null = never extend. */
+  leaseSeconds: number | null;
+  /** When HopX will kill it, epoch ms; null = unknown or never. */
+  expiresAtMs: number | null;
+  attachedAt: string;
+}
+
+export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
+
+/** Kill calls during end() give up after this long; the sandbox then dies at its timeout. */
+const KILL_TIMEOUT_MS = 15_000;
+
+export class Conversation {
+  readonly id: string;
+  readonly client: HopxClientApi;
+  readonly backend: 'cloud' | 'local';
+  readonly logger: Logger;
+  readonly keepSandboxes: boolean;
+  readonly defaultSandboxTimeoutSeconds: number;
+  /** Full outputs cut from results, served as resources. */
+  readonly outputs = new OutputStore();
+
+  private readonly sandboxes = new Map<string, AttachedSandbox>();
+  private current: string | null = null;
+  private readonly extending = new Set<string>();
+  private ending: Promise<void> | null = null;
+
+  constructor(o: ConversationOptions) {
+    this.id = o.id;
+    this.client = o.client;
+    this.backend = o.backend;
+    this.keepSandboxes = o.keepSandboxes ?? false;
+    this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
+    this.logger = o.logger.child({ conversation_id: o.id });
+    this.logger.debug({ backend: o.backend }, 'conversation created');
+  }
+
+  get ended(): boolean {
+    return this.ending !== null;
+  }
+
+  /** Throws when the conversation has ended. */
+  assertActive(): void {
+    if (this.ending) throw new ConversationEndedError(this.id);
+  }
+
+  get currentSandboxId(): string | null {
+    return this.current;
+  }
+
+  /**
+   * Records a sandbox as this conversation's and makes it current. A sandbox created after the
+   * conversation ended (a create that was in flight) is killed at once, unless sandboxes are kept.
+   */
+  async attach(info: SandboxInfo, origin: SandboxOrigin, leaseSeconds: number | null): Promise<AttachedSandbox> {
+    if (this.ending) {
+      if (origin === 'created' && !this.keepSandboxes) await this.killQuietly(info.id, 'conversation ended during create');
+      throw new ConversationEndedError(this.id);
+    }
+    const existing = this.sandboxes.get(info.id);
+    const attached: AttachedSandbox = {
+      id: info.id,
+      // Connecting to a sandbox we created must not downgrade it: we still own its cleanup.
+      origin: existing?.origin === 'created' ? 'created' : origin,
+      leaseSeconds: existing?.leaseSeconds ?? leaseSeconds,
+      expiresAtMs: parseTime(info.expiresAt),
+      attachedAt: existing?.attachedAt ?? new Date().toISOString(),
+    };
+    this.sandboxes.set(info.id, attached);
+    this.current = info.id;
+    this.logger.info({ sandbox_id: info.id, origin: attached.origin }, 'sandbox attached');
+    return attached;
+  }
+
+  /** Forgets a sandbox (after it was killed); the current sandbox falls back to the latest other one. */
+  detach(sandboxId: string): void {
+    this.sandboxes.delete(sandboxId);
+    this.outputs.deleteForSandbox(sandboxId);
+    if (this.current === sandboxId) {
+      const rest = [...this.sandboxes.keys()];
+      this.current = rest.length > 0 ? rest[rest.length - 1] : null;
+    }
+  }
+
+  isAttached(sandboxId: string): boolean {
+    return this.sandboxes.has(sandboxId);
+  }
+
+  attachment(sandboxId: string): AttachedSandbox | undefined {
+    return this.sandboxes.get(sandboxId);
+  }
+
+  attachedSandboxes(): AttachedSandbox[] {
+    return [...this.sandboxes.values()];
+  }
+
+  /** Makes an attached sandbox the current one. */
+  select(sandboxId: string): void {
+    if (!this.sandboxes.has(sandboxId)) throw new SandboxNotInConversationError(sandboxId);
+    this.current = sandboxId;
+  }
+
+  /**
+   * The sandbox a tool acts on: the explicit id (which must be attached), else the current one.
+   * Throws a clear error naming the fix when neither works.
+   */
+  resolveSandbox(explicit: string | undefined): string {
+    this.assertActive();
+    if (explicit !== undefined && explicit !== '') {
+      if (!this.sandboxes.has(explicit)) throw new SandboxNotInConversationError(explicit);
+      return explicit;
+    }
+    if (this.current === null) throw new NoCurrentSandboxError();
+    return this.current;
+  }
+
+  /** Updates what we know of a sandbox's expiry (from get_info, set_timeout, ...). */
+  noteExpiry(sandboxId: string, expiresAt: string | null, leaseSeconds?: number): void {
+    const s = this.sandboxes.get(sandboxId);
+    if (!s) return;
+    s.expiresAtMs = parseTime(expiresAt);
+    if (leaseSeconds !== undefined) s.leaseSeconds = leaseSeconds;
+  }
+
+  /**
+   * Called after each successful tool call on a sandbox. When less than half the lease remains,
+   * pushes the expiry out by a full lease (one PUT per half-lease at most, never awaited by the
+   * tool, never shortening a lifetime). Sandboxes without a known expiry are left alone.
+   */
+  noteActivity(sandboxId: string): void {
+    const s = this.sandboxes.get(sandboxId);
+    if (!s || s.leaseSeconds === null || s.expiresAtMs === null || this.ending) return;
+    const remainingMs = s.expiresAtMs - Date.now();
+    if (remainingMs > (s.leaseSeconds * 1000) / 2 || this.extending.has(sandboxId)) return;
+    this.extending.add(sandboxId);
+    const lease = s.leaseSeconds;
+    this.client.sandboxes
+      .setTimeout(sandboxId, lease, { timeoutMs: 10_000 })
+      .then((t) => {
+        s.expiresAtMs = parseTime(t.expiresAt) ?? Date.now() + lease * 1000;
+        this.logger.debug({ sandbox_id: sandboxId, expires_at: t.expiresAt }, 'sandbox lease extended');
+      })
+      .catch((err: unknown) => {
+        this.logger.warn({ sandbox_id: sandboxId, err: String(err) }, 'sandbox lease extension failed');
+      })
+      .finally(() => this.extending.delete(sandboxId));
+  }
+
+  /** Kill the sandboxes it created (unless keepSandboxes); idempotent. */
+  end(reason: string): Promise<void> {
+    if (!this.ending) this.ending = this.shutdown(reason);
+    return this.ending;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    const created = [...this.sandboxes.values()].filter((s) => s.origin === 'created').map((s) => s.id);
+    this.logger.info({ reason, created: created.length, keep: this.keepSandboxes }, 'conversation ending');
+    if (this.keepSandboxes) {
+      for (const id of created) this.logger.info({ sandbox_id: id }, 'sandbox kept');
+    } else {
+      await Promise.all(created.map((id) => this.killQuietly(id, reason)));
+    }
+    this.sandboxes.clear();
+    this.current = null;
+    this.outputs.clear();
+    this.logger.info({ reason }, 'conversation ended');
+  }
+
+  private async killQuietly(sandboxId: string, reason: string): Promise<void> {
+    try {
+      const existed = await this.client.sandboxes.kill(sandboxId, { timeoutMs: KILL_TIMEOUT_MS });
+      this.logger.info({ sandbox_id: sandboxId, reason, existed }, 'sandbox killed');
+    } catch (err) {
+      // It still dies at its HopX timeout; say so rather than fail the shutdown.
+      this.logger.warn({ sandbox_id: sandboxId, reason, err: String(err) }, 'sandbox kill failed; it will expire at its timeout');
+    }
+  }
+}
+
+function parseTime(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}

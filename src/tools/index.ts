@@ -1,0 +1,128 @@
+/**
+ * The tool registry and the one registration seam (style.md §8 convention 4).
+ *
+ * `registerTools` is the only code that calls `McpServer.registerTool`. It wraps every handler
+ * with: input validation that names the field and the fix, a check that the conversation is still
+ * open, the MCP request's abort signal handed to the client, timing and logging to stderr, output
+ * schema parsing, and error translation through `toToolError`.
+ */
+import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import { isKnownError, toToolError } from '../errors.js';
+import type { Conversation } from '../session.js';
+import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
+import { validateInput } from './validation.js';
+import sandboxTools from './sandbox.js';
+import codeTools from './code.js';
+import processTools from './processes.js';
+import commandTools from './commands.js';
+import fileTools from './files.js';
+import envTools from './env.js';
+import previewTools from './preview.js';
+import metricsTools from './metrics.js';
+import cacheTools from './cache.js';
+
+export { TOOLSETS, type Toolset } from './tool.js';
+
+export const allTools: readonly ToolDefinition[] = [
+  ...sandboxTools,
+  ...codeTools,
+  ...processTools,
+  ...commandTools,
+  ...fileTools,
+  ...envTools,
+  ...previewTools,
+  ...metricsTools,
+  ...cacheTools,
+];
+
+export interface ToolFilter {
+  /** Toolset names to enable; undefined or empty = all. */
+  toolsets?: readonly string[];
+  /** Drop every tool whose kind is not `read`. */
+  readOnly?: boolean;
+}
+
+/** Throws on an unknown toolset name, listing the valid ones. */
+export function checkToolsets(names: readonly string[]): Toolset[] {
+  const unknown = names.filter((n) => !(TOOLSETS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    throw new Error(`Unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; valid toolsets: ${TOOLSETS.join(', ')}.`);
+  }
+  return names as Toolset[];
+}
+
+export function filterTools(tools: readonly ToolDefinition[], filter: ToolFilter = {}): ToolDefinition[] {
+  const sets = filter.toolsets && filter.toolsets.length > 0 ? new Set(checkToolsets(filter.toolsets)) : null;
+  return tools.filter((t) => (sets === null || sets.has(t.toolset)) && (!filter.readOnly || t.kind === 'read'));
+}
+
+/**
+ * The SDK validates arguments before calling the handler and reports failures as a raw zod
+ * message. Registering this wrapper (same JSON Schema in tools/list, validation always passing)
+ * lets the seam validate with the real schema and phrase the error itself.
+ */
+function advertiseOnly(schema: ToolDefinition['input']): StandardSchemaWithJSON {
+  const std = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'hopx-mcp',
+      validate: (value: unknown) => ({ value }),
+      jsonSchema: std.jsonSchema,
+    },
+  } as StandardSchemaWithJSON;
+}
+
+export interface RegisterDeps {
+  conversation: Conversation;
+  budget: OutputBudget;
+}
+
+export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: advertiseOnly(tool.input),
+        outputSchema: tool.output,
+        annotations: annotationsFor(tool),
+      },
+      ((args: unknown, mcp: ServerContext) => runTool(tool, args, mcp, deps)) as never,
+    );
+  }
+}
+
+async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContext, deps: RegisterDeps): Promise<CallToolResult> {
+  const { conversation, budget } = deps;
+  const logger = conversation.logger.child({ tool: tool.name });
+  const started = performance.now();
+  const validated = validateInput(tool.name, tool.input, rawArgs);
+  if (!validated.ok) {
+    logger.info({ outcome: 'invalid_input' }, 'tool call rejected');
+    return { content: [{ type: 'text', text: validated.message }], isError: true };
+  }
+  const args = validated.value;
+  const explicitSandbox = typeof args.sandbox_id === 'string' ? args.sandbox_id : undefined;
+  try {
+    conversation.assertActive();
+    const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp }, args);
+    const content: ContentBlock[] = [];
+    if (out.text !== '') content.push({ type: 'text', text: out.text });
+    if (out.content) content.push(...out.content);
+    const result: CallToolResult = { content };
+    if (out.isError) result.isError = true;
+    else if (tool.output) result.structuredContent = tool.output.parse(out.structured) as Record<string, unknown>;
+    logger.info({ sandbox_id: explicitSandbox ?? conversation.currentSandboxId, ms: Math.round(performance.now() - started), outcome: out.isError ? 'error' : 'ok' }, 'tool call');
+    return result;
+  } catch (err) {
+    const ms = Math.round(performance.now() - started);
+    if (isKnownError(err)) {
+      logger.info({ ms, outcome: 'error', error: (err as Error).name }, 'tool call failed');
+    } else {
+      logger.error({ ms, err }, 'tool call failed unexpectedly');
+    }
+    return toToolError(err, { sandboxId: explicitSandbox ?? conversation.currentSandboxId ?? undefined });
+  }
+}

@@ -1,0 +1,4 @@
+import type { ToolDefinition } from './tool.js';
+
+const tools: ToolDefinition[] = [];
+export default tools;

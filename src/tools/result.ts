@@ -1,0 +1,123 @@
+/**
+ * Small pure helpers for tool results: the output budget (head + tail kept, a marker saying how
+ * much was cut and where the whole is) and short text formatting.
+ */
+import type { Conversation } from '../session.js';
+import { outputUri } from '../resources/output-store.js';
+
+export interface Truncated {
+  text: string;
+  truncated: boolean;
+  /** Bytes (UTF-8) left out of `text`. */
+  cutBytes: number;
+}
+
+/**
+ * Keeps the head and tail of `text` within `maxChars` (marker included), cutting in the middle,
+ * where output is least useful: the start shows what ran, the end shows how it finished.
+ */
+export function truncateMiddle(text: string, maxChars: number, marker: (cutBytes: number) => string): Truncated {
+  if (text.length <= maxChars) return { text, truncated: false, cutBytes: 0 };
+  // Reserve room for the marker, assuming a generous byte count width.
+  const reserve = marker(Buffer.byteLength(text)).length;
+  const room = Math.max(0, maxChars - reserve);
+  const headLen = Math.ceil(room * 0.4);
+  const tailLen = room - headLen;
+  const head = text.slice(0, headLen);
+  const tail = tailLen > 0 ? text.slice(text.length - tailLen) : '';
+  const cut = text.slice(headLen, text.length - tailLen);
+  const cutBytes = Buffer.byteLength(cut);
+  return { text: `${head}${marker(cutBytes)}${tail}`, truncated: true, cutBytes };
+}
+
+export interface FittedStream {
+  name: string;
+  text: string;
+  truncated: boolean;
+  totalBytes: number;
+  /** Where the whole stream can be read, when it was cut. */
+  fullOutputUri: string | null;
+}
+
+/**
+ * Fits several outputs (stdout, stderr, ...) into one budget. Small streams keep everything; the
+ * rest share what is left evenly. A cut stream is stored whole in the conversation and its marker
+ * names the resource URI that serves it.
+ */
+export function fitStreams(
+  conversation: Conversation,
+  sandboxId: string,
+  streams: { name: string; text: string; mimeType?: string }[],
+  budgetChars: number,
+): FittedStream[] {
+  const allowance = allocate(
+    streams.map((s) => s.text.length),
+    budgetChars,
+  );
+  return streams.map((s, i) => {
+    const totalBytes = Buffer.byteLength(s.text);
+    if (s.text.length <= allowance[i]) {
+      return { name: s.name, text: s.text, truncated: false, totalBytes, fullOutputUri: null };
+    }
+    const stored = conversation.outputs.put({ sandboxId, label: s.name, mimeType: s.mimeType ?? 'text/plain', text: s.text });
+    const uri = outputUri(sandboxId, stored.id);
+    const cut = truncateMiddle(s.text, allowance[i], (n) => `\n… [truncated ${n} bytes of ${s.name}; full output: ${uri}] …\n`);
+    return { name: s.name, text: cut.text, truncated: true, totalBytes, fullOutputUri: uri };
+  });
+}
+
+/** Splits `budget` across items of the given lengths: small ones whole, the rest evenly. */
+export function allocate(lengths: number[], budget: number): number[] {
+  const out = lengths.map(() => 0);
+  let remaining = budget;
+  let open = lengths.map((_, i) => i);
+  while (open.length > 0) {
+    const share = Math.floor(remaining / open.length);
+    const fits = open.filter((i) => lengths[i] <= share);
+    if (fits.length === 0) {
+      for (const i of open) out[i] = share;
+      break;
+    }
+    for (const i of fits) {
+      out[i] = lengths[i];
+      remaining -= lengths[i];
+    }
+    open = open.filter((i) => !fits.includes(i));
+  }
+  return out;
+}
+
+/** Seconds → "1.23 s" for text summaries. */
+export function seconds(s: number | null | undefined): string {
+  return s === null || s === undefined ? '' : ` in ${s.toFixed(s < 10 ? 2 : 1)} s`;
+}
+
+/** A compact, stable JSON rendering for text blocks. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+/** Names that suggest a secret; their values are masked unless the caller asks for them. */
+const SECRET_NAME = /(secret|token|passw|pwd|api[_-]?key|access[_-]?key|private|credential|auth|cookie|session|_key$|^key$)/i;
+
+export function looksSecret(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+export function maskValue(value: string): string {
+  return value.length === 0 ? '' : `****(${value.length} chars)`;
+}
+
+/**
+ * Drops anything token-like from a raw agent/control-plane object before it reaches a result:
+ * agent JWTs must never be tool output.
+ */
+export function scrubSecrets(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (/token|jwt|secret|password|authorization|api[_-]?key/i.test(k)) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = scrubSecrets(v as Record<string, unknown>);
+    else out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+/**
+ * Input validation with messages a model can act on. The SDK's own message is a raw list of zod
+ * issues ("Input validation error: Invalid arguments for tool X: code: Invalid input: expected
+ * string, received undefined"); we validate in the registration seam instead and name the field,
+ * what was wrong, and what the field wants (its description).
+ */
+import { z } from 'zod';
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export type Validated = { ok: true; value: Record<string, unknown> } | { ok: false; message: string };
+
+export function validateInput(toolName: string, schema: AnyObject, args: unknown): Validated {
+  if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
+    return { ok: false, message: `Invalid arguments for ${toolName}: arguments must be a JSON object.` };
+  }
+  const parsed = schema.safeParse(args ?? {});
+  if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
+  const parts = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(schema, issue, args));
+  return { ok: false, message: `Invalid arguments for ${toolName}: ${parts.join(' ')}` };
+}
+
+function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown): string {
+  const field = issue.path.map(String).join('.') || '(arguments)';
+  const top = String(issue.path[0] ?? '');
+  const fieldSchema = (schema.shape as Record<string, z.ZodType | undefined>)[top];
+  const wants = fieldSchema?.description ? ` Fix: "${top}" is ${lowerFirst(fieldSchema.description)}` : '';
+  const given = valueAt(args, issue.path);
+
+  switch (issue.code) {
+    case 'invalid_type':
+      if (given === undefined) return `"${field}" is required (${issue.expected}).${wants}`;
+      return `"${field}" must be ${article(issue.expected)}, got ${typeName(given)}.${wants}`;
+    case 'invalid_value':
+      return `"${field}" must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(given)}.`;
+    case 'unrecognized_keys': {
+      const known = Object.keys(schema.shape).map((k) => `"${k}"`).join(', ');
+      return `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; this tool takes ${known}.`;
+    }
+    case 'too_big':
+      return `"${field}" must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
+    case 'too_small':
+      return `"${field}" must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
+    case 'invalid_format':
+      return `"${field}" is not a valid ${issue.format}.${wants}`;
+    default:
+      return `"${field}": ${issue.message}.${wants}`;
+  }
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let v = root;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `${article(typeof v)} (${preview(v)})`;
+}
+
+function preview(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : JSON.stringify(v);
+  return s === undefined ? String(v) : s;
+}
+
+function article(t: string): string {
+  return /^[aeiou]/i.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+function lowerFirst(s: string): string {
+  const t = s.trim();
+  return t.charAt(0).toLowerCase() + t.slice(1);
+}
