@@ -1,0 +1,288 @@
+/**
+ * Configuration of the `hopx-mcp` command, resolved once by a pure function:
+ * defaults < `HOPX_MCP_*` environment twins < command-line flags.
+ *
+ * The HopX API key and the HTTP bearer token come from the environment only: a flag would put
+ * them in the process list and in shell history.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { TOOLSETS } from './server.js';
+
+export const DEFAULT_HTTP_PORT = 3100;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_SESSIONS = 256;
+export const DEFAULT_SESSION_IDLE_SECONDS = 30 * 60;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  transport: 'stdio' | 'http';
+  host: string;
+  port: number;
+  /** Toolsets to enable; undefined = the server's default set. */
+  toolsets: string[] | undefined;
+  readOnly: boolean;
+  keepSandboxes: boolean;
+  outputBudgetChars: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Local backend state folder; undefined = the backend's default. */
+  stateDir: string | undefined;
+  allowUnisolated: boolean;
+  /** HTTP: largest accepted request body, bytes (larger → 413). */
+  maxBodyBytes: number;
+  /** HTTP: most conversations held at once (2025-era sessions + 2026-era callers). */
+  maxSessions: number;
+  /** HTTP: a conversation unused this long is ended (its sandboxes killed). */
+  sessionIdleSeconds: number;
+  /** HTTP: extra Host names accepted besides loopback names and the bind host. */
+  allowedHosts: string[];
+  /** HTTP: Origin host names accepted from browsers besides loopback names. */
+  allowedOrigins: string[];
+  /** From HOPX_API_KEY: set = HopX cloud, unset = the local backend in process. */
+  apiKey: string | undefined;
+  /** From HOPX_BASE_URL. */
+  baseUrl: string | undefined;
+  /** From HOPX_MCP_AUTH_TOKEN: bearer token HTTP callers must present. */
+  authToken: string | undefined;
+  help: boolean;
+  version: boolean;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Bad flags or environment: the message names the flag/variable and the fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type OptionKind = 'boolean' | 'string';
+interface OptionSpec {
+  kind: OptionKind;
+  /** One line for --help. */
+  help: string;
+  /** Placeholder shown in --help for string options. */
+  value?: string;
+  /** No HOPX_MCP_* twin (help/version). */
+  noEnv?: boolean;
+}
+
+/** Every flag; each (except help/version) has an env twin HOPX_MCP_<NAME_IN_UPPER_SNAKE>. */
+export const OPTIONS: Record<string, OptionSpec> = {
+  http: { kind: 'boolean', help: 'serve streamable HTTP at /mcp instead of stdio' },
+  host: { kind: 'string', value: 'HOST', help: `HTTP bind address (default ${DEFAULT_HOST})` },
+  port: { kind: 'string', value: 'N', help: `HTTP port, 0 = any free port (default ${DEFAULT_HTTP_PORT})` },
+  toolsets: { kind: 'string', value: 'LIST', help: 'comma-separated toolsets to enable, or "all"' },
+  'read-only': { kind: 'boolean', help: 'hide every tool that changes anything' },
+  'keep-sandboxes': { kind: 'boolean', help: 'do not kill sandboxes when their conversation ends' },
+  'output-budget': {
+    kind: 'string',
+    value: 'CHARS',
+    help: `characters of tool output kept before cutting (default ${DEFAULT_OUTPUT_BUDGET_CHARS})`,
+  },
+  'log-level': { kind: 'string', value: 'LEVEL', help: `stderr log level: ${LOG_LEVELS.join('|')} (default info)` },
+  'state-dir': { kind: 'string', value: 'DIR', help: 'local backend state folder' },
+  'allow-unisolated': {
+    kind: 'boolean',
+    help: 'let the local backend run sandboxes without namespace isolation when bubblewrap cannot',
+  },
+  'max-body-bytes': {
+    kind: 'string',
+    value: 'N',
+    help: `HTTP: largest request body (default ${DEFAULT_MAX_BODY_BYTES})`,
+  },
+  'max-sessions': { kind: 'string', value: 'N', help: `HTTP: most conversations at once (default ${DEFAULT_MAX_SESSIONS})` },
+  'session-idle-seconds': {
+    kind: 'string',
+    value: 'N',
+    help: `HTTP: end a conversation idle this long (default ${DEFAULT_SESSION_IDLE_SECONDS})`,
+  },
+  'allowed-hosts': { kind: 'string', value: 'LIST', help: 'HTTP: extra accepted Host names (comma-separated)' },
+  'allowed-origins': { kind: 'string', value: 'LIST', help: 'HTTP: extra accepted browser Origin host names' },
+  help: { kind: 'boolean', help: 'show this help', noEnv: true },
+  version: { kind: 'boolean', help: 'print the version', noEnv: true },
+};
+
+export function envName(flag: string): string {
+  return `HOPX_MCP_${flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** Flags people may try for secrets; refused with a pointer to the environment variable. */
+const SECRET_FLAGS: Record<string, string> = {
+  'api-key': 'HOPX_API_KEY',
+  apikey: 'HOPX_API_KEY',
+  'auth-token': 'HOPX_MCP_AUTH_TOKEN',
+  token: 'HOPX_MCP_AUTH_TOKEN',
+};
+
+function parseFlags(argv: string[]): Record<string, string | boolean> {
+  for (const arg of argv) {
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    if (name && SECRET_FLAGS[name]) {
+      throw new ConfigError(
+        `--${name} is not accepted: secrets on the command line leak into the process list. ` +
+          `Set the ${SECRET_FLAGS[name]} environment variable instead.`,
+      );
+    }
+  }
+  const options = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.kind }]));
+  try {
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return values as Record<string, string | boolean>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`${message.replace(/\. To specify a positional argument.*$/s, '')}. Run hopx-mcp --help for the flags.`);
+  }
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { '1': true, true: true, yes: true, on: true, '0': false, false: false, no: false, off: false, '': false };
+
+function envBoolean(name: string, raw: string): boolean {
+  const value = BOOLEAN_WORDS[raw.trim().toLowerCase()];
+  if (value === undefined) throw new ConfigError(`${name}="${raw}" is not a boolean: use 1/true/yes or 0/false/no.`);
+  return value;
+}
+
+function integer(source: string, raw: string, min: number, max: number): number {
+  const text = raw.trim();
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${source}="${raw}" is invalid: expected a whole number from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+const urlSchema = z.url({ protocol: /^https?$/ });
+
+/**
+ * Resolves the configuration from command-line arguments (without the node binary and script)
+ * and an environment. Pure: no I/O, throws ConfigError on bad input.
+ *
+ * @param knownToolsets toolset names accepted by --toolsets (default: TOOLSETS from src/server.ts).
+ */
+export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly string[] = TOOLSETS): Config {
+  const flags = parseFlags(argv);
+
+  // Raw value and where it came from, flag winning over env twin.
+  const pick = (name: string): { raw: string | boolean; source: string } | undefined => {
+    if (flags[name] !== undefined) return { raw: flags[name]!, source: `--${name}` };
+    const spec = OPTIONS[name]!;
+    const fromEnv = spec.noEnv ? undefined : env[envName(name)];
+    if (fromEnv !== undefined) return { raw: fromEnv, source: envName(name) };
+    return undefined;
+  };
+  const bool = (name: string): boolean => {
+    const got = pick(name);
+    if (!got) return false;
+    return typeof got.raw === 'boolean' ? got.raw : envBoolean(got.source, got.raw);
+  };
+  const str = (name: string): { raw: string; source: string } | undefined => {
+    const got = pick(name);
+    return got && typeof got.raw === 'string' ? { raw: got.raw, source: got.source } : undefined;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const got = str(name);
+    return got ? integer(got.source, got.raw, min, max) : fallback;
+  };
+
+  const http = bool('http');
+  const host = str('host');
+  const port = str('port');
+  if (!http && (host || (port && port.source.startsWith('--')))) {
+    throw new ConfigError(`${(host ?? port)!.source} only applies to HTTP: add --http (stdio is the default).`);
+  }
+  if (host && !/^[A-Za-z0-9.:[\]-]+$/.test(host.raw.trim())) {
+    throw new ConfigError(`${host.source}="${host.raw}" is not a host name or IP address.`);
+  }
+
+  let toolsets: string[] | undefined;
+  const toolsetArg = str('toolsets');
+  if (toolsetArg) {
+    const names = list(toolsetArg.raw);
+    if (names.length === 0) throw new ConfigError(`${toolsetArg.source} is empty: name toolsets (${knownToolsets.join(', ')}) or "all".`);
+    const unknown = names.filter((name) => name !== 'all' && !knownToolsets.includes(name));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `${toolsetArg.source}: unknown toolset ${unknown.map((n) => `"${n}"`).join(', ')}. Known toolsets: ${knownToolsets.join(', ')} (or "all").`,
+      );
+    }
+    toolsets = names.includes('all') ? [...knownToolsets] : [...new Set(names)];
+  }
+
+  const level = str('log-level');
+  const logLevel = (level?.raw.trim().toLowerCase() ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`${level!.source}="${level!.raw}" is not a log level: use one of ${LOG_LEVELS.join(', ')}.`);
+  }
+
+  const stateDir = str('state-dir');
+  if (stateDir && stateDir.raw.trim() === '') throw new ConfigError(`${stateDir.source} is empty: give a folder path.`);
+
+  const baseUrl = env.HOPX_BASE_URL?.trim() || undefined;
+  if (baseUrl && !urlSchema.safeParse(baseUrl).success) {
+    throw new ConfigError(`HOPX_BASE_URL="${baseUrl}" is not an http(s) URL, e.g. https://api.hopx.dev.`);
+  }
+  const apiKey = env.HOPX_API_KEY?.trim() || undefined;
+  const authToken = env.HOPX_MCP_AUTH_TOKEN?.trim() || undefined;
+  if (authToken !== undefined && authToken.length < 16) {
+    throw new ConfigError('HOPX_MCP_AUTH_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`).');
+  }
+
+  return {
+    transport: http ? 'http' : 'stdio',
+    host: host?.raw.trim() ?? DEFAULT_HOST,
+    port: int('port', DEFAULT_HTTP_PORT, 0, 65_535),
+    toolsets,
+    readOnly: bool('read-only'),
+    keepSandboxes: bool('keep-sandboxes'),
+    outputBudgetChars: int('output-budget', DEFAULT_OUTPUT_BUDGET_CHARS, 1_000, 10_000_000),
+    logLevel,
+    stateDir: stateDir?.raw.trim(),
+    allowUnisolated: bool('allow-unisolated'),
+    maxBodyBytes: int('max-body-bytes', DEFAULT_MAX_BODY_BYTES, 1_024, 512 * 1024 * 1024),
+    maxSessions: int('max-sessions', DEFAULT_MAX_SESSIONS, 1, 100_000),
+    sessionIdleSeconds: int('session-idle-seconds', DEFAULT_SESSION_IDLE_SECONDS, 1, 7 * 24 * 3600),
+    allowedHosts: list(str('allowed-hosts')?.raw ?? ''),
+    allowedOrigins: list(str('allowed-origins')?.raw ?? ''),
+    apiKey,
+    baseUrl,
+    authToken,
+    help: bool('help'),
+    version: bool('version'),
+  };
+}
+
+/** Text for `hopx-mcp --help`. */
+export function helpText(version: string): string {
+  const rows = Object.entries(OPTIONS).map(([name, spec]) => {
+    const flag = `--${name}${spec.value ? ` ${spec.value}` : ''}`;
+    const twin = spec.noEnv ? '' : `  [${envName(name)}]`;
+    return `  ${flag.padEnd(30)}${spec.help}${twin}`;
+  });
+  return [
+    `hopx-mcp ${version} — MCP server for HopX.ai cloud sandboxes`,
+    '',
+    'Usage:',
+    '  hopx-mcp [flags]                     MCP over stdio (for Claude Desktop, IDEs)',
+    '  hopx-mcp --http [--host H] [--port N] MCP over streamable HTTP at /mcp',
+    '  hopx-mcp local-backend [--port N]    run only the local HopX-compatible backend',
+    '',
+    'Flags (each has an environment twin in brackets; flags win):',
+    ...rows,
+    '',
+    'Environment:',
+    '  HOPX_API_KEY          use HopX cloud with this key (unset: sandboxes run on this machine)',
+    '  HOPX_BASE_URL         HopX control plane URL (default https://api.hopx.dev)',
+    '  HOPX_MCP_AUTH_TOKEN   bearer token HTTP callers must send (required off loopback)',
+    '',
+  ].join('\n');
+}
