@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_HTTP_PORT, envName, helpText, OPTIONS, resolveConfig } from '../../src/config.js';
+import { TOOLSETS } from '../../src/server.js';
+
+const resolve = (argv: string[], env: Record<string, string> = {}) => resolveConfig(argv, env);
+const failure = (argv: string[], env: Record<string, string> = {}): string => {
+  try {
+    resolve(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${JSON.stringify(argv)} to be refused`);
+};
+
+describe('resolveConfig', () => {
+  it('defaults to stdio on the local backend with safe HTTP settings', () => {
+    const config = resolve([]);
+    expect(config).toMatchObject({
+      transport: 'stdio',
+      host: '127.0.0.1',
+      port: DEFAULT_HTTP_PORT,
+      toolsets: undefined,
+      readOnly: false,
+      keepSandboxes: false,
+      logLevel: 'info',
+      apiKey: undefined,
+      authToken: undefined,
+    });
+  });
+
+  it('lets env twins override defaults and flags override env twins', () => {
+    const env = { HOPX_MCP_HTTP: '1', HOPX_MCP_PORT: '4000', HOPX_MCP_READ_ONLY: 'yes', HOPX_MCP_LOG_LEVEL: 'debug' };
+    expect(resolve([], env)).toMatchObject({ transport: 'http', port: 4000, readOnly: true, logLevel: 'debug' });
+    expect(resolve(['--port', '0', '--log-level=warn'], env)).toMatchObject({ port: 0, logLevel: 'warn' });
+  });
+
+  it('gives every flag except help/version a HOPX_MCP_* twin', () => {
+    for (const name of Object.keys(OPTIONS).filter((n) => n !== 'help' && n !== 'version')) {
+      expect(helpText('1.0.0')).toContain(envName(name));
+    }
+    expect(envName('keep-sandboxes')).toBe('HOPX_MCP_KEEP_SANDBOXES');
+  });
+
+  it('reads secrets from the environment only', () => {
+    const config = resolve([], { HOPX_API_KEY: 'hopx_live_x', HOPX_BASE_URL: 'http://127.0.0.1:9', HOPX_MCP_AUTH_TOKEN: 'a'.repeat(32) });
+    expect(config).toMatchObject({ apiKey: 'hopx_live_x', baseUrl: 'http://127.0.0.1:9', authToken: 'a'.repeat(32) });
+    expect(failure(['--api-key', 'k'])).toMatch(/HOPX_API_KEY environment variable/);
+    expect(failure(['--auth-token=k'])).toMatch(/HOPX_MCP_AUTH_TOKEN/);
+  });
+
+  it('treats an empty HOPX_API_KEY as unset (local backend)', () => {
+    expect(resolve([], { HOPX_API_KEY: '' }).apiKey).toBeUndefined();
+  });
+
+  it('validates toolsets against the server registry', () => {
+    expect(resolve(['--toolsets', `${TOOLSETS[0]},${TOOLSETS[1]}`]).toolsets).toEqual([TOOLSETS[0], TOOLSETS[1]]);
+    expect(resolve(['--toolsets', 'all']).toolsets).toEqual([...TOOLSETS]);
+    const message = failure(['--toolsets', 'sandbox,nope']);
+    expect(message).toContain('"nope"');
+    expect(message).toContain(TOOLSETS.join(', '));
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--http', '--port', '70000'], /--port="70000".*0 to 65535/],
+    [['--http', '--port', 'abc'], /--port="abc"/],
+    [['--port', '3000'], /only applies to HTTP: add --http/],
+    [['--output-budget', '10'], /--output-budget="10"/],
+    [['--log-level', 'loud'], /not a log level/],
+    [['extra'], /Unexpected argument 'extra'/],
+    [['--http', '--host', 'bad host!'], /not a host name/],
+  ])('refuses %j with a message naming the flag', (argv, expected) => {
+    expect(failure(argv)).toMatch(expected);
+  });
+
+  it('names the env variable when an env twin is wrong', () => {
+    expect(failure([], { HOPX_MCP_READ_ONLY: 'maybe' })).toMatch(/HOPX_MCP_READ_ONLY="maybe" is not a boolean/);
+    expect(failure([], { HOPX_MCP_MAX_SESSIONS: '0' })).toMatch(/HOPX_MCP_MAX_SESSIONS="0"/);
+    expect(failure([], { HOPX_BASE_URL: 'ftp://x' })).toMatch(/HOPX_BASE_URL/);
+    expect(failure([], { HOPX_MCP_AUTH_TOKEN: 'short' })).toMatch(/at least 16/);
+  });
+
+  it('parses lists and help/version', () => {
+    const config = resolve(['--http', '--allowed-hosts', 'mcp.example.com, other.example.com', '--help']);
+    expect(config.allowedHosts).toEqual(['mcp.example.com', 'other.example.com']);
+    expect(config.help).toBe(true);
+    expect(resolve(['--version']).version).toBe(true);
+  });
+});
