@@ -428,6 +428,10 @@ export interface HopxClientOptions {
   maxRetries?: number;
   /** Base backoff delay in ms (doubles per attempt, with jitter). Default 1000. */
   retryBaseDelayMs?: number;
+  /** Cap on one backoff delay in ms. Default 10 000. */
+  maxRetryDelayMs?: number;
+  /** Longest server-requested wait (Retry-After) the client sleeps through before retrying. Default 60. */
+  maxRetryAfterSeconds?: number;
   /** Refresh the agent token when less than this many ms remain. Default 1 h. */
   tokenRefreshThresholdMs?: number;
   /** Structured logger; the client never writes to stdout. Secrets are never passed to it. */

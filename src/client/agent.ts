@@ -1,0 +1,127 @@
+/**
+ * The per-sandbox base for agent calls: resolves the agent URL (public_host) and the JWT,
+ * refreshes the token before it runs out and once on a 401, and explains an unreachable agent
+ * (paused / stopped sandbox) instead of reporting a bare connection error.
+ */
+import type { ClientContext } from './context.js';
+import { HopxError, NetworkError, SandboxNotFoundError, SandboxNotRunningError, SandboxExpiredError } from './errors.js';
+import type { HttpRequest, HttpResponse } from './http.js';
+import type { Sandboxes } from './sandboxes.js';
+import type { CallOptions } from './types.js';
+
+export type AgentRequest = Omit<HttpRequest, 'baseUrl' | 'timeoutMs' | 'signal' | 'headers' | 'context' | 'body'> & {
+  context: Omit<HttpRequest['context'], 'plane' | 'sandboxId'>;
+  /** Default: the client's requestTimeoutMs. */
+  defaultTimeoutMs?: number;
+  /** Builds a streamed body; called again if the request must be resent after a token refresh. */
+  body?: () => HttpRequest['body'];
+  /** False when the body cannot be produced twice (a caller's one-shot stream). */
+  replayable?: boolean;
+};
+
+const AGENT_RUNNING = new Set(['running']);
+
+export class AgentConnection {
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    readonly sandboxId: string,
+    private readonly sandboxes: Sandboxes,
+  ) {}
+
+  /** Agent base URL, from the cache (create/get/connect) or a GET of the sandbox. */
+  async baseUrl(call: CallOptions = {}): Promise<string> {
+    const cached = this.ctx.sessions.host(this.sandboxId);
+    if (cached) return cached;
+    const info = await this.sandboxes.get(this.sandboxId, call);
+    if (!info.publicHost) {
+      throw new SandboxNotRunningError(
+        `Sandbox ${this.sandboxId} has no agent address yet (status ${info.status}). Wait a few seconds and retry.`,
+        { sandboxId: this.sandboxId, sandboxStatus: info.status },
+      );
+    }
+    return info.publicHost;
+  }
+
+  /** A valid JWT: cached, or refreshed when missing or close to expiry. Never leaves the client. */
+  async token(call: CallOptions = {}): Promise<string> {
+    const { sessions, config } = this.ctx;
+    if (sessions.needsRefresh(this.sandboxId, config.tokenRefreshThresholdMs)) await this.refresh(call);
+    const token = sessions.token(this.sandboxId);
+    if (!token) {
+      throw new HopxError(`HopX issued no agent token for sandbox ${this.sandboxId}; reconnect with sandbox_connect.`);
+    }
+    return token;
+  }
+
+  /** One refresh at a time per sandbox; concurrent callers share it. */
+  async refresh(call: CallOptions = {}): Promise<void> {
+    this.refreshing ??= this.sandboxes
+      .refreshToken(this.sandboxId, call)
+      .then(() => undefined)
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    await this.refreshing;
+  }
+
+  async request<T>(req: AgentRequest, call: CallOptions = {}): Promise<HttpResponse<T>> {
+    const baseUrl = await this.baseUrl(call);
+    let token = await this.token(call);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send<T>(req, baseUrl, token, call);
+      } catch (error) {
+        const canResend = req.replayable !== false || !req.body;
+        if (error instanceof HopxError && error.status === 401 && attempt === 0 && canResend) {
+          // The token may have been revoked or rotated: refresh once and resend (as both SDKs do).
+          await this.refresh(call);
+          token = await this.token(call);
+          continue;
+        }
+        if (error instanceof NetworkError) throw await this.explainUnreachable(error, call);
+        throw error;
+      }
+    }
+  }
+
+  private send<T>(req: AgentRequest, baseUrl: string, token: string, call: CallOptions): Promise<HttpResponse<T>> {
+    const { defaultTimeoutMs, body, replayable: _replayable, context, ...rest } = req;
+    const built = body?.();
+    return this.ctx.http.send<T>({
+      ...rest,
+      ...(built ? { body: built } : {}),
+      baseUrl,
+      headers: { authorization: `Bearer ${token}` },
+      timeoutMs: call.timeoutMs ?? defaultTimeoutMs ?? this.ctx.config.requestTimeoutMs,
+      signal: call.signal,
+      context: { ...context, plane: 'agent', sandboxId: this.sandboxId },
+    });
+  }
+
+  /** An agent that refuses connections usually belongs to a paused or stopped sandbox: say so. */
+  async explainUnreachable(error: NetworkError, call: CallOptions): Promise<HopxError> {
+    if (call.signal?.aborted) return error;
+    try {
+      const info = await this.sandboxes.get(this.sandboxId, { ...(call.signal ? { signal: call.signal } : {}), timeoutMs: 10_000 });
+      if (AGENT_RUNNING.has(info.status)) return error;
+      const next =
+        info.status === 'paused'
+          ? 'Resume it with sandbox_resume (or sandbox_connect), then retry.'
+          : info.status === 'stopped'
+            ? 'Start it with sandbox_start, then retry.'
+            : info.status === 'creating'
+              ? 'Wait a few seconds for it to finish starting, then retry.'
+              : 'Create a new sandbox with sandbox_create.';
+      return new SandboxNotRunningError(`Sandbox ${this.sandboxId} is ${info.status}, so its agent is unreachable. ${next}`, {
+        sandboxId: this.sandboxId,
+        sandboxStatus: info.status,
+        cause: error,
+      });
+    } catch (lookup) {
+      if (lookup instanceof SandboxNotFoundError || lookup instanceof SandboxExpiredError) return lookup;
+      return error;
+    }
+  }
+}

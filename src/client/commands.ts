@@ -1,0 +1,54 @@
+/** Agent: shell commands (hopx-api.md §5.6). Sent as `bash -c <command>` like both SDKs. */
+import type { AgentConnection } from './agent.js';
+import { DEFAULT_WORKDIR, EXECUTION_SLACK_MS } from './code.js';
+import { ValidationError } from './errors.js';
+import * as check from './validate.js';
+import { toBackgroundHandle, toCommandResult, type Json } from './wire.js';
+import type { BackgroundProcessHandle, CallOptions, CommandResult, CommandsApi, RunCommandOptions } from './types.js';
+
+const RUN_TIMEOUT_S = 30;
+const BACKGROUND_TIMEOUT_S = 120;
+
+function commandBody(options: RunCommandOptions, defaultTimeoutS: number): Json {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('run needs options, e.g. { command: "ls -la" }.');
+  const body: Json = {
+    // A bare command string without args made the agent return exit 1 with no output (field
+    // tests), which is why both SDKs wrap it in bash -c.
+    command: 'bash',
+    args: ['-c', check.nonEmptyString(options.command, 'command', '"ls -la /workspace"')],
+    timeout: options.timeoutSeconds === undefined ? defaultTimeoutS : check.positiveInteger(options.timeoutSeconds, 'timeoutSeconds'),
+    workdir: options.workingDir === undefined ? DEFAULT_WORKDIR : check.sandboxPath(options.workingDir, 'workingDir'),
+  };
+  if (options.env !== undefined) body.env = check.envVars(options.env);
+  return body;
+}
+
+export class Commands implements CommandsApi {
+  constructor(private readonly conn: AgentConnection) {}
+
+  async run(options: RunCommandOptions, call: CallOptions = {}): Promise<CommandResult> {
+    const body = commandBody(options, RUN_TIMEOUT_S);
+    const res = await this.conn.request<Json>(
+      {
+        method: 'POST',
+        path: '/commands/run',
+        json: body,
+        response: 'json',
+        defaultTimeoutMs: (body.timeout as number) * 1000 + EXECUTION_SLACK_MS,
+        context: { operation: 'run a command' },
+      },
+      call,
+    );
+    return toCommandResult(res.data);
+  }
+
+  async runBackground(options: RunCommandOptions & { name?: string }, call: CallOptions = {}): Promise<BackgroundProcessHandle> {
+    const body = commandBody(options, BACKGROUND_TIMEOUT_S);
+    if (options.name !== undefined) body.name = check.nonEmptyString(options.name, 'name', '"web-server"');
+    const res = await this.conn.request<Json>(
+      { method: 'POST', path: '/commands/background', json: body, response: 'json', context: { operation: 'start a background command' } },
+      call,
+    );
+    return toBackgroundHandle(res.data);
+  }
+}

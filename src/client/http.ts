@@ -1,0 +1,296 @@
+/**
+ * The one HTTP layer: a single undici pool per client (IPv4 only, like both official SDKs, which
+ * avoid a long IPv6 fallback delay), auth headers supplied by callers, per-call timeouts combined
+ * with the caller's AbortSignal, request ids, retries, and error mapping through errors.ts.
+ *
+ * Retry policy (hopx-api.md §3.7, made safe):
+ * - idempotent requests (GET/HEAD/PUT/DELETE, token refresh): retried on 5xx and network errors,
+ *   with exponential backoff and jitter;
+ * - any request: retried on 429/503 only when the server says when (Retry-After header,
+ *   `retry_after`, `details.retry_after_seconds`) — the request was refused, not executed;
+ * - everything else (create, execute, commands, file writes, background starts) is never retried.
+ * `timeoutMs` is the budget for the whole call, retries and waits included.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { ClientConfig } from './config.js';
+import {
+  AbortedError,
+  errorFromResponse,
+  errorFromTransport,
+  HopxError,
+  NetworkError,
+  parseErrorBody,
+  parseRetryAfterHeader,
+  ResourceLimitError,
+  type ErrorContext,
+} from './errors.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type ResponseKind = 'json' | 'text' | 'buffer' | 'stream' | 'none';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Scheme + host[:port] (+ optional base path), no trailing slash. */
+  baseUrl: string;
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Extra headers (auth). Never logged. */
+  headers?: Record<string, string>;
+  json?: unknown;
+  /** A streamed body (multipart upload). Such requests are never retried. */
+  body?: { stream: Readable; contentType: string; contentLength?: number };
+  /** Default: idempotent for GET/HEAD/PUT/DELETE, never for POST/PATCH. */
+  idempotent?: boolean;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  context: ErrorContext;
+  response: ResponseKind;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  data: T;
+  requestId: string | undefined;
+}
+
+const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const USER_AGENT = 'hopx-mcp-client/0.1';
+
+/** Thrown into the timeout controller so we can tell our timeout from the caller's abort. */
+class CallTimeout extends Error {}
+
+export class HttpClient {
+  readonly dispatcher: Dispatcher;
+
+  constructor(private readonly config: ClientConfig) {
+    this.dispatcher = new Agent({
+      connect: { family: 4, autoSelectFamily: false },
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new CallTimeout()), req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;
+    const idempotent = req.body ? false : (req.idempotent ?? IDEMPOTENT_METHODS.has(req.method));
+    const url = buildUrl(req.baseUrl, req.path, req.query);
+    const clientRequestId = randomUUID();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (req.signal?.aborted) throw this.transportError(req.signal.reason, req, timeout.signal);
+        const started = performance.now();
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await request(url, {
+            dispatcher: this.dispatcher,
+            method: req.method,
+            headers: this.headers(req, clientRequestId),
+            body: req.body ? req.body.stream : req.json === undefined ? null : JSON.stringify(req.json),
+            signal,
+          });
+        } catch (cause) {
+          const error = this.transportError(cause, req, timeout.signal);
+          this.log(req, attempt, started, undefined, clientRequestId, error);
+          if (error instanceof NetworkError && idempotent && attempt < this.config.maxRetries) {
+            await this.sleep(this.backoffMs(attempt), req, signal, timeout.signal);
+            continue;
+          }
+          throw error;
+        }
+        const requestId = headerValue(res.headers, 'x-request-id') ?? clientRequestId;
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          const data = await this.readBody<T>(res, req, timeout.signal);
+          this.log(req, attempt, started, res.statusCode, requestId);
+          return { status: res.statusCode, headers: res.headers, data, requestId };
+        }
+        const text = await this.readErrorText(res, req, timeout.signal);
+        const error = errorFromResponse(res.statusCode, text, res.headers, req.context);
+        this.log(req, attempt, started, res.statusCode, requestId, error);
+        const delay = this.retryDelayMs(error, res, text, idempotent, attempt);
+        if (delay === undefined) throw error;
+        await this.sleep(delay, req, signal, timeout.signal);
+      }
+    } finally {
+      // For streamed responses the timeout covers the headers only; the body is bounded by the
+      // caller's signal and undici's idle body timeout.
+      clearTimeout(timer);
+    }
+  }
+
+  private headers(req: HttpRequest, requestId: string): Record<string, string> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+      'x-request-id': requestId,
+      ...req.headers,
+    };
+    if (req.body) {
+      headers['content-type'] = req.body.contentType;
+      if (req.body.contentLength !== undefined) headers['content-length'] = String(req.body.contentLength);
+    } else if (req.json !== undefined) {
+      headers['content-type'] = 'application/json';
+    }
+    return headers;
+  }
+
+  private async readBody<T>(res: Dispatcher.ResponseData, req: HttpRequest, timeoutSignal: AbortSignal): Promise<T> {
+    try {
+      switch (req.response) {
+        case 'stream':
+          return res.body as unknown as T;
+        case 'none':
+          await res.body.dump();
+          return undefined as T;
+        case 'buffer':
+          return Buffer.from(await res.body.arrayBuffer()) as T;
+        case 'text':
+          return (await res.body.text()) as T;
+        case 'json': {
+          const text = await res.body.text();
+          if (text.trim() === '') return undefined as T;
+          try {
+            return JSON.parse(text) as T;
+          } catch {
+            throw new HopxError(
+              `HopX answered "${req.context.operation}" with a body that is not JSON (HTTP ${res.statusCode}). ` +
+                'Check that HOPX_BASE_URL points at the HopX API.',
+              { status: res.statusCode },
+            );
+          }
+        }
+      }
+    } catch (cause) {
+      throw this.transportError(cause, req, timeoutSignal);
+    }
+  }
+
+  private async readErrorText(res: Dispatcher.ResponseData, req: HttpRequest, timeoutSignal: AbortSignal): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of res.body) {
+        if (size < MAX_ERROR_BODY_BYTES) chunks.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } catch (cause) {
+      const error = this.transportError(cause, req, timeoutSignal);
+      if (!(error instanceof NetworkError)) throw error;
+      // A body cut short still leaves the status to map.
+    }
+    return Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
+  }
+
+  /** When (ms) to retry after an HTTP error, or undefined to give up. */
+  private retryDelayMs(
+    error: HopxError,
+    res: Dispatcher.ResponseData,
+    bodyText: string,
+    idempotent: boolean,
+    attempt: number,
+  ): number | undefined {
+    if (attempt >= this.config.maxRetries) return undefined;
+    const status = res.statusCode;
+    if (status === 429 || status === 503) {
+      if (error instanceof ResourceLimitError) return undefined; // a quota does not clear by waiting
+      const retryAfter =
+        parseRetryAfterHeader(headerValue(res.headers, 'retry-after')) ?? parseErrorBody(bodyText).retryAfterSeconds;
+      if (retryAfter !== undefined) {
+        return retryAfter <= this.config.maxRetryAfterSeconds ? retryAfter * 1000 : undefined;
+      }
+      if (status === 429) return undefined;
+    }
+    if (status >= 500 && status !== 501 && idempotent) return this.backoffMs(attempt);
+    return undefined;
+  }
+
+  /** base · 2^attempt, capped, with ±25 % jitter so parallel clients spread out. */
+  private backoffMs(attempt: number): number {
+    const raw = Math.min(this.config.maxRetryDelayMs, this.config.retryBaseDelayMs * 2 ** attempt);
+    return raw * (0.75 + Math.random() * 0.5);
+  }
+
+  private async sleep(ms: number, req: HttpRequest, signal: AbortSignal, timeoutSignal: AbortSignal): Promise<void> {
+    if (ms <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(this.transportError(signal.reason, req, timeoutSignal));
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private transportError(cause: unknown, req: HttpRequest, timeoutSignal: AbortSignal): HopxError {
+    if (cause instanceof HopxError) return cause;
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    const undiciTimeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    if (req.signal?.aborted) return new AbortedError(`Cancelled: ${req.context.operation} was aborted by the caller.`, { cause });
+    return errorFromTransport(cause, req.context, {
+      timedOut: timeoutSignal.aborted || undiciTimeout,
+      timeoutMs: req.timeoutMs,
+    });
+  }
+
+  private log(
+    req: HttpRequest,
+    attempt: number,
+    started: number,
+    status: number | undefined,
+    requestId: string,
+    error?: HopxError,
+  ): void {
+    const line = {
+      method: req.method,
+      path: req.path,
+      status: status ?? null,
+      ms: Math.round(performance.now() - started),
+      requestId,
+      attempt: attempt + 1,
+      ...(error ? { error: error.name } : {}),
+    };
+    this.config.logger.debug(line, 'hopx request');
+  }
+}
+
+export function buildUrl(
+  baseUrl: string,
+  path: string,
+  query?: Record<string, string | number | boolean | undefined>,
+): string {
+  const url = new URL(baseUrl.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) url.searchParams.set(key, String(value));
+  }
+  return url.toString();
+}
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Wait that honours an AbortSignal (used by polling helpers). */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * HopxClient: the typed HopX client (control plane + per-sandbox agent).
+ *
+ *   const client = new HopxClient();                       // HOPX_API_KEY, HOPX_BASE_URL
+ *   const sandbox = await client.sandboxes.create({ template: 'code-interpreter' });
+ *   const result = await client.agent(sandbox.id).code.run({ code: 'print(1 + 1)' });
+ *   await client.sandboxes.kill(sandbox.id);
+ *   await client.close();
+ */
+import { AgentConnection } from './agent.js';
+import { Code } from './code.js';
+import { Commands } from './commands.js';
+import { resolveClientConfig } from './config.js';
+import { ClientContext } from './context.js';
+import { Env } from './env.js';
+import { Files } from './files.js';
+import { HttpClient } from './http.js';
+import { AgentMetrics } from './metrics.js';
+import { Processes } from './processes.js';
+import { Sandboxes } from './sandboxes.js';
+import { Templates } from './templates.js';
+import { openTerminal } from './terminal.js';
+import * as check from './validate.js';
+import { toControlPlaneHealth } from './wire.js';
+import type { CallOptions, ControlPlaneHealth, HopxClientApi, HopxClientOptions, SandboxAgent } from './types.js';
+
+export * from './types.js';
+export * from './errors.js';
+export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './config.js';
+export { cloudPreviewUrl } from './metrics.js';
+export { MASKED_VALUE } from './env.js';
+
+export class HopxClient implements HopxClientApi {
+  readonly sandboxes: Sandboxes;
+  readonly templates: Templates;
+  private readonly ctx: ClientContext;
+  private readonly agents = new Map<string, SandboxAgent>();
+
+  constructor(options: HopxClientOptions = {}) {
+    const config = resolveClientConfig(options);
+    this.ctx = new ClientContext(config, new HttpClient(config));
+    this.sandboxes = new Sandboxes(this.ctx, (id, vars, call) => this.agent(id).env.merge(vars, call));
+    this.templates = new Templates(this.ctx);
+  }
+
+  async health(call: CallOptions = {}): Promise<ControlPlaneHealth> {
+    const res = await this.ctx.control<unknown>(
+      {
+        method: 'GET',
+        path: '/health',
+        anonymous: true,
+        response: 'json',
+        defaultTimeoutMs: 10_000,
+        context: { operation: 'check HopX health' },
+      },
+      call,
+    );
+    return toControlPlaneHealth(res.data);
+  }
+
+  agent(sandboxId: string): SandboxAgent {
+    const id = check.sandboxId(sandboxId);
+    let agent = this.agents.get(id);
+    if (!agent) {
+      agent = createSandboxAgent(this.ctx, new AgentConnection(this.ctx, id, this.sandboxes));
+      this.agents.set(id, agent);
+    }
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.ctx.sockets) socket.terminate();
+    this.ctx.sockets.clear();
+    this.agents.clear();
+    await this.ctx.http.close();
+  }
+}
+
+function createSandboxAgent(ctx: ClientContext, conn: AgentConnection): SandboxAgent {
+  const metrics = new AgentMetrics(ctx, conn);
+  return {
+    sandboxId: conn.sandboxId,
+    code: new Code(ctx, conn),
+    processes: new Processes(conn),
+    commands: new Commands(conn),
+    files: new Files(ctx, conn),
+    env: new Env(conn),
+    health: (call) => metrics.health(call),
+    info: (call) => metrics.info(call),
+    metrics: (call) => metrics.metrics(call),
+    agentMetrics: (call) => metrics.metrics(call),
+    cacheStats: (call) => metrics.cacheStats(call),
+    clearCache: (call) => metrics.clearCache(call),
+    previewUrl: (port, call) => metrics.previewUrl(port, call),
+    terminal: (call) => openTerminal(ctx, conn, call),
+  };
+}

@@ -1,0 +1,65 @@
+/** Agent: background processes and OS processes (hopx-api.md §5.5, §5.9). */
+import type { AgentConnection, AgentRequest } from './agent.js';
+import { HopxError, ProcessNotFoundError } from './errors.js';
+import * as check from './validate.js';
+import { asRecord, idString, str, toBackgroundProcessList, toSystemProcessList, type Json } from './wire.js';
+import type { BackgroundProcess, CallOptions, ProcessesApi, SystemProcess } from './types.js';
+
+/** The four kill forms seen across spec, docs and SDKs, in the order we try them. */
+function killForms(processId: string): AgentRequest[] {
+  const id = encodeURIComponent(processId);
+  const context = { operation: 'kill process', resource: 'process' as const, processId };
+  return [
+    { method: 'DELETE', path: '/execute/kill', query: { process_id: processId }, response: 'json', context },
+    { method: 'POST', path: `/execute/kill/${id}`, response: 'json', idempotent: true, context },
+    { method: 'POST', path: `/processes/${id}/kill`, response: 'json', idempotent: true, context },
+    { method: 'DELETE', path: '/execute/kill', json: { process_id: processId }, response: 'json', context },
+  ];
+}
+
+/** 405, or a 404 without PROCESS_NOT_FOUND, means "this agent has no such route": try the next form. */
+function routeMissing(error: unknown): boolean {
+  if (!(error instanceof HopxError)) return false;
+  return error.status === 405 || (error.status === 404 && error.code !== 'PROCESS_NOT_FOUND');
+}
+
+export class Processes implements ProcessesApi {
+  constructor(private readonly conn: AgentConnection) {}
+
+  async list(call: CallOptions = {}): Promise<BackgroundProcess[]> {
+    const res = await this.conn.request<unknown>(
+      { method: 'GET', path: '/execute/processes', response: 'json', context: { operation: 'list background processes' } },
+      call,
+    );
+    return toBackgroundProcessList(res.data);
+  }
+
+  async kill(processId: string, call: CallOptions = {}): Promise<{ processId: string; status: string }> {
+    const id = check.nonEmptyString(processId, 'processId', '"proc_abc123"');
+    let lastError: unknown;
+    for (const form of killForms(id)) {
+      try {
+        const res = await this.conn.request<Json>(form, call);
+        const body = asRecord(res.data);
+        return { processId: idString(body.process_id) ?? id, status: str(body.status) ?? 'killed' };
+      } catch (error) {
+        if (!routeMissing(error)) throw error;
+        lastError = error;
+      }
+    }
+    if (lastError instanceof HopxError && lastError.status === 404) throw lastError;
+    throw new ProcessNotFoundError(
+      `The agent of sandbox ${this.conn.sandboxId} accepted none of the four kill request forms for process ${id}. ` +
+        'Kill it from a command instead (sandbox_run_command with "kill <pid>").',
+      { processId: id, ...(lastError instanceof HopxError && lastError.status ? { status: lastError.status } : {}), cause: lastError },
+    );
+  }
+
+  async listSystem(call: CallOptions = {}): Promise<SystemProcess[]> {
+    const res = await this.conn.request<unknown>(
+      { method: 'GET', path: '/processes', response: 'json', context: { operation: 'list system processes' } },
+      call,
+    );
+    return toSystemProcessList(res.data);
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * Wire → domain mappers, one per HopX object. HopX's own SDKs and OpenAPI files disagree on many
+ * field names (hopx-api.md §9), so every mapper accepts every known spelling and turns missing
+ * values into null rather than failing. Only a missing identity (a sandbox without an id) is an
+ * error, because nothing sensible can be done with such an object.
+ */
+import { HopxError } from './errors.js';
+import type {
+  AgentHealth,
+  AgentInfo,
+  BackgroundProcess,
+  BackgroundProcessHandle,
+  CacheClearResult,
+  CacheStats,
+  CommandResult,
+  ControlPlaneHealth,
+  ExecutionResult,
+  FileChangeEvent,
+  FileInfo,
+  MetricsSnapshot,
+  RichOutput,
+  SandboxInfo,
+  SandboxPage,
+  SandboxResources,
+  StreamEvent,
+  SystemProcess,
+  TemplateInfo,
+  TemplateResources,
+} from './types.js';
+
+export type Json = Record<string, unknown>;
+
+export function asRecord(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
+}
+
+export function str(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** Strings, and numbers HopX sometimes sends where a string is documented (template ids). */
+export function idString(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return str(value);
+}
+
+export function num(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return null;
+}
+
+export function bool(value: unknown): boolean | null {
+  return typeof value === 'boolean' ? value : null;
+}
+
+function first(body: Json, ...keys: string[]): unknown {
+  for (const key of keys) {
+    if (body[key] !== undefined && body[key] !== null) return body[key];
+  }
+  return undefined;
+}
+
+function array(value: unknown): unknown[] {
+  return Array.isArray(value) ? value.filter((item) => item !== null && item !== undefined) : [];
+}
+
+/** public_host is used verbatim (minus a trailing slash); direct_url is the fallback (§4.2). */
+export function agentBaseUrl(body: Json): string {
+  const raw = str(body.public_host) ?? str(body.direct_url) ?? '';
+  if (raw === '') return '';
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
+  return withScheme.replace(/\/+$/, '');
+}
+
+function sandboxResources(value: unknown): SandboxResources | null {
+  const r = asRecord(value);
+  if (Object.keys(r).length === 0) return null;
+  const diskMb = num(r.disk_mb) ?? (num(r.disk_gb) === null ? null : num(r.disk_gb)! * 1024);
+  return { vcpu: num(r.vcpu) ?? 0, memoryMb: num(r.memory_mb) ?? 0, diskMb: diskMb ?? 0 };
+}
+
+export function toSandboxInfo(value: unknown): SandboxInfo {
+  const body = asRecord(value);
+  const id = idString(first(body, 'id', 'sandbox_id', 'sandboxId'));
+  if (!id) {
+    throw new HopxError('HopX returned a sandbox without an id; the response does not look like the HopX API. Check HOPX_BASE_URL.');
+  }
+  return {
+    id,
+    status: str(body.status) ?? 'unknown',
+    templateId: idString(body.template_id),
+    templateName: str(body.template_name),
+    region: str(body.region),
+    publicHost: agentBaseUrl(body),
+    directUrl: str(body.direct_url),
+    previewUrl: str(body.preview_url),
+    resources: sandboxResources(body.resources),
+    internetAccess: bool(body.internet_access),
+    timeoutSeconds: num(body.timeout_seconds),
+    expiresAt: str(body.expires_at),
+    createdAt: str(body.created_at),
+    requestId: str(body.request_id),
+  };
+}
+
+export function toSandboxPage(value: unknown): SandboxPage {
+  const body = asRecord(value);
+  const items = array(first(body, 'data', 'sandboxes'));
+  const nextCursor = str(body.next_cursor);
+  return {
+    sandboxes: items.map(toSandboxInfo),
+    hasMore: bool(body.has_more) ?? false,
+    nextCursor,
+  };
+}
+
+/** The agent token from a create / refresh body; both fields must be present (as in both SDKs). */
+export function toToken(value: unknown): { token: string; expiresAt: string } | null {
+  const body = asRecord(value);
+  const token = str(body.auth_token);
+  const expiresAt = str(body.token_expires_at);
+  return token && expiresAt ? { token, expiresAt } : null;
+}
+
+function templateResources(value: unknown): TemplateResources | null {
+  const r = asRecord(value);
+  if (Object.keys(r).length === 0) return null;
+  const diskGb = num(r.disk_gb) ?? (num(r.disk_mb) === null ? null : num(r.disk_mb)! / 1024);
+  return { vcpu: num(r.vcpu), memoryMb: num(r.memory_mb), diskGb };
+}
+
+export function toTemplateInfo(value: unknown): TemplateInfo {
+  const body = asRecord(value);
+  const id = idString(body.id) ?? '';
+  const name = str(body.name) ?? id;
+  return {
+    id,
+    name,
+    displayName: str(body.display_name),
+    description: str(body.description),
+    category: str(body.category),
+    language: str(body.language),
+    features: array(body.features).filter((f): f is string => typeof f === 'string'),
+    status: str(body.status),
+    isActive: bool(body.is_active),
+    isPublic: bool(body.is_public),
+    defaultResources: templateResources(body.default_resources),
+  };
+}
+
+export function toTemplateList(value: unknown): TemplateInfo[] {
+  const body = asRecord(value);
+  const items = Array.isArray(value) ? value : array(first(body, 'data', 'templates'));
+  return items.map(toTemplateInfo);
+}
+
+export function toControlPlaneHealth(value: unknown): ControlPlaneHealth {
+  const body = asRecord(value);
+  const status = str(body.status) ?? 'unknown';
+  return { ok: status === 'ok' || status === 'healthy', status, details: body };
+}
+
+// ------------------------------------------------------------------------------ agent: code
+
+function jsonText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const RICH_FIELDS: ReadonlyArray<[field: string, mimeType: string]> = [
+  ['png', 'image/png'],
+  ['svg', 'image/svg+xml'],
+  ['html', 'text/html'],
+  ['markdown', 'text/markdown'],
+  ['json', 'application/json'],
+];
+
+/** One `rich_outputs[]` entry: `{type, data}` where data is a string or a MIME bundle. */
+function richOutputEntry(value: unknown): RichOutput[] {
+  const entry = asRecord(value);
+  const type = str(entry.type) ?? str(entry.mime_type);
+  const data = entry.data;
+  if (typeof data === 'string' && type) return [{ mimeType: normalizeMime(type), data }];
+  const bundle = asRecord(data);
+  const out: RichOutput[] = [];
+  for (const [mime, content] of Object.entries(bundle)) {
+    if (content !== undefined && content !== null) {
+      out.push({ mimeType: normalizeMime(mime), data: mime.includes('json') ? jsonText(content) : String(content) });
+    }
+  }
+  if (out.length === 0 && type && data !== undefined && data !== null) {
+    out.push({ mimeType: normalizeMime(type), data: jsonText(data) });
+  }
+  return out;
+}
+
+function normalizeMime(type: string): string {
+  return type === 'image' ? 'image/png' : type;
+}
+
+export function toRichOutputs(body: Json, stdout: string): RichOutput[] {
+  const outputs: RichOutput[] = [];
+  for (const [field, mimeType] of RICH_FIELDS) {
+    const value = body[field];
+    if (value === undefined || value === null || value === '') continue;
+    outputs.push({ mimeType, data: field === 'json' ? jsonText(value) : String(value) });
+  }
+  const result = str(body.result);
+  if (result !== null && result !== stdout && result.trim() !== stdout.trim()) {
+    outputs.push({ mimeType: 'text/plain', data: result });
+  }
+  for (const entry of array(body.rich_outputs)) {
+    for (const output of richOutputEntry(entry)) {
+      const duplicate = outputs.some((o) => o.mimeType === output.mimeType && o.data === output.data);
+      if (!duplicate) outputs.push(output);
+    }
+  }
+  return outputs;
+}
+
+export function toExecutionResult(value: unknown): ExecutionResult {
+  const body = asRecord(value);
+  const stdout = typeof body.stdout === 'string' ? body.stdout : '';
+  const exitCode = num(body.exit_code) ?? (body.success === false ? 1 : 0);
+  return {
+    success: bool(body.success) ?? exitCode === 0,
+    stdout,
+    stderr: typeof body.stderr === 'string' ? body.stderr : '',
+    exitCode,
+    executionTimeSeconds: num(body.execution_time),
+    language: str(body.language),
+    result: str(body.result),
+    richOutputs: toRichOutputs(body, stdout),
+  };
+}
+
+export function toBackgroundHandle(value: unknown): BackgroundProcessHandle {
+  const body = asRecord(value);
+  const processId = idString(first(body, 'process_id', 'id'));
+  if (!processId) {
+    throw new HopxError('The sandbox agent started a background process but returned no process_id; cannot track it.');
+  }
+  return {
+    processId,
+    executionId: idString(body.execution_id),
+    status: str(body.status) ?? 'running',
+    name: str(body.name),
+  };
+}
+
+export function toBackgroundProcess(value: unknown): BackgroundProcess {
+  const body = asRecord(value);
+  return {
+    processId: idString(first(body, 'process_id', 'id')) ?? '',
+    executionId: idString(body.execution_id),
+    name: str(body.name),
+    status: str(body.status) ?? 'unknown',
+    language: str(body.language),
+    pid: num(body.pid),
+    exitCode: num(body.exit_code),
+    startedAt: str(first(body, 'start_time', 'started_at')),
+    endedAt: str(first(body, 'end_time', 'completed_at', 'ended_at')),
+    durationSeconds: num(first(body, 'duration', 'execution_time')),
+    stdout: typeof body.stdout === 'string' ? body.stdout : null,
+    stderr: typeof body.stderr === 'string' ? body.stderr : null,
+  };
+}
+
+export function toBackgroundProcessList(value: unknown): BackgroundProcess[] {
+  const body = asRecord(value);
+  const items = Array.isArray(value) ? value : array(body.processes);
+  return items.map(toBackgroundProcess);
+}
+
+export function toSystemProcess(value: unknown): SystemProcess {
+  const body = asRecord(value);
+  return {
+    pid: num(body.pid) ?? 0,
+    name: str(body.name),
+    command: str(first(body, 'command', 'cmdline')),
+    user: str(body.user),
+    status: str(body.status),
+    cpuPercent: num(body.cpu_percent),
+    memoryMb: num(body.memory_mb),
+  };
+}
+
+export function toSystemProcessList(value: unknown): SystemProcess[] {
+  const body = asRecord(value);
+  const items = Array.isArray(value) ? value : array(body.processes);
+  return items.map(toSystemProcess);
+}
+
+export function toCommandResult(value: unknown): CommandResult {
+  const body = asRecord(value);
+  const exitCode = num(body.exit_code) ?? (body.success === false ? 1 : 0);
+  return {
+    success: bool(body.success) ?? exitCode === 0,
+    stdout: typeof body.stdout === 'string' ? body.stdout : '',
+    stderr: typeof body.stderr === 'string' ? body.stderr : '',
+    exitCode,
+    executionTimeSeconds: num(body.execution_time),
+    pid: num(body.pid),
+  };
+}
+
+// ------------------------------------------------------------------------------ agent: files
+
+export function toFileInfo(value: unknown): FileInfo {
+  const body = asRecord(value);
+  const path = str(body.path) ?? '';
+  const name = str(body.name) ?? path.split('/').filter(Boolean).pop() ?? path;
+  const permissions = first(body, 'permissions', 'mode');
+  const isDirectory =
+    bool(first(body, 'is_directory', 'is_dir', 'isDirectory', 'isDir')) ?? (str(body.type) === 'directory');
+  return {
+    name,
+    path,
+    size: num(body.size) ?? 0,
+    isDirectory,
+    modifiedTime: str(first(body, 'modified_time', 'modified', 'mod_time', 'modTime')),
+    permissions: permissions === undefined ? null : String(permissions),
+  };
+}
+
+export function toFileList(value: unknown): FileInfo[] {
+  const body = asRecord(value);
+  const items = Array.isArray(value) ? value : array(body.files);
+  return items.map(toFileInfo);
+}
+
+export function toFileChangeEvent(value: unknown): FileChangeEvent | null {
+  const body = asRecord(value);
+  if (body.type !== undefined && body.type !== 'change') return null;
+  const path = str(body.path);
+  const event = str(first(body, 'event', 'action'));
+  if (!path || !event) return null;
+  return { path, event, timestamp: str(body.timestamp) };
+}
+
+// ------------------------------------------------------------------------------ agent: streams
+
+export function toStreamEvent(value: unknown): StreamEvent | null {
+  const body = asRecord(value);
+  switch (body.type) {
+    case 'stdout':
+    case 'stderr':
+      return { type: body.type, data: typeof body.data === 'string' ? body.data : String(body.data ?? '') };
+    case 'result':
+      return { type: 'result', exitCode: num(body.exit_code) ?? 0, executionTimeSeconds: num(body.execution_time) };
+    case 'error':
+      return { type: 'error', error: str(body.error) ?? str(body.message) ?? 'unknown error', code: str(body.code) };
+    case 'complete':
+      return { type: 'complete', success: bool(body.success) ?? false };
+    default:
+      return null;
+  }
+}
+
+// ------------------------------------------------------------------------------ agent: metrics, info
+
+function usage(value: unknown, totalKey: string, usedKey: string) {
+  const body = asRecord(value);
+  if (Object.keys(body).length === 0) return null;
+  return {
+    totalBytes: num(first(body, totalKey, 'total')),
+    usedBytes: num(first(body, usedKey, 'used')),
+    usagePercent: num(body.usage_percent),
+  };
+}
+
+export function toMetricsSnapshot(value: unknown): MetricsSnapshot {
+  const body = asRecord(value);
+  const system = asRecord(body.system);
+  const cpuBody = asRecord(first(body, 'cpu') ?? system.cpu);
+  const processBody = asRecord(first(body, 'process', 'processes'));
+  return {
+    uptimeSeconds: num(first(body, 'uptime_seconds', 'uptime') ?? system.uptime),
+    cpu:
+      Object.keys(cpuBody).length === 0
+        ? null
+        : { usagePercent: num(cpuBody.usage_percent), cores: num(first(cpuBody, 'cores', 'count')) },
+    memory: usage(first(body, 'memory') ?? system.memory, 'total_bytes', 'used_bytes'),
+    disk: usage(first(body, 'disk') ?? system.disk, 'total_bytes', 'used_bytes'),
+    processes:
+      Object.keys(processBody).length === 0 ? null : { count: num(processBody.count), running: num(processBody.running) },
+    totalExecutions: num(body.total_executions),
+    activeExecutions: num(body.active_executions),
+    totalRequests: num(typeof body.total_requests === 'object' ? undefined : body.total_requests) ?? sumOrNumber(body.requests_total),
+    totalErrors: num(first(body, 'total_errors', 'error_count')),
+    raw: body,
+  };
+}
+
+/** `requests_total` is a number in one spec and a per-endpoint map in the docs. */
+function sumOrNumber(value: unknown): number | null {
+  const n = num(value);
+  if (n !== null) return n;
+  const map = asRecord(value);
+  const values = Object.values(map).map(num).filter((v): v is number => v !== null);
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
+}
+
+export function toAgentInfo(value: unknown): AgentInfo {
+  const body = asRecord(value);
+  const features = asRecord(body.features);
+  const languages = array(first(body, 'languages') ?? features.languages).filter((l): l is string => typeof l === 'string');
+  return {
+    agent: str(body.agent),
+    version: str(first(body, 'agent_version', 'version')),
+    vmId: idString(body.vm_id),
+    os: str(first(body, 'os', 'platform')),
+    arch: str(body.arch),
+    uptimeSeconds: num(first(body, 'uptime_seconds', 'uptime')),
+    languages,
+    raw: body,
+  };
+}
+
+export function toAgentHealth(value: unknown): AgentHealth {
+  const body = asRecord(value);
+  const status = str(body.status) ?? 'unknown';
+  return { healthy: status === 'healthy' || status === 'ok', status, version: str(body.version), raw: body };
+}
+
+export function toCacheStats(value: unknown): CacheStats {
+  const body = asRecord(value);
+  const cache = asRecord(body.cache);
+  const source = Object.keys(cache).length > 0 ? cache : body;
+  return {
+    size: num(first(source, 'size', 'total_cached')),
+    hits: num(first(source, 'hits', 'total_hits')),
+    misses: num(source.misses),
+    hitRate: num(source.hit_rate),
+    raw: body,
+  };
+}
+
+export function toCacheClearResult(value: unknown): CacheClearResult {
+  const body = asRecord(value);
+  return { message: str(body.message), entriesRemoved: num(first(body, 'entries_removed', 'cleared')) };
+}
