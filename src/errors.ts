@@ -70,6 +70,7 @@ interface ErrorFields {
   sandboxId?: string;
   path?: string;
   processId?: string;
+  sandboxStatus?: string;
 }
 
 /** The class names along `err`'s prototype chain, most specific first. */
@@ -100,6 +101,7 @@ function fieldsOf(err: unknown): ErrorFields {
     sandboxId: str(e.sandboxId),
     path: str(e.path),
     processId: str(e.processId),
+    sandboxStatus: str(e.sandboxStatus),
   };
 }
 
@@ -109,7 +111,7 @@ const BEARER_PATTERN = /(bearer\s+)[^\s"']+/gi;
 
 /** Removes anything token-shaped and trims a message to one readable paragraph. */
 export function sanitizeMessage(message: string): string {
-  const clean = message.replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
+  const clean = message.replace(/[.\s]+$/, '').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
   // First line of a multi-line message only: a stack or server dump is not for the model.
   const firstLines = clean.split('\n').slice(0, 3).join(' ').trim();
   return firstLines.length > 500 ? `${firstLines.slice(0, 500)}…` : firstLines;
@@ -132,7 +134,8 @@ function describe(names: string[], f: ErrorFields, context: { sandboxId?: string
     return `${sb} was not found (${msg}). It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.`;
   }
   if (has('SandboxNotRunningError')) {
-    return `${sb} is not running (${msg}). Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
+    const state = f.sandboxStatus ? ` (status: ${f.sandboxStatus})` : '';
+    return `${sb} is not running${state}: ${msg}. Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
   }
   if (has('FileNotFoundError')) {
     const p = f.path ? `"${f.path}"` : 'The file';
@@ -164,6 +167,15 @@ function describe(names: string[], f: ErrorFields, context: { sandboxId?: string
   }
   if (has('ResourceLimitError')) {
     return `An account or sandbox limit was reached (${msg}). Kill sandboxes you no longer need (sandbox_list, sandbox_kill) or free resources, then retry.`;
+  }
+  if (has('TemplateNotFoundError')) {
+    return `Template not found (${msg}). sandbox_list_templates shows the available templates.`;
+  }
+  if (has('PaymentRequiredError')) {
+    return `HopX refused for billing reasons (${msg}). Add credits to the HopX account, then retry.`;
+  }
+  if (has('PermissionDeniedError')) {
+    return `Permission denied (${msg}). The API key or the sandbox does not allow this operation.`;
   }
   if (has('ConflictError')) {
     return `The sandbox is not in a state that allows this (${msg}). Check its status with sandbox_get_info.`;

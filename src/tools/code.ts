@@ -1,4 +1,124 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { fitStreams, seconds } from './result.js';
+import { renderRichOutputs, RichOutputSummary } from './rich.js';
 
-const tools: ToolDefinition[] = [];
+export const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
+
+export const ENV_PARAM = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+  .optional()
+  .describe('Extra environment variables for this run only, e.g. {"DEBUG": "1"}.');
+
+export const WORKING_DIR_PARAM = z
+  .string()
+  .regex(/^\//, 'must be an absolute path in the sandbox, e.g. /workspace')
+  .max(4096)
+  .optional()
+  .describe('Working directory inside the sandbox. Default /workspace.');
+
+const CODE_PARAM = z.string().min(1).max(1_000_000).describe('The code to run, e.g. print(sum(range(10))).');
+const LANGUAGE_PARAM = z.enum(LANGUAGES).default('python').describe('Language of the code. Default python (stateful: variables persist between runs).');
+
+const RunCodeOutput = z.object({
+  sandbox_id: z.string(),
+  success: z.boolean(),
+  exit_code: z.number(),
+  stdout: z.string(),
+  stderr: z.string(),
+  result: z.string().nullable().describe('Value of the last expression (python), if any'),
+  execution_time_seconds: z.number().nullable(),
+  rich_outputs: z.array(RichOutputSummary),
+  truncated: z.boolean().describe('Whether stdout or stderr was cut to fit the output budget'),
+  stdout_full_uri: z.string().nullable().describe('Resource with the whole stdout, when cut'),
+  stderr_full_uri: z.string().nullable().describe('Resource with the whole stderr, when cut'),
+});
+
+const sandboxRunCode = defineSandboxTool({
+  name: 'sandbox_run_code',
+  title: 'Run code',
+  description:
+    'Run Python, JavaScript, Bash or Go code inside the remote sandbox (not on the local machine) and wait for it. ' +
+    'Python keeps variables between runs; matplotlib plots come back as images, DataFrames as text tables. Long output is cut (head and tail kept).',
+  toolset: 'code',
+  kind: 'write',
+  input: z.strictObject({
+    code: CODE_PARAM,
+    language: LANGUAGE_PARAM,
+    timeout_seconds: z.number().int().min(1).max(300).default(60).describe('Stop the run after this many seconds. Default 60, max 300; use sandbox_run_code_background for longer.'),
+    env: ENV_PARAM,
+    working_dir: WORKING_DIR_PARAM,
+  }),
+  output: RunCodeOutput,
+  async handle(ctx, args) {
+    const r = await ctx.agent.code.run(
+      { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir },
+      ctx.call,
+    );
+    const rich = renderRichOutputs(ctx.conversation, ctx.sandboxId, r.richOutputs, ctx.budget.imageChars);
+    const [stdout, stderr, result] = fitStreams(
+      ctx.conversation,
+      ctx.sandboxId,
+      [
+        { name: 'stdout', text: r.stdout },
+        { name: 'stderr', text: r.stderr },
+        { name: 'result', text: r.result ?? '' },
+      ],
+      ctx.budget.textChars,
+    );
+    const lines = [`${r.success ? 'Succeeded' : 'Failed'} (exit ${r.exitCode})${seconds(r.executionTimeSeconds)}, ${args.language}, sandbox ${ctx.sandboxId}.`];
+    if (stdout.text) lines.push(`--- stdout ---\n${stdout.text}`);
+    if (stderr.text) lines.push(`--- stderr ---\n${stderr.text}`);
+    if (result.text) lines.push(`--- result ---\n${result.text}`);
+    for (const s of rich.summaries) lines.push(`--- ${s.mime_type} ---\n${s.summary}${s.resource_uri ? `\n(full: ${s.resource_uri})` : ''}`);
+    return {
+      text: lines.join('\n'),
+      content: rich.content,
+      structured: {
+        sandbox_id: ctx.sandboxId,
+        success: r.success,
+        exit_code: r.exitCode,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        result: r.result === null ? null : result.text,
+        execution_time_seconds: r.executionTimeSeconds,
+        rich_outputs: rich.summaries,
+        truncated: stdout.truncated || stderr.truncated || result.truncated,
+        stdout_full_uri: stdout.fullOutputUri,
+        stderr_full_uri: stderr.fullOutputUri,
+      },
+    };
+  },
+});
+
+const sandboxRunCodeBackground = defineSandboxTool({
+  name: 'sandbox_run_code_background',
+  title: 'Run code in background',
+  description:
+    'Start code inside the remote sandbox without waiting (servers, long jobs) and return its process_id. ' +
+    'Read its output and status with sandbox_list_processes; stop it with sandbox_kill_process.',
+  toolset: 'code',
+  kind: 'write',
+  input: z.strictObject({
+    code: CODE_PARAM,
+    language: z.enum(LANGUAGES).default('python').describe('Language of the code. Default python.'),
+    timeout_seconds: z.number().int().min(1).max(86_400).default(3600).describe('Kill the process after this many seconds. Default 3600.'),
+    env: ENV_PARAM,
+    working_dir: WORKING_DIR_PARAM,
+    name: z.string().min(1).max(128).optional().describe('A label shown in sandbox_list_processes, e.g. "web-server".'),
+  }),
+  output: z.object({ sandbox_id: z.string(), process_id: z.string(), status: z.string(), name: z.string().nullable() }),
+  async handle(ctx, args) {
+    const h = await ctx.agent.code.runBackground(
+      { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir, name: args.name },
+      ctx.call,
+    );
+    return {
+      text: `Started process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Check it with sandbox_list_processes {"process_id": "${h.processId}"}.`,
+      structured: { sandbox_id: ctx.sandboxId, process_id: h.processId, status: h.status, name: h.name },
+    };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxRunCode, sandboxRunCodeBackground];
 export default tools;

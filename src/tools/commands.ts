@@ -1,4 +1,88 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { fitStreams, seconds } from './result.js';
+import { ENV_PARAM, WORKING_DIR_PARAM } from './code.js';
 
-const tools: ToolDefinition[] = [];
+const sandboxRunCommand = defineSandboxTool({
+  name: 'sandbox_run_command',
+  title: 'Run shell command',
+  description:
+    'Run a shell command line (bash -c) inside the remote sandbox, not on the local machine, e.g. "pip install requests" or "ls -la". ' +
+    'With background: true it returns a process_id at once (for servers and long jobs); otherwise it waits. Long output is cut (head and tail kept).',
+  toolset: 'commands',
+  kind: 'write',
+  input: z.strictObject({
+    command: z.string().min(1).max(100_000).describe('The command line, run with bash -c, e.g. "python3 -m http.server 8000".'),
+    timeout_seconds: z.number().int().min(1).max(3600).default(60).describe('Stop it after this many seconds. Default 60 (waiting runs are capped by your client\'s own timeout; use background for long work).'),
+    working_dir: WORKING_DIR_PARAM,
+    env: ENV_PARAM,
+    background: z.boolean().default(false).describe('Start it and return its process_id without waiting. Default false.'),
+  }),
+  output: z.object({
+    sandbox_id: z.string(),
+    background: z.boolean(),
+    process_id: z.string().nullable().describe('Set for background commands'),
+    success: z.boolean().nullable(),
+    exit_code: z.number().nullable(),
+    stdout: z.string(),
+    stderr: z.string(),
+    execution_time_seconds: z.number().nullable(),
+    truncated: z.boolean(),
+    stdout_full_uri: z.string().nullable(),
+    stderr_full_uri: z.string().nullable(),
+  }),
+  async handle(ctx, args) {
+    const options = { command: args.command, timeoutSeconds: args.timeout_seconds, workingDir: args.working_dir, env: args.env };
+    if (args.background) {
+      const h = await ctx.agent.commands.runBackground(options, ctx.call);
+      return {
+        text: `Started command as process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Read its output with sandbox_list_processes {"process_id": "${h.processId}"}.`,
+        structured: {
+          sandbox_id: ctx.sandboxId,
+          background: true,
+          process_id: h.processId,
+          success: null,
+          exit_code: null,
+          stdout: '',
+          stderr: '',
+          execution_time_seconds: null,
+          truncated: false,
+          stdout_full_uri: null,
+          stderr_full_uri: null,
+        },
+      };
+    }
+    const r = await ctx.agent.commands.run(options, ctx.call);
+    const [stdout, stderr] = fitStreams(
+      ctx.conversation,
+      ctx.sandboxId,
+      [
+        { name: 'stdout', text: r.stdout },
+        { name: 'stderr', text: r.stderr },
+      ],
+      ctx.budget.textChars,
+    );
+    const lines = [`Exit ${r.exitCode}${seconds(r.executionTimeSeconds)}, sandbox ${ctx.sandboxId}.`];
+    if (stdout.text) lines.push(`--- stdout ---\n${stdout.text}`);
+    if (stderr.text) lines.push(`--- stderr ---\n${stderr.text}`);
+    return {
+      text: lines.join('\n'),
+      structured: {
+        sandbox_id: ctx.sandboxId,
+        background: false,
+        process_id: null,
+        success: r.success,
+        exit_code: r.exitCode,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        execution_time_seconds: r.executionTimeSeconds,
+        truncated: stdout.truncated || stderr.truncated,
+        stdout_full_uri: stdout.fullOutputUri,
+        stderr_full_uri: stderr.fullOutputUri,
+      },
+    };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxRunCommand];
 export default tools;

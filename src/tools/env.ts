@@ -1,4 +1,88 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { looksSecret, maskValue, truncateMiddle } from './result.js';
 
-const tools: ToolDefinition[] = [];
+const NAME = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and _, not starting with a digit');
+
+const sandboxGetEnv = defineSandboxTool({
+  name: 'sandbox_get_env',
+  title: 'Get environment variables',
+  description:
+    'Show the environment variables set in the remote sandbox. Values of secret-looking names (TOKEN, KEY, PASSWORD, ...) are masked unless reveal_secrets is true.',
+  toolset: 'env',
+  kind: 'read',
+  input: z.strictObject({
+    reveal_secrets: z.boolean().default(false).describe('Show the values of secret-looking variables too. Default false; they then enter the transcript.'),
+  }),
+  output: z.object({
+    sandbox_id: z.string(),
+    variables: z.record(z.string(), z.string()),
+    masked: z.array(z.string()).describe('Names whose values were masked'),
+  }),
+  async handle(ctx, args) {
+    const all = await ctx.agent.env.getAll(ctx.call);
+    const variables: Record<string, string> = {};
+    const masked: string[] = [];
+    for (const name of Object.keys(all).sort()) {
+      if (!args.reveal_secrets && looksSecret(name)) {
+        variables[name] = maskValue(all[name]);
+        masked.push(name);
+      } else {
+        variables[name] = all[name];
+      }
+    }
+    const lines = Object.entries(variables).map(([k, v]) => `${k}=${v}`);
+    const body = truncateMiddle(lines.join('\n'), ctx.budget.textChars, (n) => `\n… [${n} bytes cut] …\n`).text;
+    const note = masked.length > 0 ? `\n(${masked.length} secret-looking value${masked.length === 1 ? '' : 's'} masked; pass reveal_secrets: true to see them)` : '';
+    return {
+      text: lines.length === 0 ? `No environment variables set in sandbox ${ctx.sandboxId}.` : `Environment of sandbox ${ctx.sandboxId}:\n${body}${note}`,
+      structured: { sandbox_id: ctx.sandboxId, variables, masked },
+    };
+  },
+});
+
+const sandboxSetEnv = defineSandboxTool({
+  name: 'sandbox_set_env',
+  title: 'Set environment variables',
+  description: 'Set environment variables in the remote sandbox for later runs and commands: merged into the existing ones (default) or replacing them all.',
+  toolset: 'env',
+  kind: 'write',
+  idempotent: true,
+  input: z.strictObject({
+    variables: z.record(NAME, z.string().max(100_000)).describe('Variables to set, e.g. {"API_URL": "https://example.com", "DEBUG": "1"}.'),
+    mode: z.enum(['merge', 'replace']).default('merge').describe('"merge" (default) keeps other variables; "replace" removes every variable not given here.'),
+  }),
+  output: z.object({ sandbox_id: z.string(), mode: z.enum(['merge', 'replace']), names: z.array(z.string()) }),
+  async handle(ctx, args) {
+    if (args.mode === 'replace') await ctx.agent.env.replace(args.variables, ctx.call);
+    else await ctx.agent.env.merge(args.variables, ctx.call);
+    const names = Object.keys(args.variables).sort();
+    // Values are never echoed: they may be secrets.
+    return {
+      text: `${args.mode === 'replace' ? 'Replaced the environment with' : 'Set'} ${names.length} variable${names.length === 1 ? '' : 's'} in sandbox ${ctx.sandboxId}: ${names.join(', ') || '(none)'}.`,
+      structured: { sandbox_id: ctx.sandboxId, mode: args.mode, names },
+    };
+  },
+});
+
+const sandboxDeleteEnv = defineSandboxTool({
+  name: 'sandbox_delete_env',
+  title: 'Delete environment variable',
+  description: 'Remove one environment variable from the remote sandbox.',
+  toolset: 'env',
+  kind: 'destructive',
+  idempotent: true,
+  input: z.strictObject({ name: NAME.describe('Name of the variable to remove, e.g. "DEBUG".') }),
+  output: z.object({ sandbox_id: z.string(), name: z.string() }),
+  async handle(ctx, args) {
+    await ctx.agent.env.delete(args.name, ctx.call);
+    return { text: `Removed ${args.name} from the environment of sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, name: args.name } };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxGetEnv, sandboxSetEnv, sandboxDeleteEnv];
 export default tools;

@@ -1,4 +1,187 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import { ToolInputError } from '../errors.js';
+import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
+import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { truncateMiddle } from './result.js';
+import { formatBytes } from './rich.js';
 
-const tools: ToolDefinition[] = [];
+const PATH = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^\//, 'must be an absolute path in the sandbox, e.g. /workspace/data.csv')
+  .describe('Absolute path inside the sandbox, e.g. /workspace/data.csv.');
+
+const ENCODING = z.enum(['text', 'base64']).default('text').describe('"text" (UTF-8, default) or "base64" for binary files.');
+
+const MAX_LISTED_FILES = 500;
+
+const sandboxReadFile = defineSandboxTool({
+  name: 'sandbox_read_file',
+  title: 'Read file',
+  description:
+    'Read a file from the remote sandbox (not the local machine). Text by default; encoding "base64" for binary. ' +
+    'Large files are cut (head and tail kept) and the whole file is offered as a hopx:// resource.',
+  toolset: 'files',
+  kind: 'read',
+  input: z.strictObject({ path: PATH, encoding: ENCODING }),
+  output: z.object({
+    sandbox_id: z.string(),
+    path: z.string(),
+    encoding: z.enum(['text', 'base64']),
+    mime_type: z.string(),
+    size_bytes: z.number(),
+    content: z.string().nullable().describe('The content (base64 for encoding "base64"); null when too large to include'),
+    truncated: z.boolean(),
+    resource_uri: z.string().describe('hopx:// resource serving the whole file'),
+  }),
+  async handle(ctx, args) {
+    const bytes = await ctx.agent.files.readBytes(args.path, ctx.call);
+    const mimeType = mimeTypeFor(args.path);
+    const uri = fileUri(ctx.sandboxId, args.path);
+    const base = { sandbox_id: ctx.sandboxId, path: args.path, encoding: args.encoding, mime_type: mimeType, size_bytes: bytes.length, resource_uri: uri };
+    if (args.encoding === 'text') {
+      if (!looksLikeText(bytes, mimeType)) {
+        throw new ToolInputError(`"${args.path}" is a binary file (${formatBytes(bytes.length)}); read it with "encoding": "base64", or read the resource ${uri}.`, 'encoding');
+      }
+      const cut = truncateMiddle(bytes.toString('utf8'), ctx.budget.textChars, (n) => `\n… [truncated ${n} bytes; whole file: ${uri}] …\n`);
+      return {
+        text: `${args.path} (${formatBytes(bytes.length)}${cut.truncated ? ', cut to fit' : ''}) in sandbox ${ctx.sandboxId}:\n${cut.text}`,
+        structured: { ...base, content: cut.text, truncated: cut.truncated },
+      };
+    }
+    const b64 = bytes.toString('base64');
+    if (b64.length > ctx.budget.textChars) {
+      return {
+        text: `${args.path} is ${formatBytes(bytes.length)}, too large to include as base64 here; read the resource ${uri} instead.`,
+        content: [{ type: 'resource_link', uri, name: args.path, mimeType, description: `${formatBytes(bytes.length)} file in sandbox ${ctx.sandboxId}` }],
+        structured: { ...base, content: null, truncated: true },
+      };
+    }
+    return {
+      text: `${args.path} (${formatBytes(bytes.length)}, base64) in sandbox ${ctx.sandboxId}.`,
+      content: [{ type: 'resource', resource: { uri, mimeType, blob: b64 } }],
+      structured: { ...base, content: b64, truncated: false },
+    };
+  },
+});
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const sandboxWriteFile = defineSandboxTool({
+  name: 'sandbox_write_file',
+  title: 'Write file',
+  description: 'Write a file in the remote sandbox (not the local machine), creating parent directories as needed. Text by default; encoding "base64" for binary.',
+  toolset: 'files',
+  kind: 'write',
+  idempotent: true,
+  input: z.strictObject({
+    path: PATH,
+    content: z.string().max(10_000_000).describe('The file content: UTF-8 text, or base64 when encoding is "base64".'),
+    encoding: ENCODING,
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal permission string like "0644"').optional().describe('File permissions as an octal string, e.g. "0755" for a script. Default "0644".'),
+    overwrite: z.boolean().default(true).describe('Replace the file if it exists. Default true.'),
+  }),
+  output: z.object({ sandbox_id: z.string(), path: z.string(), bytes_written: z.number(), resource_uri: z.string() }),
+  async handle(ctx, args) {
+    let bytes: number;
+    if (args.encoding === 'base64') {
+      const compact = args.content.replace(/\s+/g, '');
+      if (!BASE64.test(compact) || compact.length % 4 === 1) {
+        throw new ToolInputError('"content" is not valid base64. Fix: send standard base64 (A-Z, a-z, 0-9, +, /, = padding), or use "encoding": "text" for plain text.', 'content');
+      }
+      const data = Buffer.from(compact, 'base64');
+      await ctx.agent.files.writeBytes(args.path, data, { mode: args.mode, overwrite: args.overwrite }, ctx.call);
+      bytes = data.length;
+    } else {
+      await ctx.agent.files.write(args.path, args.content, { mode: args.mode, overwrite: args.overwrite }, ctx.call);
+      bytes = Buffer.byteLength(args.content);
+    }
+    const uri = fileUri(ctx.sandboxId, args.path);
+    return { text: `Wrote ${formatBytes(bytes)} to ${args.path} in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, path: args.path, bytes_written: bytes, resource_uri: uri } };
+  },
+});
+
+const FileEntry = z.object({
+  name: z.string(),
+  path: z.string(),
+  size_bytes: z.number(),
+  is_directory: z.boolean(),
+  modified_time: z.string().nullable(),
+});
+
+const sandboxListFiles = defineSandboxTool({
+  name: 'sandbox_list_files',
+  title: 'List files',
+  description: 'List the entries of a directory in the remote sandbox (not the local machine).',
+  toolset: 'files',
+  kind: 'read',
+  input: z.strictObject({
+    path: PATH.default('/workspace').describe('Directory to list. Default /workspace.'),
+  }),
+  output: z.object({ sandbox_id: z.string(), path: z.string(), entries: z.array(FileEntry), total: z.number(), truncated: z.boolean() }),
+  async handle(ctx, args) {
+    const all = await ctx.agent.files.list(args.path, ctx.call);
+    const entries = all.slice(0, MAX_LISTED_FILES).map((f) => ({ name: f.name, path: f.path, size_bytes: f.size, is_directory: f.isDirectory, modified_time: f.modifiedTime }));
+    const lines = entries.map((e) => (e.is_directory ? `${e.name}/` : `${e.name}  (${formatBytes(e.size_bytes)})`));
+    const more = all.length > entries.length ? `\n(${all.length - entries.length} more entries not shown)` : '';
+    const text = entries.length === 0 ? `${args.path} is empty (sandbox ${ctx.sandboxId}).` : `${args.path} in sandbox ${ctx.sandboxId}:\n${lines.join('\n')}${more}`;
+    return { text, structured: { sandbox_id: ctx.sandboxId, path: args.path, entries, total: all.length, truncated: all.length > entries.length } };
+  },
+});
+
+const sandboxFileExists = defineSandboxTool({
+  name: 'sandbox_file_exists',
+  title: 'Check file exists',
+  description: 'Check whether a file or directory exists in the remote sandbox.',
+  toolset: 'files',
+  kind: 'read',
+  input: z.strictObject({ path: PATH }),
+  output: z.object({ sandbox_id: z.string(), path: z.string(), exists: z.boolean() }),
+  async handle(ctx, args) {
+    const exists = await ctx.agent.files.exists(args.path, ctx.call);
+    return { text: `${args.path} ${exists ? 'exists' : 'does not exist'} in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, path: args.path, exists } };
+  },
+});
+
+const sandboxRemoveFile = defineSandboxTool({
+  name: 'sandbox_remove_file',
+  title: 'Remove file',
+  description: 'Delete a file or directory (recursively) in the remote sandbox. Removing something already absent is not an error.',
+  toolset: 'files',
+  kind: 'destructive',
+  idempotent: true,
+  input: z.strictObject({ path: PATH }),
+  output: z.object({ sandbox_id: z.string(), path: z.string(), removed: z.boolean().describe('false when it did not exist') }),
+  async handle(ctx, args) {
+    let removed = true;
+    try {
+      await ctx.agent.files.remove(args.path, ctx.call);
+    } catch (err) {
+      if ((err as Error).name !== 'FileNotFoundError' && (err as Error).constructor?.name !== 'FileNotFoundError') throw err;
+      removed = false;
+    }
+    return {
+      text: removed ? `Removed ${args.path} in sandbox ${ctx.sandboxId}.` : `${args.path} did not exist in sandbox ${ctx.sandboxId}; nothing to remove.`,
+      structured: { sandbox_id: ctx.sandboxId, path: args.path, removed },
+    };
+  },
+});
+
+const sandboxMakeDir = defineSandboxTool({
+  name: 'sandbox_make_dir',
+  title: 'Make directory',
+  description: 'Create a directory (and its parents) in the remote sandbox.',
+  toolset: 'files',
+  kind: 'write',
+  idempotent: true,
+  input: z.strictObject({ path: PATH }),
+  output: z.object({ sandbox_id: z.string(), path: z.string() }),
+  async handle(ctx, args) {
+    await ctx.agent.files.mkdir(args.path, ctx.call);
+    return { text: `Created directory ${args.path} in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, path: args.path } };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxReadFile, sandboxWriteFile, sandboxListFiles, sandboxFileExists, sandboxRemoveFile, sandboxMakeDir];
 export default tools;

@@ -1,4 +1,113 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import type { MetricsSnapshot } from '../client/types.js';
+import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { jsonText, scrubSecrets } from './result.js';
 
-const tools: ToolDefinition[] = [];
+const Usage = z.object({ total_bytes: z.number().nullable(), used_bytes: z.number().nullable(), usage_percent: z.number().nullable() }).nullable();
+
+export const MetricsOut = z.object({
+  sandbox_id: z.string(),
+  uptime_seconds: z.number().nullable(),
+  cpu: z.object({ usage_percent: z.number().nullable(), cores: z.number().nullable() }).nullable(),
+  memory: Usage,
+  disk: Usage,
+  processes: z.object({ count: z.number().nullable(), running: z.number().nullable() }).nullable(),
+  total_executions: z.number().nullable(),
+  active_executions: z.number().nullable(),
+  total_requests: z.number().nullable(),
+  total_errors: z.number().nullable(),
+});
+
+export function metricsView(sandboxId: string, m: MetricsSnapshot): z.infer<typeof MetricsOut> {
+  const usage = (u: MetricsSnapshot['memory']) => (u ? { total_bytes: u.totalBytes, used_bytes: u.usedBytes, usage_percent: u.usagePercent } : null);
+  return {
+    sandbox_id: sandboxId,
+    uptime_seconds: m.uptimeSeconds,
+    cpu: m.cpu ? { usage_percent: m.cpu.usagePercent, cores: m.cpu.cores } : null,
+    memory: usage(m.memory),
+    disk: usage(m.disk),
+    processes: m.processes ? { count: m.processes.count, running: m.processes.running } : null,
+    total_executions: m.totalExecutions,
+    active_executions: m.activeExecutions,
+    total_requests: m.totalRequests,
+    total_errors: m.totalErrors,
+  };
+}
+
+function metricsText(title: string, v: z.infer<typeof MetricsOut>): string {
+  const pct = (n: number | null | undefined) => (n === null || n === undefined ? '?' : `${n.toFixed(1)}%`);
+  const parts = [
+    `CPU ${pct(v.cpu?.usage_percent)}${v.cpu?.cores ? ` of ${v.cpu.cores} cores` : ''}`,
+    `memory ${pct(v.memory?.usage_percent)}`,
+    `disk ${pct(v.disk?.usage_percent)}`,
+  ];
+  if (v.processes?.count !== null && v.processes?.count !== undefined) parts.push(`${v.processes.count} processes`);
+  if (v.uptime_seconds !== null) parts.push(`up ${Math.round(v.uptime_seconds)} s`);
+  return `${title} of sandbox ${v.sandbox_id}: ${parts.join(', ')}.`;
+}
+
+const sandboxGetMetrics = defineSandboxTool({
+  name: 'sandbox_get_metrics',
+  title: 'Get sandbox metrics',
+  description: 'Snapshot of CPU, memory, disk and process counts inside the remote sandbox.',
+  toolset: 'metrics',
+  kind: 'read',
+  input: z.strictObject({}),
+  output: MetricsOut,
+  async handle(ctx) {
+    const v = metricsView(ctx.sandboxId, await ctx.agent.metrics(ctx.call));
+    return { text: metricsText('System metrics', v), structured: v };
+  },
+});
+
+const sandboxGetAgentMetrics = defineSandboxTool({
+  name: 'sandbox_get_agent_metrics',
+  title: 'Get agent metrics',
+  description: "Counters of the sandbox's HopX agent: requests, errors, executions (total and active).",
+  toolset: 'metrics',
+  kind: 'read',
+  input: z.strictObject({}),
+  output: MetricsOut,
+  async handle(ctx) {
+    const v = metricsView(ctx.sandboxId, await ctx.agent.agentMetrics(ctx.call));
+    const counters = `requests ${v.total_requests ?? '?'}, errors ${v.total_errors ?? '?'}, executions ${v.total_executions ?? '?'} (${v.active_executions ?? '?'} active)`;
+    return { text: `Agent metrics of sandbox ${ctx.sandboxId}: ${counters}.`, structured: v };
+  },
+});
+
+const sandboxGetAgentInfo = defineSandboxTool({
+  name: 'sandbox_get_agent_info',
+  title: 'Get agent info',
+  description: "Version, OS, architecture and supported languages of the sandbox's HopX agent.",
+  toolset: 'metrics',
+  kind: 'read',
+  input: z.strictObject({}),
+  output: z.object({
+    sandbox_id: z.string(),
+    agent: z.string().nullable(),
+    version: z.string().nullable(),
+    os: z.string().nullable(),
+    arch: z.string().nullable(),
+    uptime_seconds: z.number().nullable(),
+    languages: z.array(z.string()),
+    details: z.record(z.string(), z.unknown()).describe('Other fields the agent reported'),
+  }),
+  async handle(ctx) {
+    const i = await ctx.agent.info(ctx.call);
+    const v = {
+      sandbox_id: ctx.sandboxId,
+      agent: i.agent,
+      version: i.version,
+      os: i.os,
+      arch: i.arch,
+      uptime_seconds: i.uptimeSeconds,
+      languages: i.languages,
+      details: scrubSecrets(i.raw),
+    };
+    const { details: _details, ...shown } = v;
+    return { text: `Agent of sandbox ${ctx.sandboxId}:\n${jsonText(shown)}`, structured: v };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxGetMetrics, sandboxGetAgentMetrics, sandboxGetAgentInfo];
 export default tools;

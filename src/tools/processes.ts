@@ -1,4 +1,136 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { allocate, fitStreams } from './result.js';
 
-const tools: ToolDefinition[] = [];
+const BackgroundProcessOut = z.object({
+  process_id: z.string(),
+  name: z.string().nullable(),
+  status: z.string().describe('running | completed | failed | killed | queued'),
+  language: z.string().nullable(),
+  pid: z.number().nullable(),
+  exit_code: z.number().nullable(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  stdout: z.string().nullable(),
+  stderr: z.string().nullable(),
+  stdout_full_uri: z.string().nullable(),
+  stderr_full_uri: z.string().nullable(),
+});
+
+const SystemProcessOut = z.object({
+  pid: z.number(),
+  name: z.string().nullable(),
+  command: z.string().nullable(),
+  user: z.string().nullable(),
+  status: z.string().nullable(),
+  cpu_percent: z.number().nullable(),
+  memory_mb: z.number().nullable(),
+});
+
+const MAX_SYSTEM_PROCESSES = 200;
+
+const sandboxListProcesses = defineSandboxTool({
+  name: 'sandbox_list_processes',
+  title: 'List processes',
+  description:
+    'List background runs and commands started in the remote sandbox, with their status and latest output; or, with kind "system", every OS process in it.',
+  toolset: 'code',
+  kind: 'read',
+  input: z.strictObject({
+    kind: z.enum(['background', 'system']).default('background').describe('"background" (default): runs started by sandbox_run_code_background / background commands; "system": OS processes.'),
+    process_id: z.string().min(1).max(128).optional().describe('Only this background process (its full status and output).'),
+  }),
+  output: z.object({
+    sandbox_id: z.string(),
+    kind: z.enum(['background', 'system']),
+    processes: z.array(BackgroundProcessOut),
+    system_processes: z.array(SystemProcessOut),
+  }),
+  async handle(ctx, args) {
+    if (args.kind === 'system') {
+      const all = await ctx.agent.processes.listSystem(ctx.call);
+      const shown = all.slice(0, MAX_SYSTEM_PROCESSES).map((p) => ({
+        pid: p.pid,
+        name: p.name,
+        command: p.command && p.command.length > 300 ? `${p.command.slice(0, 300)}…` : p.command,
+        user: p.user,
+        status: p.status,
+        cpu_percent: p.cpuPercent,
+        memory_mb: p.memoryMb,
+      }));
+      const lines = shown.map((p) => `${p.pid}\t${p.status ?? ''}\t${p.command ?? p.name ?? ''}`);
+      const more = all.length > shown.length ? `\n(${all.length - shown.length} more not shown)` : '';
+      return {
+        text: `${all.length} OS processes in sandbox ${ctx.sandboxId}:\n${lines.join('\n')}${more}`,
+        structured: { sandbox_id: ctx.sandboxId, kind: 'system' as const, processes: [], system_processes: shown },
+      };
+    }
+    let list = await ctx.agent.processes.list(ctx.call);
+    if (args.process_id) {
+      list = list.filter((p) => p.processId === args.process_id);
+      if (list.length === 0) {
+        return {
+          text: `No background process "${args.process_id}" in sandbox ${ctx.sandboxId}. Call sandbox_list_processes without process_id to see them all.`,
+          isError: true,
+        };
+      }
+    }
+    // Output of every process shares the budget; running ones first, they matter most.
+    const shares = allocate(
+      list.map((p) => (p.stdout?.length ?? 0) + (p.stderr?.length ?? 0)),
+      ctx.budget.textChars,
+    );
+    const processes = list.map((p, i) => {
+      const [out, err] = fitStreams(
+        ctx.conversation,
+        ctx.sandboxId,
+        [
+          { name: `stdout of ${p.processId}`, text: p.stdout ?? '' },
+          { name: `stderr of ${p.processId}`, text: p.stderr ?? '' },
+        ],
+        shares[i],
+      );
+      return {
+        process_id: p.processId,
+        name: p.name,
+        status: p.status,
+        language: p.language,
+        pid: p.pid,
+        exit_code: p.exitCode,
+        started_at: p.startedAt,
+        ended_at: p.endedAt,
+        stdout: p.stdout === null ? null : out.text,
+        stderr: p.stderr === null ? null : err.text,
+        stdout_full_uri: out.fullOutputUri,
+        stderr_full_uri: err.fullOutputUri,
+      };
+    });
+    const blocks = processes.map((p) => {
+      const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}`;
+      const body = [p.stdout ? `  stdout:\n${p.stdout}` : '', p.stderr ? `  stderr:\n${p.stderr}` : ''].filter(Boolean).join('\n');
+      return body ? `${head}\n${body}` : head;
+    });
+    const text = processes.length === 0 ? `No background processes in sandbox ${ctx.sandboxId}.` : `Background processes in sandbox ${ctx.sandboxId}:\n${blocks.join('\n')}`;
+    return { text, structured: { sandbox_id: ctx.sandboxId, kind: 'background' as const, processes, system_processes: [] } };
+  },
+});
+
+const sandboxKillProcess = defineSandboxTool({
+  name: 'sandbox_kill_process',
+  title: 'Kill process',
+  description: 'Stop a background process in the remote sandbox by its process_id (from sandbox_run_code_background or a background command).',
+  toolset: 'code',
+  kind: 'destructive',
+  idempotent: true,
+  input: z.strictObject({
+    process_id: z.string().min(1).max(128).describe('The process_id to stop, as returned when it was started.'),
+  }),
+  output: z.object({ sandbox_id: z.string(), process_id: z.string(), status: z.string() }),
+  async handle(ctx, args) {
+    const r = await ctx.agent.processes.kill(args.process_id, ctx.call);
+    return { text: `Process ${r.processId} in sandbox ${ctx.sandboxId}: ${r.status}.`, structured: { sandbox_id: ctx.sandboxId, process_id: r.processId, status: r.status } };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxListProcesses, sandboxKillProcess];
 export default tools;

@@ -1,4 +1,418 @@
-import type { ToolDefinition } from './tool.js';
+import { z } from 'zod';
+import type { SandboxInfo, TemplateInfo } from '../client/types.js';
+import type { Conversation } from '../session.js';
+import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type SandboxToolContext, type ToolDefinition } from './tool.js';
+import { jsonText } from './result.js';
 
-const tools: ToolDefinition[] = [];
+export const DEFAULT_TEMPLATE = 'code-interpreter';
+
+export const SandboxSummary = z.object({
+  sandbox_id: z.string(),
+  status: z.string(),
+  template: z.string().nullable(),
+  region: z.string().nullable(),
+  created_at: z.string().nullable(),
+  expires_at: z.string().nullable().describe('When HopX kills it unless extended; null = no auto-kill'),
+  timeout_seconds: z.number().nullable(),
+  internet_access: z.boolean().nullable(),
+  resources: z.object({ vcpu: z.number(), memory_mb: z.number(), disk_mb: z.number() }).nullable(),
+  attached: z.enum(['created', 'connected', 'no']).describe('How this conversation holds it'),
+  current: z.boolean().describe("Whether it is this conversation's current sandbox"),
+});
+export type SandboxSummary = z.infer<typeof SandboxSummary>;
+
+/** The model's view of a sandbox: no agent host, no token. */
+export function summarize(info: SandboxInfo, conversation: Conversation): SandboxSummary {
+  const attachment = conversation.attachment(info.id);
+  return {
+    sandbox_id: info.id,
+    status: info.status,
+    template: info.templateName ?? info.templateId,
+    region: info.region,
+    created_at: info.createdAt,
+    expires_at: info.expiresAt,
+    timeout_seconds: info.timeoutSeconds,
+    internet_access: info.internetAccess,
+    resources: info.resources ? { vcpu: info.resources.vcpu, memory_mb: info.resources.memoryMb, disk_mb: info.resources.diskMb } : null,
+    attached: attachment?.origin ?? 'no',
+    current: conversation.currentSandboxId === info.id,
+  };
+}
+
+export function summaryLine(s: SandboxSummary): string {
+  const parts = [`${s.sandbox_id}: ${s.status}`];
+  if (s.template) parts.push(`template ${s.template}`);
+  if (s.region) parts.push(`region ${s.region}`);
+  if (s.expires_at) parts.push(`expires ${s.expires_at}`);
+  if (s.current) parts.push('current');
+  return parts.join(', ');
+}
+
+const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
+
+const sandboxCreate = defineTool({
+  name: 'sandbox_create',
+  title: 'Create sandbox',
+  description:
+    'Create a new remote sandbox (an isolated cloud VM, not the local machine) and make it the current sandbox for later tools. ' +
+    'It is killed when this conversation ends, and dies at its timeout if abandoned; activity extends it.',
+  toolset: 'sandbox',
+  kind: 'write',
+  input: z.strictObject({
+    template: z.string().min(1).max(128).optional().describe(`Template name, e.g. "code-interpreter" (default). See sandbox_list_templates.`),
+    template_id: z.string().min(1).max(64).optional().describe('Numeric template id as a string; wins over template.'),
+    region: z.string().min(1).max(64).optional().describe('Region, e.g. "us-east"; default: chosen by HopX.'),
+    timeout_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .optional()
+      .describe('Lifetime in seconds before HopX kills it, extended by activity. Default 3600.'),
+    internet_access: z.boolean().optional().describe('Allow outbound internet from the sandbox. Default true.'),
+    env_vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Environment variables for the sandbox, e.g. {"DEBUG": "1"}.'),
+  }),
+  output: SandboxSummary,
+  async handle(ctx, args) {
+    const timeout = args.timeout_seconds ?? ctx.conversation.defaultSandboxTimeoutSeconds;
+    const template = args.template_id ? undefined : (args.template ?? DEFAULT_TEMPLATE);
+    const info = await ctx.conversation.client.sandboxes.create(
+      { template, templateId: args.template_id, region: args.region, timeoutSeconds: timeout, internetAccess: args.internet_access, envVars: args.env_vars },
+      // Creating is never retried by the client and may take a while on HopX cloud.
+      { signal: ctx.call.signal, timeoutMs: 300_000 },
+    );
+    await ctx.conversation.attach(info, 'created', timeout);
+    const s = summarize(info, ctx.conversation);
+    return { text: `Created sandbox ${summaryLine(s)}. It is now the current sandbox.`, structured: s };
+  },
+});
+
+const sandboxConnect = defineTool({
+  name: 'sandbox_connect',
+  title: 'Connect to sandbox',
+  description:
+    'Attach an existing remote sandbox (for example one created in an earlier conversation) to this conversation and make it current. ' +
+    'Connected sandboxes are not killed when the conversation ends.',
+  toolset: 'sandbox',
+  kind: 'read',
+  idempotent: true,
+  input: z.strictObject({
+    sandbox_id: z.string().min(1).max(128).describe('Id of the sandbox to attach, as shown by sandbox_list with scope "account".'),
+  }),
+  output: SandboxSummary,
+  async handle(ctx, args) {
+    ctx.conversation.assertActive();
+    const info = await ctx.conversation.client.sandboxes.get(args.sandbox_id, ctx.call);
+    const attached = ctx.conversation.attachment(info.id);
+    await ctx.conversation.attach(info, 'connected', attached?.leaseSeconds ?? null);
+    const s = summarize(info, ctx.conversation);
+    let hint = '';
+    if (info.status === 'paused') hint = ' It is paused: call sandbox_resume before running anything.';
+    else if (info.status === 'stopped') hint = ' It is stopped: call sandbox_start before running anything.';
+    return { text: `Connected to sandbox ${summaryLine(s)}. It is now the current sandbox.${hint}`, structured: s };
+  },
+});
+
+const sandboxList = defineTool({
+  name: 'sandbox_list',
+  title: 'List sandboxes',
+  description: "List this conversation's sandboxes (default), or every sandbox of the HopX account with scope \"account\".",
+  toolset: 'sandbox',
+  kind: 'read',
+  input: z.strictObject({
+    scope: z.enum(['conversation', 'account']).default('conversation').describe('"conversation" (default): sandboxes created or connected here; "account": all of the account\'s.'),
+    status: z.enum(['running', 'stopped', 'paused', 'creating']).optional().describe('Only sandboxes in this state.'),
+    region: z.string().min(1).max(64).optional().describe('Only sandboxes in this region.'),
+    limit: z.number().int().min(1).max(100).default(20).describe('Page size for scope "account". Default 20.'),
+    cursor: z.string().min(1).max(512).optional().describe('next_cursor from a previous call, for the next page (scope "account").'),
+  }),
+  output: z.object({
+    scope: z.enum(['conversation', 'account']),
+    sandboxes: z.array(SandboxSummary),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  }),
+  async handle(ctx, args) {
+    const { conversation } = ctx;
+    let sandboxes: SandboxSummary[];
+    let hasMore = false;
+    let nextCursor: string | null = null;
+    if (args.scope === 'account') {
+      const page = await conversation.client.sandboxes.list({ status: args.status, region: args.region, limit: args.limit, cursor: args.cursor }, ctx.call);
+      sandboxes = page.sandboxes.map((i) => summarize(i, conversation));
+      hasMore = page.hasMore;
+      nextCursor = page.nextCursor;
+    } else {
+      const attached = conversation.attachedSandboxes();
+      const infos = await Promise.all(
+        attached.map(async (a) => {
+          try {
+            const info = await conversation.client.sandboxes.get(a.id, ctx.call);
+            conversation.noteExpiry(a.id, info.expiresAt);
+            return summarize(info, conversation);
+          } catch {
+            // Gone (expired or killed elsewhere): still list it, so the model sees why calls fail.
+            return { ...emptySummary(a.id, conversation), status: 'unreachable' };
+          }
+        }),
+      );
+      sandboxes = infos.filter((s) => (!args.status || s.status === args.status) && (!args.region || s.region === args.region));
+    }
+    const lines = sandboxes.map((s) => `- ${summaryLine(s)}`);
+    const head =
+      sandboxes.length === 0
+        ? args.scope === 'conversation'
+          ? 'This conversation has no sandboxes yet; create one with sandbox_create.'
+          : 'No sandboxes found.'
+        : `${sandboxes.length} sandbox${sandboxes.length === 1 ? '' : 'es'} (${args.scope}):`;
+    const more = hasMore ? `\nMore available: pass cursor "${nextCursor}".` : '';
+    return { text: [head, ...lines].join('\n') + more, structured: { scope: args.scope, sandboxes, has_more: hasMore, next_cursor: nextCursor } };
+  },
+});
+
+function emptySummary(id: string, conversation: Conversation): SandboxSummary {
+  return {
+    sandbox_id: id,
+    status: 'unknown',
+    template: null,
+    region: null,
+    created_at: null,
+    expires_at: null,
+    timeout_seconds: null,
+    internet_access: null,
+    resources: null,
+    attached: conversation.attachment(id)?.origin ?? 'no',
+    current: conversation.currentSandboxId === id,
+  };
+}
+
+const sandboxGetInfo = defineSandboxTool({
+  name: 'sandbox_get_info',
+  title: 'Get sandbox info',
+  description: 'Show a sandbox\'s status, template, region, resources and expiry.',
+  toolset: 'sandbox',
+  kind: 'read',
+  input: z.strictObject({}),
+  output: SandboxSummary,
+  async handle(ctx) {
+    const info = await ctx.conversation.client.sandboxes.get(ctx.sandboxId, ctx.call);
+    ctx.conversation.noteExpiry(info.id, info.expiresAt);
+    const s = summarize(info, ctx.conversation);
+    return { text: `Sandbox ${summaryLine(s)}.`, structured: s };
+  },
+});
+
+function stateTool(spec: {
+  name: string;
+  title: string;
+  description: string;
+  kind: 'write' | 'destructive';
+  idempotent: boolean;
+  verb: string;
+  act: (ctx: SandboxToolContext) => Promise<{ id: string; status: string }>;
+}): ToolDefinition {
+  return defineSandboxTool({
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    toolset: 'sandbox',
+    kind: spec.kind,
+    idempotent: spec.idempotent,
+    input: z.strictObject({}),
+    output: StateChange,
+    async handle(ctx) {
+      const change = await spec.act(ctx);
+      return { text: `Sandbox ${ctx.sandboxId} ${spec.verb}; status: ${change.status}.`, structured: { sandbox_id: ctx.sandboxId, status: change.status } };
+    },
+  });
+}
+
+const sandboxStart = stateTool({
+  name: 'sandbox_start',
+  title: 'Start sandbox',
+  description: 'Start a stopped sandbox again (its files were kept; processes and memory were not).',
+  kind: 'write',
+  idempotent: true,
+  verb: 'started',
+  act: (ctx) => ctx.conversation.client.sandboxes.start(ctx.sandboxId, ctx.call),
+});
+
+const sandboxStop = stateTool({
+  name: 'sandbox_stop',
+  title: 'Stop sandbox',
+  description: 'Stop a sandbox: files are kept, but running processes and in-memory state (e.g. Python variables) are lost. Start it again with sandbox_start.',
+  kind: 'destructive',
+  idempotent: true,
+  verb: 'stopped',
+  act: (ctx) => ctx.conversation.client.sandboxes.stop(ctx.sandboxId, ctx.call),
+});
+
+const sandboxPause = stateTool({
+  name: 'sandbox_pause',
+  title: 'Pause sandbox',
+  description: 'Pause a sandbox, keeping memory and processes; nothing runs until sandbox_resume.',
+  kind: 'write',
+  idempotent: true,
+  verb: 'paused',
+  act: (ctx) => ctx.conversation.client.sandboxes.pause(ctx.sandboxId, ctx.call),
+});
+
+const sandboxResume = stateTool({
+  name: 'sandbox_resume',
+  title: 'Resume sandbox',
+  description: 'Resume a paused sandbox where it left off.',
+  kind: 'write',
+  idempotent: true,
+  verb: 'resumed',
+  act: (ctx) => ctx.conversation.client.sandboxes.resume(ctx.sandboxId, ctx.call),
+});
+
+const sandboxKill = defineSandboxTool({
+  name: 'sandbox_kill',
+  title: 'Kill sandbox',
+  description: 'Delete a sandbox and everything in it, at once. Killing one that is already gone is not an error.',
+  toolset: 'sandbox',
+  kind: 'destructive',
+  idempotent: true,
+  input: z.strictObject({}),
+  output: z.object({ sandbox_id: z.string(), killed: z.boolean().describe('false when it was already gone'), current_sandbox_id: z.string().nullable() }),
+  async handle(ctx) {
+    const existed = await ctx.conversation.client.sandboxes.kill(ctx.sandboxId, ctx.call);
+    ctx.conversation.detach(ctx.sandboxId);
+    const next = ctx.conversation.currentSandboxId;
+    const text = `${existed ? 'Killed' : 'Sandbox was already gone:'} ${ctx.sandboxId}.${next ? ` Current sandbox is now ${next}.` : ' This conversation has no current sandbox now.'}`;
+    return { text, structured: { sandbox_id: ctx.sandboxId, killed: existed, current_sandbox_id: next } };
+  },
+});
+
+const sandboxSetTimeout = defineSandboxTool({
+  name: 'sandbox_set_timeout',
+  title: 'Set sandbox timeout',
+  description: 'Set how long the sandbox lives from now before HopX kills it; activity in this conversation keeps extending it by the same amount.',
+  toolset: 'sandbox',
+  kind: 'write',
+  idempotent: true,
+  input: z.strictObject({
+    timeout_seconds: z.number().int().min(60).max(86_400).describe('New lifetime in seconds, counted from now, e.g. 3600.'),
+  }),
+  output: z.object({ sandbox_id: z.string(), timeout_seconds: z.number(), expires_at: z.string().nullable() }),
+  async handle(ctx, args) {
+    const t = await ctx.conversation.client.sandboxes.setTimeout(ctx.sandboxId, args.timeout_seconds, ctx.call);
+    ctx.conversation.noteExpiry(ctx.sandboxId, t.expiresAt, args.timeout_seconds);
+    return {
+      text: `Sandbox ${ctx.sandboxId} now expires ${t.expiresAt ?? `in ${args.timeout_seconds} s`}.`,
+      structured: { sandbox_id: ctx.sandboxId, timeout_seconds: t.timeoutSeconds, expires_at: t.expiresAt },
+    };
+  },
+});
+
+const TemplateSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  display_name: z.string().nullable(),
+  description: z.string().nullable(),
+  category: z.string().nullable(),
+  language: z.string().nullable(),
+});
+
+const TemplateDetail = TemplateSummary.extend({
+  features: z.array(z.string()),
+  status: z.string().nullable(),
+  is_active: z.boolean().nullable(),
+  default_resources: z.object({ vcpu: z.number().nullable(), memory_mb: z.number().nullable(), disk_gb: z.number().nullable() }).nullable(),
+});
+
+function templateSummary(t: TemplateInfo): z.infer<typeof TemplateSummary> {
+  const description = t.description && t.description.length > 200 ? `${t.description.slice(0, 200)}…` : t.description;
+  return { id: t.id, name: t.name, display_name: t.displayName, description, category: t.category, language: t.language };
+}
+
+const sandboxListTemplates = defineTool({
+  name: 'sandbox_list_templates',
+  title: 'List templates',
+  description: 'List the sandbox templates (base images) available to sandbox_create.',
+  toolset: 'sandbox',
+  kind: 'read',
+  input: z.strictObject({
+    category: z.string().min(1).max(64).optional().describe('Only templates in this category.'),
+    language: z.string().min(1).max(64).optional().describe('Only templates for this language, e.g. "python".'),
+  }),
+  output: z.object({ templates: z.array(TemplateSummary) }),
+  async handle(ctx, args) {
+    const templates = (await ctx.conversation.client.templates.list({ category: args.category, language: args.language }, ctx.call)).map(templateSummary);
+    const lines = templates.map((t) => `- ${t.name}${t.display_name ? ` (${t.display_name})` : ''}${t.description ? `: ${t.description}` : ''}`);
+    return { text: templates.length === 0 ? 'No templates match.' : [`${templates.length} templates:`, ...lines].join('\n'), structured: { templates } };
+  },
+});
+
+const sandboxGetTemplate = defineTool({
+  name: 'sandbox_get_template',
+  title: 'Get template',
+  description: 'Show one sandbox template: description, features and default resources.',
+  toolset: 'sandbox',
+  kind: 'read',
+  input: z.strictObject({
+    name: z.string().min(1).max(128).describe('Template name or numeric id, e.g. "code-interpreter".'),
+  }),
+  output: TemplateDetail,
+  async handle(ctx, args) {
+    const t = await ctx.conversation.client.templates.get(args.name, ctx.call);
+    const detail = {
+      ...templateSummary(t),
+      description: t.description,
+      features: t.features,
+      status: t.status,
+      is_active: t.isActive,
+      default_resources: t.defaultResources ? { vcpu: t.defaultResources.vcpu, memory_mb: t.defaultResources.memoryMb, disk_gb: t.defaultResources.diskGb } : null,
+    };
+    return { text: jsonText(detail), structured: detail };
+  },
+});
+
+const sandboxHealthCheck = defineTool({
+  name: 'sandbox_health_check',
+  title: 'Health check',
+  description: "Check that the HopX API is reachable and, when a sandbox is given or current, that its agent answers.",
+  toolset: 'sandbox',
+  kind: 'read',
+  input: z.strictObject({ sandbox_id: SANDBOX_ID_PARAM }),
+  output: z.object({
+    api: z.object({ ok: z.boolean(), status: z.string() }),
+    sandbox: z.object({ sandbox_id: z.string(), healthy: z.boolean(), status: z.string(), version: z.string().nullable() }).nullable(),
+  }),
+  async handle(ctx, args) {
+    const { conversation } = ctx;
+    const api = await conversation.client.health(ctx.call);
+    const target = args.sandbox_id ? conversation.resolveSandbox(args.sandbox_id) : conversation.currentSandboxId;
+    let sandbox: { sandbox_id: string; healthy: boolean; status: string; version: string | null } | null = null;
+    if (target) {
+      try {
+        const h = await conversation.client.agent(target).health(ctx.call);
+        sandbox = { sandbox_id: target, healthy: h.healthy, status: h.status, version: h.version };
+      } catch (err) {
+        sandbox = { sandbox_id: target, healthy: false, status: err instanceof Error ? err.message.slice(0, 200) : 'unreachable', version: null };
+      }
+    }
+    const text =
+      `HopX API: ${api.ok ? 'ok' : 'NOT ok'} (${api.status}).` +
+      (sandbox ? ` Sandbox ${sandbox.sandbox_id}: ${sandbox.healthy ? 'healthy' : 'NOT healthy'} (${sandbox.status}).` : ' No sandbox checked.');
+    return { text, structured: { api: { ok: api.ok, status: api.status }, sandbox } };
+  },
+});
+
+const tools: ToolDefinition[] = [
+  sandboxCreate,
+  sandboxConnect,
+  sandboxList,
+  sandboxGetInfo,
+  sandboxStart,
+  sandboxStop,
+  sandboxPause,
+  sandboxResume,
+  sandboxKill,
+  sandboxSetTimeout,
+  sandboxListTemplates,
+  sandboxGetTemplate,
+  sandboxHealthCheck,
+];
 export default tools;

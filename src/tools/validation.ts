@@ -42,6 +42,8 @@ function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown
     case 'too_small':
       return `"${field}" must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
     case 'invalid_format':
+      // Regex checks carry their own message ("must be an absolute path ...").
+      if (issue.format === 'regex') return `"${field}" ${issue.message}, got ${preview(given)}.${wants}`;
       return `"${field}" is not a valid ${issue.format}.${wants}`;
     default:
       return `"${field}": ${issue.message}.${wants}`;

@@ -1,0 +1,120 @@
+/**
+ * Rich outputs (Jupyter-style bundles from run_code) → MCP content a model can use: images as
+ * image content within a byte budget (the rest as resource links to the full image), HTML tables
+ * as compact text tables, JSON and other text summarized. Base64 never goes into a text block.
+ */
+import { z } from 'zod';
+import type { ContentBlock } from '@modelcontextprotocol/server';
+import type { RichOutput } from '../client/types.js';
+import type { Conversation } from '../session.js';
+import { outputUri } from '../resources/output-store.js';
+import { truncateMiddle } from './result.js';
+
+export const RichOutputSummary = z.object({
+  mime_type: z.string(),
+  summary: z.string().describe('Short text description or rendering'),
+  inline: z.boolean().describe('Whether the content itself is in this result (images: as image content)'),
+  resource_uri: z.string().nullable().describe('hopx:// resource with the full content, when kept aside'),
+});
+export type RichOutputSummary = z.infer<typeof RichOutputSummary>;
+
+/** Image types MCP clients (and model APIs) accept as image content. */
+const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+const SUMMARY_CHARS = 2_000;
+const MAX_RICH_OUTPUTS = 10;
+
+export function renderRichOutputs(
+  conversation: Conversation,
+  sandboxId: string,
+  outputs: RichOutput[],
+  imageBudgetChars: number,
+): { summaries: RichOutputSummary[]; content: ContentBlock[] } {
+  const summaries: RichOutputSummary[] = [];
+  const content: ContentBlock[] = [];
+  let imageBudget = imageBudgetChars;
+
+  const keepAside = (o: RichOutput, label: string, asBlob: boolean) => {
+    const stored = conversation.outputs.put({ sandboxId, label, mimeType: o.mimeType, ...(asBlob ? { blob: o.data } : { text: o.data }) });
+    const uri = outputUri(sandboxId, stored.id);
+    content.push({ type: 'resource_link', uri, name: `${label} ${stored.id}`, mimeType: o.mimeType, description: `Full ${o.mimeType} output from run_code` });
+    return uri;
+  };
+
+  for (const o of outputs.slice(0, MAX_RICH_OUTPUTS)) {
+    const mime = o.mimeType.toLowerCase();
+    if (INLINE_IMAGE_TYPES.has(mime)) {
+      const bytes = Math.floor((o.data.length * 3) / 4);
+      if (o.data.length <= imageBudget) {
+        imageBudget -= o.data.length;
+        content.push({ type: 'image', data: o.data, mimeType: mime });
+        summaries.push({ mime_type: mime, summary: `image (${formatBytes(bytes)}), shown as image content`, inline: true, resource_uri: null });
+      } else {
+        const uri = keepAside(o, 'image', true);
+        summaries.push({ mime_type: mime, summary: `image (${formatBytes(bytes)}) too large to show inline; read it from the resource`, inline: false, resource_uri: uri });
+      }
+    } else if (mime === 'image/svg+xml') {
+      const uri = keepAside(o, 'svg', false);
+      summaries.push({ mime_type: mime, summary: `SVG image (${formatBytes(Buffer.byteLength(o.data))}); read it from the resource`, inline: false, resource_uri: uri });
+    } else if (mime === 'text/html') {
+      const text = htmlToText(o.data);
+      const cut = truncateMiddle(text, SUMMARY_CHARS, (n) => `\n… [${n} bytes cut] …\n`);
+      const uri = cut.truncated || o.data.length > SUMMARY_CHARS ? keepAside(o, 'html', false) : null;
+      summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
+    } else if (mime === 'application/json' || mime.endsWith('+json')) {
+      const text = prettyJson(o.data);
+      const cut = truncateMiddle(text, SUMMARY_CHARS, (n) => `\n… [${n} bytes cut] …\n`);
+      const uri = cut.truncated ? keepAside(o, 'json', false) : null;
+      summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
+    } else if (mime.startsWith('text/')) {
+      const cut = truncateMiddle(o.data, SUMMARY_CHARS, (n) => `\n… [${n} bytes cut] …\n`);
+      const uri = cut.truncated ? keepAside(o, 'text', false) : null;
+      summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
+    } else {
+      const uri = keepAside(o, 'output', true);
+      summaries.push({ mime_type: mime, summary: `${mime} output (${formatBytes(o.data.length)})`, inline: false, resource_uri: uri });
+    }
+  }
+  if (outputs.length > MAX_RICH_OUTPUTS) {
+    summaries.push({ mime_type: 'text/plain', summary: `${outputs.length - MAX_RICH_OUTPUTS} more rich outputs omitted`, inline: false, resource_uri: null });
+  }
+  return { summaries, content };
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function prettyJson(data: string): string {
+  try {
+    return JSON.stringify(JSON.parse(data), null, 1);
+  } catch {
+    return data;
+  }
+}
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&nbsp;': ' ' };
+
+function decode(s: string): string {
+  return s.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (m) => ENTITIES[m] ?? m);
+}
+
+/**
+ * HTML → plain text. Tables (pandas DataFrames) become tab-separated rows, which models read
+ * well; everything else loses its tags. Scripts and styles are dropped.
+ */
+export function htmlToText(html: string): string {
+  const noScript = html.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '');
+  const withRows = noScript
+    .replace(/<\/t[hd]>\s*/gi, '\t')
+    .replace(/<\/tr>/gi, '\n')
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<\/(p|div|h[1-6]|li)>/gi, '\n');
+  const text = decode(withRows.replace(/<[^>]+>/g, ''));
+  return text
+    .split('\n')
+    .map((l) => l.replace(/[ \t]+$/, '').replace(/^\s+/, (m) => (m.includes('\t') ? m : '')))
+    .filter((l) => l.trim() !== '')
+    .join('\n');
+}
