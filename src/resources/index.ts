@@ -1,5 +1,186 @@
-import type { McpServer } from '@modelcontextprotocol/server';
+/**
+ * MCP resources: a sandbox's info, metrics and files, full outputs that tool results had to cut,
+ * and the template catalogue. Lists and completions show only this conversation's sandboxes, and
+ * reads refuse sandboxes the conversation neither created nor connected.
+ */
+import { ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Conversation } from '../session.js';
 import type { OutputBudget } from '../tools/tool.js';
+import { toToolError } from '../errors.js';
+import { summarize } from '../tools/sandbox.js';
+import { metricsView } from '../tools/metrics.js';
+import { fileUri, looksLikeText, metricsUri, mimeTypeFor, pathFromUriVariable, sandboxUri } from './uris.js';
+import { outputUri } from './output-store.js';
 
-export function registerResources(_server: McpServer, _conversation: Conversation, _deps: { budget: OutputBudget }): void {}
+/** Files larger than this are refused as resources (they would not fit any client anyway). */
+const MAX_FILE_RESOURCE_BYTES = 20 * 1024 * 1024;
+const MAX_COMPLETIONS = 50;
+
+/** One URI variable, percent-decoding undone. */
+function one(v: string | string[] | undefined): string {
+  const raw = Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Runs a read, turning client errors into an Error whose message says what to do next. */
+async function guarded<T>(conversation: Conversation, sandboxId: string | undefined, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const text = toToolError(err, { sandboxId }).content[0];
+    const message = text && text.type === 'text' ? text.text : 'Resource read failed.';
+    conversation.logger.info({ sandbox_id: sandboxId, err: String(err) }, 'resource read failed');
+    throw new Error(message);
+  }
+}
+
+function json(uri: string, value: unknown): ReadResourceResult {
+  return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
+}
+
+export function registerResources(server: McpServer, conversation: Conversation, _deps: { budget: OutputBudget }): void {
+  const completeSandboxId = (value: string) =>
+    conversation
+      .attachedSandboxes()
+      .map((s) => s.id)
+      .filter((id) => id.startsWith(value))
+      .slice(0, MAX_COMPLETIONS);
+  const sandboxFor = (args: Record<string, string> | undefined) => args?.sandbox_id || conversation.currentSandboxId;
+
+  server.registerResource(
+    'templates',
+    'hopx://templates',
+    { title: 'Sandbox templates', description: 'Templates available to sandbox_create', mimeType: 'application/json' },
+    async (uri, ctx) =>
+      guarded(conversation, undefined, async () => {
+        const templates = await conversation.client.templates.list({}, { signal: ctx.mcpReq.signal });
+        return json(uri.href, templates.map((t) => ({ id: t.id, name: t.name, display_name: t.displayName, description: t.description, language: t.language })));
+      }),
+  );
+
+  server.registerResource(
+    'sandbox-file',
+    new ResourceTemplate('hopx://sandboxes/{sandbox_id}/files/{+path}', {
+      list: undefined,
+      complete: {
+        sandbox_id: completeSandboxId,
+        path: async (value, context) => {
+          const sandboxId = sandboxFor(context?.arguments);
+          if (!sandboxId || !conversation.isAttached(sandboxId)) return [];
+          const partial = value.replace(/^\/+/, '');
+          const slash = partial.lastIndexOf('/');
+          const dir = `/${partial.slice(0, slash + 1)}`;
+          const prefix = partial.slice(slash + 1);
+          try {
+            const entries = await conversation.client.agent(sandboxId).files.list(dir === '/' ? '/workspace' : dir);
+            const base = dir === '/' ? 'workspace/' : partial.slice(0, slash + 1);
+            return entries
+              .filter((e) => e.name.startsWith(prefix))
+              .map((e) => `${base}${e.name}${e.isDirectory ? '/' : ''}`)
+              .slice(0, MAX_COMPLETIONS);
+          } catch {
+            return [];
+          }
+        },
+      },
+    }),
+    { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob' },
+    async (uri, variables, ctx) => {
+      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+      const path = pathFromUriVariable(variables.path ?? '');
+      return guarded(conversation, sandboxId, async () => {
+        const bytes = await conversation.client.agent(sandboxId).files.readBytes(path, { signal: ctx.mcpReq.signal });
+        if (bytes.length > MAX_FILE_RESOURCE_BYTES) {
+          throw new Error(`${path} is ${bytes.length} bytes, over the ${MAX_FILE_RESOURCE_BYTES}-byte resource limit; split it in the sandbox (e.g. with split or head) and read the parts.`);
+        }
+        const mimeType = mimeTypeFor(path);
+        const href = fileUri(sandboxId, path);
+        conversation.noteActivity(sandboxId);
+        if (looksLikeText(bytes, mimeType)) {
+          return { contents: [{ uri: href, mimeType: mimeType === 'application/octet-stream' ? 'text/plain' : mimeType, text: bytes.toString('utf8') }] };
+        }
+        return { contents: [{ uri: href, mimeType, blob: bytes.toString('base64') }] };
+      });
+    },
+  );
+
+  server.registerResource(
+    'sandbox-metrics',
+    new ResourceTemplate('hopx://sandboxes/{sandbox_id}/metrics', {
+      list: async () => ({
+        resources: conversation.attachedSandboxes().map((s) => ({ uri: metricsUri(s.id), name: `metrics of ${s.id}`, mimeType: 'application/json' })),
+      }),
+      complete: { sandbox_id: completeSandboxId },
+    }),
+    { title: 'Sandbox metrics', description: 'CPU, memory, disk and process counts of a sandbox', mimeType: 'application/json' },
+    async (uri, variables, ctx) => {
+      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+      return guarded(conversation, sandboxId, async () =>
+        json(uri.href, metricsView(sandboxId, await conversation.client.agent(sandboxId).metrics({ signal: ctx.mcpReq.signal }))),
+      );
+    },
+  );
+
+  server.registerResource(
+    'sandbox-output',
+    new ResourceTemplate('hopx://sandboxes/{sandbox_id}/outputs/{output_id}', {
+      list: async () => ({
+        resources: conversation.outputs.list().map((o) => ({
+          uri: outputUri(o.sandboxId, o.id),
+          name: `${o.label} ${o.id}`,
+          mimeType: o.mimeType,
+          description: `Full ${o.label} (${o.bytes} bytes) from a tool result in sandbox ${o.sandboxId}`,
+        })),
+      }),
+      complete: {
+        sandbox_id: completeSandboxId,
+        output_id: (value, context) =>
+          conversation.outputs
+            .list()
+            .filter((o) => o.id.startsWith(value) && (!context?.arguments?.sandbox_id || o.sandboxId === context.arguments.sandbox_id))
+            .map((o) => o.id)
+            .slice(0, MAX_COMPLETIONS),
+      },
+    }),
+    { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget' },
+    async (uri, variables) => {
+      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+      const outputId = one(variables.output_id);
+      const o = conversation.outputs.get(sandboxId, outputId);
+      if (!o) {
+        throw new Error(`No output "${outputId}" for sandbox ${sandboxId}: outputs are kept for this conversation only, and the oldest are dropped after 64. Rerun the tool to get it again.`);
+      }
+      const href = outputUri(sandboxId, outputId);
+      return { contents: [o.text !== undefined ? { uri: href, mimeType: o.mimeType, text: o.text } : { uri: href, mimeType: o.mimeType, blob: o.blob ?? '' }] };
+    },
+  );
+
+  // Registered last: its `{sandbox_id}` pattern is the least specific.
+  server.registerResource(
+    'sandbox',
+    new ResourceTemplate('hopx://sandboxes/{sandbox_id}', {
+      list: async () => ({
+        resources: conversation.attachedSandboxes().map((s) => ({
+          uri: sandboxUri(s.id),
+          name: `sandbox ${s.id}`,
+          mimeType: 'application/json',
+          description: `${s.origin === 'created' ? 'Created' : 'Connected'} in this conversation${conversation.currentSandboxId === s.id ? ' (current)' : ''}`,
+        })),
+      }),
+      complete: { sandbox_id: completeSandboxId },
+    }),
+    { title: 'Sandbox info', description: 'Status, template, region and expiry of a sandbox', mimeType: 'application/json' },
+    async (uri, variables, ctx) => {
+      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+      return guarded(conversation, sandboxId, async () => {
+        const info = await conversation.client.sandboxes.get(sandboxId, { signal: ctx.mcpReq.signal });
+        conversation.noteExpiry(sandboxId, info.expiresAt);
+        return json(uri.href, summarize(info, conversation));
+      });
+    },
+  );
+}
