@@ -1,0 +1,79 @@
+/** POST /commands/run and /commands/background (hopx-api.md §5.6). */
+import { ApiError } from '../errors.js';
+import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
+import { type AgentContext, processEnv } from './context.js';
+import { optionalString, requireString, stringArray, stringMap, timeoutSeconds, workdir } from './fields.js';
+import { collect, exitCodeOf } from './output.js';
+
+export const COMMAND_DEFAULT_TIMEOUT_S = 30;
+export const COMMAND_MAX_TIMEOUT_S = 300;
+const BACKGROUND_DEFAULT_TIMEOUT_S = 300;
+const BACKGROUND_MAX_TIMEOUT_S = 86_400;
+
+/** `args` present → exec `command` with them (what the SDKs send); else a shell string. */
+function commandArgv(body: Record<string, unknown>): { argv: string[]; display: string } {
+  const command = requireString(body, 'command', 'e.g. {"command": "ls -la"} or {"command": "bash", "args": ["-c", "ls"]}');
+  if (!command.trim()) throw new ApiError(400, 'INVALID_REQUEST', 'Invalid field "command": must not be empty');
+  const args = stringArray(body, 'args');
+  if (args) return { argv: [command, ...args], display: [command, ...args].join(' ') };
+  return { argv: ['/bin/bash', '-c', command], display: command };
+}
+
+export function registerCommandRoutes(router: Router, ctx: AgentContext): void {
+  router.add('POST', '/commands/run', async ({ req, res }) => {
+    const body = await readJsonBody(req);
+    const { argv, display } = commandArgv(body);
+    const timeout = timeoutSeconds(body, COMMAND_DEFAULT_TIMEOUT_S, COMMAND_MAX_TIMEOUT_S);
+    const env = processEnv(ctx, stringMap(body, 'env'));
+    const cwd = workdir(body);
+    const result = await ctx.stats.execution(async () => {
+      const handle = ctx.sandbox.runtime.exec({ argv, cwd, env, timeoutMs: timeout * 1000 });
+      return { pid: handle.pid, ...(await collect(handle)) };
+    });
+    const exitCode = exitCodeOf(result.outcome);
+    const response = {
+      success: exitCode === 0 && !result.outcome.timedOut,
+      stdout: result.stdout,
+      stderr: result.outcome.oomKilled
+        ? `${result.stderr}\nThe process was killed for running out of memory (sandbox memory limit).`
+        : result.stderr,
+      exit_code: exitCode,
+      execution_time: result.outcome.durationMs / 1000,
+      command: display,
+      pid: result.pid,
+      timestamp: nowIso(),
+    };
+    if (result.outcome.timedOut) {
+      throw new ApiError(408, 'EXECUTION_TIMEOUT', `Command timed out after ${timeout} s`, {
+        details: { timeout_seconds: timeout },
+        body: { ...response, success: false, timed_out: true },
+      });
+    }
+    sendJson(res, 200, response);
+  });
+
+  router.add('POST', '/commands/background', async ({ req, res }) => {
+    const body = await readJsonBody(req);
+    const { argv, display } = commandArgv(body);
+    const timeout = timeoutSeconds(body, BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S);
+    const handle = ctx.sandbox.runtime.exec({
+      argv,
+      cwd: workdir(body),
+      env: processEnv(ctx, stringMap(body, 'env')),
+      timeoutMs: timeout * 1000,
+    });
+    const job = ctx.jobs.start(handle, { kind: 'command', name: optionalString(body, 'name') ?? null, language: 'bash', command: display });
+    ctx.stats.totalExecutions++;
+    sendJson(res, 200, {
+      process_id: job.processId,
+      execution_id: job.executionId,
+      status: job.status,
+      start_time: job.startedAt.toISOString(),
+      name: job.name,
+      command: display,
+      pid: job.pid,
+      message: `Background process started: ${job.processId}`,
+      timestamp: nowIso(),
+    });
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Running one piece of code in a sandbox, shared by POST /execute and the /execute/stream socket:
+ * python goes to the sandbox's stateful kernel, javascript/bash to one process each, go through
+ * the build cache.
+ */
+import type { KernelResult, MimeBundle, RuntimeLanguage } from '../../runtime/types.js';
+import { collect, exitCodeOf } from './output.js';
+import { type AgentContext } from './context.js';
+
+export interface CodeCall {
+  language: RuntimeLanguage;
+  code: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutSeconds: number;
+}
+
+export interface CodeOutcome {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  timedOut: boolean;
+  durationMs: number;
+  /** Python only. */
+  kernel: KernelResult | null;
+  notes: string[];
+}
+
+export type OutputSink = (stream: 'stdout' | 'stderr', chunk: string) => void;
+
+export async function runCode(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
+  return ctx.stats.execution(() => (call.language === 'python' ? runPython(ctx, call, onOutput) : runProcess(ctx, call, onOutput)));
+}
+
+async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
+  ctx.kernel.started = true;
+  ctx.kernel.busy = true;
+  try {
+    const result = await ctx.sandbox.runtime.runPython(
+      { code: call.code, cwd: call.cwd, env: call.env, timeoutMs: call.timeoutSeconds * 1000 },
+      onOutput,
+    );
+    const notes: string[] = [];
+    let stderr = result.stderr;
+    if (result.error) {
+      const text = result.error.traceback || `${result.error.name}: ${result.error.value}`;
+      stderr += (stderr && !stderr.endsWith('\n') ? '\n' : '') + text;
+    }
+    if (result.stateLost) notes.push('The Python kernel was restarted: variables from earlier runs are gone.');
+    return {
+      stdout: result.stdout,
+      stderr,
+      exitCode: result.error || result.timedOut ? 1 : 0,
+      timedOut: result.timedOut,
+      durationMs: result.durationMs,
+      kernel: result,
+      notes,
+    };
+  } finally {
+    ctx.kernel.busy = false;
+    ctx.kernel.lastActivity = new Date();
+  }
+}
+
+async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
+  const started = Date.now();
+  const timeoutMs = call.timeoutSeconds * 1000;
+  const notes: string[] = [];
+  let handle;
+  if (call.language === 'go') {
+    const go = await ctx.goCache.run(call.code, { cwd: call.cwd, env: call.env, timeoutMs });
+    if (go.kind === 'build-failed') {
+      if (onOutput) {
+        if (go.stdout) onOutput('stdout', go.stdout);
+        if (go.stderr) onOutput('stderr', go.stderr);
+      }
+      return { stdout: go.stdout, stderr: go.stderr, exitCode: go.exitCode, timedOut: go.timedOut, durationMs: Date.now() - started, kernel: null, notes };
+    }
+    handle = go.handle;
+  } else {
+    handle = ctx.sandbox.runtime.execCode({ language: call.language, code: call.code, cwd: call.cwd, env: call.env, timeoutMs });
+  }
+  if (onOutput) {
+    handle.onStdout((c) => onOutput('stdout', c));
+    handle.onStderr((c) => onOutput('stderr', c));
+  }
+  const { stdout, stderr, outcome } = await collect(handle);
+  if (outcome.oomKilled) notes.push('The process was killed for running out of memory (sandbox memory limit).');
+  return {
+    stdout,
+    stderr,
+    exitCode: exitCodeOf(outcome),
+    timedOut: outcome.timedOut,
+    durationMs: Date.now() - started,
+    kernel: null,
+    notes,
+  };
+}
+
+/** Flatten kernel MIME bundles into the /execute response fields (hopx-api.md §5.4). */
+export function richFields(kernel: KernelResult | null): Record<string, unknown> {
+  if (!kernel) return { rich_outputs: [] };
+  const bundles: MimeBundle[] = [...kernel.displays, ...(kernel.result ? [kernel.result] : [])];
+  const first = (mime: string) => bundles.find((b) => typeof b[mime] === 'string')?.[mime];
+  const out: Record<string, unknown> = {};
+  const png = first('image/png');
+  if (png) out.png = png;
+  const svg = first('image/svg+xml');
+  if (svg) out.svg = svg;
+  const html = first('text/html');
+  if (html) out.html = html;
+  const markdown = first('text/markdown');
+  if (markdown) out.markdown = markdown;
+  const json = first('application/json');
+  if (json !== undefined) out.json = parseJsonOrText(json);
+  const resultText = kernel.result?.['text/plain'];
+  if (resultText !== undefined) out.result = resultText;
+  out.rich_outputs = bundles.flatMap((bundle) =>
+    Object.entries(bundle)
+      .filter(([mime]) => mime !== 'text/plain' || bundle === kernel.result)
+      .map(([mime, data]) => ({
+        type: mime,
+        format: mime.startsWith('image/') && mime !== 'image/svg+xml' ? 'base64' : mime === 'application/json' ? 'json' : 'text',
+        data: mime === 'application/json' ? parseJsonOrText(data) : data,
+      })),
+  );
+  return out;
+}
+
+function parseJsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+

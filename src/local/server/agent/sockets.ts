@@ -1,0 +1,164 @@
+/**
+ * The agent's WebSockets (hopx-api.md §5.12): /execute/stream and /stream (streamed execution),
+ * /terminal (a PTY shell), /files/watch (change events). JSON text frames; empty or non-JSON
+ * frames from the client are ignored, as the SDKs do on their side.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { WebSocket, RawData } from 'ws';
+import { ApiError } from '../errors.js';
+import { nowIso } from '../http.js';
+import { type AgentContext, processEnv } from './context.js';
+import { requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
+import { EXECUTE_MAX_TIMEOUT_S } from './execute.js';
+import { resolveSandboxPath } from './files.js';
+import { resolveLanguage } from './languages.js';
+import { runCode } from './run-code.js';
+
+/** hopx-api.md §5.12: streaming execute defaults to 60 s. */
+const STREAM_DEFAULT_TIMEOUT_S = 60;
+
+export type SocketHandler = (ws: WebSocket, ctx: AgentContext) => void;
+
+export const SOCKET_ROUTES: Record<string, SocketHandler> = {
+  '/execute/stream': handleExecuteStream,
+  '/stream': handleExecuteStream,
+  '/terminal': handleTerminal,
+  '/files/watch': handleWatch,
+};
+
+function send(ws: WebSocket, message: Record<string, unknown>): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+}
+
+function parseFrame(data: RawData): Record<string, unknown> | null {
+  const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8').trim();
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function sendError(ws: WebSocket, err: unknown): void {
+  const e = err instanceof ApiError ? err : new ApiError(500, 'INTERNAL_ERROR', 'Internal error in the local backend');
+  send(ws, { type: 'error', error: e.message, message: e.message, code: e.code, timestamp: nowIso() });
+}
+
+function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
+  let started = false;
+  ws.on('message', (data) => {
+    const msg = parseFrame(data);
+    if (!msg || started) return;
+    if (msg.type !== undefined && msg.type !== 'execute') return;
+    started = true;
+    void (async () => {
+      try {
+        const language = resolveLanguage(msg.language, ctx.languages);
+        const timeout = timeoutSeconds(msg, STREAM_DEFAULT_TIMEOUT_S, EXECUTE_MAX_TIMEOUT_S);
+        const outcome = await runCode(
+          ctx,
+          {
+            language,
+            code: requireString(msg, 'code'),
+            cwd: workdir(msg),
+            env: processEnv(ctx, stringMap(msg, 'env')),
+            timeoutSeconds: timeout,
+          },
+          (stream, chunk) => send(ws, { type: stream, data: chunk, timestamp: nowIso() }),
+        );
+        // Python tracebacks come back in the result, not through the output callback.
+        if (outcome.kernel?.error) {
+          const e = outcome.kernel.error;
+          send(ws, { type: 'stderr', data: e.traceback || `${e.name}: ${e.value}`, timestamp: nowIso() });
+        }
+        for (const note of outcome.notes) send(ws, { type: 'stderr', data: `${note}\n`, timestamp: nowIso() });
+        if (outcome.timedOut) {
+          send(ws, { type: 'error', error: `Execution timed out after ${timeout} s`, code: 'EXECUTION_TIMEOUT', timestamp: nowIso() });
+        }
+        send(ws, { type: 'result', exit_code: outcome.exitCode, execution_time: outcome.durationMs / 1000, timestamp: nowIso() });
+        send(ws, { type: 'complete', success: outcome.exitCode === 0 && !outcome.timedOut, timestamp: nowIso() });
+      } catch (err) {
+        if (!(err instanceof ApiError)) ctx.logger.error({ err }, 'stream execution failed');
+        sendError(ws, err);
+        send(ws, { type: 'complete', success: false, timestamp: nowIso() });
+      }
+      ws.close(1000);
+    })();
+  });
+}
+
+function handleTerminal(ws: WebSocket, ctx: AgentContext): void {
+  let handle;
+  try {
+    handle = ctx.sandbox.runtime.exec({
+      argv: ['/bin/bash', '-i'],
+      cwd: '/workspace',
+      env: { ...processEnv(ctx), TERM: 'xterm-256color' },
+      timeoutMs: 0,
+      tty: { cols: 80, rows: 24 },
+    });
+  } catch (err) {
+    ctx.logger.error({ err }, 'terminal start failed');
+    sendError(ws, err);
+    ws.close(1011);
+    return;
+  }
+  const shell = handle;
+  shell.onStdout((data) => send(ws, { type: 'output', data }));
+  shell.onStderr((data) => send(ws, { type: 'output', data }));
+  shell.done.then(
+    (outcome) => {
+      send(ws, { type: 'exit', code: outcome.exitCode ?? 128 });
+      ws.close(1000);
+    },
+    () => ws.close(1011),
+  );
+  ws.on('message', (data) => {
+    const msg = parseFrame(data);
+    if (!msg) return;
+    if (msg.type === 'input' && typeof msg.data === 'string') shell.writeStdin(msg.data);
+    if (msg.type === 'resize' && Number.isInteger(msg.cols) && Number.isInteger(msg.rows)) {
+      shell.resize(Math.max(1, msg.cols as number), Math.max(1, msg.rows as number));
+    }
+  });
+  ws.on('close', () => void shell.kill().catch(() => undefined));
+}
+
+function handleWatch(ws: WebSocket, ctx: AgentContext): void {
+  const watchers: FSWatcher[] = [];
+  ws.on('message', (data) => {
+    const msg = parseFrame(data);
+    if (!msg || (msg.action !== 'watch' && msg.type !== 'watch')) return;
+    const requested = typeof msg.path === 'string' && msg.path ? msg.path : '/workspace';
+    void (async () => {
+      try {
+        const target = await resolveSandboxPath(ctx, requested);
+        const st = await stat(target.hostPath).catch(() => null);
+        if (!st?.isDirectory()) {
+          throw new ApiError(404, 'DIRECTORY_NOT_FOUND', `Directory not found: ${target.sandboxPath}`, { path: target.sandboxPath });
+        }
+        const watcher = watch(target.hostPath, { recursive: true }, (eventType, filename) => {
+          if (!filename) return;
+          const sandboxPath = posix.join(target.sandboxPath, filename.toString());
+          const hostPath = `${target.hostPath}/${filename.toString()}`;
+          void stat(hostPath).then(
+            () => eventType === 'rename' ? 'created' : 'modified',
+            () => 'deleted',
+          ).then((event) => send(ws, { type: 'change', path: sandboxPath, event, timestamp: nowIso() }));
+        });
+        watcher.on('error', () => watcher.close());
+        watchers.push(watcher);
+        send(ws, { type: 'watching', path: target.sandboxPath, timestamp: nowIso() });
+      } catch (err) {
+        sendError(ws, err);
+      }
+    })();
+  });
+  ws.on('close', () => {
+    for (const w of watchers) w.close();
+  });
+}

@@ -1,0 +1,104 @@
+/** Request and execution counters behind /metrics/snapshot and /metrics/prometheus. */
+
+interface EndpointStats {
+  method: string;
+  count: number;
+  totalMs: number;
+  /** Recent durations (ms), for p95. */
+  recent: number[];
+  byStatus: Map<number, number>;
+  errorsByCode: Map<string, number>;
+}
+
+const RECENT = 200;
+
+export class AgentStats {
+  totalRequests = 0;
+  totalErrors = 0;
+  activeExecutions = 0;
+  totalExecutions = 0;
+  private readonly endpoints = new Map<string, EndpointStats>();
+
+  record(method: string, endpoint: string, status: number, durationMs: number, errorCode: string | null): void {
+    this.totalRequests++;
+    if (status >= 400) this.totalErrors++;
+    const key = `${method} ${endpoint}`;
+    let e = this.endpoints.get(key);
+    if (!e) {
+      e = { method, count: 0, totalMs: 0, recent: [], byStatus: new Map(), errorsByCode: new Map() };
+      this.endpoints.set(key, e);
+    }
+    e.count++;
+    e.totalMs += durationMs;
+    e.recent.push(durationMs);
+    if (e.recent.length > RECENT) e.recent.shift();
+    e.byStatus.set(status, (e.byStatus.get(status) ?? 0) + 1);
+    if (errorCode) e.errorsByCode.set(errorCode, (e.errorsByCode.get(errorCode) ?? 0) + 1);
+  }
+
+  /** Wraps one execution so active/total counters stay right even when it throws. */
+  async execution<T>(run: () => Promise<T>): Promise<T> {
+    this.activeExecutions++;
+    this.totalExecutions++;
+    try {
+      return await run();
+    } finally {
+      this.activeExecutions--;
+    }
+  }
+
+  snapshot(): {
+    requestsTotal: Record<string, number>;
+    avgDurationMs: Record<string, number>;
+    p95DurationMs: Record<string, number>;
+  } {
+    const requestsTotal: Record<string, number> = {};
+    const avgDurationMs: Record<string, number> = {};
+    const p95DurationMs: Record<string, number> = {};
+    for (const [key, e] of this.endpoints) {
+      requestsTotal[key] = e.count;
+      avgDurationMs[key] = round(e.totalMs / e.count);
+      const sorted = [...e.recent].sort((a, b) => a - b);
+      p95DurationMs[key] = round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0);
+    }
+    return { requestsTotal, avgDurationMs, p95DurationMs };
+  }
+
+  prometheus(): string {
+    const lines: string[] = [];
+    lines.push('# HELP hopx_agent_requests_total Requests served by the agent.');
+    lines.push('# TYPE hopx_agent_requests_total counter');
+    for (const [key, e] of this.endpoints) {
+      const endpoint = key.slice(e.method.length + 1);
+      for (const [status, n] of e.byStatus) {
+        lines.push(`hopx_agent_requests_total{endpoint="${endpoint}",method="${e.method}",status="${status}"} ${n}`);
+      }
+    }
+    lines.push('# HELP hopx_agent_request_duration_seconds Mean request duration per endpoint.');
+    lines.push('# TYPE hopx_agent_request_duration_seconds summary');
+    for (const [key, e] of this.endpoints) {
+      const endpoint = key.slice(e.method.length + 1);
+      lines.push(`hopx_agent_request_duration_seconds_sum{endpoint="${endpoint}",method="${e.method}"} ${e.totalMs / 1000}`);
+      lines.push(`hopx_agent_request_duration_seconds_count{endpoint="${endpoint}",method="${e.method}"} ${e.count}`);
+    }
+    lines.push('# HELP hopx_agent_errors_total Error responses by code.');
+    lines.push('# TYPE hopx_agent_errors_total counter');
+    for (const [key, e] of this.endpoints) {
+      const endpoint = key.slice(e.method.length + 1);
+      for (const [code, n] of e.errorsByCode) {
+        lines.push(`hopx_agent_errors_total{endpoint="${endpoint}",method="${e.method}",code="${code}"} ${n}`);
+      }
+    }
+    lines.push('# HELP hopx_agent_active_executions Executions running now.');
+    lines.push('# TYPE hopx_agent_active_executions gauge');
+    lines.push(`hopx_agent_active_executions ${this.activeExecutions}`);
+    lines.push('# HELP hopx_agent_total_executions Executions started since the sandbox was created.');
+    lines.push('# TYPE hopx_agent_total_executions counter');
+    lines.push(`hopx_agent_total_executions ${this.totalExecutions}`);
+    return lines.join('\n') + '\n';
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,188 @@
+/**
+ * Small HTTP helpers shared by the control plane and the agents: request ids, JSON and error
+ * responses in the HopX shape, bounded JSON bodies, constant-time secret comparison, a router.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from './errors.js';
+import { newRequestId } from './ids.js';
+
+/** JSON bodies above this are refused with 413 (file bytes should go through /files/upload). */
+export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  url: URL;
+  params: Record<string, string>;
+}
+
+export function startRequest(req: IncomingMessage, res: ServerResponse): { requestId: string; url: URL } {
+  const requestId = newRequestId();
+  res.setHeader('X-Request-ID', requestId);
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  return { requestId, url };
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendNoContent(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
+export function errorBody(err: ApiError, requestId: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    ...err.extra.body,
+    error: err.message,
+    message: err.message,
+    code: err.code,
+    request_id: requestId,
+    timestamp: nowIso(),
+  };
+  if (err.extra.path !== undefined) body.path = err.extra.path;
+  if (err.extra.details !== undefined) body.details = err.extra.details;
+  return body;
+}
+
+/** Answer any thrown value: ApiError as itself, anything else as a 500 without internals. */
+export function sendError(res: ServerResponse, requestId: string, err: unknown): ApiError {
+  const apiError =
+    err instanceof ApiError ? err : new ApiError(500, 'INTERNAL_ERROR', 'Internal error in the local backend; see its log');
+  if (res.headersSent) {
+    res.destroy();
+    return apiError;
+  }
+  sendJson(res, apiError.status, errorBody(apiError, requestId));
+  return apiError;
+}
+
+/** Read and parse a JSON object body, refusing bodies over the limit with 413. Empty body → {}. */
+export async function readJsonBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) {
+      req.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  if (total === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks, total).toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'INVALID_JSON', 'Request body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ApiError(400, 'INVALID_JSON', 'Request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(
+    413,
+    'PAYLOAD_TOO_LARGE',
+    `Request body exceeds ${Math.round(limit / 1024 / 1024)} MiB; send large files with POST /files/upload (multipart)`,
+  );
+}
+
+/** Compare two secrets in constant time (hashing first equalises lengths). */
+export function secretsEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export function bearerToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(.+)$/i.exec(header.trim());
+  return match ? match[1].trim() : null;
+}
+
+export function headerValue(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name.toLowerCase()];
+  if (Array.isArray(value)) return value[0] ?? null;
+  return typeof value === 'string' ? value : null;
+}
+
+// ------------------------------------------------------------------------------------- router
+
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: string;
+  segments: string[];
+  handler: Handler;
+}
+
+/** Method + path-pattern router; `:name` segments become params. Path match + wrong method → 405. */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: Handler): this {
+    this.routes.push({ method, pattern, segments: splitPath(pattern), handler });
+    return this;
+  }
+
+  match(
+    method: string,
+    pathname: string,
+  ): { handler: Handler; params: Record<string, string>; pattern: string } | ApiError {
+    const segments = splitPath(pathname);
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, segments);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.method === method) return { handler: route.handler, params, pattern: route.pattern };
+    }
+    if (pathMatched) {
+      return new ApiError(405, 'METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${pathname}`);
+    }
+    return new ApiError(404, 'NOT_FOUND', `No endpoint ${method} ${pathname}`);
+  }
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((s) => s.length > 0);
+}
+
+function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
+  if (pattern.length !== actual.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p.startsWith(':')) {
+      try {
+        params[p.slice(1)] = decodeURIComponent(actual[i]);
+      } catch {
+        return null;
+      }
+    } else if (p !== actual[i]) return null;
+  }
+  return params;
+}
