@@ -117,90 +117,49 @@ export function sanitizeMessage(message: string): string {
   return firstLines.length > 500 ? `${firstLines.slice(0, 500)}…` : firstLines;
 }
 
-/** What happened and what to do next, for one error; `null` when the error is not recognised. */
-function describe(names: string[], f: ErrorFields, context: { sandboxId?: string }): string | null {
-  const has = (n: string) => names.includes(n);
-  const msg = sanitizeMessage(f.message);
-  const sandbox = f.sandboxId ?? context.sandboxId;
-  const sb = sandbox ? `Sandbox "${sandbox}"` : 'The sandbox';
+/** The client writes remedies into its messages ("... create a new one with sandbox_create"). */
+const HAS_ADVICE = /sandbox_[a-z_]+|\bretry\b|HOPX_|\bcheck\b|\bcreate\b|\buse\b|\bpass\b/i;
 
-  if (has('ToolInputError') || has('NoCurrentSandboxError') || has('SandboxNotInConversationError') || has('ConversationEndedError')) {
-    return msg;
-  }
-  if (has('SandboxExpiredError')) {
-    return `${sb} has expired or was deleted (${msg}). Create a new one with sandbox_create.`;
-  }
-  if (has('SandboxNotFoundError')) {
-    return `${sb} was not found (${msg}). It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.`;
-  }
-  if (has('SandboxNotRunningError')) {
-    const state = f.sandboxStatus ? ` (status: ${f.sandboxStatus})` : '';
-    return `${sb} is not running${state}: ${msg}. Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
-  }
-  if (has('FileNotFoundError')) {
-    const p = f.path ? `"${f.path}"` : 'The file';
-    return `${p} does not exist in the sandbox (${msg}). Check the path with sandbox_list_files.`;
-  }
-  if (has('PathNotAllowedError')) {
-    const p = f.path ? `"${f.path}"` : 'That path';
-    return `${p} is outside the directories the sandbox allows (${msg}). Use a path under /workspace or /tmp.`;
-  }
-  if (has('ProcessNotFoundError')) {
-    const p = f.processId ? `Process "${f.processId}"` : 'The process';
-    return `${p} was not found (${msg}). sandbox_list_processes shows the current ones.`;
-  }
-  if (has('ExecutionTimeoutError')) {
-    return `The run timed out (${msg}). Raise timeout_seconds, or start it in the background (sandbox_run_code_background / sandbox_run_command with background: true) and poll sandbox_list_processes.`;
-  }
-  if (has('RequestTimeoutError')) {
-    return `The HopX request timed out (${msg}). Retry; for long work use a background run and poll sandbox_list_processes.`;
-  }
-  if (has('AbortedError')) {
-    return 'The call was cancelled before it finished.';
-  }
-  if (has('AuthenticationError')) {
-    return `HopX rejected the credentials (${msg}). Check HOPX_API_KEY (or the key sent for this session).`;
-  }
-  if (has('RateLimitError')) {
-    const wait = f.retryAfterSeconds !== undefined ? `retry after ${Math.ceil(f.retryAfterSeconds)} s` : 'wait a little and retry';
-    return `HopX rate limit reached (${msg}); ${wait}.`;
-  }
-  if (has('ResourceLimitError')) {
-    return `An account or sandbox limit was reached (${msg}). Kill sandboxes you no longer need (sandbox_list, sandbox_kill) or free resources, then retry.`;
-  }
-  if (has('TemplateNotFoundError')) {
-    return `Template not found (${msg}). sandbox_list_templates shows the available templates.`;
-  }
-  if (has('PaymentRequiredError')) {
-    return `HopX refused for billing reasons (${msg}). Add credits to the HopX account, then retry.`;
-  }
-  if (has('PermissionDeniedError')) {
-    return `Permission denied (${msg}). The API key or the sandbox does not allow this operation.`;
-  }
-  if (has('ConflictError')) {
-    return `The sandbox is not in a state that allows this (${msg}). Check its status with sandbox_get_info.`;
-  }
-  if (has('ValidationError')) {
-    return `HopX rejected the request as invalid (${msg}). Fix the argument it names and retry.`;
-  }
-  if (has('NotFoundError')) {
-    return `Not found (${msg}).`;
-  }
-  if (has('NetworkError')) {
-    return `Could not reach HopX (${msg}). Check the network or HOPX_BASE_URL, then retry.`;
-  }
-  if (has('ServerError')) {
-    return `HopX had a server error (${msg}). Retry in a moment.`;
-  }
-  if (has('HopxError')) {
-    return `HopX error: ${msg}.`;
-  }
+/** The next step for each kind of failure, used when the message does not already carry one. */
+function remedyFor(names: string[], f: ErrorFields): string | null {
+  const has = (n: string) => names.includes(n);
+  if (has('SandboxExpiredError')) return 'Create a new sandbox with sandbox_create.';
+  if (has('SandboxNotFoundError')) return 'It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.';
+  if (has('SandboxNotRunningError')) return `${f.sandboxStatus ? `Its status is ${f.sandboxStatus}. ` : ''}Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
+  if (has('FileNotFoundError')) return 'Check the path with sandbox_list_files.';
+  if (has('PathNotAllowedError')) return 'Use a path under /workspace or /tmp.';
+  if (has('ProcessNotFoundError')) return 'sandbox_list_processes shows the current ones.';
+  if (has('ExecutionTimeoutError')) return 'Raise timeout_seconds, or run it in the background (sandbox_run_code_background, or sandbox_run_command with background: true) and poll sandbox_list_processes.';
+  if (has('RequestTimeoutError')) return 'Retry; for long work use a background run and poll sandbox_list_processes.';
+  if (has('AuthenticationError')) return 'Check HOPX_API_KEY (or the key sent for this session).';
+  if (has('RateLimitError')) return f.retryAfterSeconds !== undefined ? `Retry after ${Math.ceil(f.retryAfterSeconds)} s.` : 'Wait a little and retry.';
+  if (has('ResourceLimitError')) return 'Kill sandboxes you no longer need (sandbox_list, sandbox_kill), then retry.';
+  if (has('TemplateNotFoundError')) return 'sandbox_list_templates shows the available templates.';
+  if (has('PaymentRequiredError')) return 'Add credits to the HopX account, then retry.';
+  if (has('PermissionDeniedError')) return 'The API key or the sandbox does not allow this operation.';
+  if (has('ConflictError')) return 'Check the sandbox status with sandbox_get_info.';
+  if (has('ValidationError')) return 'Fix the argument it names and retry.';
+  if (has('NetworkError')) return 'Check the network or HOPX_BASE_URL, then retry.';
+  if (has('ServerError')) return 'Retry in a moment.';
   return null;
+}
+
+const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConversationError', 'ConversationEndedError', 'ResourceUnavailableError'];
+
+/** What happened and what to do next, for one error; `null` when the error is not recognised. */
+function describe(names: string[], f: ErrorFields): string | null {
+  const msg = sanitizeMessage(f.message);
+  if (names.some((n) => OWN_ERRORS.includes(n))) return msg;
+  if (names.includes('AbortedError')) return 'The call was cancelled before it finished.';
+  if (!names.includes('HopxError')) return null;
+  const remedy = remedyFor(names, f);
+  if (remedy === null || HAS_ADVICE.test(msg)) return `${msg}.`;
+  return `${msg}. ${remedy}`;
 }
 
 /** True when the error is one we explain to the model (no need to log a stack). */
 export function isKnownError(err: unknown): boolean {
-  return describe(classNames(err), fieldsOf(err), {}) !== null;
+  return describe(classNames(err), fieldsOf(err)) !== null;
 }
 
 /**
@@ -210,7 +169,7 @@ export function isKnownError(err: unknown): boolean {
 export function toToolError(err: unknown, context: { sandboxId?: string } = {}): CallToolResult {
   const names = classNames(err);
   const fields = fieldsOf(err);
-  let text = describe(names, fields, context);
+  let text = describe(names, fields);
   if (text === null) {
     text = 'Internal error in hopx-mcp; the details are in the server log.';
   }

@@ -5,8 +5,15 @@ import { renderRichOutputs, RichOutputSummary } from './rich.js';
 
 export const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
 
+/** An environment variable name. */
+export const ENV_NAME = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _, not starting with a digit');
+
 export const ENV_PARAM = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+  .record(ENV_NAME, z.string())
   .optional()
   .describe('Extra environment variables for this run only, e.g. {"DEBUG": "1"}.');
 

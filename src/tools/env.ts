@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { ENV_NAME } from './code.js';
 import { looksSecret, maskValue, truncateMiddle } from './result.js';
 
-const NAME = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and _, not starting with a digit');
+const NAME = ENV_NAME;
 
 const sandboxGetEnv = defineSandboxTool({
   name: 'sandbox_get_env',

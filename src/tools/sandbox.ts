@@ -3,6 +3,7 @@ import type { SandboxInfo, TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../session.js';
 import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { jsonText } from './result.js';
+import { ENV_NAME } from './code.js';
 
 export const DEFAULT_TEMPLATE = 'code-interpreter';
 
@@ -70,7 +71,7 @@ const sandboxCreate = defineTool({
       .optional()
       .describe('Lifetime in seconds before HopX kills it, extended by activity. Default 3600.'),
     internet_access: z.boolean().optional().describe('Allow outbound internet from the sandbox. Default true.'),
-    env_vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Environment variables for the sandbox, e.g. {"DEBUG": "1"}.'),
+    env_vars: z.record(ENV_NAME, z.string()).optional().describe('Environment variables for the sandbox, e.g. {"DEBUG": "1"}.'),
   }),
   output: SandboxSummary,
   async handle(ctx, args) {

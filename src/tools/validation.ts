@@ -24,7 +24,7 @@ function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown
   const field = issue.path.map(String).join('.') || '(arguments)';
   const top = String(issue.path[0] ?? '');
   const fieldSchema = (schema.shape as Record<string, z.ZodType | undefined>)[top];
-  const wants = fieldSchema?.description ? ` Fix: "${top}" is ${lowerFirst(fieldSchema.description)}` : '';
+  const wants = fieldSchema?.description ? ` Expected "${top}": ${fieldSchema.description}` : '';
   const given = valueAt(args, issue.path);
 
   switch (issue.code) {
@@ -41,6 +41,12 @@ function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown
       return `"${field}" must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
     case 'too_small':
       return `"${field}" must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
+    case 'invalid_key': {
+      const inner = issue.issues[0]?.message ?? 'not allowed';
+      const key = String(issue.path[issue.path.length - 1] ?? '');
+      const parent = issue.path.slice(0, -1).map(String).join('.') || '(arguments)';
+      return `"${parent}" has an invalid name ${JSON.stringify(key)}: ${inner}.${wants}`;
+    }
     case 'invalid_format':
       // Regex checks carry their own message ("must be an absolute path ...").
       if (issue.format === 'regex') return `"${field}" ${issue.message}, got ${preview(given)}.${wants}`;
@@ -74,7 +80,3 @@ function article(t: string): string {
   return /^[aeiou]/i.test(t) ? `an ${t}` : `a ${t}`;
 }
 
-function lowerFirst(s: string): string {
-  const t = s.trim();
-  return t.charAt(0).toLowerCase() + t.slice(1);
-}

@@ -128,6 +128,8 @@ export interface KernelResult {
   timedOut: boolean;
   /** True when the kernel had to be killed and restarted: variables are gone. */
   stateLost: boolean;
+  /** The kernel was OOM-killed by the sandbox's memory limit (then stateLost is true too). */
+  oomKilled?: boolean;
   durationMs: number;
 }
 

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * The `hopx-mcp` command: stdio by default, `--http` for streamable HTTP, `local-backend` for
+ * the local HopX-compatible backend alone. Everything human-readable goes to stderr: in stdio
+ * mode stdout is the MCP channel, and the rule is kept for --help and --version too.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, helpText, resolveConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { openBackend, type Backend } from './transports/backend.js';
+import { startHttpServer, HttpStartError } from './transports/http.js';
+import { startStdioServer } from './transports/stdio.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function say(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Ready-to-paste connection hints for the HTTP endpoint. */
+function connectHints(url: string, config: Config): string {
+  const auth = config.authToken ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
+  return [
+    `Listening on ${url}`,
+    'Connect a client:',
+    `  Claude Code:  claude mcp add --transport http hopx ${url}${auth}`,
+    `  Cursor:       { "mcpServers": { "hopx": { "url": "${url}" } } }`,
+    `  VS Code:      { "servers": { "hopx": { "type": "http", "url": "${url}" } } }`,
+    `  Inspector:    npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${url} --method tools/list`,
+    'Stop with Ctrl+C (ends every conversation and kills its sandboxes).',
+  ].join('\n');
+}
+
+/** Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once. */
+function onShutdownSignal(logger: Logger, stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without cleanup');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  let backend: Backend;
+  try {
+    backend = await openBackend({
+      apiKey: config.apiKey,
+      baseUrl: config.baseUrl,
+      stateDir: config.stateDir,
+      allowUnisolated: config.allowUnisolated,
+      logger,
+    });
+  } catch (error) {
+    say(`hopx-mcp: cannot start the backend: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const serveOptions = {
+    backend,
+    logger,
+    keepSandboxes: config.keepSandboxes,
+    server: { toolsets: config.toolsets, readOnly: config.readOnly, outputBudgetChars: config.outputBudgetChars },
+  };
+
+  if (config.transport === 'stdio') {
+    const stdio = startStdioServer(serveOptions);
+    onShutdownSignal(logger, async (signal) => {
+      await stdio.close(`signal ${signal}`);
+    });
+    const reason = await stdio.done;
+    await backend.close();
+    logger.info({ reason }, 'stdio server stopped');
+    process.exit(0);
+  }
+
+  try {
+    const http = await startHttpServer({
+      ...serveOptions,
+      host: config.host,
+      port: config.port,
+      authToken: config.authToken,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+      maxBodyBytes: config.maxBodyBytes,
+      maxSessions: config.maxSessions,
+      sessionIdleSeconds: config.sessionIdleSeconds,
+    });
+    say(connectHints(http.url, config));
+    onShutdownSignal(logger, async () => {
+      await http.close();
+      await backend.close();
+    });
+  } catch (error) {
+    await backend.close().catch(() => {});
+    if (error instanceof HttpStartError) {
+      say(`hopx-mcp: ${error.message}`);
+      process.exit(2);
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      say(`hopx-mcp: cannot listen on ${config.host}:${config.port} (${code}): choose another --port or --host.`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'local-backend') {
+    const { runLocalBackendCommand } = await import('./local/command.js');
+    await runLocalBackendCommand(argv.slice(1));
+    return;
+  }
+  let config: Config;
+  try {
+    config = resolveConfig(argv, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      say(`hopx-mcp: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (config.help) return say(helpText(packageVersion()));
+  if (config.version) return say(packageVersion());
+  const logger = createLogger({ level: config.logLevel });
+  await serve(config, logger);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  say(`hopx-mcp: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

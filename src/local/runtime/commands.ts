@@ -1,0 +1,118 @@
+/**
+ * argv builders for the three kinds of host process a sandbox uses: the bwrap anchor, work joined
+ * into it with nsenter, and the cgroup prelude wrapped around both. Pure functions, no spawning.
+ * Measured design: shared/local-backend.md §4, §8.3, §8.4.
+ */
+import type { SandboxDirs } from './types.js';
+
+/** Where the runtime's own helper files (kernel.py) appear inside a sandbox. */
+export const SANDBOX_ASSET_DIR = '/opt/hopx-local';
+export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
+
+/**
+ * `sh -c` script that moves its own pid into every cgroup before exec'ing the real command, so
+ * the command starts already limited (Node has no pre-exec hook). It also drops the PWD that dash
+ * exports, so the sandbox env is exactly what the caller passed.
+ * Usage: sh -c PRELUDE sh <n> <file1..fileN> <argv...>
+ */
+const PRELUDE =
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; unset PWD; exec "$@"';
+
+export const PRELUDE_FAILED_EXIT = 97;
+
+export function withCgroupPrelude(procsFiles: string[], argv: string[]): string[] {
+  if (procsFiles.length === 0) return ['/bin/sh', '-c', 'unset PWD; exec "$@"', 'sh', ...argv];
+  return ['/bin/sh', '-c', PRELUDE, 'sh', String(procsFiles.length), ...procsFiles, ...argv];
+}
+
+export function dropPrivileges(setpriv: string, uid: number, argv: string[]): string[] {
+  return [setpriv, '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', ...argv];
+}
+
+export interface AnchorOptions {
+  bwrap: string;
+  dirs: SandboxDirs;
+  hostname: string;
+  internetAccess: boolean;
+  /** Backend is root: disable nested user namespaces (only root can still nsenter then; §3 pitfall 4). */
+  root: boolean;
+  /** Host file of kernel.py, bound read-only into SANDBOX_ASSET_DIR. */
+  kernelPath: string;
+  extraReadOnlyDirs: string[];
+  /** fd on which bwrap writes its JSON info (child-pid). */
+  infoFd: number;
+}
+
+/** The long-lived `sleep infinity` that owns the sandbox's namespaces. */
+export function anchorArgv(o: AnchorOptions): string[] {
+  const argv = [
+    o.bwrap,
+    '--unshare-user',
+    '--uid', '0',
+    '--gid', '0',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    ...(o.internetAccess ? [] : ['--unshare-net']),
+    ...(o.root ? ['--disable-userns'] : []),
+    '--die-with-parent',
+    '--new-session',
+    '--ro-bind', '/usr', '/usr',
+    // /usr/local holds host tools and a python .pth that runs at start-up (§2).
+    '--tmpfs', '/usr/local',
+    '--symlink', 'usr/bin', '/bin',
+    '--symlink', 'usr/lib', '/lib',
+    '--symlink', 'usr/lib64', '/lib64',
+    '--symlink', 'usr/sbin', '/sbin',
+    '--ro-bind', '/etc', '/etc',
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--bind', o.dirs.scratch, '/tmp',
+    '--bind', o.dirs.workspace, '/workspace',
+    '--bind', o.dirs.home, '/root',
+    '--ro-bind', o.kernelPath, `${SANDBOX_ASSET_DIR}/kernel.py`,
+    ...o.extraReadOnlyDirs.flatMap((dir) => ['--ro-bind', dir, dir]),
+    '--hostname', o.hostname,
+    '--chdir', '/workspace',
+    '--clearenv',
+    '--setenv', 'PATH', SANDBOX_PATH,
+    '--setenv', 'HOME', '/root',
+    '--setenv', 'LANG', 'C.UTF-8',
+    '--info-fd', String(o.infoFd),
+    '/bin/sleep', 'infinity',
+  ];
+  return argv;
+}
+
+export interface JoinOptions {
+  nsenter: string;
+  /** Host pid of the sandbox's pid 1 (bwrap's child-pid). */
+  anchorPid: number;
+  root: boolean;
+  /** Sandbox directory the command starts in. */
+  cwd: string;
+  argv: string[];
+}
+
+/**
+ * Run argv inside the anchor's namespaces. The environment is inherited from the spawning process
+ * (not put on the command line, where it would show in ps); `--wd` without an argument plus
+ * `env -C` because `--wd=<dir>` resolves on the host side (§3).
+ */
+export function joinArgv(o: JoinOptions): string[] {
+  return [
+    o.nsenter,
+    '-t', String(o.anchorPid),
+    '--user', '--mount', '--pid', '--net', '--ipc', '--uts', '--root', '--wd',
+    ...(o.root ? ['-S', '0', '-G', '0'] : ['--preserve-credentials']),
+    '--',
+    '/usr/bin/env', '-C', o.cwd, '--',
+    ...o.argv,
+  ];
+}
+
+/** Join only the network namespace (port forwarders listen on a host-side unix socket). */
+export function joinNetArgv(o: { nsenter: string; anchorPid: number; root: boolean; argv: string[] }): string[] {
+  return [o.nsenter, '-t', String(o.anchorPid), ...(o.root ? [] : ['--user', '--preserve-credentials']), '--net', '--', ...o.argv];
+}

@@ -1,0 +1,164 @@
+/**
+ * ExecHandle over one host child process that leads its own process group (spawned detached), so
+ * a timeout or kill reaches everything it started: SIGTERM to the group, 2 s grace, SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import type { ExecHandle, ExecOutcome } from './types.js';
+
+export const KILL_GRACE_MS = 2000;
+/** After the main process exits, how long to wait for pipes held open by background children. */
+const DRAIN_MS = 200;
+
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* group already gone */
+  }
+}
+
+export interface SpawnOptions {
+  argv: string[];
+  env: Record<string, string>;
+  /** Host cwd of the spawned (host-side) process. */
+  hostCwd?: string;
+  timeoutMs: number;
+  stdin?: string;
+  /** Extra pipe on fd 3 (pty control channel). */
+  controlPipe?: boolean;
+  /** OOM-kill counter of the sandbox, read at start and end to fill ExecOutcome.oomKilled. */
+  oomKills?: () => Promise<number>;
+  /** Called once the process has fully finished (to untrack it). */
+  onFinished?: () => void;
+}
+
+export class SpawnedExec implements ExecHandle {
+  readonly pid: number;
+  readonly done: Promise<ExecOutcome>;
+  private readonly child: ChildProcess;
+  private readonly stdoutListeners: Array<(chunk: string) => void> = [];
+  private readonly stderrListeners: Array<(chunk: string) => void> = [];
+  /** Output that arrived before anyone subscribed, replayed to the first listener. */
+  private readonly early = { stdout: [] as string[], stderr: [] as string[] };
+  private timedOut = false;
+  private exited = false;
+  private killing: Promise<void> | null = null;
+  private readonly control: Writable | null;
+
+  constructor(o: SpawnOptions) {
+    const started = Date.now();
+    const oomBefore = o.oomKills ? o.oomKills() : Promise.resolve(0);
+    this.child = spawn(o.argv[0], o.argv.slice(1), {
+      env: o.env,
+      cwd: o.hostCwd ?? '/',
+      detached: true,
+      stdio: o.controlPipe ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+    });
+    if (this.child.pid === undefined) {
+      // spawn failed synchronously (ENOENT etc.); 'error' follows.
+      this.pid = -1;
+    } else {
+      this.pid = this.child.pid;
+    }
+    this.control = o.controlPipe ? (this.child.stdio[3] as Writable) : null;
+    this.control?.on('error', () => {});
+    this.child.stdin!.on('error', () => {});
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.emit('stdout', chunk));
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.emit('stderr', chunk));
+    if (o.stdin !== undefined) this.child.stdin!.end(o.stdin);
+
+    const timer = o.timeoutMs > 0 ? setTimeout(() => {
+      this.timedOut = true;
+      void this.kill();
+    }, o.timeoutMs) : null;
+
+    this.done = new Promise<ExecOutcome>((resolve) => {
+      let spawnError: Error | null = null;
+      this.child.on('error', (err) => {
+        spawnError = err;
+      });
+      this.child.on('exit', (code, signal) => {
+        this.exited = true;
+        if (timer) clearTimeout(timer);
+        // Wait for pipes to drain, but not forever: `server &` keeps them open.
+        const closed = new Promise<void>((r) => this.child.once('close', () => r()));
+        const drained = Promise.race([closed, new Promise<void>((r) => setTimeout(r, DRAIN_MS))]);
+        void drained.then(async () => {
+          this.child.stdout!.destroy();
+          this.child.stderr!.destroy();
+          this.control?.destroy();
+          const [before, after] = await Promise.all([oomBefore, o.oomKills ? o.oomKills() : Promise.resolve(0)]);
+          o.onFinished?.();
+          resolve({
+            exitCode: code,
+            signal,
+            timedOut: this.timedOut,
+            oomKilled: after > before,
+            durationMs: Date.now() - started,
+          });
+        });
+      });
+      this.child.on('close', () => {
+        if (spawnError && !this.exited) {
+          this.exited = true;
+          if (timer) clearTimeout(timer);
+          this.emit('stderr', `failed to start: ${spawnError.message}\n`);
+          o.onFinished?.();
+          resolve({ exitCode: 127, signal: null, timedOut: false, oomKilled: false, durationMs: Date.now() - started });
+        }
+      });
+    });
+  }
+
+  private emit(stream: 'stdout' | 'stderr', chunk: string): void {
+    const listeners = stream === 'stdout' ? this.stdoutListeners : this.stderrListeners;
+    if (listeners.length === 0) this.early[stream].push(chunk);
+    for (const cb of listeners) cb(chunk);
+  }
+
+  private subscribe(stream: 'stdout' | 'stderr', cb: (chunk: string) => void): void {
+    const listeners = stream === 'stdout' ? this.stdoutListeners : this.stderrListeners;
+    listeners.push(cb);
+    if (listeners.length === 1) {
+      for (const chunk of this.early[stream].splice(0)) cb(chunk);
+    }
+  }
+
+  onStdout(cb: (chunk: string) => void): void {
+    this.subscribe('stdout', cb);
+  }
+
+  onStderr(cb: (chunk: string) => void): void {
+    this.subscribe('stderr', cb);
+  }
+
+  writeStdin(data: string): void {
+    if (!this.exited && this.child.stdin!.writable) this.child.stdin!.write(data);
+  }
+
+  /** Close stdin (EOF) so programs that read until end of input can finish. */
+  endStdin(): void {
+    if (this.child.stdin!.writable) this.child.stdin!.end();
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.control && !this.control.destroyed && !this.exited) {
+      this.control.write(`${JSON.stringify({ cols, rows })}\n`);
+    }
+  }
+
+  kill(): Promise<void> {
+    if (this.exited || this.pid < 0) return Promise.resolve();
+    this.killing ??= (async () => {
+      signalGroup(this.pid, 'SIGTERM');
+      const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), KILL_GRACE_MS));
+      await Promise.race([exited, grace]);
+      // Always: the group may outlive its leader (a child that traps SIGTERM).
+      signalGroup(this.pid, 'SIGKILL');
+      await this.done;
+    })();
+    return this.killing;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * createRuntime(): probe the machine once, sweep leftovers of crashed runs, and hand out
+ * isolated local sandboxes. See docs/local-runtime.md and shared/local-backend.md §8.
+ */
+import { copyFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { removeOwnerDirs, sweepStaleCgroups } from './cgroups.js';
+import { IsolationUnavailableError } from './errors.js';
+import { probeHost, type HostProfile } from './probe.js';
+import { BwrapSandbox } from './sandbox.js';
+import { assertSafeId, createSandboxDirs, prepareStateDir, sandboxDirs, sweepStaleSandboxes, writeMeta } from './state-dir.js';
+import type { LocalSandbox, RuntimeOptions, RuntimeProbe, SandboxRuntime, SandboxSpec } from './types.js';
+
+export * from './types.js';
+export { IsolationUnavailableError, SandboxPathError } from './errors.js';
+export { BwrapSandbox } from './sandbox.js';
+
+/** kernel.py sits next to this module in src/ (vitest) and in dist/ (copied by scripts/copy-assets.mjs). */
+const KERNEL_SOURCE = fileURLToPath(new URL('./kernel.py', import.meta.url));
+
+let runtimeCounter = 0;
+
+function isolationError(host: HostProfile): IsolationUnavailableError {
+  return new IsolationUnavailableError(
+    `Local sandboxes need bubblewrap for isolation, and it is not usable here (${host.bwrapFailure ?? 'nsenter missing'}). ` +
+      'Fix: install it with `apt-get install bubblewrap` (and make sure unprivileged user namespaces are enabled). ' +
+      'To run sandboxes as plain, unisolated host processes instead, pass allowUnisolated: true or set ' +
+      'HOPX_LOCAL_ALLOW_UNISOLATED=1 — code then runs with access to your files and network.',
+  );
+}
+
+function validateSpec(spec: SandboxSpec): void {
+  assertSafeId(spec.id);
+  const { memoryMb, vcpu, maxProcesses } = spec.limits;
+  if (!Number.isFinite(memoryMb) || memoryMb < 32) throw new Error(`limits.memoryMb must be at least 32, got ${memoryMb}`);
+  if (!Number.isFinite(vcpu) || vcpu <= 0) throw new Error(`limits.vcpu must be a positive number, got ${vcpu}`);
+  if (!Number.isInteger(maxProcesses) || maxProcesses < 8) throw new Error(`limits.maxProcesses must be an integer of at least 8, got ${maxProcesses}`);
+}
+
+class Runtime implements SandboxRuntime {
+  private readonly sandboxes = new Map<string, BwrapSandbox>();
+
+  constructor(
+    private readonly host: HostProfile,
+    private readonly options: RuntimeOptions,
+    private readonly owner: string,
+    private readonly kernelPath: string,
+  ) {}
+
+  get probe(): RuntimeProbe {
+    return this.host.probe;
+  }
+
+  async create(spec: SandboxSpec): Promise<LocalSandbox> {
+    validateSpec(spec);
+    if (this.sandboxes.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    const dirs = sandboxDirs(this.options.stateDir, spec.id);
+    const sandbox = new BwrapSandbox(spec, dirs, {
+      host: this.host,
+      owner: this.owner,
+      kernelPath: this.kernelPath,
+      logger: this.options.logger,
+    });
+    this.sandboxes.set(spec.id, sandbox);
+    try {
+      await createSandboxDirs(dirs, this.host.probe.sandboxUid);
+      await writeMeta(dirs, {
+        id: spec.id,
+        ownerPid: process.pid,
+        createdAt: new Date().toISOString(),
+        spec,
+        tiers: { isolation: this.probe.isolation, limits: this.probe.limits, pause: this.probe.pause },
+      });
+      await sandbox.start();
+    } catch (err) {
+      this.sandboxes.delete(spec.id);
+      await sandbox.destroy().catch(() => {});
+      throw err;
+    }
+    // Forget destroyed sandboxes so the id can be reused.
+    const originalDestroy = sandbox.destroy.bind(sandbox);
+    sandbox.destroy = async () => {
+      await originalDestroy();
+      if (this.sandboxes.get(spec.id) === sandbox) this.sandboxes.delete(spec.id);
+    };
+    return sandbox;
+  }
+
+  get(id: string): LocalSandbox | undefined {
+    return this.sandboxes.get(id);
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.sandboxes.values()].map((s) => s.destroy().catch(() => {})));
+    this.sandboxes.clear();
+    await removeOwnerDirs(this.host.cgroups, this.owner);
+  }
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<SandboxRuntime> {
+  const host = await probeHost();
+  const allowUnisolated = options.allowUnisolated ?? process.env.HOPX_LOCAL_ALLOW_UNISOLATED === '1';
+  if (host.probe.isolation !== 'namespaces') {
+    if (!allowUnisolated) throw isolationError(host);
+    options.logger?.warn(
+      { warnings: host.probe.warnings },
+      'UNISOLATED local sandboxes: bubblewrap is unavailable, code runs as plain host processes with access to this machine',
+    );
+  }
+  for (const warning of host.probe.warnings) options.logger?.warn({ warning }, 'local runtime degraded');
+
+  const stateDir = resolve(options.stateDir);
+  await prepareStateDir(stateDir, host.probe.sandboxUid);
+  // A copy inside the state dir: the installed package may sit where the sandbox uid cannot read.
+  const kernelPath = join(stateDir, 'assets', 'kernel.py');
+  await copyFile(KERNEL_SOURCE, kernelPath);
+
+  const swept = await sweepStaleSandboxes(stateDir);
+  const sweptCgroups = await sweepStaleCgroups(host.cgroups);
+  if (swept.length || sweptCgroups.length) {
+    options.logger?.info({ sandboxes: swept, cgroups: sweptCgroups.length }, 'removed leftovers of a previous run');
+  }
+  const owner = `r${process.pid}-${++runtimeCounter}`;
+  options.logger?.info(
+    { isolation: host.probe.isolation, limits: host.probe.limits, pause: host.probe.pause, root: host.probe.root },
+    'local runtime ready',
+  );
+  return new Runtime(host, { ...options, stateDir }, owner, kernelPath);
+}

@@ -1,0 +1,256 @@
+/**
+ * Host side of the sandbox's stateful Python kernel (kernel.py, "kernel" mode).
+ *
+ * One kernel process per sandbox, started on first use; one cell in flight, the rest queued.
+ * Timeout: interrupt (SIGINT inside the kernel via its reader thread), 2 s grace, then SIGKILL of
+ * the kernel's process group and `stateLost` — the next cell starts a fresh kernel.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { KILL_GRACE_MS, signalGroup } from './exec-handle.js';
+import type { KernelResult, MimeBundle } from './types.js';
+
+export interface KernelCellRequest {
+  code: string;
+  cwd?: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+}
+
+type OutputCallback = (stream: 'stdout' | 'stderr', chunk: string) => void;
+
+export interface KernelHooks {
+  /** Spawn kernel.py in kernel mode with stdio [pipe, pipe, pipe, pipe] (fd 3 = replies). */
+  spawn(): ChildProcess;
+  /** Cumulative OOM kills of the sandbox (to explain a dead kernel). */
+  oomKills(): Promise<number>;
+  memoryLimitMb: number | null;
+}
+
+interface KernelMessage {
+  type: 'ready' | 'stream' | 'display' | 'done';
+  id?: number;
+  name?: 'stdout' | 'stderr';
+  text?: string;
+  data?: MimeBundle;
+  result?: MimeBundle | null;
+  error?: KernelResult['error'];
+}
+
+interface Cell {
+  id: number;
+  stdout: string;
+  stderr: string;
+  displays: MimeBundle[];
+  onOutput?: OutputCallback;
+  finish: (m: KernelMessage | { died: string; oom: boolean }) => void;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+class KernelProcess {
+  readonly exited: Promise<void>;
+  private readonly ready: Promise<void>;
+  private current: Cell | null = null;
+  private alive = true;
+
+  constructor(
+    readonly child: ChildProcess,
+    private readonly onDeath: (process: KernelProcess) => void,
+  ) {
+    let markReady!: () => void;
+    let failReady!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    this.ready.catch(() => {});
+    let startupStderr = '';
+    this.exited = new Promise<void>((resolve) => {
+      child.on('error', (err) => {
+        startupStderr += err.message;
+      });
+      child.on('close', () => {
+        this.alive = false;
+        failReady(new Error(`python kernel failed to start: ${startupStderr.trim().slice(0, 500) || 'exited'}`));
+        this.onDeath(this);
+        resolve();
+      });
+    });
+    let buffered = '';
+    const replies = child.stdio[3] as Readable;
+    replies.setEncoding('utf8');
+    replies.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        let message: KernelMessage;
+        try {
+          message = JSON.parse(line) as KernelMessage;
+        } catch {
+          continue;
+        }
+        if (message.type === 'ready') markReady();
+        else this.dispatch(message);
+      }
+    });
+    // Raw fd 1/2 output (subprocesses, C code) belongs to whichever cell is running.
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.raw('stdout', chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      if (!this.current) startupStderr += chunk;
+      this.raw('stderr', chunk);
+    });
+    (child.stdin as Writable).on('error', () => {});
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  waitReady(): Promise<void> {
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('python kernel did not become ready within 30 s')), READY_TIMEOUT_MS).unref(),
+    );
+    return Promise.race([this.ready, timeout]);
+  }
+
+  private raw(stream: 'stdout' | 'stderr', chunk: string): void {
+    const cell = this.current;
+    if (!cell) return;
+    cell[stream] += chunk;
+    cell.onOutput?.(stream, chunk);
+  }
+
+  private dispatch(message: KernelMessage): void {
+    const cell = this.current;
+    if (!cell || message.id !== cell.id) return;
+    if (message.type === 'stream' && message.name && message.text) {
+      this.raw(message.name, message.text);
+    } else if (message.type === 'display' && message.data) {
+      cell.displays.push(message.data);
+    } else if (message.type === 'done') {
+      this.current = null;
+      cell.finish(message);
+    }
+  }
+
+  send(message: object): void {
+    const stdin = this.child.stdin as Writable;
+    if (this.alive && stdin.writable) stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  begin(cell: Cell): void {
+    this.current = cell;
+  }
+
+  /** The kernel died: fail the running cell. */
+  abandon(reason: { died: string; oom: boolean }): void {
+    const cell = this.current;
+    this.current = null;
+    cell?.finish(reason);
+  }
+
+  killGroup(): void {
+    if (this.child.pid !== undefined) signalGroup(this.child.pid, 'SIGKILL');
+  }
+}
+
+export class PythonKernel {
+  private process: KernelProcess | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly hooks: KernelHooks) {}
+
+  /** Run one cell after the ones already queued. */
+  run(request: KernelCellRequest, onOutput?: OutputCallback): Promise<KernelResult> {
+    const result = this.tail.then(() => this.runNow(request, onOutput));
+    this.tail = result.catch(() => {});
+    return result;
+  }
+
+  get running(): boolean {
+    return this.process?.isAlive ?? false;
+  }
+
+  private async ensureProcess(): Promise<KernelProcess> {
+    if (this.closed) throw new Error('the sandbox is not running');
+    if (this.process?.isAlive) return this.process;
+    const oomBefore = await this.hooks.oomKills();
+    const kernel = new KernelProcess(this.hooks.spawn(), (dead) => {
+      if (this.process === dead) this.process = null;
+      void this.hooks.oomKills().then((after) => {
+        const oom = after > oomBefore;
+        const limit = this.hooks.memoryLimitMb ? ` (limit ${this.hooks.memoryLimitMb} MB)` : '';
+        dead.abandon({ died: oom ? `the Python kernel was killed: out of memory${limit}` : 'the Python kernel exited', oom });
+      });
+    });
+    this.process = kernel;
+    try {
+      await kernel.waitReady();
+    } catch (err) {
+      kernel.killGroup();
+      throw err;
+    }
+    return kernel;
+  }
+
+  private async runNow(request: KernelCellRequest, onOutput?: OutputCallback): Promise<KernelResult> {
+    const started = Date.now();
+    const kernel = await this.ensureProcess();
+    const id = this.nextId++;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    let hardKill: NodeJS.Timeout | undefined;
+    const cell: Cell = { id, stdout: '', stderr: '', displays: [], onOutput, finish: () => {} };
+    const outcome = new Promise<KernelMessage | { died: string; oom: boolean }>((resolve) => {
+      cell.finish = resolve;
+    });
+    kernel.begin(cell);
+    if (!kernel.isAlive) kernel.abandon({ died: 'the Python kernel exited', oom: false });
+    kernel.send({ type: 'execute', id, code: request.code, env: request.env, cwd: request.cwd ?? null });
+    if (request.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        kernel.send({ type: 'interrupt', id });
+        // Not interruptible (a C loop, SIGINT ignored): kill the kernel; its state is gone.
+        hardKill = setTimeout(() => kernel.killGroup(), KILL_GRACE_MS);
+      }, request.timeoutMs);
+    }
+    const message = await outcome;
+    clearTimeout(timer);
+    clearTimeout(hardKill);
+    const base = { stdout: cell.stdout, stderr: cell.stderr, displays: cell.displays, timedOut, durationMs: Date.now() - started };
+    if ('died' in message) {
+      const why = timedOut
+        ? `the cell did not stop within ${KILL_GRACE_MS / 1000} s of the interrupt after the ${request.timeoutMs} ms timeout, so the Python kernel was restarted`
+        : message.died;
+      const text = `${why}; variables from earlier cells are lost`;
+      return {
+        ...base,
+        error: { name: timedOut ? 'TimeoutError' : message.oom ? 'MemoryError' : 'KernelDied', value: text, traceback: text },
+        result: null,
+        stateLost: true,
+        oomKilled: message.oom,
+      };
+    }
+    return { ...base, error: message.error ?? null, result: message.result ?? null, stateLost: false, oomKilled: false };
+  }
+
+  /** Kill the kernel (sandbox stop/destroy). Queued cells fail with "not running". */
+  async close(): Promise<void> {
+    this.closed = true;
+    const kernel = this.process;
+    if (!kernel) return;
+    kernel.killGroup();
+    await kernel.exited;
+  }
+
+  /** Allow a restart after stop()/start(). */
+  reopen(): void {
+    this.closed = false;
+  }
+}

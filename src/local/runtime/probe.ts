@@ -1,0 +1,101 @@
+/**
+ * The start-up probe: what isolation, limits and runtimes this machine really offers.
+ * Runs once per runtime; every check is a real command (shared/local-backend.md §8.1).
+ */
+import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { detectCgroupLayout, type CgroupLayout } from './cgroups.js';
+import { findExecutable, runTool, visibleInSandbox } from './host-tools.js';
+import type { LimitsTier, PauseTier, RuntimeProbe } from './types.js';
+
+/** Host uid sandboxes run as when the backend is root; no passwd entry is needed. */
+export const SANDBOX_UID = 64123;
+
+/** Probe result plus host details the runtime needs but the API does not report. */
+export interface HostProfile {
+  probe: RuntimeProbe;
+  cgroups: CgroupLayout;
+  bwrap: string | null;
+  nsenter: string | null;
+  setpriv: string | null;
+  socat: string | null;
+  /** Host dirs bound read-only at the same path because a runtime binary lives outside /usr. */
+  extraReadOnlyDirs: string[];
+  /** Why bwrap failed, for the IsolationUnavailableError message. */
+  bwrapFailure: string | null;
+}
+
+async function probeBwrap(bwrap: string | null, setpriv: string | null, root: boolean): Promise<{ version: string | null; failure: string | null }> {
+  if (!bwrap) return { version: null, failure: 'bwrap is not installed' };
+  const version = (await runTool(bwrap, ['--version'])).stdout.trim().replace(/^bubblewrap\s*/, '') || null;
+  const sandboxArgs = ['--unshare-user', '--uid', '0', '--gid', '0', '--unshare-pid', '--unshare-net', '--ro-bind', '/', '/', '/bin/true'];
+  // As root, test the way sandboxes really start: dropped to the sandbox uid first.
+  const run =
+    root && setpriv
+      ? await runTool(setpriv, ['--reuid', String(SANDBOX_UID), '--regid', String(SANDBOX_UID), '--clear-groups', '--', bwrap, ...sandboxArgs])
+      : await runTool(bwrap, sandboxArgs);
+  return { version, failure: run.ok ? null : `bwrap test run failed (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}` };
+}
+
+async function probePython(): Promise<RuntimeProbe['python']> {
+  // Debian's python: the pyenv one first on PATH has none of the apt packages (§2).
+  const path = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
+  if (!path) return null;
+  // find_spec does not import, so this costs ~35 ms instead of ~1 s.
+  const run = await runTool(path, [
+    '-c',
+    "import importlib.util as u; print(u.find_spec('matplotlib') is not None, u.find_spec('pandas') is not None)",
+  ]);
+  if (!run.ok) return null;
+  const [matplotlib, pandas] = run.stdout.trim().split(' ');
+  return { path, matplotlib: matplotlib === 'True', pandas: pandas === 'True' };
+}
+
+export async function probeHost(): Promise<HostProfile> {
+  const root = process.geteuid?.() === 0;
+  const warnings: string[] = [];
+  const extraReadOnlyDirs: string[] = [];
+  const bwrap = findExecutable('bwrap', ['/usr/bin/bwrap']);
+  const nsenter = findExecutable('nsenter', ['/usr/bin/nsenter']);
+  const setpriv = findExecutable('setpriv', ['/usr/bin/setpriv']);
+  const socat = findExecutable('socat', ['/usr/bin/socat']);
+
+  const [bwrapResult, python, cgroups] = await Promise.all([
+    probeBwrap(bwrap, setpriv, root),
+    probePython(),
+    root ? detectCgroupLayout() : Promise.resolve<CgroupLayout>({ kind: 'none', v1: {}, unified: null, unifiedFreeze: false, unifiedKill: false, notes: ['not root'] }),
+  ]);
+
+  const isolation = bwrapResult.failure === null && nsenter ? 'namespaces' : 'process';
+  if (isolation === 'process') warnings.push(`no namespace isolation: ${bwrapResult.failure ?? 'nsenter missing'}`);
+
+  const limits: LimitsTier = cgroups.kind === 'v2' ? 'cgroup-v2' : cgroups.kind === 'hybrid' ? 'cgroup-v1' : 'prlimit';
+  if (limits === 'prlimit') warnings.push(`no cgroup limits (${cgroups.notes.join('; ')}): memory is capped with RLIMIT_AS for python only, no process or CPU caps`);
+
+  const pause: PauseTier = cgroups.unifiedFreeze ? 'cgroup-v2-freeze' : cgroups.v1.freezer ? 'cgroup-v1-freezer' : 'sigstop';
+  if (pause === 'sigstop') warnings.push('no cgroup freezer: pause uses SIGSTOP on every sandbox process');
+
+  const nodePath = findExecutable('node', [process.execPath, '/usr/bin/node']);
+  if (nodePath && !visibleInSandbox(nodePath)) extraReadOnlyDirs.push(dirname(nodePath));
+  const goPath = findExecutable('go', ['/usr/bin/go']);
+  const go = goPath && visibleInSandbox(goPath) ? { path: goPath } : null;
+  if (goPath && !go) warnings.push(`go at ${goPath} is outside /usr and is not offered in sandboxes`);
+  if (!python) warnings.push('no /usr/bin/python3: python code and the terminal are unavailable');
+  else if (!python.matplotlib || !python.pandas) warnings.push('python lacks matplotlib or pandas (apt-get install python3-matplotlib python3-pandas)');
+  if (!socat) warnings.push('socat missing: port forwards use a slower node forwarder');
+  if (!root && isolation === 'namespaces') warnings.push('not root: sandboxes run as the backend user and without cgroup limits');
+
+  const probe: RuntimeProbe = {
+    isolation,
+    limits,
+    pause,
+    root,
+    sandboxUid: root ? SANDBOX_UID : null,
+    bwrapVersion: bwrapResult.version,
+    python,
+    node: nodePath ? { path: nodePath } : null,
+    go,
+    warnings,
+  };
+  return { probe, cgroups, bwrap, nsenter, setpriv, socat, extraReadOnlyDirs, bwrapFailure: bwrapResult.failure };
+}

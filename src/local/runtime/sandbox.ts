@@ -1,0 +1,585 @@
+/**
+ * One local sandbox: a bwrap anchor owning the namespaces, cgroups holding every process, and host
+ * children joined into it for each piece of work (shared/local-backend.md §8.3–§8.6).
+ * In the `process` tier (no bubblewrap, explicit opt-out) the same API runs plain host processes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { posix, join } from 'node:path';
+import { SandboxCgroup } from './cgroups.js';
+import {
+  SANDBOX_ASSET_DIR,
+  SANDBOX_PATH,
+  anchorArgv,
+  dropPrivileges,
+  joinArgv,
+  joinNetArgv,
+  withCgroupPrelude,
+} from './commands.js';
+import { SpawnedExec, signalGroup } from './exec-handle.js';
+import { PythonKernel } from './kernel-client.js';
+import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
+import { PortForward, nodeForwarderScript } from './port-forward.js';
+import type { HostProfile } from './probe.js';
+import { descendantsOf, pidNamespaceOf, pidsInNamespace } from './proc.js';
+import { collectProcesses, collectUsage, type CpuSample } from './usage.js';
+import type {
+  CodeRequest,
+  ExecRequest,
+  KernelResult,
+  LocalSandbox,
+  ResolvedPath,
+  RuntimeOptions,
+  SandboxDirs,
+  SandboxProcessInfo,
+  SandboxRuntimeState,
+  SandboxSpec,
+  SandboxUsage,
+} from './types.js';
+
+const MIB = 1024 * 1024;
+/** fd on which bwrap reports the sandbox's pid 1 (the anchor we nsenter into). */
+const INFO_FD = 3;
+
+export interface SandboxContext {
+  host: HostProfile;
+  /** cgroup owner directory of this runtime (`r<pid>-<n>`). */
+  owner: string;
+  /** Host path of kernel.py, readable by the sandbox uid. */
+  kernelPath: string;
+  logger?: RuntimeOptions['logger'];
+}
+
+interface Anchor {
+  child: ChildProcess;
+  /** Host pid of the sandbox's pid 1. */
+  pid: number;
+  /** Host pid of `sleep infinity` (hidden from processes()). */
+  sleepPid: number | null;
+  pidNamespace: string | null;
+}
+
+export class BwrapSandbox implements LocalSandbox {
+  private currentState: SandboxRuntimeState = 'stopped';
+  private anchor: Anchor | null = null;
+  private cgroup: SandboxCgroup | null = null;
+  private readonly running = new Set<SpawnedExec>();
+  private readonly kernel: PythonKernel;
+  private readonly forwards = new Map<number, PortForward>();
+  private readonly anchorExitCallbacks: Array<(reason: string) => void> = [];
+  private anchorExitReported = false;
+  private startedAt = Date.now();
+  private lastCpu: CpuSample | null = null;
+  private scriptCounter = 0;
+  /** Serialises lifecycle transitions (start/stop/pause/resume/destroy). */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly spec: SandboxSpec,
+    readonly dirs: SandboxDirs,
+    private readonly ctx: SandboxContext,
+  ) {
+    this.kernel = new PythonKernel({
+      spawn: () => this.spawnKernel(),
+      oomKills: () => this.oomKills(),
+      memoryLimitMb: ctx.host.probe.limits !== 'prlimit' ? spec.limits.memoryMb : null,
+    });
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  get state(): SandboxRuntimeState {
+    return this.currentState;
+  }
+
+  private get host(): HostProfile {
+    return this.ctx.host;
+  }
+
+  private get isolated(): boolean {
+    return this.host.probe.isolation === 'namespaces';
+  }
+
+  private get root(): boolean {
+    return this.host.probe.root;
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.lifecycle.then(step);
+    this.lifecycle = next.catch(() => {});
+    return next;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  start(): Promise<void> {
+    return this.serial(async () => {
+      if (this.currentState === 'destroyed') throw new Error(`sandbox ${this.id} was destroyed`);
+      if (this.currentState !== 'stopped') return;
+      if (this.host.probe.limits !== 'prlimit') {
+        this.cgroup = await SandboxCgroup.create(this.host.cgroups, this.ctx.owner, this.id, {
+          memoryBytes: this.spec.limits.memoryMb * MIB,
+          vcpu: this.spec.limits.vcpu,
+          maxProcesses: this.spec.limits.maxProcesses,
+        });
+      }
+      try {
+        if (this.isolated) this.anchor = await this.spawnAnchor();
+      } catch (err) {
+        await this.cgroup?.remove();
+        this.cgroup = null;
+        throw err;
+      }
+      this.anchorExitReported = false;
+      this.kernel.reopen();
+      this.startedAt = Date.now();
+      this.lastCpu = null;
+      this.currentState = 'running';
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.serial(() => this.stopNow());
+  }
+
+  private async stopNow(): Promise<void> {
+    if (this.currentState === 'stopped' || this.currentState === 'destroyed') return;
+    this.currentState = 'stopped';
+    await this.teardownProcesses();
+  }
+
+  /** Kill every process of the sandbox and release its cgroups and forwards; files stay. */
+  private async teardownProcesses(): Promise<void> {
+    const anchor = this.anchor;
+    this.anchor = null;
+    await Promise.all([...this.forwards.values()].map((f) => f.close()));
+    this.forwards.clear();
+    for (const exec of this.running) signalGroup(exec.pid, 'SIGKILL');
+    const kernelClosed = this.kernel.close();
+    if (this.cgroup) await this.cgroup.killAll();
+    else await this.sigstopWalk('SIGCONT');
+    if (anchor) {
+      const exited = new Promise<void>((resolve) => {
+        if (anchor.child.exitCode !== null || anchor.child.signalCode !== null) resolve();
+        else anchor.child.once('exit', () => resolve());
+      });
+      signalGroup(anchor.child.pid!, 'SIGKILL');
+      await exited;
+    }
+    await kernelClosed;
+    await Promise.all([...this.running].map((exec) => exec.done));
+    await this.cgroup?.remove();
+    this.cgroup = null;
+  }
+
+  pause(): Promise<void> {
+    return this.serial(async () => {
+      if (this.currentState === 'paused') return;
+      this.assertRunning();
+      if (this.cgroup?.canFreeze) await this.cgroup.freeze();
+      else await this.sigstopWalk('SIGSTOP');
+      this.currentState = 'paused';
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.serial(async () => {
+      if (this.currentState !== 'paused') {
+        if (this.currentState === 'running') return;
+        throw new Error(`sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
+      }
+      if (this.cgroup?.canFreeze) await this.cgroup.thaw();
+      else await this.sigstopWalk('SIGCONT');
+      this.currentState = 'running';
+    });
+  }
+
+  destroy(): Promise<void> {
+    return this.serial(async () => {
+      if (this.currentState === 'destroyed') return;
+      if (this.currentState === 'paused') {
+        // Thaw first so the kill lands on every freezer flavour.
+        if (this.cgroup?.canFreeze) await this.cgroup.thaw().catch(() => {});
+        else await this.sigstopWalk('SIGCONT');
+      }
+      await this.stopNow();
+      this.currentState = 'destroyed';
+      await rm(this.dirs.root, { recursive: true, force: true });
+    });
+  }
+
+  onAnchorExit(cb: (reason: string) => void): void {
+    this.anchorExitCallbacks.push(cb);
+  }
+
+  private assertRunning(): void {
+    if (this.currentState === 'running') return;
+    const hint =
+      this.currentState === 'paused' ? 'resume it first' : this.currentState === 'stopped' ? 'start it first' : 'create a new sandbox';
+    throw new Error(`sandbox ${this.id} is ${this.currentState}; ${hint}`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The anchor
+
+  private async spawnAnchor(): Promise<Anchor> {
+    const bwrapArgv = anchorArgv({
+      bwrap: this.host.bwrap!,
+      dirs: this.dirs,
+      hostname: this.spec.hostname ?? this.id,
+      internetAccess: this.spec.internetAccess,
+      root: this.root,
+      kernelPath: this.ctx.kernelPath,
+      extraReadOnlyDirs: this.host.extraReadOnlyDirs,
+      infoFd: INFO_FD,
+    });
+    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, bwrapArgv) : bwrapArgv;
+    const argv = withCgroupPrelude(this.cgroup?.procsFiles ?? [], dropped);
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { PATH: SANDBOX_PATH },
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let info = '';
+      const info$ = child.stdio[INFO_FD] as NodeJS.ReadableStream;
+      info$.setEncoding('utf8');
+      info$.on('data', (chunk: string) => {
+        info += chunk;
+        const match = /"child-pid":\s*(\d+)/.exec(info);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once('error', reject);
+      child.once('exit', (code, signal) =>
+        reject(new Error(`sandbox ${this.id} failed to start: bwrap exited (${signal ?? code}): ${stderr.trim().slice(0, 500)}`)),
+      );
+    });
+    child.once('exit', (code, signal) => this.onAnchorExited(child, `anchor exited (${signal ?? `code ${code}`})`));
+    const anchor: Anchor = { child, pid, sleepPid: null, pidNamespace: await pidNamespaceOf(pid) };
+    anchor.sleepPid = await firstChild(pid);
+    return anchor;
+  }
+
+  private onAnchorExited(child: ChildProcess, reason: string): void {
+    if (this.anchor?.child !== child) return; // expected: stop/destroy cleared it first
+    this.currentState = 'stopped';
+    void this.serial(() => this.teardownProcesses()).catch((err: Error) =>
+      this.ctx.logger?.warn({ sandbox_id: this.id, err: err.message }, 'sandbox cleanup after anchor exit failed'),
+    );
+    if (this.anchorExitReported) return;
+    this.anchorExitReported = true;
+    this.ctx.logger?.warn({ sandbox_id: this.id, reason }, 'sandbox anchor exited');
+    for (const cb of this.anchorExitCallbacks) cb(reason);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Running work
+
+  /** Environment every sandbox process starts from; the request's env is laid over it. */
+  private baseEnv(): Record<string, string> {
+    if (this.isolated) return { PATH: SANDBOX_PATH, HOME: '/root', LANG: 'C.UTF-8', HOSTNAME: this.spec.hostname ?? this.id };
+    return {
+      PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
+      HOME: this.dirs.home,
+      LANG: 'C.UTF-8',
+      TMPDIR: this.dirs.scratch,
+      HOPX_WORKSPACE: this.dirs.workspace,
+    };
+  }
+
+  /** Path of the sandbox-side helper as the sandboxed process sees it. */
+  private get kernelScript(): string {
+    return this.isolated ? `${SANDBOX_ASSET_DIR}/kernel.py` : this.ctx.kernelPath;
+  }
+
+  /** Sandbox dir (as the process sees it) for a temp file, and its host path. */
+  private scratchPaths(name: string): { inside: string; host: string } {
+    return {
+      inside: this.isolated ? `/tmp/.hopx/${name}` : join(this.dirs.scratch, '.hopx', name),
+      host: join(this.dirs.scratch, '.hopx', name),
+    };
+  }
+
+  /** Host argv + host cwd that run `argv` in the sandbox, entering its cgroups first. */
+  private hostCommand(argv: string[], cwd: string | undefined, options: { python?: boolean } = {}): { argv: string[]; hostCwd: string } {
+    let inner = argv;
+    if (options.python && !this.cgroup && this.host.probe.limits === 'prlimit') {
+      // No memory cgroup: cap python's address space instead (node cannot start under a small RLIMIT_AS, §4).
+      inner = ['prlimit', `--as=${this.spec.limits.memoryMb * MIB}`, '--', ...inner];
+    }
+    const sandboxCwd = normaliseSandboxPath(cwd ?? '/workspace');
+    const procsFiles = this.cgroup?.procsFiles ?? [];
+    if (this.isolated) {
+      const anchor = this.anchor!;
+      return {
+        argv: withCgroupPrelude(procsFiles, joinArgv({ nsenter: this.host.nsenter!, anchorPid: anchor.pid, root: this.root, cwd: sandboxCwd, argv: inner })),
+        hostCwd: '/',
+      };
+    }
+    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, inner) : inner;
+    return { argv: withCgroupPrelude(procsFiles, dropped), hostCwd: mapToHost(this.dirs, sandboxCwd)! };
+  }
+
+  private track(o: ConstructorParameters<typeof SpawnedExec>[0]): SpawnedExec {
+    let handle: SpawnedExec | null = null;
+    handle = new SpawnedExec({
+      ...o,
+      oomKills: () => this.oomKills(),
+      onFinished: () => {
+        if (handle) this.running.delete(handle);
+        o.onFinished?.();
+      },
+    });
+    this.running.add(handle);
+    return handle;
+  }
+
+  exec(request: ExecRequest): SpawnedExec {
+    this.assertRunning();
+    let argv = request.argv;
+    if (argv.length === 0) throw new Error('argv is empty; pass a command such as ["bash", "-c", "ls"]');
+    if (request.tty) {
+      if (!this.host.probe.python) throw new Error('a terminal needs /usr/bin/python3 on the host (apt-get install python3)');
+      argv = ['/usr/bin/python3', this.kernelScript, 'pty', String(request.tty.cols), String(request.tty.rows), '--', ...argv];
+    }
+    const env = { ...this.baseEnv(), ...(request.tty ? { TERM: 'xterm-256color' } : {}), ...request.env };
+    const command = this.hostCommand(argv, request.cwd);
+    return this.track({
+      argv: command.argv,
+      hostCwd: command.hostCwd,
+      env,
+      timeoutMs: request.timeoutMs,
+      stdin: request.stdin,
+      controlPipe: !!request.tty,
+    });
+  }
+
+  execCode(request: CodeRequest): SpawnedExec {
+    this.assertRunning();
+    const env = { ...this.baseEnv(), ...request.env };
+    const n = ++this.scriptCounter;
+    switch (request.language) {
+      case 'bash':
+        return this.runArgv(['bash', '-c', request.code], request, env);
+      case 'javascript': {
+        if (!this.host.probe.node) throw new Error('javascript needs node on the host');
+        const file = this.scratchPaths(`code-${n}.js`);
+        return this.runWithFile(file, request.code, [this.host.probe.node.path, file.inside], request, env);
+      }
+      case 'python': {
+        if (!this.host.probe.python) throw new Error('python needs /usr/bin/python3 on the host');
+        const file = this.scratchPaths(`code-${n}.py`);
+        const pyEnv = { MPLBACKEND: 'Agg', MPLCONFIGDIR: this.mplConfigDir(), ...env };
+        return this.runWithFile(file, request.code, ['/usr/bin/python3', file.inside], request, pyEnv, { python: true });
+      }
+      case 'go': {
+        if (!this.host.probe.go) throw new Error('go is not installed on the host (apt-get install golang-go)');
+        const dir = this.scratchPaths(`go-${n}`);
+        const home = this.isolated ? '/root' : this.dirs.home;
+        const goEnv = {
+          GOCACHE: `${home}/.cache/go-build`,
+          GOPATH: `${home}/go`,
+          GOPROXY: 'off',
+          GOTOOLCHAIN: 'local',
+          GOTELEMETRY: 'off',
+          ...env,
+        };
+        const file = { inside: `${dir.inside}/main.go`, host: join(dir.host, 'main.go') };
+        return this.runWithFile(file, request.code, [this.host.probe.go.path, 'run', file.inside], request, goEnv, {}, dir.host);
+      }
+      default:
+        throw new Error(`unsupported language ${JSON.stringify(request.language)}; use python, javascript, bash or go`);
+    }
+  }
+
+  private runArgv(argv: string[], request: CodeRequest, env: Record<string, string>, options: { python?: boolean } = {}): SpawnedExec {
+    const command = this.hostCommand(argv, request.cwd, options);
+    return this.track({ argv: command.argv, hostCwd: command.hostCwd, env, timeoutMs: request.timeoutMs, stdin: '' });
+  }
+
+  /**
+   * Write the code to the sandbox's /tmp, then run it. The handle is returned synchronously, so
+   * the write happens first through a small shell step inside the sandbox: the file is created
+   * by the sandbox user and removed afterwards.
+   */
+  private runWithFile(
+    file: { inside: string; host: string },
+    code: string,
+    argv: string[],
+    request: CodeRequest,
+    env: Record<string, string>,
+    options: { python?: boolean } = {},
+    cleanupHost: string = file.host,
+  ): SpawnedExec {
+    // `cat > file` reads the code from stdin, then the real program runs with stdin at EOF.
+    const dir = posix.dirname(file.inside);
+    const script = 'mkdir -p "$1" && cat > "$2" && shift 2 && exec "$@" </dev/null';
+    const wrapped = ['/bin/sh', '-c', script, 'sh', dir, file.inside, ...argv];
+    const command = this.hostCommand(wrapped, request.cwd, options);
+    return this.track({
+      argv: command.argv,
+      hostCwd: command.hostCwd,
+      env,
+      timeoutMs: request.timeoutMs,
+      stdin: code,
+      onFinished: () => void rm(cleanupHost, { recursive: true, force: true }).catch(() => {}),
+    });
+  }
+
+  private mplConfigDir(): string {
+    return this.isolated ? '/root/.config/matplotlib' : join(this.dirs.home, '.config', 'matplotlib');
+  }
+
+  private spawnKernel(): ChildProcess {
+    this.assertRunning();
+    const env = {
+      ...this.baseEnv(),
+      MPLBACKEND: 'Agg',
+      MPLCONFIGDIR: this.mplConfigDir(),
+      PYTHONDONTWRITEBYTECODE: '1',
+    };
+    const command = this.hostCommand(['/usr/bin/python3', '-u', this.kernelScript, 'kernel'], '/workspace', { python: true });
+    return spawn(command.argv[0], command.argv.slice(1), {
+      env,
+      cwd: command.hostCwd,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+  }
+
+  async runPython(
+    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number },
+    onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void,
+  ): Promise<KernelResult> {
+    this.assertRunning();
+    if (!this.host.probe.python) throw new Error('python needs /usr/bin/python3 on the host');
+    const cwd = request.cwd ? (this.isolated ? normaliseSandboxPath(request.cwd) : mapToHost(this.dirs, normaliseSandboxPath(request.cwd))!) : undefined;
+    return this.kernel.run({ ...request, cwd }, onOutput);
+  }
+
+  private async oomKills(): Promise<number> {
+    return this.cgroup ? this.cgroup.oomKills() : 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Files, ports, metrics
+
+  resolvePath(sandboxPath: string): Promise<ResolvedPath> {
+    return resolveSandboxPath(this.dirs, sandboxPath);
+  }
+
+  /**
+   * Give a file or directory the backend created on the host (via resolvePath) to the sandbox
+   * user, so code inside can modify it. No-op when the backend is not root.
+   */
+  async chownForSandbox(hostPath: string): Promise<void> {
+    const uid = this.host.probe.sandboxUid;
+    if (uid === null) return;
+    const roots = [this.dirs.workspace, this.dirs.home, this.dirs.scratch];
+    if (!roots.some((r) => hostPath === r || hostPath.startsWith(`${r}/`))) return;
+    await chown(hostPath, uid, uid);
+  }
+
+  async forwardPort(port: number): Promise<{ hostPort: number }> {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`port must be an integer from 1 to 65535, got ${port}`);
+    }
+    this.assertRunning();
+    // Sharing the host network: the sandbox's port already is a host loopback port.
+    if (!this.isolated || this.spec.internetAccess) return { hostPort: port };
+    const existing = this.forwards.get(port);
+    if (existing?.alive) return { hostPort: existing.hostPort };
+    await existing?.close();
+
+    let socketDir = join(this.dirs.run, 'ports');
+    // sun_path holds 108 bytes; deep state dirs need a short directory instead.
+    if (join(socketDir, `p${port}.sock`).length > 100) {
+      socketDir = await mkdtemp('/tmp/hopx-fwd-');
+      if (this.host.probe.sandboxUid !== null) await chown(socketDir, this.host.probe.sandboxUid, this.host.probe.sandboxUid);
+    }
+    const socketPath = join(socketDir, `p${port}.sock`);
+    await rm(socketPath, { force: true });
+    const forwarderArgv = this.host.socat
+      ? [this.host.socat, `UNIX-LISTEN:${socketPath},fork,mode=600`, `TCP:127.0.0.1:${port}`]
+      : [this.host.probe.node!.path, '-e', nodeForwarderScript(socketPath, port)];
+    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, forwarderArgv) : forwarderArgv;
+    const argv = withCgroupPrelude(
+      this.cgroup?.procsFiles ?? [],
+      joinNetArgv({ nsenter: this.host.nsenter!, anchorPid: this.anchor!.pid, root: this.root, argv: dropped }),
+    );
+    const child = spawn(argv[0], argv.slice(1), { env: { PATH: SANDBOX_PATH }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    const forward = await PortForward.open(port, socketPath, child);
+    this.forwards.set(port, forward);
+    return { hostPort: forward.hostPort };
+  }
+
+  private async sandboxHostPids(): Promise<number[]> {
+    if (this.anchor?.pidNamespace) {
+      return (await pidsInNamespace(this.anchor.pidNamespace)).filter((p) => p !== this.anchor?.pid && p !== this.anchor?.sleepPid);
+    }
+    if (this.cgroup) return this.cgroup.pids();
+    const all = await Promise.all([...this.running].map((e) => descendantsOf(e.pid)));
+    return [...new Set(all.flat())];
+  }
+
+  /** Pause/resume without a freezer: signal every sandbox process until the set is stable. */
+  private async sigstopWalk(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+    const done = new Set<number>();
+    for (let round = 0; round < 10; round++) {
+      const pids = (await this.sandboxHostPids()).concat(this.anchor ? [this.anchor.pid, this.anchor.sleepPid ?? -1] : []);
+      const fresh = pids.filter((p) => p > 0 && !done.has(p));
+      if (fresh.length === 0) return;
+      for (const pid of fresh) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          /* exited */
+        }
+        done.add(pid);
+      }
+    }
+  }
+
+  async usage(): Promise<SandboxUsage> {
+    if (this.currentState === 'destroyed' || this.currentState === 'stopped') {
+      throw new Error(`sandbox ${this.id} is ${this.currentState}; no usage to report`);
+    }
+    const result = await collectUsage({
+      cgroup: this.cgroup,
+      pids: await this.sandboxHostPids(),
+      limits: this.spec.limits,
+      dirs: this.dirs,
+      previousCpu: this.lastCpu,
+      startedAt: this.startedAt,
+    });
+    this.lastCpu = result.cpuSample;
+    return result.usage;
+  }
+
+  async processes(): Promise<SandboxProcessInfo[]> {
+    if (this.currentState === 'destroyed' || this.currentState === 'stopped') return [];
+    return collectProcesses(await this.sandboxHostPids(), this.host.probe.sandboxUid);
+  }
+
+  /** For tests and diagnostics: the host pid of the anchor's pid 1 and the cgroup dirs. */
+  get diagnostics(): { anchorPid: number | null; cgroupProcsFiles: string[] } {
+    return { anchorPid: this.anchor?.pid ?? null, cgroupProcsFiles: this.cgroup?.procsFiles ?? [] };
+  }
+}
+
+async function firstChild(pid: number): Promise<number | null> {
+  for (let i = 0; i < 50; i++) {
+    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+    const first = children.trim().split(' ')[0];
+    if (first) return Number(first);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return null;
+}

@@ -1,0 +1,75 @@
+/**
+ * Which HopX the server talks to (design.md decision 5): HopX cloud when HOPX_API_KEY is set,
+ * otherwise the local HopX-compatible backend started in this process. Either way tools see the
+ * same HopxClient API.
+ */
+import { HopxClient } from '../client/index.js';
+import type { HopxClientApi } from '../client/types.js';
+import { startLocalBackend } from '../local/index.js';
+import type { Logger } from '../log.js';
+
+export interface BackendOptions {
+  apiKey?: string;
+  baseUrl?: string;
+  stateDir?: string;
+  allowUnisolated?: boolean;
+  logger: Logger;
+}
+
+export interface Backend {
+  kind: 'cloud' | 'local';
+  /** Control-plane URL (for the startup log line; no secrets). */
+  baseUrl: string;
+  /** The server's own client (HOPX_API_KEY, or the local backend's key). */
+  readonly client: HopxClientApi;
+  /**
+   * A client for a caller that brought its own HopX key (HTTP, cloud mode only). The caller owns
+   * it and closes it when its conversation ends.
+   */
+  clientForKey(apiKey: string): HopxClientApi;
+  /** Closes the shared client and, in local mode, the local backend (killing its sandboxes). */
+  close(): Promise<void>;
+}
+
+export async function openBackend(options: BackendOptions): Promise<Backend> {
+  const { logger } = options;
+  const clientLogger = logger.child({ component: 'client' });
+  if (options.apiKey) {
+    const baseUrl = options.baseUrl ?? 'https://api.hopx.dev';
+    const client = new HopxClient({ apiKey: options.apiKey, baseUrl, logger: clientLogger });
+    logger.info({ backend: 'cloud', base_url: baseUrl }, 'backend ready');
+    return {
+      kind: 'cloud',
+      baseUrl,
+      client,
+      clientForKey: (apiKey) => new HopxClient({ apiKey, baseUrl, logger: clientLogger }),
+      close: () => client.close(),
+    };
+  }
+
+  const local = await startLocalBackend({
+    host: '127.0.0.1',
+    port: 0,
+    stateDir: options.stateDir,
+    allowUnisolated: options.allowUnisolated,
+    logger: logger.child({ component: 'local-backend' }),
+  });
+  const client = new HopxClient({ apiKey: local.apiKey, baseUrl: local.url, logger: clientLogger });
+  logger.info(
+    { backend: 'local', base_url: local.url, isolation: local.probe.isolation },
+    'backend ready (local sandboxes on this machine; set HOPX_API_KEY to use HopX cloud)',
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'local',
+    baseUrl: local.url,
+    client,
+    // Caller keys mean nothing to the local backend: everyone uses the in-process one.
+    clientForKey: () => client,
+    close: () =>
+      (closing ??= (async () => {
+        await client.close().catch(() => {});
+        await local.close();
+      })()),
+  };
+}

@@ -1,0 +1,317 @@
+/**
+ * MCP over streamable HTTP at /mcp, serving both protocol eras (design.md decision 1):
+ *
+ * - 2025-era requests (initialize handshake, Mcp-Session-Id) go to a sessionful
+ *   NodeStreamableHTTPServerTransport: one Conversation + McpServer per session.
+ * - 2026-era requests (per-request `_meta` envelope, no session) go to a strict
+ *   `createMcpHandler(..., { legacy: 'reject' })`. With no session to hang state on, the
+ *   Conversation is keyed by the caller's identity (own HopX key, else the bearer token, else the
+ *   one anonymous caller of a loopback bind) and ends after the idle timeout.
+ *
+ * The routing uses the SDK's own `isLegacyRequest`, so it can never disagree with the SDK.
+ * Guards run first, in this order: path, Host, Origin, bearer token, method, Content-Type, size.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isJsonContentType,
+  isLegacyRequest,
+  type AuthInfo,
+  type McpServer,
+} from '@modelcontextprotocol/server';
+import { openConversation, type OpenConversation, type ServeOptions } from './conversations.js';
+import {
+  BodyTooLargeError,
+  bearerGuard,
+  fingerprint,
+  hostGuard,
+  isLoopbackHost,
+  originGuard,
+  readBody,
+  sendJsonRpcError,
+} from './http-guards.js';
+
+export const MCP_PATH = '/mcp';
+/** Header a caller uses to bring its own HopX API key (honoured in cloud mode only). */
+export const CALLER_KEY_HEADER = 'x-hopx-api-key';
+
+export interface HttpServerOptions extends ServeOptions {
+  host: string;
+  port: number;
+  /** Bearer token callers must present; required for a non-loopback bind. */
+  authToken?: string;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+  maxBodyBytes: number;
+  maxSessions: number;
+  sessionIdleSeconds: number;
+}
+
+export interface HttpServer {
+  /** e.g. http://127.0.0.1:3100/mcp */
+  url: string;
+  port: number;
+  /** Open conversations, by kind (for tests and the benchmark). */
+  stats(): { sessions: number; callers: number };
+  /** Stops accepting, ends every conversation (killing its sandboxes), closes every socket. */
+  close(): Promise<void>;
+}
+
+/** Refusal to start: bad bind/auth combination. */
+export class HttpStartError extends Error {
+  override name = 'HttpStartError';
+}
+
+/** One held conversation: a 2025-era session or a 2026-era caller. */
+interface Held {
+  kind: 'session' | 'caller';
+  key: string;
+  identity: string;
+  open: OpenConversation;
+  lastSeenMs: number;
+  /** POSTs in flight; a conversation is never expired mid-call. */
+  active: number;
+  transport?: NodeStreamableHTTPServerTransport;
+  server?: McpServer;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { logger } = options;
+  const loopback = isLoopbackHost(options.host);
+  if (!loopback && !options.authToken) {
+    throw new HttpStartError(
+      `Refusing to listen on ${options.host} without authentication: set HOPX_MCP_AUTH_TOKEN ` +
+        `(e.g. \`export HOPX_MCP_AUTH_TOKEN=$(openssl rand -hex 32)\`), or bind 127.0.0.1.`,
+    );
+  }
+
+  const checkHost = hostGuard(options.host, options.allowedHosts ?? []);
+  const checkOrigin = originGuard(options.allowedOrigins ?? []);
+  const checkBearer = bearerGuard(options.authToken);
+  const sessions = new Map<string, Held>();
+  const callers = new Map<string, Held>();
+  let closing = false;
+
+  const endHeld = async (held: Held, reason: string): Promise<void> => {
+    (held.kind === 'session' ? sessions : callers).delete(held.key);
+    await held.transport?.close().catch(() => {});
+    await held.server?.close().catch(() => {});
+    await held.open.end(reason);
+  };
+
+  const capacityLeft = (): boolean => sessions.size + callers.size < options.maxSessions;
+  const refuseCapacity = (res: ServerResponse): void =>
+    sendJsonRpcError(
+      res,
+      503,
+      -32000,
+      `Too many open conversations (limit ${options.maxSessions}): end one (HTTP DELETE) or retry later.`,
+      { 'retry-after': '5' },
+    );
+
+  /** Who is calling: their own HopX key (cloud only), else the bearer token, else anonymous. */
+  const identify = (req: IncomingMessage): { identity: string; callerKey?: string } => {
+    const raw = req.headers[CALLER_KEY_HEADER];
+    const callerKey = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    if (callerKey && options.backend.kind === 'cloud') return { identity: `key:${fingerprint(callerKey)}`, callerKey };
+    return { identity: options.authToken ? 'bearer' : 'anonymous' };
+  };
+
+  // ---- 2026-era leg: stateless per request, conversation per caller identity.
+  const modern = createMcpHandler(
+    (ctx) => {
+      const held = ctx.authInfo ? callers.get(ctx.authInfo.clientId) : undefined;
+      if (!held) throw new Error('no caller conversation for this request');
+      return held.open.newServer();
+    },
+    {
+      legacy: 'reject',
+      maxRequestBodySize: options.maxBodyBytes,
+      onerror: (error) => logger.debug({ err: error }, 'modern MCP request failed'),
+    },
+  );
+  const serveModern = toNodeHandler(modern, {
+    maxRequestBodySize: options.maxBodyBytes,
+    onerror: (error) => logger.warn({ err: error }, 'modern MCP handler error'),
+  });
+
+  const handleModern = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const { identity, callerKey } = identify(req);
+    let held = callers.get(identity);
+    if (!held) {
+      if (!capacityLeft()) return refuseCapacity(res);
+      const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
+      const open = openConversation(options, { transport: 'http', era: 'modern', client });
+      held = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
+      callers.set(identity, held);
+    }
+    const auth: AuthInfo = { token: identity, clientId: identity, scopes: [] };
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+    held.active++;
+    try {
+      await serveModern(req, res, body);
+    } finally {
+      held.active--;
+      held.lastSeenMs = Date.now();
+    }
+  };
+
+  // ---- 2025-era leg: one sessionful transport + conversation per Mcp-Session-Id.
+  const handleLegacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const { identity, callerKey } = identify(req);
+    const header = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(header) ? header[0] : header;
+
+    if (sessionId !== undefined) {
+      const held = sessions.get(sessionId);
+      // A session of another caller is reported as unknown: its existence is not theirs to learn.
+      if (!held || held.identity !== identity) {
+        return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
+      }
+      held.lastSeenMs = Date.now();
+      if (req.method === 'DELETE') {
+        // Ended here rather than inside the transport, so the caller's DELETE returns only after
+        // the conversation's sandboxes are gone.
+        await endHeld(held, 'session deleted');
+        res.writeHead(200).end();
+        return;
+      }
+      const counts = req.method === 'POST';
+      if (counts) held.active++;
+      try {
+        await held.transport!.handleRequest(req, res, body);
+      } finally {
+        if (counts) held.active--;
+        held.lastSeenMs = Date.now();
+      }
+      return;
+    }
+
+    if (req.method !== 'POST' || !isInitializeRequest(body)) {
+      return sendJsonRpcError(
+        res,
+        400,
+        -32000,
+        'Bad Request: no Mcp-Session-Id header. Start with an initialize request to get a session.',
+      );
+    }
+    if (!capacityLeft()) return refuseCapacity(res);
+
+    const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
+    const open = openConversation(options, { transport: 'http', era: 'legacy', client });
+    const id = open.conversation.id;
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      maxRequestBodySize: options.maxBodyBytes,
+    });
+    const server = open.newServer();
+    const held: Held = { kind: 'session', key: id, identity, open, lastSeenMs: Date.now(), active: 1, transport, server };
+    sessions.set(id, held);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      held.active--;
+      held.lastSeenMs = Date.now();
+    }
+    if (transport.sessionId === undefined) await endHeld(held, 'initialize failed');
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && req.method === 'GET') {
+      res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: !closing, backend: options.backend.kind }));
+      return;
+    }
+    if (path !== MCP_PATH) return sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}.`);
+    if (!checkHost(req, res) || !checkOrigin(req, res) || !checkBearer(req, res)) return;
+    if (closing) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down.');
+    if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
+      return sendJsonRpcError(res, 405, -32000, 'Method not allowed: use POST, GET or DELETE.', { allow: 'POST, GET, DELETE' });
+    }
+    if (req.method !== 'POST') return handleLegacy(req, res, undefined);
+
+    if (!isJsonContentType(req.headers['content-type'] ?? null)) {
+      return sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return sendJsonRpcError(res, 413, -32000, `Payload too large: the limit is ${options.maxBodyBytes} bytes.`, {
+          connection: 'close',
+        });
+      }
+      throw error;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return sendJsonRpcError(res, 400, -32700, 'Parse error: the request body is not valid JSON.');
+    }
+    const probe = await toWebRequest(req, body, { maxRequestBodySize: options.maxBodyBytes });
+    if (await isLegacyRequest(probe, body, { maxRequestBodySize: options.maxBodyBytes })) {
+      return handleLegacy(req, res, body);
+    }
+    return handleModern(req, res, body);
+  };
+
+  const httpServer: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, method: req.method }, 'HTTP request failed');
+      sendJsonRpcError(res, 500, -32603, 'Internal server error.');
+    });
+  });
+
+  // Idle expiry: the SDK keeps sessions forever; a forgotten conversation must not keep sandboxes.
+  const idleMs = options.sessionIdleSeconds * 1000;
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const held of [...sessions.values(), ...callers.values()]) {
+        if (held.active === 0 && now - held.lastSeenMs >= idleMs) {
+          logger.info({ conversation_id: held.open.conversation.id, kind: held.kind, idle_s: options.sessionIdleSeconds }, 'session expired');
+          void endHeld(held, 'idle timeout');
+        }
+      }
+    },
+    Math.max(50, Math.min(idleMs / 4, 30_000)),
+  );
+  sweep.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' || address.family === (6 as unknown) ? `[${address.address}]` : address.address;
+  const url = `http://${urlHost}:${address.port}${MCP_PATH}`;
+  if (!loopback) logger.warn({ host: options.host }, 'listening beyond loopback: every request needs the bearer token');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    stats: () => ({ sessions: sessions.size, callers: callers.size }),
+    close: () =>
+      (closed ??= (async () => {
+        closing = true;
+        clearInterval(sweep);
+        const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        const held = [...sessions.values(), ...callers.values()];
+        await Promise.allSettled(held.map((h) => endHeld(h, 'server shutdown')));
+        await modern.close().catch(() => {});
+        httpServer.closeAllConnections();
+        await stopped;
+      })()),
+  };
+}

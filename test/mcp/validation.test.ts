@@ -1,0 +1,107 @@
+/**
+ * Bad input, missing sandboxes and filtering, through a real MCP client. None of these reach
+ * HopX: the client points at a port nothing listens on, so a call that did would fail loudly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, connect, makeConversation, textOf, unreachableClient, type Connected } from './harness.js';
+
+let s: Connected;
+beforeAll(async () => {
+  s = await connect(makeConversation(unreachableClient()));
+});
+afterAll(async () => s.close());
+
+describe('input validation', () => {
+  it('names a missing required field and what it wants', async () => {
+    const r = await call(s.client, 'sandbox_run_code', {});
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/Invalid arguments for sandbox_run_code: "code" is required \(string\)\. Expected "code": The code to run/);
+  });
+
+  it('names a field of the wrong type', async () => {
+    const r = await call(s.client, 'sandbox_run_code', { code: 42 });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/"code" must be a string, got a number \(42\)/);
+  });
+
+  it('lists the allowed values of an enum', async () => {
+    const r = await call(s.client, 'sandbox_run_code', { code: 'x', language: 'ruby' });
+    expect(textOf(r)).toMatch(/"language" must be one of "python", "javascript", "bash", "go", got "ruby"/);
+  });
+
+  it('gives the bound of a number out of range', async () => {
+    const r = await call(s.client, 'sandbox_run_code', { code: 'x', timeout_seconds: 100000 });
+    expect(textOf(r)).toMatch(/"timeout_seconds" must be at most 300, got 100000/);
+  });
+
+  it('rejects unknown parameters, listing the real ones (catches sandboxId vs sandbox_id)', async () => {
+    const r = await call(s.client, 'sandbox_get_info', { sandboxId: 'abc' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/unknown parameter "sandboxId"; this tool takes "sandbox_id"/);
+  });
+
+  it('explains a relative path', async () => {
+    const r = await call(s.client, 'sandbox_read_file', { path: 'data.csv' });
+    expect(textOf(r)).toMatch(/"path" must be an absolute path in the sandbox, e\.g\. \/workspace\/data\.csv, got "data\.csv"/);
+  });
+
+  it('explains a bad env var name inside a record', async () => {
+    const r = await call(s.client, 'sandbox_set_env', { variables: { 'BAD-NAME': 'x' } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/"variables" has an invalid name "BAD-NAME": variable names are letters, digits and _/);
+  });
+});
+
+describe('sandbox resolution', () => {
+  it('without a current sandbox says to create or connect one', async () => {
+    const r = await call(s.client, 'sandbox_list_files', {});
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/no current sandbox\. Create one with sandbox_create .*sandbox_connect/);
+  });
+
+  it('refuses a sandbox this conversation does not have, naming it and the fix', async () => {
+    const r = await call(s.client, 'sandbox_run_command', { sandbox_id: 'sbx-not-mine', command: 'id' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/Sandbox "sbx-not-mine" is not attached to this conversation.*sandbox_connect \{"sandbox_id": "sbx-not-mine"\}/);
+  });
+
+  it('reports an unreachable HopX API with the next step, not a stack trace', async () => {
+    const r = await call(s.client, 'sandbox_list_templates', {});
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).not.toMatch(/\bat .*\.(js|ts):\d+/);
+    expect(textOf(r)).toMatch(/HopX|reach|network/i);
+  });
+
+  it('an unknown tool is a protocol error', async () => {
+    await expect(call(s.client, 'sandbox_nope', {})).rejects.toThrow(/sandbox_nope/);
+  });
+});
+
+describe('toolsets and read-only mode over MCP', () => {
+  it('read-only hides every tool that changes anything', async () => {
+    const ro = await connect(makeConversation(unreachableClient()), { readOnly: true });
+    try {
+      const tools = (await ro.client.listTools()).tools;
+      expect(tools.length).toBeGreaterThan(5);
+      expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['sandbox_list', 'sandbox_read_file', 'sandbox_connect']));
+      expect(tools.map((t) => t.name)).not.toContain('sandbox_create');
+    } finally {
+      await ro.close();
+    }
+  });
+
+  it('toolsets select tool groups and shape the instructions', async () => {
+    const only = await connect(makeConversation(unreachableClient()), { toolsets: ['files'] });
+    try {
+      const names = (await only.client.listTools()).tools.map((t) => t.name);
+      expect(names.every((n) => /file|dir/.test(n))).toBe(true);
+      expect(names).toContain('sandbox_write_file');
+      const instructions = only.client.getInstructions() ?? '';
+      expect(instructions).toMatch(/sandbox_write_file/);
+      expect(instructions).not.toMatch(/sandbox_run_code/);
+    } finally {
+      await only.close();
+    }
+  });
+});
