@@ -138,7 +138,7 @@ export class SpawnedExec implements ExecHandle {
   }
 
   /** Close stdin (EOF) so programs that read until end of input can finish. */
-  endStdin(): void {
+  closeStdin(): void {
     if (this.child.stdin!.writable) this.child.stdin!.end();
   }
 

@@ -34,6 +34,8 @@ import time
 import traceback
 import types
 
+KERNEL_FILE = os.path.abspath(__file__)
+
 # ---------------------------------------------------------------------------------------------
 # Protocol plumbing
 
@@ -306,7 +308,12 @@ class Kernel:
         # Drop the kernel's own frames: the user's traceback starts in their cell.
         while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<cell-"):
             tb = tb.tb_next
-        text = "".join(traceback.format_exception(type(exc), exc, tb))
+        report = traceback.TracebackException(type(exc), exc, tb)
+        # ...and its SIGINT handler, which raises KeyboardInterrupt on the user's behalf.
+        report.stack = traceback.StackSummary.from_list(
+            [frame for frame in report.stack if frame.filename != KERNEL_FILE]
+        )
+        text = "".join(report.format())
         return {"name": type(exc).__name__, "value": str(exc), "traceback": text}
 
     def serve(self):

@@ -98,6 +98,8 @@ export interface ExecHandle {
   onStdout(cb: (chunk: string) => void): void;
   onStderr(cb: (chunk: string) => void): void;
   writeStdin(data: string): void;
+  /** Close stdin (EOF), for programs that read until end of input. */
+  closeStdin?(): void;
   resize(cols: number, rows: number): void;
   /** Kill the whole process group: SIGTERM, grace, SIGKILL. */
   kill(): Promise<void>;
