@@ -111,7 +111,10 @@ const BEARER_PATTERN = /(bearer\s+)[^\s"']+/gi;
 
 /** Removes anything token-shaped and trims a message to one readable paragraph. */
 export function sanitizeMessage(message: string): string {
-  const clean = message.replace(/[.\s]+$/, '').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
+  const clean = message
+    .replace(/[.\s]+$/, '')
+    // The tool is sandbox_get_info; a model told to call "sandbox_get" would fail.
+    .replace(/\bsandbox_get\b(?!_)/g, 'sandbox_get_info').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
   // First line of a multi-line message only: a stack or server dump is not for the model.
   const firstLines = clean.split('\n').slice(0, 3).join(' ').trim();
   return firstLines.length > 500 ? `${firstLines.slice(0, 500)}…` : firstLines;
@@ -152,6 +155,11 @@ function describe(names: string[], f: ErrorFields): string | null {
   if (names.some((n) => OWN_ERRORS.includes(n))) return msg;
   if (names.includes('AbortedError')) return 'The call was cancelled before it finished.';
   if (!names.includes('HopxError')) return null;
+  // A state conflict that names the state gets the tool that fixes it, whatever the message says.
+  if (names.includes('ConflictError') || names.includes('SandboxNotRunningError')) {
+    if (/\bpaused\b/i.test(msg)) return `${msg}. Resume it with sandbox_resume, then retry.`;
+    if (/\bstopped\b/i.test(msg)) return `${msg}. Start it with sandbox_start, then retry.`;
+  }
   const remedy = remedyFor(names, f);
   if (remedy === null || HAS_ADVICE.test(msg)) return `${msg}.`;
   return `${msg}. ${remedy}`;
