@@ -8,7 +8,8 @@ import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
-import type { RuntimeOptions, RuntimeProbe, SandboxRuntime } from './runtime/types.js';
+import { createRuntime } from './runtime/index.js';
+import type { RuntimeProbe } from './runtime/types.js';
 import { ControlPlane } from './server/control-plane.js';
 import { newApiKey } from './server/ids.js';
 import { TokenSigner } from './server/jwt.js';
@@ -51,9 +52,8 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const apiKey = options.apiKey ?? newApiKey();
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
-  const runtime = await createSandboxRuntime({ stateDir, allowUnisolated: options.allowUnisolated, logger });
+  const runtime = await createRuntime({ stateDir, allowUnisolated: options.allowUnisolated, logger });
   const probe = runtime.probe;
-  for (const warning of probe.warnings) logger.warn({ warning }, 'local backend runs with reduced isolation or limits');
 
   const templates = buildTemplateCatalogue(probe);
   const registry = new SandboxRegistry({
@@ -96,15 +96,4 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
 async function removeIfEmpty(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => null);
   if (entries && entries.length === 0) await rmdir(dir).catch(() => undefined);
-}
-
-/**
- * The runtime's factory. Loaded by specifier so this file compiles before src/local/runtime/index.ts
- * lands; it must export `createRuntime(options): Promise<SandboxRuntime>`.
- */
-async function createSandboxRuntime(options: RuntimeOptions): Promise<SandboxRuntime> {
-  const specifier = './runtime/index.js';
-  const mod = (await import(specifier)) as { createRuntime?: (o: RuntimeOptions) => Promise<SandboxRuntime> };
-  if (typeof mod.createRuntime !== 'function') throw new Error('src/local/runtime/index.ts does not export createRuntime');
-  return mod.createRuntime(options);
 }
