@@ -121,7 +121,8 @@ export function sanitizeMessage(message: string): string {
 }
 
 /** The client writes remedies into its messages ("... create a new one with sandbox_create"). */
-const HAS_ADVICE = /sandbox_[a-z_]+|\bretry\b|HOPX_|\bcheck\b|\bcreate\b|\buse\b|\bpass\b/i;
+const HAS_ADVICE = /\bretry\b|HOPX_|\bcheck\b|\bcreate\b|\buse\b|\bpass\b|\braise\b|\bpoll\b|\bwait\b/i;
+const TOOL_NAME = /\bsandbox_[a-z_]+/;
 
 /** The next step for each kind of failure, used when the message does not already carry one. */
 function remedyFor(names: string[], f: ErrorFields): string | null {
@@ -161,7 +162,13 @@ function describe(names: string[], f: ErrorFields): string | null {
     if (/\bstopped\b/i.test(msg)) return `${msg}. Start it with sandbox_start, then retry.`;
   }
   const remedy = remedyFor(names, f);
-  if (remedy === null || HAS_ADVICE.test(msg)) return `${msg}.`;
+  if (remedy === null || TOOL_NAME.test(msg)) return `${msg}.`;
+  if (HAS_ADVICE.test(msg)) {
+    // The client's own advice names no tool; ours does. Keep what happened, swap the advice.
+    if (!TOOL_NAME.test(remedy)) return `${msg}.`;
+    const firstSentence = msg.split(/(?<=[a-z0-9)])\.\s+(?=[A-Z])/)[0];
+    return `${firstSentence}. ${remedy}`;
+  }
   return `${msg}. ${remedy}`;
 }
 
