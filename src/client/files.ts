@@ -134,7 +134,7 @@ export class Files implements FilesApi {
                 field: 'file',
                 filename: basename(localPath),
                 contentType: 'application/octet-stream',
-                data: createReadStream(localPath, { highWaterMark: 256 * 1024 }),
+                data: createReadStream(localPath, { highWaterMark: 64 * 1024 }),
                 size,
               },
             ),
