@@ -1,0 +1,78 @@
+/**
+ * Shared helpers for the runtime tests: a real runtime in a temp state dir, output capture, and
+ * capability gates that print why a test is skipped.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRuntime } from '../../../src/local/runtime/index.js';
+import type { ExecHandle, ExecOutcome, LocalSandbox, SandboxRuntime, SandboxSpec } from '../../../src/local/runtime/types.js';
+
+export interface TestRuntime {
+  runtime: SandboxRuntime;
+  stateDir: string;
+  create(id: string, overrides?: Partial<SandboxSpec> & { memoryMb?: number; maxProcesses?: number }): Promise<LocalSandbox>;
+  close(): Promise<void>;
+}
+
+let idCounter = 0;
+
+/** A unique sandbox id per test process (cgroup names are machine-wide). */
+export function uniqueId(label: string): string {
+  return `t${process.pid}-${++idCounter}-${label}`;
+}
+
+export async function startRuntime(): Promise<TestRuntime> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'hopx-rt-test-'));
+  const runtime = await createRuntime({ stateDir });
+  return {
+    runtime,
+    stateDir,
+    create: (id, o = {}) =>
+      runtime.create({
+        id: uniqueId(id),
+        internetAccess: o.internetAccess ?? false,
+        limits: o.limits ?? { memoryMb: o.memoryMb ?? 512, vcpu: 1, maxProcesses: o.maxProcesses ?? 256 },
+        hostname: o.hostname,
+      }),
+    close: async () => {
+      await runtime.shutdown();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Captured extends ExecOutcome {
+  stdout: string;
+  stderr: string;
+}
+
+export async function capture(handle: ExecHandle): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  handle.onStdout((c) => (stdout += c));
+  handle.onStderr((c) => (stderr += c));
+  const outcome = await handle.done;
+  return { ...outcome, stdout, stderr };
+}
+
+export function bash(sandbox: LocalSandbox, script: string, timeoutMs = 15_000): Promise<Captured> {
+  return capture(sandbox.exec({ argv: ['bash', '-c', script], env: {}, timeoutMs, stdin: '' }));
+}
+
+/**
+ * Returns a reason to skip when the capability is missing, after printing it. On CI the probe
+ * must find the strong tiers, and a test in lifecycle.test.ts fails loudly if it does not.
+ */
+export function skipReason(missing: boolean, reason: string): boolean {
+  if (missing) console.warn(`SKIPPED: ${reason}`);
+  return missing;
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { probeHost } from '../../../src/local/runtime/probe.js';
+import { pidsInNamespace } from '../../../src/local/runtime/proc.js';
+import type { BwrapSandbox } from '../../../src/local/runtime/sandbox.js';
+import { bash, skipReason, startRuntime, waitUntil, type TestRuntime } from './helpers.js';
+
+const host = await probeHost();
+const noBwrap = skipReason(host.probe.isolation !== 'namespaces', `bubblewrap unusable here: ${host.bwrapFailure}`);
+const noCgroups = skipReason(host.probe.limits === 'prlimit', 'no writable cgroups (run as root for limits, pause and kill tests)');
+
+test.skipIf(skipReason(process.env.CI !== 'true', 'CI is not set; the degraded-tier guard only runs on CI'))(
+  'on CI the probe finds bubblewrap, cgroups and the runtimes',
+  () => {
+    expect(host.probe.isolation).toBe('namespaces');
+    expect(host.probe.limits).not.toBe('prlimit');
+    expect(host.probe.pause).not.toBe('sigstop');
+    expect(host.probe.python).toMatchObject({ matplotlib: true, pandas: true });
+    expect(host.probe.node).not.toBeNull();
+    expect(host.probe.go).not.toBeNull();
+  },
+);
+
+describe.skipIf(noBwrap)('sandbox lifecycle', () => {
+  let rt: TestRuntime;
+  beforeAll(async () => {
+    rt = await startRuntime();
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  test('destroy leaves no processes, cgroups or files', async () => {
+    const sandbox = await rt.create('clean');
+    // A daemon that escapes its process group must still die with the sandbox.
+    const started = await bash(sandbox, 'setsid sleep 1000 > /dev/null 2>&1 < /dev/null & echo started');
+    expect(started.stdout).toBe('started\n');
+    const { anchorPid, cgroupProcsFiles } = (sandbox as BwrapSandbox).diagnostics;
+    expect(anchorPid).toBeGreaterThan(0);
+    const ns = await readlink(`/proc/${anchorPid}/ns/pid`);
+    expect((await sandbox.processes()).map((p) => p.command)).toContain('sleep 1000');
+
+    await sandbox.destroy();
+    expect(sandbox.state).toBe('destroyed');
+    // The orphaned pid 1 is reaped by the host's init shortly after it died.
+    await waitUntil(() => !existsSync(`/proc/${anchorPid}`), 3000, 'the anchor to be reaped');
+    expect(await pidsInNamespace(ns)).toEqual([]);
+    for (const file of cgroupProcsFiles) expect(existsSync(file), file).toBe(false);
+    expect(existsSync(sandbox.dirs.root)).toBe(false);
+    expect(rt.runtime.get(sandbox.id)).toBeUndefined();
+    await sandbox.destroy(); // idempotent
+  });
+
+  test('stop keeps the files and start gives a fresh process tree', async () => {
+    const sandbox = await rt.create('stop');
+    await bash(sandbox, 'echo kept > /workspace/f.txt; sleep 1000 > /dev/null 2>&1 &');
+    await sandbox.stop();
+    expect(sandbox.state).toBe('stopped');
+    expect(() => sandbox.exec({ argv: ['true'], env: {}, timeoutMs: 1000 })).toThrow(/stopped; start it first/);
+    await sandbox.start();
+    const after = await bash(sandbox, 'cat /workspace/f.txt; ps -eo args');
+    expect(after.stdout).toContain('kept');
+    expect(after.stdout).not.toContain('sleep 1000');
+    await sandbox.destroy();
+  });
+
+  test.skipIf(noCgroups && host.probe.pause !== 'sigstop')('pause stops progress and resume continues', async () => {
+    const sandbox = await rt.create('pause');
+    await bash(sandbox, '(while :; do echo x >> /tmp/ticks; sleep 0.02; done) > /dev/null 2>&1 &');
+    const ticks = () => {
+      try {
+        return readFileSync(join(sandbox.dirs.scratch, 'ticks'), 'utf8').length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitUntil(() => ticks() > 4, 5000, 'the counter to start');
+    await sandbox.pause();
+    expect(sandbox.state).toBe('paused');
+    const frozenAt = ticks();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ticks()).toBe(frozenAt);
+    expect(() => sandbox.exec({ argv: ['true'], env: {}, timeoutMs: 1000 })).toThrow(/paused; resume it first/);
+    await sandbox.resume();
+    await waitUntil(() => ticks() > frozenAt + 4, 5000, 'the counter to continue');
+    await sandbox.destroy();
+  });
+
+  test('reports the anchor dying from inside (kill -9 -1)', async () => {
+    const sandbox = await rt.create('suicide');
+    const reasons: string[] = [];
+    sandbox.onAnchorExit((reason) => reasons.push(reason));
+    await bash(sandbox, 'kill -9 -1');
+    await waitUntil(() => reasons.length > 0, 5000, 'onAnchorExit');
+    expect(reasons[0]).toMatch(/anchor exited/);
+    expect(sandbox.state).toBe('stopped');
+    await sandbox.destroy();
+    expect(existsSync(sandbox.dirs.root)).toBe(false);
+  });
+
+  test('usage and processes report real numbers', async () => {
+    const sandbox = await rt.create('usage');
+    await bash(sandbox, 'head -c 3000000 /dev/urandom > /workspace/blob; sleep 30 > /dev/null 2>&1 &');
+    const processes = await sandbox.processes();
+    const sleeper = processes.find((p) => p.command === 'sleep 30');
+    expect(sleeper).toMatchObject({ name: 'sleep', user: 'root', status: 'sleeping' });
+    expect(sleeper!.pid).toBeLessThan(100); // a pid from the sandbox's own namespace
+    expect(processes.some((p) => p.command.includes('infinity'))).toBe(false);
+    const usage = await sandbox.usage();
+    expect(usage.processes.count).toBe(processes.length);
+    expect(usage.disk.usedBytes).toBeGreaterThanOrEqual(3_000_000);
+    expect(usage.memory.totalBytes).toBe(512 * 1024 * 1024);
+    expect(usage.cpu.cores).toBe(1);
+    if (!noCgroups) expect(usage.memory.usedBytes).toBeGreaterThan(0);
+    await sandbox.destroy();
+  });
+
+  test('rejects unsafe ids and bad limits with a clear message', async () => {
+    await expect(
+      rt.runtime.create({ id: '../evil', internetAccess: false, limits: { memoryMb: 512, vcpu: 1, maxProcesses: 64 } }),
+    ).rejects.toThrow(/invalid sandbox id/);
+    await expect(
+      rt.runtime.create({ id: 'ok-id', internetAccess: false, limits: { memoryMb: 1, vcpu: 1, maxProcesses: 64 } }),
+    ).rejects.toThrow(/memoryMb must be at least 32/);
+  });
+});
