@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { MASKED_VALUE } from '../client/env.js';
+import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { ENV_NAME } from './code.js';
 import { looksSecret, maskValue, truncateMiddle } from './result.js';
 
@@ -22,10 +23,17 @@ const sandboxGetEnv = defineSandboxTool({
   }),
   async handle(ctx, args) {
     const all = await ctx.agent.env.getAll(ctx.call);
+    // The HopX agent itself masks secret-looking values in GET /env; when the caller asks for
+    // them, read the real values from the sandbox's environment instead.
+    const agentMasked = Object.keys(all).filter((k) => all[k] === MASKED_VALUE && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k));
+    if (args.reveal_secrets && agentMasked.length > 0) Object.assign(all, await readFromShell(ctx, agentMasked));
     const variables: Record<string, string> = {};
     const masked: string[] = [];
     for (const name of Object.keys(all).sort()) {
-      if (!args.reveal_secrets && looksSecret(name)) {
+      if (all[name] === MASKED_VALUE) {
+        variables[name] = MASKED_VALUE;
+        masked.push(name);
+      } else if (!args.reveal_secrets && looksSecret(name)) {
         variables[name] = maskValue(all[name]);
         masked.push(name);
       } else {
@@ -41,6 +49,17 @@ const sandboxGetEnv = defineSandboxTool({
     };
   },
 });
+
+/** Values of the named variables as the sandbox's shell sees them (NUL-separated, so any value survives). */
+async function readFromShell(ctx: SandboxToolContext, names: string[]): Promise<Record<string, string>> {
+  const r = await ctx.agent.commands.run({ command: `for n in ${names.join(' ')}; do printf '%s\\0' "\${!n}"; done`, timeoutSeconds: 30 }, ctx.call);
+  const values = r.stdout.split('\0');
+  const out: Record<string, string> = {};
+  names.forEach((n, i) => {
+    if (r.exitCode === 0 && values[i] !== undefined) out[n] = values[i];
+  });
+  return out;
+}
 
 const sandboxSetEnv = defineSandboxTool({
   name: 'sandbox_set_env',

@@ -1,0 +1,211 @@
+/**
+ * Files, env, preview, metrics and cache tools, and every resource (templates, lists,
+ * completion), through a real MCP client against real local sandboxes.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import { call, callOk, connect, makeConversation, textOf, type Connected } from './harness.js';
+
+let backend: TestBackend;
+let s: Connected;
+let sandboxId: string;
+
+beforeAll(async () => {
+  backend = await startTestBackend();
+  s = await connect(makeConversation(backend.client), { outputBudgetChars: 4000 });
+  sandboxId = (await callOk(s.client, 'sandbox_create', {})).structuredContent.sandbox_id;
+});
+afterAll(async () => {
+  await s?.close();
+  await backend?.close();
+});
+
+const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+describe('file tools', () => {
+  it('writes, reads, lists, checks and removes files; binary through base64', async () => {
+    const w = await callOk(s.client, 'sandbox_write_file', { path: '/workspace/dir/hello.txt', content: 'héllo\nworld\n' });
+    expect(w.structuredContent).toMatchObject({ path: '/workspace/dir/hello.txt', bytes_written: 13, resource_uri: `hopx://sandboxes/${sandboxId}/files/workspace/dir/hello.txt` });
+    const r = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/dir/hello.txt' });
+    expect(r.structuredContent).toMatchObject({ content: 'héllo\nworld\n', size_bytes: 13, truncated: false, encoding: 'text' });
+
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/dir/pixel.png', content: PNG_1PX, encoding: 'base64' });
+    const bin = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/dir/pixel.png', encoding: 'base64' });
+    expect(bin.structuredContent.content).toBe(PNG_1PX);
+    const embedded = (bin.content as { type: string; resource?: { blob?: string; mimeType?: string } }[]).find((c) => c.type === 'resource');
+    expect(embedded?.resource).toMatchObject({ blob: PNG_1PX, mimeType: 'image/png' });
+    const asText = await call(s.client, 'sandbox_read_file', { path: '/workspace/dir/pixel.png' });
+    expect(asText.isError).toBe(true);
+    expect(textOf(asText)).toMatch(/binary file.*"encoding": "base64"/);
+
+    const ls = await callOk(s.client, 'sandbox_list_files', { path: '/workspace/dir' });
+    expect(ls.structuredContent.entries.map((e: { name: string }) => e.name).sort()).toEqual(['hello.txt', 'pixel.png']);
+    expect(textOf(ls)).toContain('hello.txt');
+
+    expect((await callOk(s.client, 'sandbox_file_exists', { path: '/workspace/dir/hello.txt' })).structuredContent.exists).toBe(true);
+    expect((await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/dir/hello.txt' })).structuredContent.removed).toBe(true);
+    expect((await callOk(s.client, 'sandbox_file_exists', { path: '/workspace/dir/hello.txt' })).structuredContent.exists).toBe(false);
+    expect((await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/dir/hello.txt' })).structuredContent.removed).toBe(false);
+  });
+
+  it('rejects invalid base64 naming the field', async () => {
+    const r = await call(s.client, 'sandbox_write_file', { path: '/workspace/x.bin', content: 'not base64!!', encoding: 'base64' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/"content" is not valid base64/);
+  });
+
+  it('a missing file names the path and the next step', async () => {
+    const r = await call(s.client, 'sandbox_read_file', { path: '/workspace/nope.txt' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/\/workspace\/nope\.txt/);
+    expect(textOf(r)).toMatch(/sandbox_list_files/);
+  });
+
+  it('cuts a large file and serves the whole through the file resource', async () => {
+    const big = Array.from({ length: 3000 }, (_, i) => `row ${i}`).join('\n');
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/big.txt', content: big });
+    const r = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/big.txt' });
+    expect(r.structuredContent.truncated).toBe(true);
+    expect(r.structuredContent.content.length).toBeLessThanOrEqual(2000);
+    expect(r.structuredContent.content).toMatch(/^row 0\n/);
+    expect(r.structuredContent.content).toMatch(/row 2999$/);
+    const whole = await s.client.readResource({ uri: r.structuredContent.resource_uri });
+    expect((whole.contents[0] as { text: string }).text).toBe(big);
+  });
+});
+
+describe('env tools', () => {
+  it('sets (merge and replace), masks secrets unless asked, and deletes', async () => {
+    await callOk(s.client, 'sandbox_set_env', { variables: { APP_MODE: 'test', DB_PASSWORD: 'hunter2' } });
+    const set = await callOk(s.client, 'sandbox_set_env', { variables: { EXTRA: '1' }, mode: 'merge' });
+    expect(JSON.stringify(set)).not.toContain('hunter2');
+    const got = await callOk(s.client, 'sandbox_get_env', {});
+    expect(got.structuredContent.variables).toMatchObject({ APP_MODE: 'test', EXTRA: '1' });
+    expect(got.structuredContent.variables.DB_PASSWORD).not.toContain('hunter2');
+    expect(got.structuredContent.masked).toContain('DB_PASSWORD');
+    expect(JSON.stringify(got)).not.toContain('hunter2');
+    const revealed = await callOk(s.client, 'sandbox_get_env', { reveal_secrets: true });
+    expect(revealed.structuredContent.variables.DB_PASSWORD).toBe('hunter2');
+
+    const run = await callOk(s.client, 'sandbox_run_command', { command: 'echo "$APP_MODE-$EXTRA"' });
+    expect(run.structuredContent.stdout).toBe('test-1\n');
+
+    await callOk(s.client, 'sandbox_delete_env', { name: 'EXTRA' });
+    expect((await callOk(s.client, 'sandbox_get_env', {})).structuredContent.variables.EXTRA).toBeUndefined();
+
+    await callOk(s.client, 'sandbox_set_env', { variables: { ONLY: 'me' }, mode: 'replace' });
+    const after = await callOk(s.client, 'sandbox_get_env', {});
+    expect(after.structuredContent.variables.ONLY).toBe('me');
+    expect(after.structuredContent.variables.APP_MODE).toBeUndefined();
+  });
+});
+
+describe('preview, metrics, agent info, cache', () => {
+  it('gives a preview URL that reaches a server in the sandbox', async () => {
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/site/index.html', content: 'hello from the sandbox' });
+    await callOk(s.client, 'sandbox_run_command', { command: 'cd /workspace/site && python3 -m http.server 8765 --bind 0.0.0.0', background: true });
+    const r = await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 });
+    expect(r.structuredContent).toMatchObject({ sandbox_id: sandboxId, port: 8765 });
+    let body = '';
+    for (let i = 0; i < 50 && !body.includes('hello from the sandbox'); i++) {
+      body = await get(`${r.structuredContent.url.replace(/\/$/, '')}/index.html`).catch(() => '');
+      if (!body.includes('hello')) await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(body).toContain('hello from the sandbox');
+  });
+
+  it('reports system metrics, agent metrics and agent info without tokens', async () => {
+    const m = await callOk(s.client, 'sandbox_get_metrics', {});
+    expect(m.structuredContent.sandbox_id).toBe(sandboxId);
+    expect(m.structuredContent.memory).not.toBeNull();
+    const am = await callOk(s.client, 'sandbox_get_agent_metrics', {});
+    expect(typeof am.structuredContent.total_requests === 'number' || am.structuredContent.total_requests === null).toBe(true);
+    const info = await callOk(s.client, 'sandbox_get_agent_info', {});
+    expect(info.structuredContent.languages).toEqual(expect.arrayContaining(['python', 'bash']));
+    expect(JSON.stringify(info)).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
+  });
+
+  it('shows and clears the cache', async () => {
+    const stats = await callOk(s.client, 'sandbox_cache_stats', {});
+    expect(stats.structuredContent.sandbox_id).toBe(sandboxId);
+    const cleared = await callOk(s.client, 'sandbox_cache_clear', {});
+    expect(cleared.structuredContent.sandbox_id).toBe(sandboxId);
+  });
+});
+
+describe('resources', () => {
+  it('lists this conversation\'s sandboxes and their metrics, and reads them', async () => {
+    const list = await s.client.listResources();
+    const uris = list.resources.map((r) => r.uri);
+    expect(uris).toEqual(expect.arrayContaining([`hopx://sandboxes/${sandboxId}`, `hopx://sandboxes/${sandboxId}/metrics`]));
+    const info = JSON.parse(((await s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}` })).contents[0] as { text: string }).text);
+    expect(info).toMatchObject({ sandbox_id: sandboxId, status: 'running' });
+    const metrics = JSON.parse(((await s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/metrics` })).contents[0] as { text: string }).text);
+    expect(metrics.sandbox_id).toBe(sandboxId);
+    const templates = JSON.parse(((await s.client.readResource({ uri: 'hopx://templates' })).contents[0] as { text: string }).text);
+    expect(templates.map((t: { name: string }) => t.name)).toContain('code-interpreter');
+    const tpl = await s.client.listResourceTemplates();
+    expect(tpl.resourceTemplates.map((t) => t.uriTemplate)).toEqual(
+      expect.arrayContaining(['hopx://sandboxes/{sandbox_id}/files/{+path}', 'hopx://sandboxes/{sandbox_id}/outputs/{output_id}']),
+    );
+  });
+
+  it('serves files as text or blob with a MIME type', async () => {
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/res/data.csv', content: 'a,b\n1,2\n' });
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/res/pixel.png', content: PNG_1PX, encoding: 'base64' });
+    const csv = (await s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/res/data.csv` })).contents[0] as { text: string; mimeType: string };
+    expect(csv).toMatchObject({ text: 'a,b\n1,2\n', mimeType: 'text/csv' });
+    const png = (await s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/res/pixel.png` })).contents[0] as { blob: string; mimeType: string };
+    expect(png).toMatchObject({ blob: PNG_1PX, mimeType: 'image/png' });
+  });
+
+  it('refuses a sandbox of another conversation and a missing file, saying what to do', async () => {
+    const other = await connect(makeConversation(backend.client));
+    try {
+      const otherId = (await callOk(other.client, 'sandbox_create', {})).structuredContent.sandbox_id as string;
+      await expect(s.client.readResource({ uri: `hopx://sandboxes/${otherId}/files/workspace/x` })).rejects.toThrow(/not attached to this conversation.*sandbox_connect/);
+      expect((await s.client.listResources()).resources.map((r) => r.uri).join(' ')).not.toContain(otherId);
+    } finally {
+      await other.close();
+    }
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/missing.txt` })).rejects.toThrow(/missing\.txt/);
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toThrow(/No output "out-000000000000"/);
+  });
+
+  it('completes sandbox ids and file paths', async () => {
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/complete/alpha.txt', content: 'a' });
+    await callOk(s.client, 'sandbox_make_dir', { path: '/workspace/complete/beta' });
+    const ids = await s.client.complete({
+      ref: { type: 'ref/resource', uri: 'hopx://sandboxes/{sandbox_id}/files/{+path}' },
+      argument: { name: 'sandbox_id', value: sandboxId.slice(0, 3) },
+    });
+    expect(ids.completion.values).toContain(sandboxId);
+    const paths = await s.client.complete({
+      ref: { type: 'ref/resource', uri: 'hopx://sandboxes/{sandbox_id}/files/{+path}' },
+      argument: { name: 'path', value: 'workspace/complete/' },
+      context: { arguments: { sandbox_id: sandboxId } },
+    });
+    expect(paths.completion.values.sort()).toEqual(['workspace/complete/alpha.txt', 'workspace/complete/beta/']);
+    const prefixed = await s.client.complete({
+      ref: { type: 'ref/resource', uri: 'hopx://sandboxes/{sandbox_id}/files/{+path}' },
+      argument: { name: 'path', value: 'workspace/complete/al' },
+      context: { arguments: { sandbox_id: sandboxId } },
+    });
+    expect(prefixed.completion.values).toEqual(['workspace/complete/alpha.txt']);
+  });
+});
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve(data));
+    });
+    req.on('error', reject);
+    req.setTimeout(2000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
