@@ -35,6 +35,7 @@ export class HopxClient implements HopxClientApi {
   readonly templates: Templates;
   private readonly ctx: ClientContext;
   private readonly agents = new Map<string, SandboxAgent>();
+  private closing: Promise<void> | undefined;
 
   constructor(options: HopxClientOptions = {}) {
     const config = resolveClientConfig(options);
@@ -68,11 +69,15 @@ export class HopxClient implements HopxClientApi {
     return agent;
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.ctx.sockets) socket.terminate();
-    this.ctx.sockets.clear();
-    this.agents.clear();
-    await this.ctx.http.close();
+  /** Terminates open sockets and the HTTP pool. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const socket of this.ctx.sockets) socket.terminate();
+      this.ctx.sockets.clear();
+      this.agents.clear();
+      await this.ctx.http.close();
+    })();
+    return this.closing;
   }
 }
 

@@ -131,8 +131,9 @@ export class WireServer {
       for await (const chunk of req) {
         const buf = chunk as Buffer;
         hash.update(buf);
-        if (bytes + buf.length <= KEEP_RAW_BYTES) kept.push(buf);
         bytes += buf.length;
+        if (bytes <= KEEP_RAW_BYTES) kept.push(buf);
+        else kept.length = 0; // too big to keep: let it go as it streams
       }
     }
     const rawBody = bytes > 0 && bytes <= KEEP_RAW_BYTES ? Buffer.concat(kept) : undefined;
