@@ -115,8 +115,13 @@ export function sanitizeMessage(message: string): string {
     .replace(/[.\s]+$/, '')
     // The tool is sandbox_get_info; a model told to call "sandbox_get" would fail.
     .replace(/\bsandbox_get\b(?!_)/g, 'sandbox_get_info').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
-  // First line of a multi-line message only: a stack or server dump is not for the model.
-  const firstLines = clean.split('\n').slice(0, 3).join(' ').trim();
+  // A few lines at most, and never stack frames: a stack or server dump is not for the model.
+  const firstLines = clean
+    .split('\n')
+    .filter((line) => !/^\s*at\s/.test(line))
+    .slice(0, 3)
+    .join(' ')
+    .trim();
   return firstLines.length > 500 ? `${firstLines.slice(0, 500)}…` : firstLines;
 }
 

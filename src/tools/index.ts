@@ -56,21 +56,34 @@ export function filterTools(tools: readonly ToolDefinition[], filter: ToolFilter
   return tools.filter((t) => (sets === null || sets.has(t.toolset)) && (!filter.readOnly || t.kind === 'read'));
 }
 
+type StandardProps = StandardSchemaWithJSON['~standard'];
+
+/**
+ * The JSON Schema a tool advertises, without the `$schema` line zod adds to every schema: 2020-12
+ * is MCP's default dialect, and tools/list is sent to the model on every turn.
+ */
+function lean(convert: StandardProps['jsonSchema']): StandardProps['jsonSchema'] {
+  const strip = (schema: Record<string, unknown>) => {
+    const { $schema: _dialect, ...rest } = schema;
+    return rest;
+  };
+  return { input: (o) => strip(convert.input(o)), output: (o) => strip(convert.output(o)) };
+}
+
 /**
  * The SDK validates arguments before calling the handler and reports failures as a raw zod
  * message. Registering this wrapper (same JSON Schema in tools/list, validation always passing)
  * lets the seam validate with the real schema and phrase the error itself.
  */
 function advertiseOnly(schema: ToolDefinition['input']): StandardSchemaWithJSON {
-  const std = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
-  return {
-    '~standard': {
-      version: 1,
-      vendor: 'hopx-mcp',
-      validate: (value: unknown) => ({ value }),
-      jsonSchema: std.jsonSchema,
-    },
-  } as StandardSchemaWithJSON;
+  const std = schema['~standard'] as unknown as StandardProps;
+  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+}
+
+/** The output schema as is (the SDK still validates results with it), advertised lean. */
+function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): StandardSchemaWithJSON {
+  const std = schema['~standard'] as unknown as StandardProps;
+  return { '~standard': { ...std, jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
 }
 
 export interface RegisterDeps {
@@ -86,7 +99,7 @@ export function registerTools(server: McpServer, tools: readonly ToolDefinition[
         title: tool.title,
         description: tool.description,
         inputSchema: advertiseOnly(tool.input),
-        outputSchema: tool.output,
+        outputSchema: tool.output ? advertisedOutput(tool.output) : undefined,
         annotations: annotationsFor(tool),
       },
       ((args: unknown, mcp: ServerContext) => runTool(tool, args, mcp, deps)) as never,

@@ -1,0 +1,105 @@
+/** Pure helpers: the output budget, HTML rendering, error translation, the output store. */
+import { describe, expect, it } from 'vitest';
+import { allocate, truncateMiddle } from '../../src/tools/result.js';
+import { htmlToText } from '../../src/tools/rich.js';
+import { toToolError } from '../../src/errors.js';
+import { OutputStore } from '../../src/resources/output-store.js';
+import {
+  ExecutionTimeoutError,
+  HopxError,
+  NetworkError,
+  RateLimitError,
+  SandboxExpiredError,
+  SandboxNotFoundError,
+} from '../../src/client/errors.js';
+import { pathFromUriVariable, fileUri } from '../../src/resources/uris.js';
+
+const text = (r: ReturnType<typeof toToolError>) => (r.content[0] as { text: string }).text;
+
+describe('truncateMiddle', () => {
+  it('keeps short text whole', () => {
+    expect(truncateMiddle('abc', 10, () => '[cut]')).toEqual({ text: 'abc', truncated: false, cutBytes: 0 });
+  });
+
+  it.each([50, 100, 1000])('keeps head and tail within %i chars and counts the cut bytes', (max) => {
+    const input = 'é'.repeat(3000);
+    const r = truncateMiddle(input, max, (n) => `[cut ${n} bytes]`);
+    expect(r.truncated).toBe(true);
+    expect(r.text.length).toBeLessThanOrEqual(max);
+    const kept = r.text.replace(/\[cut \d+ bytes\]/, '');
+    expect(r.cutBytes).toBe(Buffer.byteLength(input) - Buffer.byteLength(kept));
+    expect(r.text.startsWith('é')).toBe(true);
+    expect(r.text.endsWith('é')).toBe(true);
+  });
+});
+
+describe('allocate', () => {
+  it.each([
+    [[10, 10], 100, [10, 10]],
+    [[10, 1000], 100, [10, 90]],
+    [[1000, 1000], 100, [50, 50]],
+    [[0, 5, 1000, 1000], 105, [0, 5, 50, 50]],
+  ])('%j within %i → %j', (lengths, budget, expected) => {
+    expect(allocate(lengths, budget)).toEqual(expected);
+  });
+});
+
+describe('htmlToText', () => {
+  it('turns a pandas table into tab-separated rows and drops scripts', () => {
+    const html = '<style>td{}</style><table><thead><tr><th></th><th>a</th></tr></thead><tbody><tr><th>0</th><td>1 &amp; 2</td></tr></tbody></table><script>x()</script>';
+    expect(htmlToText(html)).toBe('\ta\n0\t1 & 2');
+  });
+});
+
+describe('toToolError', () => {
+  it('keeps a client message that already names the next tool', () => {
+    const r = toToolError(new SandboxExpiredError('Sandbox s1 expired. Create a new sandbox with sandbox_create', { requestId: 'req_1' }));
+    expect(r.isError).toBe(true);
+    expect(text(r)).toBe('Sandbox s1 expired. Create a new sandbox with sandbox_create. (request id req_1)');
+  });
+
+  it('adds the next step when the message has none', () => {
+    expect(text(toToolError(new SandboxNotFoundError('Sandbox s2 was not found')))).toMatch(/not found\. .*sandbox_list.*sandbox_create/);
+    expect(text(toToolError(new RateLimitError('Too many requests', { retryAfterSeconds: 19.2 })))).toBe('Too many requests. Retry after 20 s.');
+  });
+
+  it('swaps generic advice for advice that names the tools', () => {
+    const r = toToolError(new ExecutionTimeoutError('Run timed out after 5 s. Raise the timeout, or poll it'));
+    expect(text(r)).toMatch(/^Run timed out after 5 s\. Raise timeout_seconds, or run it in the background \(sandbox_run_code_background/);
+  });
+
+  it('never shows a stack, a JWT or a bearer token', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2ln';
+    const r = text(toToolError(new NetworkError(`failed with Authorization: Bearer ${jwt}\n    at foo (/x/y.js:1:2)`)));
+    expect(r).not.toContain(jwt);
+    expect(r).not.toMatch(/y\.js/);
+  });
+
+  it('hides the message of an unexpected error (it goes to the log)', () => {
+    expect(text(toToolError(new TypeError('cannot read x of undefined')))).toBe('Internal error in hopx-mcp; the details are in the server log.');
+    expect(text(toToolError(new HopxError('Odd failure')))).toBe('Odd failure.');
+  });
+});
+
+describe('OutputStore', () => {
+  it('evicts the least recently used beyond its count and byte limits', () => {
+    const store = new OutputStore({ maxEntries: 2, maxBytes: 1000 });
+    const a = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'a' });
+    const b = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'b' });
+    expect(store.get('s', a.id)?.text).toBe('a'); // refreshes a
+    store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'c' });
+    expect(store.get('s', b.id)).toBeUndefined();
+    expect(store.get('s', a.id)).toBeDefined();
+    expect(store.get('other', a.id)).toBeUndefined();
+    const big = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'x'.repeat(1000) });
+    expect(store.list().map((o) => o.id)).toEqual([big.id]);
+  });
+});
+
+describe('file URIs', () => {
+  it('round-trip paths with spaces and unicode', () => {
+    const uri = fileUri('sbx', '/workspace/my dir/ñ.txt');
+    expect(uri).toBe('hopx://sandboxes/sbx/files/workspace/my%20dir/%C3%B1.txt');
+    expect(pathFromUriVariable(uri.split('/files/')[1])).toBe('/workspace/my dir/ñ.txt');
+  });
+});
