@@ -30,7 +30,6 @@ export function dropPrivileges(setpriv: string, uid: number, argv: string[]): st
 }
 
 export interface AnchorOptions {
-  bwrap: string;
   dirs: SandboxDirs;
   hostname: string;
   internetAccess: boolean;
@@ -43,10 +42,15 @@ export interface AnchorOptions {
   infoFd: number;
 }
 
-/** The long-lived `sleep infinity` that owns the sandbox's namespaces. */
-export function anchorArgv(o: AnchorOptions): string[] {
-  const argv = [
-    o.bwrap,
+/** What the anchor keeps running: it only holds the namespaces open. */
+export const ANCHOR_COMMAND = ['/bin/sleep', 'infinity'];
+
+/**
+ * bwrap options for the long-lived anchor that owns the sandbox's namespaces. They are passed
+ * through `--args <fd>` by the caller, with ANCHOR_COMMAND on the command line.
+ */
+export function anchorOptions(o: AnchorOptions): string[] {
+  return [
     '--unshare-user',
     '--uid', '0',
     '--gid', '0',
@@ -80,9 +84,7 @@ export function anchorArgv(o: AnchorOptions): string[] {
     '--setenv', 'HOME', '/root',
     '--setenv', 'LANG', 'C.UTF-8',
     '--info-fd', String(o.infoFd),
-    '/bin/sleep', 'infinity',
   ];
-  return argv;
 }
 
 export interface JoinOptions {

@@ -8,9 +8,10 @@ import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { posix, join } from 'node:path';
 import { SandboxCgroup } from './cgroups.js';
 import {
+  ANCHOR_COMMAND,
   SANDBOX_ASSET_DIR,
   SANDBOX_PATH,
-  anchorArgv,
+  anchorOptions,
   dropPrivileges,
   joinArgv,
   joinNetArgv,
@@ -40,6 +41,8 @@ import type {
 const MIB = 1024 * 1024;
 /** fd on which bwrap reports the sandbox's pid 1 (the anchor we nsenter into). */
 const INFO_FD = 3;
+/** fd from which bwrap reads its NUL-separated options. */
+const ARGS_FD = 4;
 
 export interface SandboxContext {
   host: HostProfile;
@@ -226,8 +229,7 @@ export class BwrapSandbox implements LocalSandbox {
   // The anchor
 
   private async spawnAnchor(): Promise<Anchor> {
-    const bwrapArgv = anchorArgv({
-      bwrap: this.host.bwrap!,
+    const bwrapOptions = anchorOptions({
       dirs: this.dirs,
       hostname: this.spec.hostname ?? this.id,
       internetAccess: this.spec.internetAccess,
@@ -236,13 +238,20 @@ export class BwrapSandbox implements LocalSandbox {
       extraReadOnlyDirs: this.host.extraReadOnlyDirs,
       infoFd: INFO_FD,
     });
-    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, bwrapArgv) : bwrapArgv;
+    // The options travel through a pipe (--args): on the command line they would show the host's
+    // state-dir paths to `ps` inside the sandbox.
+    // bwrap takes only options from the pipe; the command stays on the command line.
+    const shortArgv = [this.host.bwrap!, '--args', String(ARGS_FD), ...ANCHOR_COMMAND];
+    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, shortArgv) : shortArgv;
     const argv = withCgroupPrelude(this.cgroup?.procsFiles ?? [], dropped);
     const child = spawn(argv[0], argv.slice(1), {
       env: { PATH: SANDBOX_PATH },
       detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
     });
+    const argsPipe = child.stdio[ARGS_FD] as NodeJS.WritableStream & { on(e: 'error', cb: () => void): void };
+    argsPipe.on('error', () => {});
+    argsPipe.end(bwrapOptions.map((a) => `${a}\0`).join(''));
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;

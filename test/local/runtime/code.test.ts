@@ -1,0 +1,212 @@
+import { createConnection } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { probeHost } from '../../../src/local/runtime/probe.js';
+import type { LocalSandbox } from '../../../src/local/runtime/types.js';
+import { capture, skipReason, startRuntime, waitUntil, type TestRuntime } from './helpers.js';
+
+const host = await probeHost();
+const noBwrap = skipReason(host.probe.isolation !== 'namespaces', `bubblewrap unusable here: ${host.bwrapFailure}`);
+const noPython = skipReason(!host.probe.python, 'no /usr/bin/python3');
+const noScience = skipReason(!host.probe.python?.matplotlib || !host.probe.python?.pandas, 'python lacks matplotlib/pandas (apt-get install python3-matplotlib python3-pandas)');
+const noGo = skipReason(!host.probe.go, 'go is not installed (apt-get install golang-go)');
+const noNode = skipReason(!host.probe.node, 'node is not available');
+
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
+  let rt: TestRuntime;
+  let sandbox: LocalSandbox;
+  const run = (code: string, timeoutMs = 20_000, onOutput?: (s: 'stdout' | 'stderr', c: string) => void) =>
+    sandbox.runPython({ code, env: {}, timeoutMs }, onOutput);
+
+  beforeAll(async () => {
+    rt = await startRuntime();
+    sandbox = await rt.create('kernel');
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  test('keeps state across cells and after errors; returns the last expression', async () => {
+    expect(await run('x = 40\nprint("set")')).toMatchObject({ stdout: 'set\n', result: null, error: null, stateLost: false });
+    const failed = await run('1 / 0');
+    expect(failed.error).toMatchObject({ name: 'ZeroDivisionError', value: 'division by zero' });
+    expect(failed.error!.traceback).toContain('<cell-');
+    expect(failed.error!.traceback).not.toContain('kernel.py');
+    const second = await run('import sys\nprint("err", file=sys.stderr)\nx + 2');
+    expect(second).toMatchObject({ stderr: 'err\n', result: { 'text/plain': '42' } });
+    expect((await run('x + 2;')).result).toBeNull(); // a trailing semicolon hides the result, as in Jupyter
+  });
+
+  test('applies the cell env and cwd, and streams output as it is produced', async () => {
+    const chunks: Array<[string, number]> = [];
+    const started = Date.now();
+    const r = await sandbox.runPython(
+      {
+        code: 'import os, time\nprint(os.environ["GREETING"], os.getcwd(), flush=True)\ntime.sleep(0.6)\nprint("late")',
+        env: { GREETING: 'hello' },
+        cwd: '/tmp',
+        timeoutMs: 20_000,
+      },
+      (_stream, chunk) => chunks.push([chunk, Date.now() - started]),
+    );
+    expect(r.stdout).toBe('hello /tmp\nlate\n');
+    const first = chunks.find(([c]) => c.includes('hello'));
+    expect(first![1]).toBeLessThan(r.durationMs - 300); // arrived well before the cell finished
+    expect((await run('import os\n"GREETING" in os.environ')).result).toEqual({ 'text/plain': 'False' }); // restored after the cell
+  });
+
+  test('subprocess output on fd 1 belongs to the cell', async () => {
+    expect((await run('import os\nos.system("echo from-shell")')).stdout).toContain('from-shell\n');
+  });
+
+  test('rich results: svg, markdown, json and display()', async () => {
+    const r = await run(
+      [
+        'class Rich:',
+        '    def _repr_svg_(self): return "<svg/>"',
+        '    def _repr_markdown_(self): return "**b**"',
+        '    def _repr_json_(self): return {"a": 1}',
+        'display(Rich())',
+        'Rich()',
+      ].join('\n'),
+    );
+    expect(r.displays).toHaveLength(1);
+    expect(r.result).toMatchObject({ 'image/svg+xml': '<svg/>', 'text/markdown': '**b**', 'application/json': '{"a": 1}' });
+    expect(r.result!['text/plain']).toMatch(/Rich object/);
+  });
+
+  test.skipIf(noScience)('matplotlib figures come back as PNG', async () => {
+    const r = await run('import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("t")\nprint("plotted")', 60_000);
+    expect(r.error).toBeNull();
+    expect(r.displays).toHaveLength(1);
+    const png = Buffer.from(r.displays[0]['image/png'], 'base64');
+    expect(png.subarray(0, 4)).toEqual(PNG_MAGIC);
+    expect(png.length).toBeGreaterThan(2000);
+    expect((await run('plt.get_fignums()')).result).toEqual({ 'text/plain': '[]' }); // closed after the cell
+  });
+
+  test.skipIf(noScience)('pandas DataFrames come back as HTML', async () => {
+    const r = await run('import pandas as pd\ndf = pd.DataFrame({"a": [1, 2], "b": [3, 4]})\ndisplay(df.describe())\ndf', 60_000);
+    expect(r.error).toBeNull();
+    expect(r.result!['text/html']).toContain('<table');
+    expect(r.result!['text/plain']).toContain('a  b');
+    expect(r.displays[0]['text/html']).toContain('mean');
+  });
+
+  test('a timeout interrupts the cell and keeps state when it is interruptible', async () => {
+    await run('kept = "yes"');
+    const r = await run('import time\nwhile True:\n    time.sleep(0.05)', 400);
+    expect(r).toMatchObject({ timedOut: true, stateLost: false });
+    expect(r.error?.name).toBe('KeyboardInterrupt');
+    expect((await run('kept')).result).toEqual({ 'text/plain': "'yes'" });
+  });
+
+  test('a cell that ignores interrupts is killed and state is lost', async () => {
+    await run('doomed = 1');
+    const r = await run('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)', 300);
+    expect(r).toMatchObject({ timedOut: true, stateLost: true });
+    expect(r.error?.value).toMatch(/restarted; variables from earlier cells are lost/);
+    expect((await run('doomed')).error?.name).toBe('NameError');
+  });
+
+  test('cells run one at a time, in order', async () => {
+    const results = await Promise.all([run('import time\ntime.sleep(0.2)\norder = [1]'), run('order.append(2)\norder')]);
+    expect(results[1].result).toEqual({ 'text/plain': '[1, 2]' });
+  });
+});
+
+describe.skipIf(noBwrap)('stateless languages, terminal and ports', () => {
+  let rt: TestRuntime;
+  let sandbox: LocalSandbox;
+  beforeAll(async () => {
+    rt = await startRuntime();
+    sandbox = await rt.create('langs');
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  const code = (language: 'bash' | 'javascript' | 'python' | 'go', source: string, env: Record<string, string> = {}) =>
+    capture(sandbox.execCode({ language, code: source, env, timeoutMs: 60_000 }));
+
+  test('bash', async () => {
+    expect(await code('bash', 'echo "$V $PWD"; exit 3', { V: 'v' })).toMatchObject({ stdout: 'v /workspace\n', exitCode: 3 });
+  });
+
+  test.skipIf(noNode)('javascript', async () => {
+    const r = await code('javascript', 'console.log(1 + 1, process.env.HOME); console.error("e")');
+    expect(r).toMatchObject({ stdout: '2 /root\n', stderr: 'e\n', exitCode: 0 });
+  });
+
+  test.skipIf(noPython)('python as a plain process', async () => {
+    const r = await code('python', 'import sys\nprint(sys.executable)\nsys.exit(2)');
+    expect(r).toMatchObject({ stdout: '/usr/bin/python3\n', exitCode: 2 });
+  });
+
+  test.skipIf(noGo)('go', async () => {
+    const r = await code('go', 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("go", 6*7) }');
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ stdout: 'go 42\n', exitCode: 0 });
+  });
+
+  test('the code files are cleaned up', async () => {
+    const r = await capture(sandbox.exec({ argv: ['bash', '-c', 'ls -A /tmp/.hopx 2>/dev/null | wc -l'], env: {}, timeoutMs: 5000 }));
+    expect(r.stdout.trim()).toBe('0');
+  });
+
+  test.skipIf(noPython)('a terminal: tty, window size and resize', async () => {
+    const term = sandbox.exec({ argv: ['bash', '--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, timeoutMs: 20_000, tty: { cols: 90, rows: 30 } });
+    let screen = '';
+    term.onStdout((c) => (screen += c));
+    term.writeStdin('tty; stty size\n');
+    await waitUntil(() => screen.includes('30 90'), 5000, 'stty size in the terminal');
+    expect(screen).toContain('/dev/pts/');
+    term.resize(120, 40);
+    await new Promise((r) => setTimeout(r, 100));
+    term.writeStdin('stty size; exit 5\n');
+    const outcome = await term.done;
+    expect(screen).toContain('40 120');
+    expect(outcome.exitCode).toBe(5);
+  });
+
+  test.skipIf(noPython)('forwardPort reaches a server inside; the host loopback port stays closed', async () => {
+    const port = 18_000 + (process.pid % 1000);
+    const server = sandbox.exec({
+      argv: ['python3', '-m', 'http.server', String(port), '--bind', '127.0.0.1'],
+      cwd: '/workspace',
+      env: {},
+      timeoutMs: 30_000,
+      stdin: '',
+    });
+    await capture(sandbox.exec({ argv: ['bash', '-c', 'echo preview-ok > /workspace/hello.txt'], env: {}, timeoutMs: 5000 }));
+    const { hostPort } = await sandbox.forwardPort(port);
+    expect(hostPort).not.toBe(port);
+    let body = '';
+    await waitUntil(
+      async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${hostPort}/hello.txt`);
+          body = await res.text();
+          return res.status === 200;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'the forwarded server',
+    );
+    expect(body).toBe('preview-ok\n');
+    expect((await sandbox.forwardPort(port)).hostPort).toBe(hostPort); // reused
+    const direct = await new Promise<string>((resolve) => {
+      const socket = createConnection(port, '127.0.0.1');
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(direct).toBe('ECONNREFUSED');
+    await server.kill();
+  });
+});
