@@ -195,7 +195,7 @@ export class Conversation {
     this.sandboxes.clear();
     this.current = null;
     this.outputs.clear();
-    this.logger.info({ reason }, 'conversation ended');
+    this.logger.info({ reason }, 'conversation cleanup done');
   }
 
   private async killQuietly(sandboxId: string, reason: string): Promise<void> {

@@ -43,7 +43,7 @@ describe('registration seam', () => {
     const events = lines.map((l) => JSON.parse(l) as { msg: string; tool?: string; ms?: number });
     expect(events.filter((e) => e.msg === 'tool call').map((e) => e.tool)).toEqual(['sandbox_create', 'sandbox_set_env', 'sandbox_run_code']);
     expect(events.every((e) => e.msg !== 'tool call' || typeof e.ms === 'number')).toBe(true);
-    expect(events.map((e) => e.msg)).toEqual(expect.arrayContaining(['sandbox attached', 'conversation ending', 'sandbox killed', 'conversation ended']));
+    expect(events.map((e) => e.msg)).toEqual(expect.arrayContaining(['sandbox attached', 'conversation ending', 'sandbox killed', 'conversation cleanup done']));
   });
 
   it('cancelling a call aborts the HopX request on the server side too', async () => {
