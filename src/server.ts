@@ -33,6 +33,8 @@ export interface ServerOptions {
   outputBudgetChars?: number;
   /** Base64 characters of images inlined in one result; default 800 000. */
   imageBudgetChars?: number;
+  /** Keepalive progress interval for calls that carry a progress token; default 5 000 ms. */
+  progressIntervalMs?: number;
   /** extra tools for tests (conformance fixtures) */
   extraTools?: ToolDefinition[];
 }
@@ -70,7 +72,7 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     textChars: Math.floor(budgetChars / 2),
     imageChars: options.imageBudgetChars ?? DEFAULT_IMAGE_BUDGET_CHARS,
   };
-  registerTools(server, [...tools, ...(options.extraTools ?? [])], { conversation, budget });
+  registerTools(server, [...tools, ...(options.extraTools ?? [])], { conversation, budget, progressIntervalMs: options.progressIntervalMs });
   registerResources(server, conversation, { budget });
   return server;
 }

@@ -89,6 +89,31 @@ function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): Standa
 export interface RegisterDeps {
   conversation: Conversation;
   budget: OutputBudget;
+  /** How often a call with a progress token gets a keepalive progress notification. Default 5 000 ms. */
+  progressIntervalMs?: number;
+}
+
+export const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
+
+/**
+ * Clients give up on silent calls after 60 s or so, whatever the tool's own timeout. When the
+ * caller asked for progress (a progress token), send "still running" notifications until the call
+ * ends, so clients that reset their timeout on progress keep waiting.
+ */
+function startKeepalive(tool: ToolDefinition, mcp: ServerContext, intervalMs: number): () => void {
+  const token = mcp.mcpReq._meta?.progressToken;
+  if (token === undefined) return () => {};
+  const started = Date.now();
+  let count = 0;
+  const timer = setInterval(() => {
+    count += 1;
+    const elapsed = Math.round((Date.now() - started) / 1000);
+    mcp.mcpReq
+      .notify({ method: 'notifications/progress', params: { progressToken: token, progress: count, message: `${tool.name} still running (${elapsed} s)` } })
+      .catch(() => clearInterval(timer));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
@@ -118,6 +143,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   }
   const args = validated.value;
   const explicitSandbox = typeof args.sandbox_id === 'string' ? args.sandbox_id : undefined;
+  const stopKeepalive = startKeepalive(tool, mcp, deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
   try {
     conversation.assertActive();
     const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp }, args);
@@ -137,5 +163,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
       logger.error({ ms, err }, 'tool call failed unexpectedly');
     }
     return toToolError(err, { sandboxId: explicitSandbox ?? conversation.currentSandboxId ?? undefined });
+  } finally {
+    stopKeepalive();
   }
 }

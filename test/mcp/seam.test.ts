@@ -70,6 +70,24 @@ describe('registration seam', () => {
     }
   });
 
+  it('sends keepalive progress while a long call runs, when the caller asked for progress', async () => {
+    const s = await connect(makeConversation(backend.client), { progressIntervalMs: 150 });
+    try {
+      await callOk(s.client, 'sandbox_create', {});
+      const progress: { progress: number; message?: string }[] = [];
+      const r = await s.client.callTool(
+        { name: 'sandbox_run_command', arguments: { command: 'sleep 1; echo done' } },
+        { onprogress: (p) => progress.push(p), resetTimeoutOnProgress: true },
+      );
+      expect(r.isError).toBeFalsy();
+      expect(progress.length).toBeGreaterThanOrEqual(3);
+      expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
+      expect(progress[0].message).toMatch(/^sandbox_run_command still running \(\d+ s\)$/);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps state in the Conversation: a second server bound to it sees the same current sandbox', async () => {
     const conversation = makeConversation(backend.client);
     const first = await connect(conversation);
