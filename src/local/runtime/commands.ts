@@ -29,6 +29,15 @@ export function dropPrivileges(setpriv: string, uid: number, argv: string[]): st
   return [setpriv, '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', ...argv];
 }
 
+/**
+ * setpriv wrapper for host processes that are not inside the sandbox's pid namespace (port
+ * forwarders, the unisolated tier): SIGKILL when the backend dies, and the sandbox uid when root.
+ */
+export function hostHelper(setpriv: string, uid: number | null, argv: string[]): string[] {
+  const credentials = uid === null ? [] : ['--reuid', String(uid), '--regid', String(uid), '--clear-groups'];
+  return [setpriv, '--pdeathsig', 'KILL', ...credentials, '--', ...argv];
+}
+
 export interface AnchorOptions {
   dirs: SandboxDirs;
   hostname: string;

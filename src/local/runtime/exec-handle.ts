@@ -9,6 +9,8 @@ import type { ExecHandle, ExecOutcome } from './types.js';
 export const KILL_GRACE_MS = 2000;
 /** After the main process exits, how long to wait for pipes held open by background children. */
 const DRAIN_MS = 200;
+/** Output kept for a stream nobody has subscribed to yet. */
+const MAX_EARLY_BYTES = 16 * 1024 * 1024;
 
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -41,6 +43,7 @@ export class SpawnedExec implements ExecHandle {
   private readonly stderrListeners: Array<(chunk: string) => void> = [];
   /** Output that arrived before anyone subscribed, replayed to the first listener. */
   private readonly early = { stdout: [] as string[], stderr: [] as string[] };
+  private readonly earlyBytes = { stdout: 0, stderr: 0 };
   private timedOut = false;
   private exited = false;
   private killing: Promise<void> | null = null;
@@ -113,7 +116,12 @@ export class SpawnedExec implements ExecHandle {
 
   private emit(stream: 'stdout' | 'stderr', chunk: string): void {
     const listeners = stream === 'stdout' ? this.stdoutListeners : this.stderrListeners;
-    if (listeners.length === 0) this.early[stream].push(chunk);
+    if (listeners.length === 0) {
+      // Nobody listening (yet): keep a bounded backlog so an unread stream cannot eat the heap.
+      if (this.earlyBytes[stream] < MAX_EARLY_BYTES) this.early[stream].push(chunk);
+      else if (this.earlyBytes[stream] !== Infinity) this.early[stream].push(`\n[output dropped: more than ${MAX_EARLY_BYTES} bytes arrived before a listener]\n`);
+      this.earlyBytes[stream] = this.earlyBytes[stream] >= MAX_EARLY_BYTES ? Infinity : this.earlyBytes[stream] + chunk.length;
+    }
     for (const cb of listeners) cb(chunk);
   }
 

@@ -100,7 +100,15 @@ class Runtime implements SandboxRuntime {
 
 export async function createRuntime(options: RuntimeOptions): Promise<SandboxRuntime> {
   const host = await probeHost();
-  const allowUnisolated = options.allowUnisolated ?? process.env.HOPX_LOCAL_ALLOW_UNISOLATED === '1';
+  if (options.isolation === 'process' && host.probe.isolation === 'namespaces') {
+    host.probe.isolation = 'process';
+    host.probe.warnings.push('the unisolated process tier was chosen explicitly (isolation: "process")');
+  }
+  const allowUnisolated =
+    options.isolation === 'process' || (options.allowUnisolated ?? process.env.HOPX_LOCAL_ALLOW_UNISOLATED === '1');
+  if (host.probe.root && !host.setpriv) {
+    throw new IsolationUnavailableError('running as root needs setpriv (util-linux) to drop sandboxes to an unprivileged uid; install util-linux');
+  }
   if (host.probe.isolation !== 'namespaces') {
     if (!allowUnisolated) throw isolationError(host);
     options.logger?.warn(

@@ -13,6 +13,7 @@ import {
   SANDBOX_PATH,
   anchorOptions,
   dropPrivileges,
+  hostHelper,
   joinArgv,
   joinNetArgv,
   withCgroupPrelude,
@@ -332,8 +333,8 @@ export class BwrapSandbox implements LocalSandbox {
         hostCwd: '/',
       };
     }
-    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, inner) : inner;
-    return { argv: withCgroupPrelude(procsFiles, dropped), hostCwd: mapToHost(this.dirs, sandboxCwd)! };
+    const wrapped = this.host.setpriv ? hostHelper(this.host.setpriv, this.host.probe.sandboxUid, inner) : inner;
+    return { argv: withCgroupPrelude(procsFiles, wrapped), hostCwd: mapToHost(this.dirs, sandboxCwd)! };
   }
 
   private track(o: ConstructorParameters<typeof SpawnedExec>[0]): SpawnedExec {
@@ -518,10 +519,12 @@ export class BwrapSandbox implements LocalSandbox {
     const forwarderArgv = this.host.socat
       ? [this.host.socat, `UNIX-LISTEN:${socketPath},fork,mode=600`, `TCP:127.0.0.1:${port}`]
       : [this.host.probe.node!.path, '-e', nodeForwarderScript(socketPath, port)];
-    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, forwarderArgv) : forwarderArgv;
+    // Only the net namespace is joined, so the forwarder would not die with the sandbox's pid
+    // namespace: tie it to the backend's life instead.
+    const helper = hostHelper(this.host.setpriv!, this.host.probe.sandboxUid, forwarderArgv);
     const argv = withCgroupPrelude(
       this.cgroup?.procsFiles ?? [],
-      joinNetArgv({ nsenter: this.host.nsenter!, anchorPid: this.anchor!.pid, root: this.root, argv: dropped }),
+      joinNetArgv({ nsenter: this.host.nsenter!, anchorPid: this.anchor!.pid, root: this.root, argv: helper }),
     );
     const child = spawn(argv[0], argv.slice(1), { env: { PATH: SANDBOX_PATH }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     const forward = await PortForward.open(port, socketPath, child);

@@ -36,6 +36,11 @@ export interface RuntimeOptions {
    * createRuntime() throws an error that names the fix (install bubblewrap) and this opt-out.
    */
   allowUnisolated?: boolean;
+  /**
+   * Force the unisolated `process` tier even where bubblewrap works (tests of that tier, debugging).
+   * Explicitly choosing it counts as the opt-out. Default 'auto': the strongest tier available.
+   */
+  isolation?: 'auto' | 'process';
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 

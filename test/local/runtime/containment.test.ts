@@ -54,6 +54,21 @@ describe.skipIf(noBwrap)('containment', () => {
     }
   });
 
+  test('internetAccess shares the host network (there is no internet here, so a host loopback server stands in)', async () => {
+    const server = createServer((socket) => socket.end('reachable\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const online = await rt.create('online', { internetAccess: true });
+    try {
+      const r = await bash(online, `exec 3<>/dev/tcp/127.0.0.1/${port} && cat <&3`);
+      expect(r.stdout).toBe('reachable\n');
+      expect((await online.forwardPort(port)).hostPort).toBe(port); // no forwarder needed
+    } finally {
+      server.close();
+      await online.destroy();
+    }
+  });
+
   test("one sandbox cannot see another's files or processes", async () => {
     const other = await rt.create('neighbour');
     try {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../../../src/local/runtime/index.js';
-import type { ExecHandle, ExecOutcome, LocalSandbox, SandboxRuntime, SandboxSpec } from '../../../src/local/runtime/types.js';
+import type { ExecHandle, ExecOutcome, LocalSandbox, RuntimeOptions, SandboxRuntime, SandboxSpec } from '../../../src/local/runtime/types.js';
 
 export interface TestRuntime {
   runtime: SandboxRuntime;
@@ -22,9 +22,9 @@ export function uniqueId(label: string): string {
   return `t${process.pid}-${++idCounter}-${label}`;
 }
 
-export async function startRuntime(): Promise<TestRuntime> {
+export async function startRuntime(options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> {
   const stateDir = mkdtempSync(join(tmpdir(), 'hopx-rt-test-'));
-  const runtime = await createRuntime({ stateDir });
+  const runtime = await createRuntime({ stateDir, ...options });
   return {
     runtime,
     stateDir,
