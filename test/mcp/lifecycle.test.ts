@@ -166,6 +166,14 @@ describe('conversations', () => {
     await backend.client.sandboxes.kill(kept);
   });
 
+  it('a sandbox whose create finishes after the conversation ended is killed at once', async () => {
+    const conversation = makeConversation(backend.client);
+    const info = await backend.client.sandboxes.create({ template: 'code-interpreter', timeoutSeconds: 300 });
+    await conversation.end('client went away');
+    await expect(conversation.attach(info, 'created', 300)).rejects.toThrow(/conversation has ended/);
+    expect(await accountSandboxIds()).not.toContain(info.id);
+  });
+
   it('a call after the conversation ended says so', async () => {
     const s = await connect(makeConversation(backend.client));
     await s.conversation.end('test');
