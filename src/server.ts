@@ -39,21 +39,35 @@ export interface ServerOptions {
   extraTools?: ToolDefinition[];
 }
 
-const INSTRUCTIONS: Record<Toolset, string> = {
-  sandbox:
-    'Sandboxes are remote cloud VMs, not the local machine. Create one with sandbox_create and reuse it: it becomes the current sandbox, so later tools need no sandbox_id. ' +
-    'Sandboxes belong to this conversation and are killed when it ends; to use one created elsewhere, attach it with sandbox_connect.',
-  code: 'Run code with sandbox_run_code (python keeps state between calls; plots come back as images). For long jobs or servers use sandbox_run_code_background, then sandbox_list_processes to read output.',
-  commands: 'Run shell commands with sandbox_run_command; set background: true for servers and long jobs.',
-  files: 'Move files with sandbox_write_file / sandbox_read_file (base64 for binary). Large outputs are cut; the full text is a hopx:// resource named in the result.',
-  env: 'sandbox_set_env sets variables for later runs; values with secret-looking names are masked in sandbox_get_env.',
-  preview: 'To expose a web server, start it in the background on 0.0.0.0, then sandbox_get_preview_url gives its public URL.',
-  metrics: '',
-  cache: '',
+/** Workflow guidance per toolset, one sentence per entry; sentences naming a hidden tool are left out. */
+const INSTRUCTIONS: Record<Toolset, string[]> = {
+  sandbox: [
+    'Sandboxes are remote cloud VMs, not the local machine.',
+    'Create one with sandbox_create and reuse it: it becomes the current sandbox, so later tools need no sandbox_id.',
+    'Sandboxes created here belong to this conversation and are killed when it ends.',
+    'To use a sandbox created elsewhere, attach it with sandbox_connect (sandbox_list with scope "account" shows them).',
+  ],
+  code: [
+    'Run code with sandbox_run_code (python keeps state between calls; plots come back as images).',
+    'For long jobs or servers use sandbox_run_code_background, then sandbox_list_processes to read their output.',
+  ],
+  commands: ['Run shell commands with sandbox_run_command; set background: true for servers and long jobs.'],
+  files: [
+    'Move files with sandbox_write_file and sandbox_read_file (encoding "base64" for binary).',
+    'Long outputs and files are cut to fit; the result names a hopx:// resource with the whole.',
+  ],
+  env: ['sandbox_set_env sets variables for later runs; sandbox_get_env masks secret-looking values.'],
+  preview: ['To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its URL.'],
+  metrics: [],
+  cache: [],
 };
 
-export function buildInstructions(toolsets: readonly Toolset[]): string {
-  return toolsets.map((t) => INSTRUCTIONS[t]).filter((s) => s !== '').join('\n');
+export function buildInstructions(toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
+  const available = (sentence: string) => (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !enabledTools || enabledTools.has(name));
+  return toolsets
+    .map((t) => INSTRUCTIONS[t].filter(available).join(' '))
+    .filter((s) => s !== '')
+    .join('\n');
 }
 
 export function createHopxMcpServer(conversation: Conversation, options: ServerOptions = {}): McpServer {
@@ -61,7 +75,7 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
   const enabledSets = TOOLSETS.filter((t) => tools.some((tool) => tool.toolset === t));
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'HopX sandboxes' },
-    { instructions: buildInstructions(enabledSets), capabilities: { logging: {} } },
+    { instructions: buildInstructions(enabledSets, new Set(tools.map((t) => t.name))), capabilities: { logging: {} } },
   );
   const budgetChars = options.outputBudgetChars ?? DEFAULT_OUTPUT_BUDGET_CHARS;
   if (!Number.isFinite(budgetChars) || budgetChars < 1000) {

@@ -86,6 +86,9 @@ describe('toolsets and read-only mode over MCP', () => {
       expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['sandbox_list', 'sandbox_read_file', 'sandbox_connect']));
       expect(tools.map((t) => t.name)).not.toContain('sandbox_create');
+      const instructions = ro.client.getInstructions() ?? '';
+      expect(instructions).toMatch(/sandbox_connect/);
+      expect(instructions).not.toMatch(/sandbox_create|sandbox_run_code/);
     } finally {
       await ro.close();
     }
