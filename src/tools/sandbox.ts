@@ -383,8 +383,8 @@ const sandboxHealthCheck = defineTool({
   }),
   async handle(ctx, args) {
     const { conversation } = ctx;
-    const api = await conversation.client.health(ctx.call);
     const target = args.sandbox_id ? conversation.resolveSandbox(args.sandbox_id) : conversation.currentSandboxId;
+    const api = await conversation.client.health(ctx.call);
     let sandbox: { sandbox_id: string; healthy: boolean; status: string; version: string | null } | null = null;
     if (target) {
       try {

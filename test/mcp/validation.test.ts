@@ -52,6 +52,74 @@ describe('input validation', () => {
   });
 });
 
+/** A valid value for a parameter, from its advertised JSON Schema (enough to get past validation). */
+function sample(name: string, prop: Record<string, any>): unknown {
+  if (prop.enum) return prop.enum[0];
+  if (prop.default !== undefined) return prop.default;
+  switch (prop.type) {
+    case 'integer':
+    case 'number':
+      return prop.minimum ?? 1;
+    case 'boolean':
+      return false;
+    case 'object':
+      return {};
+    default:
+      if (name === 'mode') return '0644';
+      if (prop.pattern?.startsWith('^\\/') || prop.pattern?.startsWith('^/')) return '/workspace/x';
+      return 'x';
+  }
+}
+
+function wrongTypeFor(prop: Record<string, any>): unknown {
+  return prop.type === 'string' ? 12345 : 'not-the-right-type';
+}
+
+describe('every tool, from its advertised schema', () => {
+  it('names each missing required parameter', async () => {
+    const tools = (await s.client.listTools()).tools;
+    let checked = 0;
+    for (const tool of tools) {
+      const schema = tool.inputSchema as { properties?: Record<string, any>; required?: string[] };
+      for (const missing of schema.required ?? []) {
+        const args = Object.fromEntries((schema.required ?? []).filter((r) => r !== missing).map((r) => [r, sample(r, schema.properties![r])]));
+        const r = await call(s.client, tool.name, args);
+        expect(r.isError, `${tool.name} without ${missing}`).toBe(true);
+        expect(textOf(r)).toContain(`"${missing}" is required`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('names each parameter given the wrong type', async () => {
+    for (const tool of (await s.client.listTools()).tools) {
+      const schema = tool.inputSchema as { properties?: Record<string, any>; required?: string[] };
+      for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+        const args = { ...Object.fromEntries((schema.required ?? []).map((r) => [r, sample(r, schema.properties![r])])), [name]: wrongTypeFor(prop) };
+        const r = await call(s.client, tool.name, args);
+        expect(r.isError, `${tool.name}.${name}`).toBe(true);
+        expect(textOf(r), `${tool.name}.${name}`).toMatch(new RegExp(`Invalid arguments for ${tool.name}: "${name}`));
+      }
+    }
+  });
+
+  it('refuses an unknown sandbox_id on every sandbox-scoped tool, naming it and sandbox_connect', async () => {
+    let checked = 0;
+    for (const tool of (await s.client.listTools()).tools) {
+      const schema = tool.inputSchema as { properties?: Record<string, any>; required?: string[] };
+      if (!schema.properties?.sandbox_id || tool.name === 'sandbox_connect') continue;
+      const args = { ...Object.fromEntries((schema.required ?? []).map((r) => [r, sample(r, schema.properties![r])])), sandbox_id: 'sbx-unknown-1' };
+      const r = await call(s.client, tool.name, args);
+      expect(r.isError, tool.name).toBe(true);
+      expect(textOf(r), tool.name).toContain('Sandbox "sbx-unknown-1" is not attached to this conversation');
+      expect(textOf(r), tool.name).toContain('sandbox_connect');
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(25);
+  });
+});
+
 describe('sandbox resolution', () => {
   it('without a current sandbox says to create or connect one', async () => {
     const r = await call(s.client, 'sandbox_list_files', {});
