@@ -61,6 +61,10 @@ class Runtime implements SandboxRuntime {
       owner: this.owner,
       kernelPath: this.kernelPath,
       logger: this.options.logger,
+      // Forget destroyed sandboxes so get() stops returning them and the id can be reused.
+      onDestroyed: () => {
+        if (this.sandboxes.get(spec.id) === sandbox) this.sandboxes.delete(spec.id);
+      },
     });
     this.sandboxes.set(spec.id, sandbox);
     try {
@@ -78,12 +82,6 @@ class Runtime implements SandboxRuntime {
       await sandbox.destroy().catch(() => {});
       throw err;
     }
-    // Forget destroyed sandboxes so the id can be reused.
-    const originalDestroy = sandbox.destroy.bind(sandbox);
-    sandbox.destroy = async () => {
-      await originalDestroy();
-      if (this.sandboxes.get(spec.id) === sandbox) this.sandboxes.delete(spec.id);
-    };
     return sandbox;
   }
 

@@ -52,6 +52,7 @@ export interface SandboxContext {
   /** Host path of kernel.py, readable by the sandbox uid. */
   kernelPath: string;
   logger?: RuntimeOptions['logger'];
+  onDestroyed?: () => void;
 }
 
 interface Anchor {
@@ -212,6 +213,7 @@ export class BwrapSandbox implements LocalSandbox {
       await this.stopNow();
       this.currentState = 'destroyed';
       await rm(this.dirs.root, { recursive: true, force: true });
+      this.ctx.onDestroyed?.();
     });
   }
 
