@@ -6,7 +6,8 @@
 import { ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Conversation } from '../session.js';
 import type { OutputBudget } from '../tools/tool.js';
-import { toToolError } from '../errors.js';
+import { ResourceUnavailableError, toToolError } from '../errors.js';
+import { readAll } from '../tools/bounded-read.js';
 import { summarize } from '../tools/sandbox.js';
 import { metricsView } from '../tools/metrics.js';
 import { fileUri, looksLikeText, metricsUri, mimeTypeFor, pathFromUriVariable, sandboxUri } from './uris.js';
@@ -93,10 +94,10 @@ export function registerResources(server: McpServer, conversation: Conversation,
       const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
       const path = pathFromUriVariable(variables.path ?? '');
       return guarded(conversation, sandboxId, async () => {
-        const bytes = await conversation.client.agent(sandboxId).files.readBytes(path, { signal: ctx.mcpReq.signal });
-        if (bytes.length > MAX_FILE_RESOURCE_BYTES) {
-          throw new Error(`${path} is ${bytes.length} bytes, over the ${MAX_FILE_RESOURCE_BYTES}-byte resource limit; split it in the sandbox (e.g. with split or head) and read the parts.`);
-        }
+        const stream = await conversation.client.agent(sandboxId).files.download(path, { signal: ctx.mcpReq.signal });
+        const bytes = await readAll(stream, MAX_FILE_RESOURCE_BYTES, () => new ResourceUnavailableError(
+          `${path} is larger than the ${MAX_FILE_RESOURCE_BYTES / 1024 / 1024} MiB resource limit; split it in the sandbox (e.g. with split or head) and read the parts.`,
+        ));
         const mimeType = mimeTypeFor(path);
         const href = fileUri(sandboxId, path);
         conversation.noteActivity(sandboxId);

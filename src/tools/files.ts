@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ToolInputError } from '../errors.js';
 import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { truncateMiddle } from './result.js';
+import { readBounded, trimUtf8End, trimUtf8Start } from './bounded-read.js';
 import { formatBytes } from './rich.js';
 
 const PATH = z
@@ -36,32 +36,48 @@ const sandboxReadFile = defineSandboxTool({
     resource_uri: z.string().describe('hopx:// resource serving the whole file'),
   }),
   async handle(ctx, args) {
-    const bytes = await ctx.agent.files.readBytes(args.path, ctx.call);
     const mimeType = mimeTypeFor(args.path);
     const uri = fileUri(ctx.sandboxId, args.path);
-    const base = { sandbox_id: ctx.sandboxId, path: args.path, encoding: args.encoding, mime_type: mimeType, size_bytes: bytes.length, resource_uri: uri };
-    if (args.encoding === 'text') {
-      if (!looksLikeText(bytes, mimeType)) {
-        throw new ToolInputError(`"${args.path}" is a binary file (${formatBytes(bytes.length)}); read it with "encoding": "base64", or read the resource ${uri}.`, 'encoding');
+    const budget = ctx.budget.textChars;
+    const base = { sandbox_id: ctx.sandboxId, path: args.path, encoding: args.encoding, mime_type: mimeType, resource_uri: uri };
+    const stream = await ctx.agent.files.download(args.path, ctx.call);
+
+    if (args.encoding === 'base64') {
+      // Base64 grows by 4/3: only files that fit the budget once encoded are included.
+      const read = await readBounded(stream, Math.floor((budget * 3) / 4), 0);
+      if (!read.complete) {
+        return {
+          text: `${args.path} is ${formatBytes(read.totalBytes)}, too large to include as base64 here; read the resource ${uri} instead.`,
+          content: [{ type: 'resource_link', uri, name: args.path, mimeType, description: `${formatBytes(read.totalBytes)} file in sandbox ${ctx.sandboxId}` }],
+          structured: { ...base, size_bytes: read.totalBytes, content: null, truncated: true },
+        };
       }
-      const cut = truncateMiddle(bytes.toString('utf8'), ctx.budget.textChars, (n) => `\n… [truncated ${n} bytes; whole file: ${uri}] …\n`);
+      const b64 = read.prefix.toString('base64');
       return {
-        text: `${args.path} (${formatBytes(bytes.length)}${cut.truncated ? ', cut to fit' : ''}) in sandbox ${ctx.sandboxId}:\n${cut.text}`,
-        structured: { ...base, content: cut.text, truncated: cut.truncated },
+        text: `${args.path} (${formatBytes(read.totalBytes)}, base64) in sandbox ${ctx.sandboxId}.`,
+        content: [{ type: 'resource', resource: { uri, mimeType, blob: b64 } }],
+        structured: { ...base, size_bytes: read.totalBytes, content: b64, truncated: false },
       };
     }
-    const b64 = bytes.toString('base64');
-    if (b64.length > ctx.budget.textChars) {
-      return {
-        text: `${args.path} is ${formatBytes(bytes.length)}, too large to include as base64 here; read the resource ${uri} instead.`,
-        content: [{ type: 'resource_link', uri, name: args.path, mimeType, description: `${formatBytes(bytes.length)} file in sandbox ${ctx.sandboxId}` }],
-        structured: { ...base, content: null, truncated: true },
-      };
+
+    const marker = (n: number) => `\n… [truncated ${n} bytes; whole file: ${uri}] …\n`;
+    const room = Math.max(0, budget - marker(Number.MAX_SAFE_INTEGER).length);
+    const headBytes = Math.ceil(room * 0.4);
+    const read = await readBounded(stream, budget, room - headBytes);
+    if (!looksLikeText(read.prefix, mimeType)) {
+      throw new ToolInputError(`"${args.path}" is a binary file (${formatBytes(read.totalBytes)}); read it with "encoding": "base64", or read the resource ${uri}.`, 'encoding');
+    }
+    let content: string;
+    if (read.complete) {
+      content = read.prefix.toString('utf8');
+    } else {
+      const head = trimUtf8End(read.prefix.subarray(0, headBytes));
+      const tail = trimUtf8Start(read.tail);
+      content = `${head.toString('utf8')}${marker(read.totalBytes - head.length - tail.length)}${tail.toString('utf8')}`;
     }
     return {
-      text: `${args.path} (${formatBytes(bytes.length)}, base64) in sandbox ${ctx.sandboxId}.`,
-      content: [{ type: 'resource', resource: { uri, mimeType, blob: b64 } }],
-      structured: { ...base, content: b64, truncated: false },
+      text: `${args.path} (${formatBytes(read.totalBytes)}${read.complete ? '' : ', cut to fit'}) in sandbox ${ctx.sandboxId}:\n${content}`,
+      structured: { ...base, size_bytes: read.totalBytes, content, truncated: !read.complete },
     };
   },
 });

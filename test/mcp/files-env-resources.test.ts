@@ -75,6 +75,22 @@ describe('file tools', () => {
   });
 });
 
+describe('large files', () => {
+  it('reads the head and tail of a 30 MB file without loading it whole, and refuses it as a resource', async () => {
+    await callOk(s.client, 'sandbox_run_command', { command: '{ echo FIRST-LINE; head -c 30000000 /dev/zero | tr "\\0" x; echo; echo LAST-LINE; } > /workspace/huge.txt' });
+    const r = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/huge.txt' });
+    expect(r.structuredContent).toMatchObject({ truncated: true, size_bytes: 30_000_022 });
+    expect(r.structuredContent.content.length).toBeLessThanOrEqual(2000);
+    expect(r.structuredContent.content).toMatch(/^FIRST-LINE\nxxx/);
+    expect(r.structuredContent.content).toMatch(/xxx\nLAST-LINE\n$/);
+    expect(r.structuredContent.content).toMatch(/\[truncated \d+ bytes; whole file: hopx:\/\/sandboxes\/.+\/files\/workspace\/huge\.txt\]/);
+    const b64 = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/huge.txt', encoding: 'base64' });
+    expect(b64.structuredContent).toMatchObject({ content: null, truncated: true });
+    await expect(s.client.readResource({ uri: r.structuredContent.resource_uri })).rejects.toThrow(/larger than the 20 MiB resource limit/);
+    await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/huge.txt' });
+  });
+});
+
 describe('env tools', () => {
   it('sets (merge and replace), masks secrets unless asked, and deletes', async () => {
     await callOk(s.client, 'sandbox_set_env', { variables: { APP_MODE: 'test', DB_PASSWORD: 'hunter2' } });

@@ -13,6 +13,11 @@ import {
   SandboxNotFoundError,
 } from '../../src/client/errors.js';
 import { pathFromUriVariable, fileUri } from '../../src/resources/uris.js';
+import { readAll, readBounded, trimUtf8End, trimUtf8Start } from '../../src/tools/bounded-read.js';
+
+async function* chunks(data: Buffer, size: number) {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
 
 const text = (r: ReturnType<typeof toToolError>) => (r.content[0] as { text: string }).text;
 
@@ -101,5 +106,34 @@ describe('file URIs', () => {
     const uri = fileUri('sbx', '/workspace/my dir/ñ.txt');
     expect(uri).toBe('hopx://sandboxes/sbx/files/workspace/my%20dir/%C3%B1.txt');
     expect(pathFromUriVariable(uri.split('/files/')[1])).toBe('/workspace/my dir/ñ.txt');
+  });
+});
+
+describe('readBounded', () => {
+  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(''));
+
+  it.each([1, 7, 64, 2000])('keeps the prefix and the exact tail whatever the chunk size (%i)', async (size) => {
+    const r = await readBounded(chunks(data, size), 100, 30);
+    expect(r).toMatchObject({ totalBytes: 1000, complete: false });
+    expect(r.prefix.equals(data.subarray(0, 100))).toBe(true);
+    expect(r.tail.equals(data.subarray(970))).toBe(true);
+  });
+
+  it('reports a small file as complete', async () => {
+    const r = await readBounded(chunks(data, 64), 1000, 0);
+    expect(r.complete).toBe(true);
+    expect(r.prefix.equals(data)).toBe(true);
+  });
+
+  it('readAll stops past its cap', async () => {
+    await expect(readAll(chunks(data, 64), 500, (n) => new Error(`too big at ${n}`))).rejects.toThrow(/too big at 512/);
+  });
+
+  it('never splits a UTF-8 character', () => {
+    const b = Buffer.from('aé€😀');
+    for (let cut = 0; cut <= b.length; cut++) {
+      expect(trimUtf8End(b.subarray(0, cut)).toString('utf8')).not.toContain('\uFFFD');
+      expect(trimUtf8Start(b.subarray(cut)).toString('utf8')).not.toContain('\uFFFD');
+    }
   });
 });
