@@ -42,6 +42,12 @@ export class OutputStore {
   }
 
   put(o: { sandboxId: string; label: string; mimeType: string; text?: string; blob?: string }): StoredOutput {
+    // One output larger than the whole store keeps its head and tail; the store must stay bounded.
+    if (o.text !== undefined && o.text.length > this.maxBytes / 2) {
+      const keep = Math.floor(this.maxBytes / 4);
+      const cut = o.text.length - 2 * keep;
+      o = { ...o, text: `${o.text.slice(0, keep)}\n… [${cut} characters not kept: outputs are stored up to ${this.maxBytes / 2} characters] …\n${o.text.slice(-keep)}` };
+    }
     const bytes = o.text !== undefined ? Buffer.byteLength(o.text) : (o.blob?.length ?? 0);
     const stored: StoredOutput = {
       id: `out-${randomBytes(6).toString('hex')}`,

@@ -101,6 +101,17 @@ describe('OutputStore', () => {
   });
 });
 
+describe('OutputStore bounds', () => {
+  it('keeps head and tail of one output larger than the store allows', () => {
+    const store = new OutputStore({ maxBytes: 1000 });
+    const o = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: `HEAD${'x'.repeat(5000)}TAIL` });
+    expect(o.text!.startsWith('HEAD')).toBe(true);
+    expect(o.text!.endsWith('TAIL')).toBe(true);
+    expect(o.text).toMatch(/characters not kept/);
+    expect(o.bytes).toBeLessThan(1000);
+  });
+});
+
 describe('file URIs', () => {
   it('round-trip paths with spaces and unicode', () => {
     const uri = fileUri('sbx', '/workspace/my dir/ñ.txt');
