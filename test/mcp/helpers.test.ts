@@ -88,16 +88,19 @@ describe('toToolError', () => {
 
 describe('OutputStore', () => {
   it('evicts the least recently used beyond its count and byte limits', () => {
-    const store = new OutputStore({ maxEntries: 2, maxBytes: 1000 });
+    const store = new OutputStore({ maxEntries: 2, maxBytes: 10 });
     const a = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'a' });
     const b = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'b' });
     expect(store.get('s', a.id)?.text).toBe('a'); // refreshes a
-    store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'c' });
-    expect(store.get('s', b.id)).toBeUndefined();
+    const c = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'c' });
+    expect(store.get('s', b.id)).toBeUndefined(); // count limit: b was least recently used
     expect(store.get('s', a.id)).toBeDefined();
     expect(store.get('other', a.id)).toBeUndefined();
-    const big = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'x'.repeat(1000) });
-    expect(store.list().map((o) => o.id)).toEqual([big.id]);
+    const big = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'x'.repeat(5) });
+    expect(store.list().map((o) => o.id)).toEqual([a.id, big.id]);
+    expect(c.id).not.toBe(big.id);
+    const big2 = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'y'.repeat(5) });
+    expect(store.list().map((o) => o.id)).toEqual([big.id, big2.id]); // byte limit: 1 + 5 + 5 > 10
   });
 });
 
