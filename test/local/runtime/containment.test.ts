@@ -28,6 +28,12 @@ describe.skipIf(noBwrap)('containment', () => {
     expect(r.exitCode).toBe(1);
   });
 
+  test.skipIf(noRoot)('cannot create nested user namespaces (a root backend disables them)', async () => {
+    const r = await bash(sandbox, 'unshare --user true && echo nested');
+    expect(r.stdout).toBe('');
+    expect(r.exitCode).not.toBe(0);
+  });
+
   test('cannot write /usr or /etc, can write /workspace, /root and /tmp', async () => {
     const r = await bash(sandbox, 'touch /usr/x; touch /etc/x; touch /workspace/w /root/h /tmp/t && echo wrote');
     expect(r.stderr).toMatch(/\/usr\/x.*Read-only file system/);
