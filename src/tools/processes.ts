@@ -75,7 +75,8 @@ const sandboxListProcesses = defineSandboxTool({
         };
       }
     }
-    // Output of every process shares the budget; running ones first, they matter most.
+    // Running processes first: they are what the caller is usually waiting on. All share the budget.
+    list = [...list].sort((a, b) => Number(b.status === 'running') - Number(a.status === 'running'));
     const shares = allocate(
       list.map((p) => (p.stdout?.length ?? 0) + (p.stderr?.length ?? 0)),
       ctx.budget.textChars,
