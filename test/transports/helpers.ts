@@ -1,0 +1,107 @@
+/**
+ * Shared pieces of the transport tests: a Backend over the test local backend, SDK clients for
+ * both protocol eras, and a check that a sandbox is really gone on the backend.
+ */
+import { request } from 'node:http';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { HopxClient } from '../../src/client/index.js';
+import { NotFoundError } from '../../src/client/errors.js';
+import type { HopxClientApi } from '../../src/client/types.js';
+import type { Backend } from '../../src/transports/backend.js';
+import type { TestBackend } from '../support/local-backend.js';
+
+/**
+ * The server's Backend over a test backend. `cloud` makes the server behave as in HopX cloud mode
+ * (caller keys honoured) while talking to the local backend.
+ */
+export function backendOver(test: TestBackend, kind: 'cloud' | 'local' = 'local'): Backend {
+  return {
+    kind,
+    baseUrl: test.backend.url,
+    client: test.client,
+    clientForKey: (apiKey) => (kind === 'cloud' ? new HopxClient({ apiKey, baseUrl: test.backend.url, maxRetries: 0 }) : test.client),
+    close: async () => {},
+  };
+}
+
+export type Era = 'legacy' | 'modern';
+
+export async function connectHttp(url: string, era: Era, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client(
+    { name: 'transport-test', version: '1.0.0' },
+    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } },
+  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  return client;
+}
+
+export interface ToolText {
+  text: string;
+  isError: boolean;
+  structured: Record<string, unknown> | undefined;
+}
+
+export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolText> {
+  const result = await client.callTool({ name, arguments: args });
+  const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
+  return {
+    text: content.filter((c) => c.type === 'text').map((c) => c.text).join('\n'),
+    isError: result.isError === true,
+    structured: result.structuredContent as Record<string, unknown> | undefined,
+  };
+}
+
+/** Creates a sandbox through MCP and returns its id (from structuredContent). */
+export async function createSandbox(client: Client): Promise<string> {
+  const created = await callTool(client, 'sandbox_create', { template: 'code-interpreter' });
+  if (created.isError) throw new Error(`sandbox_create failed: ${created.text}`);
+  const id = (created.structured?.sandbox_id ?? created.structured?.id) as string | undefined;
+  if (!id) throw new Error(`sandbox_create returned no id: ${JSON.stringify(created.structured)}`);
+  return id;
+}
+
+/** True when the backend no longer runs the sandbox (404, or a killed/deleted status). */
+export async function sandboxGone(client: HopxClientApi, id: string): Promise<boolean> {
+  try {
+    const info = await client.sandboxes.get(id);
+    return ['killed', 'deleted', 'stopped', 'error'].includes(info.status);
+  } catch (error) {
+    if (error instanceof NotFoundError) return true;
+    throw error;
+  }
+}
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A raw HTTP request (node:http lets tests set Host, unlike fetch). */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+export const INITIALIZE_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+
+export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
