@@ -40,9 +40,11 @@ export function renderRichOutputs(
     return uri;
   };
 
-  for (const o of outputs.slice(0, MAX_RICH_OUTPUTS)) {
+  for (let o of outputs.slice(0, MAX_RICH_OUTPUTS)) {
     const mime = o.mimeType.toLowerCase();
     if (INLINE_IMAGE_TYPES.has(mime)) {
+      // Jupyter wraps base64 at 76 columns; image content wants it unbroken.
+      o = { ...o, data: o.data.replace(/\s+/g, '') };
       const bytes = Math.floor((o.data.length * 3) / 4);
       if (o.data.length <= imageBudget) {
         imageBudget -= o.data.length;
