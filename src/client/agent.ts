@@ -74,9 +74,16 @@ export class AgentConnection {
         return await this.send<T>(req, baseUrl, token, call);
       } catch (error) {
         const canResend = req.replayable !== false || !req.body;
-        if (error instanceof HopxError && error.status === 401 && attempt === 0 && canResend) {
+        if (error instanceof HopxError && error.status === 401 && attempt === 0) {
           // The token may have been revoked or rotated: refresh once and resend (as both SDKs do).
           await this.refresh(call);
+          if (!canResend) {
+            throw new HopxError(
+              `The sandbox agent rejected the token during ${req.context.operation}; the token is now refreshed, but the ` +
+                'data stream was already consumed and cannot be resent. Retry the upload.',
+              { status: 401, ...(error.requestId ? { requestId: error.requestId } : {}), cause: error },
+            );
+          }
           token = await this.token(call);
           continue;
         }

@@ -187,6 +187,30 @@ describe('upload', () => {
     expect(parts[1]!.content.toString()).toBe('hello world');
   });
 
+  it('a 401 on an upload from a local file refreshes the token and resends the whole body', async () => {
+    primeAgent(h.wire);
+    h.wire.on('POST', '/files/upload', { status: 401, json: flatError('Invalid or expired token', 'UNAUTHORIZED') }, { json: { success: true } });
+    const local = join(dir, 'again.txt');
+    await writeFile(local, 'resend me');
+    await files().upload('/workspace/again.txt', { localPath: local });
+    const calls = h.wire.calls('/files/upload');
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.bodyBytes).toBe(calls[1]!.bodyBytes);
+    expect(parseMultipart(calls[1]!.rawBody!, String(calls[1]!.headers['content-type']))[1]!.content.toString()).toBe('resend me');
+    expect(h.wire.calls(/token\/refresh/)).toHaveLength(2);
+  });
+
+  it('a 401 on an upload from a one-shot stream refreshes but asks the caller to retry', async () => {
+    primeAgent(h.wire);
+    h.wire.on('POST', '/files/upload', { status: 401, json: flatError('Invalid or expired token', 'UNAUTHORIZED') });
+    async function* once() {
+      yield Buffer.from('only once');
+    }
+    await expect(files().upload('/workspace/o.txt', { stream: once(), filename: 'o.txt' })).rejects.toThrow(/cannot be resent\. Retry the upload/);
+    expect(h.wire.calls('/files/upload')).toHaveLength(1);
+    expect(h.wire.calls(/token\/refresh/)).toHaveLength(2);
+  });
+
   it('a missing local file is a ValidationError naming localPath', async () => {
     await expect(files().upload('/workspace/x', { localPath: join(dir, 'nope.bin') })).rejects.toThrow(/localPath .*nope\.bin cannot be read/);
   });
