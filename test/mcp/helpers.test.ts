@@ -151,3 +151,38 @@ describe('readBounded', () => {
     }
   });
 });
+
+describe('renderRichOutputs', () => {
+  it('inlines images within the budget, keeps the rest aside, summarizes text kinds', async () => {
+    const { makeConversation, unreachableClient } = await import('./harness.js');
+    const { renderRichOutputs } = await import('../../src/tools/rich.js');
+    const conversation = makeConversation(unreachableClient());
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const wrapped = png.replace(/(.{20})/g, '$1\n');
+    const r = renderRichOutputs(
+      conversation,
+      'sbx',
+      [
+        { mimeType: 'image/png', data: wrapped },
+        { mimeType: 'image/png', data: png },
+        { mimeType: 'application/json', data: '{"a":[1,2]}' },
+        { mimeType: 'image/svg+xml', data: '<svg/>' },
+        { mimeType: 'application/x-custom', data: 'AAAA' },
+      ],
+      png.length + 10,
+    );
+    expect(r.content[0]).toEqual({ type: 'image', data: png, mimeType: 'image/png' });
+    expect(r.summaries.map((x) => [x.mime_type, x.inline])).toEqual([
+      ['image/png', true],
+      ['image/png', false],
+      ['application/json', true],
+      ['image/svg+xml', false],
+      ['application/x-custom', false],
+    ]);
+    expect(r.summaries[2].summary).toContain('"a"');
+    const links = r.content.filter((c) => c.type === 'resource_link') as { uri: string }[];
+    expect(links).toHaveLength(3);
+    expect(links.every((l) => l.uri.startsWith('hopx://sandboxes/sbx/outputs/out-'))).toBe(true);
+    expect(conversation.outputs.list()).toHaveLength(3);
+  });
+});
