@@ -1,0 +1,127 @@
+/**
+ * The `hopx-mcp` command itself (built dist/cli.js): flags, HTTP startup and graceful shutdown,
+ * the local-backend subcommand.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import { ensureBuilt } from './built-cli.js';
+import { callTool, connectHttp, createSandbox, sandboxGone } from './helpers.js';
+
+let cli: string;
+beforeAll(async () => {
+  cli = await ensureBuilt();
+});
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+  /** Resolves with the first stderr match (or rejects when the process exits first). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...getDefaultEnvironment(), HOPX_MCP_LOG_LEVEL: 'info', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    exited,
+    async waitFor(pattern, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = stderr.match(pattern);
+        if (match) return match;
+        if (done || Date.now() > deadline) throw new Error(`no ${pattern} in stderr:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+  };
+}
+
+describe('flags', () => {
+  it('--help and --version print to stderr and exit 0 (stdout stays clean)', async () => {
+    const help = run(['--help']);
+    expect(await help.exited).toBe(0);
+    expect(help.stderr()).toMatch(/Usage:[\s\S]*--http[\s\S]*HOPX_MCP_READ_ONLY/);
+    const version = run(['--version']);
+    expect(await version.exited).toBe(0);
+    expect(version.stderr().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(help.stdout() + version.stdout()).toBe('');
+  });
+
+  it('exits 2 with a message naming the flag on bad input', async () => {
+    const bad = run(['--port', '99999', '--http']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toMatch(/--port="99999"/);
+    const secret = run(['--api-key', 'x']);
+    expect(await secret.exited).toBe(2);
+    expect(secret.stderr()).toMatch(/HOPX_API_KEY/);
+  });
+
+  it('refuses a non-loopback HTTP bind without HOPX_MCP_AUTH_TOKEN (exit 2)', async () => {
+    const open = run(['--http', '--host', '0.0.0.0', '--port', '0'], { HOPX_API_KEY: 'k', HOPX_BASE_URL: 'http://127.0.0.1:9' });
+    expect(await open.exited).toBe(2);
+    expect(open.stderr()).toMatch(/Refusing to listen on 0\.0\.0\.0 without authentication/);
+  });
+});
+
+describe('hopx-mcp --http', () => {
+  let test: TestBackend;
+  beforeAll(async () => {
+    test = await startTestBackend();
+  });
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('prints its URL, serves MCP, and on SIGTERM ends every conversation (sandboxes killed)', async () => {
+    const server = run(['--http', '--port', '0'], { HOPX_API_KEY: test.backend.apiKey, HOPX_BASE_URL: test.backend.url });
+    try {
+      const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+      expect(server.stderr()).toContain('claude mcp add --transport http hopx');
+      const legacy = await connectHttp(url!, 'legacy');
+      const modern = await connectHttp(url!, 'modern');
+      const ids = [await createSandbox(legacy), await createSandbox(modern)];
+      expect((await callTool(modern, 'sandbox_run_code', { code: 'print(6*7)' })).text).toContain('42');
+      for (const id of ids) expect(await sandboxGone(test.client, id)).toBe(false);
+
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      for (const id of ids) expect(await sandboxGone(test.client, id)).toBe(true);
+      expect(server.stderr().match(/"msg":"conversation ended"/g)?.length).toBeGreaterThanOrEqual(2);
+      await Promise.allSettled([legacy.close(), modern.close()]);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('hopx-mcp local-backend', () => {
+  it('starts the local backend alone, prints its URL and key, and stops on SIGINT', async () => {
+    const backend = run(['local-backend', '--port', '0']);
+    try {
+      const [, url] = await backend.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      expect(backend.stderr()).toMatch(/HOPX_API_KEY=\S+/);
+      backend.child.kill('SIGINT');
+      expect(await backend.exited).toBe(0);
+    } finally {
+      backend.child.kill('SIGKILL');
+    }
+  });
+});

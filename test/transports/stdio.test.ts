@@ -1,0 +1,111 @@
+/**
+ * stdio: the built `hopx-mcp` spawned as MCP clients spawn it. With no HOPX_API_KEY it runs the
+ * local backend in process; with HOPX_API_KEY/HOPX_BASE_URL aimed at a test backend it behaves as
+ * in cloud mode, which lets the test see from outside that stdin EOF kills the sandbox.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import { ensureBuilt } from './built-cli.js';
+import { callTool, createSandbox, sandboxGone } from './helpers.js';
+
+let cli: string;
+let stateDir: string;
+beforeAll(async () => {
+  cli = await ensureBuilt();
+  stateDir = await mkdtemp(join(tmpdir(), 'hopx-stdio-test-'));
+});
+afterAll(async () => {
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+});
+
+function localEnv(): Record<string, string> {
+  return { ...getDefaultEnvironment(), HOPX_MCP_STATE_DIR: stateDir, HOPX_MCP_LOG_LEVEL: 'warn' };
+}
+
+async function connectStdio(era: 'legacy' | 'modern', env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [cli], env, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const client = new Client({ name: 'stdio-test', version: '1.0.0' }, { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
+describe.each(['legacy', 'modern'] as const)('%s-era client over stdio, local backend in process', (era) => {
+  it('initializes, lists tools and runs python in a sandbox', async () => {
+    const { client, stderr } = await connectStdio(era, localEnv());
+    try {
+      expect(client.getProtocolEra()).toBe(era);
+      expect(client.getServerVersion()?.name).toBe('hopx-mcp');
+      const { tools } = await client.listTools();
+      expect(tools.length).toBeGreaterThan(20);
+      await createSandbox(client);
+      const run = await callTool(client, 'sandbox_run_code', { code: 'print(1+1)' });
+      expect(run.isError, `${run.text}\n${stderr()}`).toBe(false);
+      expect(run.text).toContain('2');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('stdin EOF', () => {
+  let test: TestBackend;
+  beforeAll(async () => {
+    test = await startTestBackend();
+  });
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('ends the conversation: the sandbox is killed and the process exits 0', async () => {
+    // Raw JSON-RPC over the pipes so that the only thing ending the server is stdin closing.
+    const child = spawn(process.execPath, [cli], {
+      env: { ...getDefaultEnvironment(), HOPX_API_KEY: test.backend.apiKey, HOPX_BASE_URL: test.backend.url, HOPX_MCP_LOG_LEVEL: 'info' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const responses = new Map<number, Record<string, unknown>>();
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const message = JSON.parse(buffer.slice(0, newline)) as { id?: number };
+        buffer = buffer.slice(newline + 1);
+        if (typeof message.id === 'number') responses.set(message.id, message);
+      }
+    });
+    const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
+    const reply = async (id: number) => {
+      const deadline = Date.now() + 30_000;
+      while (!responses.has(id)) {
+        if (Date.now() > deadline) throw new Error(`no reply to request ${id}; stderr:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return responses.get(id)!;
+    };
+
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    await reply(1);
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sandbox_create', arguments: { template: 'code-interpreter' } } });
+    const created = (await reply(2)) as { result: { structuredContent: { sandbox_id: string } } };
+    const id = created.result.structuredContent.sandbox_id;
+    expect(await sandboxGone(test.client, id)).toBe(false);
+
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('"msg":"conversation ended"');
+    expect(stderr).toContain('stdin closed');
+    expect(await sandboxGone(test.client, id)).toBe(true);
+  });
+});
