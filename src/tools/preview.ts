@@ -1,11 +1,49 @@
 import { z } from 'zod';
-import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
+
+type Listening = 'all_interfaces' | 'localhost_only' | 'not_listening' | 'unknown';
+
+/**
+ * Who listens on `port` inside the sandbox, from /proc/net/tcp{,6} (present in every Linux
+ * sandbox, unlike ss or netstat). A server bound to 127.0.0.1 is the classic reason a preview
+ * URL shows nothing, so the tool says so up front.
+ */
+export function listeningFrom(procNetTcp: string, port: number): Listening {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let found: Listening = 'not_listening';
+  for (const line of procNetTcp.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    // sl local_address rem_address st ...; st 0A = LISTEN
+    if (cols.length < 4 || cols[3] !== '0A') continue;
+    const [addr, p] = cols[1].split(':');
+    if (p !== hexPort) continue;
+    if (/^0+$/.test(addr)) return 'all_interfaces';
+    found = 'localhost_only';
+  }
+  return found;
+}
+
+async function probeListening(ctx: SandboxToolContext, port: number): Promise<Listening> {
+  try {
+    const r = await ctx.agent.commands.run({ command: 'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null', timeoutSeconds: 10 }, ctx.call);
+    return r.stdout.includes('local_address') ? listeningFrom(r.stdout, port) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const ADVICE: Record<Listening, string> = {
+  all_interfaces: '',
+  localhost_only: ' Warning: the server listens on 127.0.0.1 only, so the URL will not reach it; restart it bound to 0.0.0.0.',
+  not_listening: ' Nothing listens on that port yet: start the server (in the background, bound to 0.0.0.0) first.',
+  unknown: '',
+};
 
 const sandboxGetPreviewUrl = defineSandboxTool({
   name: 'sandbox_get_preview_url',
   title: 'Get preview URL',
   description:
-    'Get the URL at which a port of the remote sandbox can be reached, e.g. a web server started in the background. ' +
+    'Get the URL at which a port of the remote sandbox can be reached, e.g. a web server started in the background, and check that something listens on it. ' +
     'The server must listen on 0.0.0.0, not 127.0.0.1. On HopX cloud the URL is public: anyone with it can open it.',
   toolset: 'preview',
   kind: 'read',
@@ -13,11 +51,19 @@ const sandboxGetPreviewUrl = defineSandboxTool({
   input: z.strictObject({
     port: z.number().int().min(1).max(65_535).describe('Port the server listens on inside the sandbox, e.g. 8000.'),
   }),
-  output: z.object({ sandbox_id: z.string(), port: z.number(), url: z.string() }),
+  output: z.object({
+    sandbox_id: z.string(),
+    port: z.number(),
+    url: z.string(),
+    listening: z.enum(['all_interfaces', 'localhost_only', 'not_listening', 'unknown']).describe('What listens on the port inside the sandbox'),
+  }),
   async handle(ctx, args) {
-    const url = await ctx.agent.previewUrl(args.port, ctx.call);
+    const [url, listening] = await Promise.all([ctx.agent.previewUrl(args.port, ctx.call), probeListening(ctx, args.port)]);
     const note = ctx.conversation.backend === 'local' ? ' (local backend: reachable from this machine only)' : ' (public URL, no authentication)';
-    return { text: `Port ${args.port} of sandbox ${ctx.sandboxId}: ${url}${note}`, structured: { sandbox_id: ctx.sandboxId, port: args.port, url } };
+    return {
+      text: `Port ${args.port} of sandbox ${ctx.sandboxId}: ${url}${note}.${ADVICE[listening]}`,
+      structured: { sandbox_id: ctx.sandboxId, port: args.port, url, listening },
+    };
   },
 });
 

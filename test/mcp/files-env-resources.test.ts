@@ -119,6 +119,16 @@ describe('env tools', () => {
 
 describe('preview, metrics, agent info, cache', () => {
   it('gives a preview URL that reaches a server in the sandbox', async () => {
+    const early = await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 });
+    expect(early.structuredContent.listening).toBe('not_listening');
+    expect(textOf(early)).toMatch(/Nothing listens on that port yet/);
+    await callOk(s.client, 'sandbox_run_command', { command: 'python3 -m http.server 8766 --bind 127.0.0.1', background: true });
+    let local = early;
+    for (let i = 0; i < 50 && local.structuredContent.listening !== 'localhost_only'; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      local = await callOk(s.client, 'sandbox_get_preview_url', { port: 8766 });
+    }
+    expect(textOf(local)).toMatch(/listens on 127\.0\.0\.1 only.*0\.0\.0\.0/);
     await callOk(s.client, 'sandbox_write_file', { path: '/workspace/site/index.html', content: 'hello from the sandbox' });
     await callOk(s.client, 'sandbox_run_command', { command: 'cd /workspace/site && python3 -m http.server 8765 --bind 0.0.0.0', background: true });
     const r = await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 });
@@ -129,6 +139,7 @@ describe('preview, metrics, agent info, cache', () => {
       if (!body.includes('hello')) await new Promise((res) => setTimeout(res, 100));
     }
     expect(body).toContain('hello from the sandbox');
+    expect((await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 })).structuredContent.listening).toBe('all_interfaces');
   });
 
   it('reports system metrics, agent metrics and agent info without tokens', async () => {

@@ -186,3 +186,22 @@ describe('renderRichOutputs', () => {
     expect(conversation.outputs.list()).toHaveLength(3);
   });
 });
+
+describe('listeningFrom', () => {
+  const table = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1',
+    '   1: 0100007F:1F41 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2',
+    '   2: 0100007F:1F42 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 3',
+    '   0: 00000000000000000000000000000000:1F43 00000000000000000000000000000000:0000 0A 0 0 0',
+  ].join('\n');
+  it.each([
+    [8000, 'all_interfaces'],
+    [8001, 'localhost_only'],
+    [8002, 'not_listening'],
+    [8003, 'all_interfaces'],
+  ])('port %i → %s', async (port, expected) => {
+    const { listeningFrom } = await import('../../src/tools/preview.js');
+    expect(listeningFrom(table, port)).toBe(expected);
+  });
+});
