@@ -49,6 +49,12 @@ describe('file tools', () => {
     expect((await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/dir/hello.txt' })).structuredContent.removed).toBe(false);
   });
 
+  it('removes a directory with its contents', async () => {
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/tree/a/b.txt', content: 'b' });
+    expect((await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/tree' })).structuredContent.removed).toBe(true);
+    expect((await callOk(s.client, 'sandbox_file_exists', { path: '/workspace/tree' })).structuredContent.exists).toBe(false);
+  });
+
   it('rejects invalid base64 naming the field', async () => {
     const r = await call(s.client, 'sandbox_write_file', { path: '/workspace/x.bin', content: 'not base64!!', encoding: 'base64' });
     expect(r.isError).toBe(true);
