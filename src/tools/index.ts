@@ -7,7 +7,7 @@
  * schema parsing, and error translation through `toToolError`.
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
-import { isKnownError, toToolError } from '../errors.js';
+import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
 import type { Conversation } from '../session.js';
 import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
@@ -158,7 +158,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   } catch (err) {
     const ms = Math.round(performance.now() - started);
     if (isKnownError(err)) {
-      logger.info({ ms, outcome: 'error', error: (err as Error).name }, 'tool call failed');
+      logger.info({ ms, outcome: 'error', error: (err as Error).name, message: sanitizeMessage((err as Error).message) }, 'tool call failed');
     } else {
       logger.error({ ms, err }, 'tool call failed unexpectedly');
     }
