@@ -4,7 +4,7 @@
  * (paused / stopped sandbox) instead of reporting a bare connection error.
  */
 import type { ClientContext } from './context.js';
-import { HopxError, NetworkError, SandboxNotFoundError, SandboxNotRunningError, SandboxExpiredError } from './errors.js';
+import { HopxError, NetworkError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ServerError } from './errors.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 import type { Sandboxes } from './sandboxes.js';
 import type { CallOptions } from './types.js';
@@ -20,6 +20,10 @@ export type AgentRequest = Omit<HttpRequest, 'baseUrl' | 'timeoutMs' | 'signal' 
 };
 
 const AGENT_RUNNING = new Set(['running']);
+
+function isGatewayError(error: unknown): error is ServerError {
+  return error instanceof ServerError && (error.status === 502 || error.status === 503 || error.status === 504);
+}
 
 export class AgentConnection {
   private refreshing: Promise<void> | undefined;
@@ -87,7 +91,7 @@ export class AgentConnection {
           token = await this.token(call);
           continue;
         }
-        if (error instanceof NetworkError) throw await this.explainUnreachable(error, call);
+        if (error instanceof NetworkError || isGatewayError(error)) throw await this.explainUnreachable(error, call);
         throw error;
       }
     }
@@ -107,8 +111,11 @@ export class AgentConnection {
     });
   }
 
-  /** An agent that refuses connections usually belongs to a paused or stopped sandbox: say so. */
-  async explainUnreachable(error: NetworkError, call: CallOptions): Promise<HopxError> {
+  /**
+   * An agent that refuses connections (local) or whose edge proxy answers 502/503/504 (cloud)
+   * usually belongs to a paused or stopped sandbox: look, and say so.
+   */
+  async explainUnreachable(error: HopxError, call: CallOptions): Promise<HopxError> {
     if (call.signal?.aborted) return error;
     try {
       const info = await this.sandboxes.get(this.sandboxId, { ...(call.signal ? { signal: call.signal } : {}), timeoutMs: 10_000 });

@@ -19,7 +19,8 @@ export class Env implements EnvApi {
       call,
     );
     const body = asRecord(res.data);
-    const vars = asRecord(body.env_vars ?? body.env ?? body);
+    // {env_vars: {...}, count, timestamp}; a bare map from older agents is accepted too.
+    const vars = asRecord(body.env_vars ?? body.env ?? withoutMeta(body));
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(vars)) {
       if (typeof value === 'string') out[key] = value;
@@ -87,4 +88,9 @@ export class Env implements EnvApi {
       call,
     );
   }
+}
+
+function withoutMeta(body: Record<string, unknown>): Record<string, unknown> {
+  const { count: _count, timestamp: _timestamp, request_id: _requestId, ...rest } = body;
+  return rest;
 }

@@ -386,12 +386,12 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   {
     status: [429, 403],
     codes: ['RESOURCE_LIMIT_ERROR', 'QUOTA_EXCEEDED'],
-    // 403 counts as a quota error only when the message talks about a limit (Python SDK rule).
+    // A 429 is a quota only when its code says so (rate-limit bodies may carry a `limit` too);
+    // a 403 is one when it talks about a limit (Python SDK rule).
     when: (i) =>
       i.body.code === 'RESOURCE_LIMIT_ERROR' ||
       i.body.code === 'QUOTA_EXCEEDED' ||
-      i.body.details?.limit !== undefined ||
-      (i.status === 403 && i.text.includes('limit')),
+      (i.status === 403 && (i.text.includes('limit') || i.body.details?.limit !== undefined)),
     build: (i, init) => {
       const d = { ...i.body.extra, ...(i.body.details ?? {}) };
       const upgradeUrl = str(d.upgrade_url);

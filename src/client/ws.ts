@@ -100,7 +100,9 @@ export async function openAgentSocket(
         await conn.refresh(call);
         continue;
       }
-      if (error instanceof NetworkError) throw await conn.explainUnreachable(error, call);
+      if (error instanceof NetworkError || (error instanceof HopxError && [502, 503, 504].includes(error.status ?? 0))) {
+        throw await conn.explainUnreachable(error, call);
+      }
       throw error;
     }
   }

@@ -44,6 +44,7 @@ const cases: Case[] = [
   ['403 limit (PY rule)', 403, nestedError('Sandbox limit reached', 'FORBIDDEN', { limit: 5, current: 5, available: 0, upgrade_url: 'https://x/up' }), other, ResourceLimitError, /upgrade at https:\/\/x\/up/],
   ['429 quota', 429, flatError('Too many sandboxes', 'RESOURCE_LIMIT_ERROR'), other, ResourceLimitError, /quota/],
   ['429 rate', 429, flatError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after: 20 }), other, RateLimitError, /retry after 20 s/],
+  ['429 rate with a limit detail', 429, flatError('Slow down', 'RATE_LIMIT_EXCEEDED', { details: { limit: 100, remaining: 0 } }), other, RateLimitError, /rate limit/],
   ['429 nested', 429, nestedError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after_seconds: 7 }), other, RateLimitError, /retry after 7 s/],
   ['403 path', 403, flatError('Access denied - path not allowed', 'PATH_NOT_ALLOWED', { path: '/etc/shadow' }), agentFile, PathNotAllowedError, /\/etc\/shadow/],
   ['403 forbidden on file', 403, flatError('Forbidden', 'FORBIDDEN'), agentFile, PathNotAllowedError, /\/workspace or \/tmp/],

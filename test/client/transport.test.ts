@@ -210,6 +210,22 @@ describe('agent reachability, IPv4, logging', () => {
     expect((error as Error).message).toMatch(/sandbox_resume/);
   });
 
+  it('a 502 from the agent edge of a stopped sandbox gives SandboxNotRunningError (after GET retries)', async () => {
+    primeAgent(h.wire);
+    h.wire.on('GET', `/v1/sandboxes/${SANDBOX_ID}`, { json: sandboxBody(SANDBOX_ID, h.wire.url) }, { json: sandboxBody(SANDBOX_ID, h.wire.url, { status: 'stopped' }) });
+    h.wire.on('GET', '/files/list', { status: 502, text: 'Bad Gateway' });
+    const error = await h.client.agent(SANDBOX_ID).files.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SandboxNotRunningError);
+    expect((error as Error).message).toMatch(/stopped.*sandbox_start/);
+    expect(h.wire.calls('/files/list')).toHaveLength(3);
+  });
+
+  it('a 502 from the agent of a running sandbox stays a ServerError', async () => {
+    primeAgent(h.wire);
+    h.wire.on('GET', '/files/list', { status: 502, text: 'Bad Gateway' });
+    await expect(h.client.agent(SANDBOX_ID).files.list()).rejects.toBeInstanceOf(ServerError);
+  });
+
   it('connects over IPv4 when given a hostname (localhost → 127.0.0.1)', async () => {
     const client = h.makeClient({ baseUrl: h.wire.url.replace('127.0.0.1', 'localhost') });
     h.wire.on('GET', '/health', { json: { status: 'ok' } });
