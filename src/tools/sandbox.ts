@@ -105,7 +105,8 @@ const sandboxConnect = defineTool({
     ctx.conversation.assertActive();
     const info = await ctx.conversation.client.sandboxes.get(args.sandbox_id, ctx.call);
     const attached = ctx.conversation.attachment(info.id);
-    await ctx.conversation.attach(info, 'connected', attached?.leaseSeconds ?? null);
+    // Activity extends a connected sandbox by its own timeout too, so it does not expire mid-work.
+    await ctx.conversation.attach(info, 'connected', attached?.leaseSeconds ?? info.timeoutSeconds);
     const s = summarize(info, ctx.conversation);
     let hint = '';
     if (info.status === 'paused') hint = ' It is paused: call sandbox_resume before running anything.';
