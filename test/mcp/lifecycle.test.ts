@@ -83,6 +83,30 @@ describe('lifecycle tools', () => {
     }
   });
 
+  it('pages through the account\'s sandboxes with limit and cursor, and filters by status', async () => {
+    const s = await connect(makeConversation(backend.client));
+    try {
+      const ids = new Set<string>();
+      for (let i = 0; i < 3; i++) ids.add((await callOk(s.client, 'sandbox_create', {})).structuredContent.sandbox_id);
+      await callOk(s.client, 'sandbox_pause', {});
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const r = await callOk(s.client, 'sandbox_list', { scope: 'account', limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(r.structuredContent.sandboxes.length).toBeLessThanOrEqual(2);
+        seen.push(...r.structuredContent.sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id));
+        if (!r.structuredContent.has_more) break;
+        cursor = r.structuredContent.next_cursor;
+        expect(textOf(r)).toContain(`pass cursor "${cursor}"`);
+      }
+      expect(seen).toEqual(expect.arrayContaining([...ids]));
+      const paused = await callOk(s.client, 'sandbox_list', { status: 'paused' });
+      expect(paused.structuredContent.sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toEqual([s.conversation.currentSandboxId]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a bad template is an error naming the fix', async () => {
     const s = await connect(makeConversation(backend.client));
     try {
