@@ -96,14 +96,28 @@ class Runtime implements SandboxRuntime {
   }
 }
 
+function applyForcedTiers(host: HostProfile, force: RuntimeOptions['forceTiers']): void {
+  const probe = host.probe;
+  if (force?.isolation === 'process' && probe.isolation !== 'process') {
+    probe.isolation = 'process';
+    probe.warnings.push('the unisolated process tier was chosen explicitly (forceTiers.isolation)');
+  }
+  if (force?.limits === 'prlimit' && probe.limits !== 'prlimit') {
+    probe.limits = 'prlimit';
+    probe.pause = 'sigstop'; // freezing needs the cgroups we are not creating
+    probe.warnings.push('cgroup limits were switched off explicitly (forceTiers.limits)');
+  }
+  if (force?.pause === 'sigstop' && probe.pause !== 'sigstop') {
+    probe.pause = 'sigstop';
+    probe.warnings.push('the cgroup freezer was switched off explicitly (forceTiers.pause)');
+  }
+}
+
 export async function createRuntime(options: RuntimeOptions): Promise<SandboxRuntime> {
   const host = await probeHost();
-  if (options.isolation === 'process' && host.probe.isolation === 'namespaces') {
-    host.probe.isolation = 'process';
-    host.probe.warnings.push('the unisolated process tier was chosen explicitly (isolation: "process")');
-  }
+  applyForcedTiers(host, options.forceTiers);
   const allowUnisolated =
-    options.isolation === 'process' || (options.allowUnisolated ?? process.env.HOPX_LOCAL_ALLOW_UNISOLATED === '1');
+    options.forceTiers?.isolation === 'process' || (options.allowUnisolated ?? process.env.HOPX_LOCAL_ALLOW_UNISOLATED === '1');
   if (host.probe.root && !host.setpriv) {
     throw new IsolationUnavailableError('running as root needs setpriv (util-linux) to drop sandboxes to an unprivileged uid; install util-linux');
   }

@@ -6,6 +6,7 @@
  * the kernel's process group and `stateLost` — the next cell starts a fresh kernel.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { KILL_GRACE_MS, signalGroup } from './exec-handle.js';
 import type { KernelResult, MimeBundle } from './types.js';
@@ -20,8 +21,11 @@ export interface KernelCellRequest {
 type OutputCallback = (stream: 'stdout' | 'stderr', chunk: string) => void;
 
 export interface KernelHooks {
-  /** Spawn kernel.py in kernel mode with stdio [pipe, pipe, pipe, pipe] (fd 3 = replies). */
-  spawn(): ChildProcess;
+  /**
+   * Spawn kernel.py in kernel mode with stdio [pipe, pipe, pipe, pipe] (fd 3 = replies) and
+   * HOPX_KERNEL_MARKER=<marker> in its environment.
+   */
+  spawn(marker: string): ChildProcess;
   /** Cumulative OOM kills of the sandbox (to explain a dead kernel). */
   oomKills(): Promise<number>;
   memoryLimitMb: number | null;
@@ -47,15 +51,58 @@ interface Cell {
 }
 
 const READY_TIMEOUT_MS = 30_000;
+/** How long to wait for the end-of-cell markers after "done" (user code may have closed fd 1). */
+const MARKER_WAIT_MS = 500;
+
+/**
+ * Raw fd 1 / fd 2 output of the kernel. Pipes do not order against fd 3, so at the end of each
+ * cell the kernel writes a per-kernel random marker on both: everything before the marker belongs
+ * to the cell. A chunk tail that could be the start of a marker is held back until it resolves.
+ */
+export class RawStream {
+  private pending = '';
+
+  constructor(
+    private readonly marker: string,
+    private readonly onText: (text: string) => void,
+    private readonly onMarker: () => void,
+  ) {}
+
+  push(chunk: string): void {
+    this.pending += chunk;
+    for (;;) {
+      const at = this.pending.indexOf(this.marker);
+      if (at < 0) break;
+      if (at > 0) this.onText(this.pending.slice(0, at));
+      this.pending = this.pending.slice(at + this.marker.length);
+      this.onMarker();
+    }
+    let keep = 0;
+    for (let n = Math.min(this.marker.length - 1, this.pending.length); n > 0; n--) {
+      if (this.marker.startsWith(this.pending.slice(-n))) {
+        keep = n;
+        break;
+      }
+    }
+    const text = this.pending.slice(0, this.pending.length - keep);
+    this.pending = this.pending.slice(this.pending.length - keep);
+    if (text) this.onText(text);
+  }
+}
 
 class KernelProcess {
   readonly exited: Promise<void>;
   private readonly ready: Promise<void>;
   private current: Cell | null = null;
   private alive = true;
+  /** The cell's "done" message, held until both end markers arrived. */
+  private doneMessage: KernelMessage | null = null;
+  private markersSeen = { stdout: false, stderr: false };
+  private markerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly child: ChildProcess,
+    marker: string,
     private readonly onDeath: (process: KernelProcess) => void,
   ) {
     let markReady!: () => void;
@@ -97,10 +144,12 @@ class KernelProcess {
       }
     });
     // Raw fd 1/2 output (subprocesses, C code) belongs to whichever cell is running.
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.raw('stdout', chunk));
+    const stdout = new RawStream(marker, (t) => this.raw('stdout', t), () => this.markerArrived('stdout'));
+    const stderr = new RawStream(marker, (t) => this.raw('stderr', t), () => this.markerArrived('stderr'));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       if (!this.current) startupStderr += chunk;
-      this.raw('stderr', chunk);
+      stderr.push(chunk);
     });
     (child.stdin as Writable).on('error', () => {});
   }
@@ -131,9 +180,28 @@ class KernelProcess {
     } else if (message.type === 'display' && message.data) {
       cell.displays.push(message.data);
     } else if (message.type === 'done') {
-      this.current = null;
-      cell.finish(message);
+      this.doneMessage = message;
+      this.markerTimer = setTimeout(() => this.completeCell(), MARKER_WAIT_MS);
+      this.completeCell(false);
     }
+  }
+
+  private markerArrived(stream: 'stdout' | 'stderr'): void {
+    if (!this.current) return;
+    this.markersSeen[stream] = true;
+    this.completeCell(false);
+  }
+
+  /** Finish the cell once "done" and both markers are in (or, forced, when the wait ran out). */
+  private completeCell(force = true): void {
+    const cell = this.current;
+    const message = this.doneMessage;
+    if (!cell || !message) return;
+    if (!force && !(this.markersSeen.stdout && this.markersSeen.stderr)) return;
+    clearTimeout(this.markerTimer);
+    this.current = null;
+    this.doneMessage = null;
+    cell.finish(message);
   }
 
   send(message: object): void {
@@ -143,12 +211,16 @@ class KernelProcess {
 
   begin(cell: Cell): void {
     this.current = cell;
+    this.doneMessage = null;
+    this.markersSeen = { stdout: false, stderr: false };
   }
 
   /** The kernel died: fail the running cell. */
   abandon(reason: { died: string; oom: boolean }): void {
     const cell = this.current;
+    clearTimeout(this.markerTimer);
     this.current = null;
+    this.doneMessage = null;
     cell?.finish(reason);
   }
 
@@ -180,7 +252,9 @@ export class PythonKernel {
     if (this.closed) throw new Error('the sandbox is not running');
     if (this.process?.isAlive) return this.process;
     const oomBefore = await this.hooks.oomKills();
-    const kernel = new KernelProcess(this.hooks.spawn(), (dead) => {
+    // Record separators around a random token: cannot collide with output by accident.
+    const marker = `\x1e${randomBytes(12).toString('hex')}\x1e`;
+    const kernel = new KernelProcess(this.hooks.spawn(marker), marker, (dead) => {
       if (this.process === dead) this.process = null;
       void this.hooks.oomKills().then((after) => {
         const oom = after > oomBefore;

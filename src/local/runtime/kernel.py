@@ -188,6 +188,7 @@ class Kernel:
         self.stdout = StreamCapture(self, "stdout")
         self.stderr = StreamCapture(self, "stderr")
         self.shown_figures = set()
+        self.marker = os.environ.pop("HOPX_KERNEL_MARKER", "").encode("utf-8")
 
     def send(self, message):
         if self.current_id is not None:
@@ -269,6 +270,13 @@ class Kernel:
         self.stdout.flush()
         self.stderr.flush()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        # Pipes are not ordered against fd 3: the marker tells the host that everything this
+        # cell (and its finished subprocesses) wrote to fd 1 and fd 2 has arrived.
+        for fd in (1, 2):
+            try:
+                os.write(fd, self.marker)
+            except OSError:
+                pass  # the cell closed the fd; the host stops waiting after a short while
         for key, old in saved_env.items():
             if old is None:
                 os.environ.pop(key, None)

@@ -85,7 +85,7 @@ export class BwrapSandbox implements LocalSandbox {
     private readonly ctx: SandboxContext,
   ) {
     this.kernel = new PythonKernel({
-      spawn: () => this.spawnKernel(),
+      spawn: (marker) => this.spawnKernel(marker),
       oomKills: () => this.oomKills(),
       memoryLimitMb: ctx.host.probe.limits !== 'prlimit' ? spec.limits.memoryMb : null,
     });
@@ -109,6 +109,10 @@ export class BwrapSandbox implements LocalSandbox {
 
   private get root(): boolean {
     return this.host.probe.root;
+  }
+
+  private get useFreezer(): boolean {
+    return this.host.probe.pause !== 'sigstop' && !!this.cgroup?.canFreeze;
   }
 
   private serial<T>(step: () => Promise<T>): Promise<T> {
@@ -152,6 +156,11 @@ export class BwrapSandbox implements LocalSandbox {
 
   private async stopNow(): Promise<void> {
     if (this.currentState === 'stopped' || this.currentState === 'destroyed') return;
+    // Frozen processes cannot die (v1 freezer) and SIGSTOPped ones keep no promises: thaw first.
+    if (this.currentState === 'paused') {
+      if (this.useFreezer) await this.cgroup!.thaw().catch(() => {});
+      else await this.sigstopWalk('SIGCONT');
+    }
     this.currentState = 'stopped';
     await this.teardownProcesses();
   }
@@ -164,16 +173,24 @@ export class BwrapSandbox implements LocalSandbox {
     this.forwards.clear();
     for (const exec of this.running) signalGroup(exec.pid, 'SIGKILL');
     const kernelClosed = this.kernel.close();
-    if (this.cgroup) await this.cgroup.killAll();
-    else await this.sigstopWalk('SIGCONT');
     if (anchor) {
+      // Kill the sandbox's pid 1 first: the kernel then kills its whole pid namespace, and the
+      // outer bwrap reaps it and exits, so no orphan is left for the host's init to reap.
       const exited = new Promise<void>((resolve) => {
         if (anchor.child.exitCode !== null || anchor.child.signalCode !== null) resolve();
         else anchor.child.once('exit', () => resolve());
       });
-      signalGroup(anchor.child.pid!, 'SIGKILL');
+      try {
+        process.kill(anchor.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      const late = setTimeout(() => signalGroup(anchor.child.pid!, 'SIGKILL'), 1000);
       await exited;
+      clearTimeout(late);
     }
+    // Whatever joined the cgroups without being in the pid namespace (forwarders, nsenter parents).
+    await this.cgroup?.killAll();
     await kernelClosed;
     await Promise.all([...this.running].map((exec) => exec.done));
     await this.cgroup?.remove();
@@ -184,7 +201,7 @@ export class BwrapSandbox implements LocalSandbox {
     return this.serial(async () => {
       if (this.currentState === 'paused') return;
       this.assertRunning();
-      if (this.cgroup?.canFreeze) await this.cgroup.freeze();
+      if (this.useFreezer) await this.cgroup!.freeze();
       else await this.sigstopWalk('SIGSTOP');
       this.currentState = 'paused';
     });
@@ -196,7 +213,7 @@ export class BwrapSandbox implements LocalSandbox {
         if (this.currentState === 'running') return;
         throw new Error(`sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
       }
-      if (this.cgroup?.canFreeze) await this.cgroup.thaw();
+      if (this.useFreezer) await this.cgroup!.thaw();
       else await this.sigstopWalk('SIGCONT');
       this.currentState = 'running';
     });
@@ -205,11 +222,6 @@ export class BwrapSandbox implements LocalSandbox {
   destroy(): Promise<void> {
     return this.serial(async () => {
       if (this.currentState === 'destroyed') return;
-      if (this.currentState === 'paused') {
-        // Thaw first so the kill lands on every freezer flavour.
-        if (this.cgroup?.canFreeze) await this.cgroup.thaw().catch(() => {});
-        else await this.sigstopWalk('SIGCONT');
-      }
       await this.stopNow();
       this.currentState = 'destroyed';
       await rm(this.dirs.root, { recursive: true, force: true });
@@ -449,10 +461,11 @@ export class BwrapSandbox implements LocalSandbox {
     return this.isolated ? '/root/.config/matplotlib' : join(this.dirs.home, '.config', 'matplotlib');
   }
 
-  private spawnKernel(): ChildProcess {
+  private spawnKernel(marker: string): ChildProcess {
     this.assertRunning();
     const env = {
       ...this.baseEnv(),
+      HOPX_KERNEL_MARKER: marker,
       MPLBACKEND: 'Agg',
       MPLCONFIGDIR: this.mplConfigDir(),
       PYTHONDONTWRITEBYTECODE: '1',
@@ -485,18 +498,6 @@ export class BwrapSandbox implements LocalSandbox {
 
   resolvePath(sandboxPath: string): Promise<ResolvedPath> {
     return resolveSandboxPath(this.dirs, sandboxPath);
-  }
-
-  /**
-   * Give a file or directory the backend created on the host (via resolvePath) to the sandbox
-   * user, so code inside can modify it. No-op when the backend is not root.
-   */
-  async chownForSandbox(hostPath: string): Promise<void> {
-    const uid = this.host.probe.sandboxUid;
-    if (uid === null) return;
-    const roots = [this.dirs.workspace, this.dirs.home, this.dirs.scratch];
-    if (!roots.some((r) => hostPath === r || hostPath.startsWith(`${r}/`))) return;
-    await chown(hostPath, uid, uid);
   }
 
   async forwardPort(port: number): Promise<{ hostPort: number }> {

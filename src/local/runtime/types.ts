@@ -37,10 +37,10 @@ export interface RuntimeOptions {
    */
   allowUnisolated?: boolean;
   /**
-   * Force the unisolated `process` tier even where bubblewrap works (tests of that tier, debugging).
-   * Explicitly choosing it counts as the opt-out. Default 'auto': the strongest tier available.
+   * Use weaker tiers than the machine offers, so the fallbacks can be tested and debugged for real.
+   * Forcing `isolation: 'process'` counts as the unisolated opt-out. Default: the strongest tiers.
    */
-  isolation?: 'auto' | 'process';
+  forceTiers?: { isolation?: 'process'; limits?: 'prlimit'; pause?: 'sigstop' };
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 

@@ -1,18 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readlink } from 'node:fs/promises';
 import { probeHost } from '../../../src/local/runtime/probe.js';
+import { pidsInNamespace } from '../../../src/local/runtime/proc.js';
+import type { BwrapSandbox } from '../../../src/local/runtime/sandbox.js';
 import type { LocalSandbox } from '../../../src/local/runtime/types.js';
-import { bash, capture, skipReason, startRuntime, type TestRuntime } from './helpers.js';
+import { bash, capture, skipReason, startRuntime, waitUntil, type TestRuntime } from './helpers.js';
 
-// The degraded tier for machines without bubblewrap, forced here so it runs for real everywhere.
+// The fallbacks for weaker machines, forced here so they run for real on this one too.
 const host = await probeHost();
 const noPython = skipReason(!host.probe.python, 'no /usr/bin/python3');
+const noBwrap = skipReason(host.probe.isolation !== 'namespaces', `bubblewrap unusable here: ${host.bwrapFailure}`);
 
 describe('unisolated process tier', () => {
   let rt: TestRuntime;
   let sandbox: LocalSandbox;
   beforeAll(async () => {
-    rt = await startRuntime({ isolation: 'process' });
+    rt = await startRuntime({ forceTiers: { isolation: 'process' } });
     sandbox = await rt.create('plain');
   });
   afterAll(async () => {
@@ -21,7 +26,7 @@ describe('unisolated process tier', () => {
 
   test('reports the tier and its warning', () => {
     expect(rt.runtime.probe.isolation).toBe('process');
-    expect(rt.runtime.probe.warnings.join(' ')).toMatch(/unisolated process tier/);
+    expect(rt.runtime.probe.warnings.join(' ')).toMatch(/unisolated process tier was chosen/);
   });
 
   test('runs in the sandbox dirs with HOME and HOPX_WORKSPACE redirected', async () => {
@@ -47,5 +52,64 @@ describe('unisolated process tier', () => {
     const root = sandbox.dirs.root;
     await sandbox.destroy();
     expect(existsSync(root)).toBe(false);
+  });
+});
+
+describe.skipIf(noBwrap)('namespaces without cgroups (prlimit limits, SIGSTOP pause)', () => {
+  let rt: TestRuntime;
+  let sandbox: LocalSandbox;
+  beforeAll(async () => {
+    rt = await startRuntime({ forceTiers: { limits: 'prlimit' } });
+    sandbox = await rt.create('nocg', { memoryMb: 128 });
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  test('reports the tiers', () => {
+    expect(rt.runtime.probe).toMatchObject({ isolation: 'namespaces', limits: 'prlimit', pause: 'sigstop' });
+  });
+
+  test.skipIf(noPython)('python hits RLIMIT_AS as a MemoryError instead of an OOM kill', async () => {
+    const r = await capture(
+      sandbox.execCode({
+        language: 'python',
+        code: 'x = []\ntry:\n    while True:\n        x.append(bytearray(8 * 2**20))\nexcept MemoryError:\n    print("MemoryError after", len(x) * 8, "MB")',
+        env: {},
+        timeoutMs: 30_000,
+      }),
+    );
+    const mb = Number(/MemoryError after (\d+) MB/.exec(r.stdout)?.[1]);
+    expect(mb, r.stdout + r.stderr).toBeGreaterThan(0);
+    expect(mb).toBeLessThanOrEqual(128);
+  });
+
+  test('pause stops every process with SIGSTOP and resume continues', async () => {
+    await bash(sandbox, '(while :; do echo x >> /tmp/ticks; sleep 0.02; done) > /dev/null 2>&1 &');
+    const ticks = () => {
+      try {
+        return readFileSync(join(sandbox.dirs.scratch, 'ticks'), 'utf8').length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitUntil(() => ticks() > 4, 5000, 'the counter to start');
+    await sandbox.pause();
+    const frozenAt = ticks();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ticks()).toBe(frozenAt);
+    // Every process is stopped (or already exiting: a zombie cannot be stopped, and does nothing).
+    const states = (await sandbox.processes()).map((p) => p.status);
+    expect(states.filter((s) => s !== 'stopped' && s !== 'zombie')).toEqual([]);
+    await sandbox.resume();
+    await waitUntil(() => ticks() > frozenAt + 4, 5000, 'the counter to continue');
+  });
+
+  test('destroy without cgroups still leaves nothing', async () => {
+    const { anchorPid } = (sandbox as BwrapSandbox).diagnostics;
+    const namespace = await readlink(`/proc/${anchorPid}/ns/pid`);
+    await sandbox.destroy();
+    await waitUntil(async () => (await pidsInNamespace(namespace)).length === 0, 5000, 'the sandbox processes to die');
+    expect(existsSync(sandbox.dirs.root)).toBe(false);
   });
 });

@@ -40,7 +40,8 @@ describe.skipIf(noBwrap)('sandbox lifecycle', () => {
     const { anchorPid, cgroupProcsFiles } = (sandbox as BwrapSandbox).diagnostics;
     expect(anchorPid).toBeGreaterThan(0);
     const ns = await readlink(`/proc/${anchorPid}/ns/pid`);
-    expect((await sandbox.processes()).map((p) => p.command)).toContain('sleep 1000');
+    // setsid forks and execs after the shell has returned, so wait for the daemon to show up.
+    await waitUntil(async () => (await sandbox.processes()).some((p) => p.command === 'sleep 1000'), 5000, 'the daemon');
 
     await sandbox.destroy();
     expect(sandbox.state).toBe('destroyed');
