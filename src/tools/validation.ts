@@ -14,7 +14,10 @@ export function validateInput(toolName: string, schema: AnyObject, args: unknown
   if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
     return { ok: false, message: `Invalid arguments for ${toolName}: arguments must be a JSON object.` };
   }
-  const parsed = schema.safeParse(args ?? {});
+  // Models often send null for an optional parameter they mean to leave out; no parameter here
+  // takes null, so treat it as absent (a required one then reports as missing).
+  const cleaned = Object.fromEntries(Object.entries((args ?? {}) as Record<string, unknown>).filter(([, v]) => v !== null));
+  const parsed = schema.safeParse(cleaned);
   if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
   const parts = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(schema, issue, args));
   return { ok: false, message: `Invalid arguments for ${toolName}: ${parts.join(' ')}` };

@@ -40,6 +40,13 @@ describe('input validation', () => {
     expect(textOf(r)).toMatch(/unknown parameter "sandboxId"; this tool takes "sandbox_id"/);
   });
 
+  it('treats null as an omitted optional parameter, and names a required one that is null', async () => {
+    const r = await call(s.client, 'sandbox_list_files', { sandbox_id: null, path: null });
+    expect(textOf(r)).toMatch(/no current sandbox/);
+    const required = await call(s.client, 'sandbox_run_code', { code: null });
+    expect(textOf(required)).toMatch(/"code" must be a string, got null/);
+  });
+
   it('explains a relative path', async () => {
     const r = await call(s.client, 'sandbox_read_file', { path: 'data.csv' });
     expect(textOf(r)).toMatch(/"path" must be an absolute path in the sandbox, e\.g\. \/workspace\/data\.csv, got "data\.csv"/);
