@@ -1,0 +1,475 @@
+/**
+ * Building errors: parse either HopX error envelope, then pick the class from ONE ordered table
+ * of HTTP status + HopX code (`ERROR_RULES`). Re-exported by errors.ts; import from there.
+ */
+import {
+  HopxError,
+  ValidationError,
+  AuthenticationError,
+  TokenExpiredError,
+  PaymentRequiredError,
+  PermissionDeniedError,
+  NotFoundError,
+  SandboxNotFoundError,
+  TemplateNotFoundError,
+  FileNotFoundError,
+  PathNotAllowedError,
+  ProcessNotFoundError,
+  ConflictError,
+  SandboxExpiredError,
+  SandboxNotRunningError,
+  ExecutionTimeoutError,
+  ResourceLimitError,
+  RateLimitError,
+  ServerError,
+  NetworkError,
+  RequestTimeoutError,
+  AbortedError,
+  type HopxErrorInit,
+} from './errors.js';
+
+/** What the client was doing when the error happened; shapes the message and the class. */
+export interface ErrorContext {
+  /** Human phrase: "create sandbox", "read file", "kill process". */
+  operation: string;
+  plane: 'control' | 'agent';
+  /** What the request was about; decides which NotFound subclass a bare 404 becomes. */
+  resource?: 'sandbox' | 'template' | 'file' | 'process' | 'env' | 'other';
+  sandboxId?: string;
+  path?: string;
+  processId?: string;
+  template?: string;
+}
+
+/** The fields of an error body, whichever of the two envelopes HopX used. */
+export interface ParsedErrorBody {
+  message: string | undefined;
+  code: string | undefined;
+  requestId: string | undefined;
+  details: Record<string, unknown> | undefined;
+  path: string | undefined;
+  retryAfterSeconds: number | undefined;
+  /** Fields some bodies carry at the top level (sandbox expiry, quota). */
+  extra: Record<string, unknown>;
+}
+
+type HeaderBag = Record<string, string | string[] | undefined> | Headers | undefined;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return undefined;
+}
+
+function header(headers: HeaderBag, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return Array.isArray(value) ? value[0] : value;
+  }
+  return undefined;
+}
+
+/** `Retry-After` is either delta-seconds or an HTTP date. */
+export function parseRetryAfterHeader(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = num(value);
+  if (seconds !== undefined) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
+}
+
+/**
+ * Parse either envelope: flat `{error: "msg", message?, code, request_id, details, path,
+ * retry_after}` (docs, agent) or nested `{error: {message, code, request_id, details}}` (Python
+ * SDK's control-plane reading). A non-JSON body becomes the message as-is.
+ */
+export function parseErrorBody(body: unknown): ParsedErrorBody {
+  const parsed: ParsedErrorBody = {
+    message: undefined,
+    code: undefined,
+    requestId: undefined,
+    details: undefined,
+    path: undefined,
+    retryAfterSeconds: undefined,
+    extra: {},
+  };
+  if (typeof body === 'string') {
+    const text = body.trim();
+    if (text.startsWith('{')) {
+      try {
+        return parseErrorBody(JSON.parse(text));
+      } catch {
+        // not JSON after all: fall through to plain text
+      }
+    }
+    parsed.message = text.length > 0 ? text.slice(0, 500) : undefined;
+    return parsed;
+  }
+  if (!isRecord(body)) return parsed;
+  const nested = isRecord(body.error) ? body.error : undefined;
+  parsed.message = str(body.message) ?? str(nested?.message) ?? str(body.error) ?? str(body.detail);
+  parsed.code = str(body.code) ?? str(nested?.code);
+  parsed.requestId = str(body.request_id) ?? str(nested?.request_id);
+  const details = isRecord(body.details) ? body.details : isRecord(nested?.details) ? nested.details : undefined;
+  parsed.details = details;
+  parsed.path = str(body.path) ?? str(details?.path);
+  parsed.retryAfterSeconds =
+    num(body.retry_after) ?? num(details?.retry_after_seconds) ?? num(details?.retry_after) ?? num(nested?.retry_after);
+  for (const key of ['sandbox_id', 'expires_at', 'created_at', 'status', 'limit', 'current', 'available', 'upgrade_url']) {
+    if (body[key] !== undefined) parsed.extra[key] = body[key];
+  }
+  return parsed;
+}
+
+/** Strip anything that looks like a HopX API key or a JWT from server-supplied text. */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/hopx_(live|test)_[A-Za-z0-9]+\.[A-Za-z0-9_-]+/g, '[redacted key]')
+    .replace(/\b(sk_live_)[A-Za-z0-9_-]+/g, '[redacted key]')
+    .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted token]')
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]');
+}
+
+interface RuleInput {
+  status: number;
+  body: ParsedErrorBody;
+  context: ErrorContext;
+  /** Lower-cased server message, for the message-based rules both SDKs use. */
+  text: string;
+}
+
+interface ErrorRule {
+  /** Statuses this rule applies to; absent = any status. */
+  status?: number[];
+  /** Codes this rule applies to; absent = any code. When both are given, either matching is enough. */
+  codes?: string[];
+  /** Extra condition on top of status/code. */
+  when?: (input: RuleInput) => boolean;
+  build: (input: RuleInput, init: HopxErrorInit) => HopxError;
+}
+
+const FILE_OPERATION = (i: RuleInput) => i.context.resource === 'file';
+
+function where(i: RuleInput): string {
+  return i.context.sandboxId ? ` in sandbox ${i.context.sandboxId}` : '';
+}
+
+function serverSaid(i: RuleInput): string {
+  return i.body.message ? ` HopX said: "${scrubSecrets(i.body.message)}".` : '';
+}
+
+function retryPhrase(seconds: number | undefined): string {
+  return seconds === undefined ? 'wait a little and retry' : `retry after ${Math.ceil(seconds)} s`;
+}
+
+/**
+ * THE table: status and HopX code → error class. Ordered; the first matching rule wins. A rule
+ * matches when its status list or its code list matches (and its `when`, if any, holds).
+ */
+export const ERROR_RULES: readonly ErrorRule[] = [
+  {
+    status: [408],
+    codes: ['EXECUTION_TIMEOUT'],
+    build: (i, init) => {
+      const timeoutSeconds = num(i.body.details?.timeout_seconds);
+      return new ExecutionTimeoutError(
+        `${i.context.operation} timed out inside the sandbox${
+          timeoutSeconds === undefined ? '' : ` after ${timeoutSeconds} s`
+        }. Raise the timeout, or run it as a background process and poll its output.`,
+        { ...init, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) },
+      );
+    },
+  },
+  {
+    status: [410],
+    codes: ['SANDBOX_EXPIRED'],
+    build: (i, init) => {
+      const sandboxId = i.context.sandboxId ?? str(i.body.extra.sandbox_id);
+      const expiresAt = str(i.body.extra.expires_at);
+      return new SandboxExpiredError(
+        `Sandbox ${sandboxId ?? ''} has expired${expiresAt ? ` (at ${expiresAt})` : ''} and its files are gone. ` +
+          'Create a new sandbox with sandbox_create (and set a longer timeout if needed).',
+        { ...init, ...(sandboxId ? { sandboxId } : {}), ...(expiresAt ? { expiresAt } : {}) },
+      );
+    },
+  },
+  {
+    status: [401],
+    codes: ['TOKEN_EXPIRED', 'TOKEN_INVALID', 'INVALID_TOKEN'],
+    when: (i) => i.context.plane === 'agent' || i.text.includes('expired'),
+    build: (i, init) =>
+      new TokenExpiredError(
+        `The sandbox agent rejected its access token${where(i)} even after a refresh. ` +
+          'Reconnect to the sandbox (sandbox_connect) or create a new one; if it persists, check HOPX_API_KEY.',
+        init,
+      ),
+  },
+  {
+    status: [401],
+    codes: ['AUTHENTICATION_REQUIRED', 'AUTHENTICATION_ERROR'],
+    build: (i, init) =>
+      new AuthenticationError(
+        `HopX rejected the API key while trying to ${i.context.operation}. ` +
+          'Check that HOPX_API_KEY is set to a valid key (hopx_live_...) from https://console.hopx.dev.',
+        init,
+      ),
+  },
+  {
+    status: [402],
+    codes: ['PAYMENT_REQUIRED'],
+    build: (i, init) =>
+      new PaymentRequiredError(
+        `HopX refused to ${i.context.operation}: payment required.${serverSaid(i)} ` +
+          'Add credit or upgrade the plan at https://console.hopx.dev.',
+        init,
+      ),
+  },
+  {
+    status: [429, 403],
+    codes: ['RESOURCE_LIMIT_ERROR', 'QUOTA_EXCEEDED'],
+    // A 429 is a quota only when its code says so (rate-limit bodies may carry a `limit` too);
+    // a 403 is one when it talks about a limit (Python SDK rule).
+    when: (i) =>
+      i.body.code === 'RESOURCE_LIMIT_ERROR' ||
+      i.body.code === 'QUOTA_EXCEEDED' ||
+      (i.status === 403 && (i.text.includes('limit') || i.body.details?.limit !== undefined)),
+    build: (i, init) => {
+      const d = { ...i.body.extra, ...(i.body.details ?? {}) };
+      const upgradeUrl = str(d.upgrade_url);
+      const extra = {
+        ...(num(d.limit) === undefined ? {} : { limit: num(d.limit) }),
+        ...(num(d.current) === undefined ? {} : { current: num(d.current) }),
+        ...(num(d.available) === undefined ? {} : { available: num(d.available) }),
+        ...(upgradeUrl ? { upgradeUrl } : {}),
+      };
+      return new ResourceLimitError(
+        `HopX quota reached while trying to ${i.context.operation}.${serverSaid(i)} ` +
+          `Kill sandboxes you no longer need (sandbox_list, sandbox_kill)${upgradeUrl ? ` or upgrade at ${upgradeUrl}` : ''}.`,
+        { ...init, ...extra },
+      );
+    },
+  },
+  {
+    status: [429],
+    codes: ['RATE_LIMIT_EXCEEDED'],
+    build: (i, init) =>
+      new RateLimitError(`HopX rate limit hit while trying to ${i.context.operation}; ${retryPhrase(i.body.retryAfterSeconds)}.`, {
+        ...init,
+        ...(i.body.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: i.body.retryAfterSeconds }),
+      }),
+  },
+  {
+    codes: ['PATH_NOT_ALLOWED'],
+    status: [403],
+    when: (i) =>
+      i.body.code === 'PATH_NOT_ALLOWED' ||
+      (FILE_OPERATION(i) && i.body.code !== 'FILE_NOT_FOUND' && !i.text.includes('not found')),
+    build: (i, init) => {
+      const path = i.body.path ?? i.context.path;
+      return new PathNotAllowedError(
+        `The sandbox does not allow access to ${path ?? 'that path'}. Use a path under /workspace or /tmp.`,
+        { ...init, ...(path ? { path } : {}) },
+      );
+    },
+  },
+  {
+    codes: ['FILE_NOT_FOUND', 'DIRECTORY_NOT_FOUND'],
+    status: [404, 403],
+    // 403/404 on a file operation count as "file not found" (both SDKs); 403 only if it says so.
+    when: (i) =>
+      i.body.code === 'FILE_NOT_FOUND' ||
+      i.body.code === 'DIRECTORY_NOT_FOUND' ||
+      (FILE_OPERATION(i) && (i.status === 404 || i.text.includes('not found'))),
+    build: (i, init) => {
+      const path = i.body.path ?? i.context.path;
+      return new FileNotFoundError(
+        `${path ?? 'The file'} does not exist${where(i)}. List the parent directory with sandbox_list_files to check the path.`,
+        { ...init, ...(path ? { path } : {}) },
+      );
+    },
+  },
+  {
+    codes: ['PROCESS_NOT_FOUND'],
+    status: [404],
+    when: (i) => i.body.code === 'PROCESS_NOT_FOUND' || i.context.resource === 'process',
+    build: (i, init) => {
+      const processId = i.context.processId ?? str(i.body.details?.process_id);
+      return new ProcessNotFoundError(
+        `No background process ${processId ?? ''} exists${where(i)} (it may have finished or been killed). ` +
+          'List processes with sandbox_list_processes.',
+        { ...init, ...(processId ? { processId } : {}) },
+      );
+    },
+  },
+  {
+    codes: ['SANDBOX_NOT_FOUND'],
+    status: [404],
+    when: (i) => i.body.code === 'SANDBOX_NOT_FOUND' || i.context.resource === 'sandbox',
+    build: (i, init) => {
+      const sandboxId = i.context.sandboxId ?? str(i.body.extra.sandbox_id);
+      return new SandboxNotFoundError(
+        `Sandbox ${sandboxId ?? ''} was not found (it may have been killed or never existed). ` +
+          'List sandboxes with sandbox_list, or create a new sandbox with sandbox_create.',
+        { ...init, ...(sandboxId ? { sandboxId } : {}) },
+      );
+    },
+  },
+  {
+    codes: ['TEMPLATE_NOT_FOUND'],
+    status: [404],
+    when: (i) => i.body.code === 'TEMPLATE_NOT_FOUND' || i.context.resource === 'template',
+    build: (i, init) => {
+      const template = i.context.template;
+      return new TemplateNotFoundError(
+        `Template ${template ?? ''} was not found. List available templates with sandbox_list_templates ` +
+          '(e.g. "code-interpreter").',
+        { ...init, ...(template ? { template } : {}) },
+      );
+    },
+  },
+  {
+    status: [403],
+    codes: ['FORBIDDEN', 'PERMISSION_DENIED'],
+    build: (i, init) =>
+      new PermissionDeniedError(
+        `HopX denied permission to ${i.context.operation}${where(i)}.${serverSaid(i)} ` +
+          'Check that the API key belongs to the organization that owns this sandbox.',
+        init,
+      ),
+  },
+  {
+    status: [404],
+    codes: ['RESOURCE_NOT_FOUND', 'NOT_FOUND'],
+    build: (i, init) =>
+      new NotFoundError(`Not found while trying to ${i.context.operation}${where(i)}.${serverSaid(i)}`, init),
+  },
+  {
+    status: [409],
+    codes: ['CONFLICT', 'FILE_ALREADY_EXISTS'],
+    build: (i, init) =>
+      new ConflictError(
+        `Could not ${i.context.operation}${where(i)}: it conflicts with the current state.${serverSaid(i)} ` +
+          'Check the sandbox status with sandbox_get, then retry.',
+        init,
+      ),
+  },
+  {
+    codes: ['SANDBOX_STOPPED', 'SANDBOX_CREATING', 'SANDBOX_PAUSED'],
+    build: (i, init) => {
+      const sandboxStatus = i.body.code?.replace('SANDBOX_', '').toLowerCase();
+      return new SandboxNotRunningError(
+        `Sandbox ${i.context.sandboxId ?? ''} is ${sandboxStatus ?? 'not running'}, so its agent cannot ${i.context.operation}. ` +
+          (sandboxStatus === 'creating'
+            ? 'Wait a few seconds and retry.'
+            : 'Resume or start it first (sandbox_resume / sandbox_start).'),
+        {
+          ...init,
+          ...(i.context.sandboxId ? { sandboxId: i.context.sandboxId } : {}),
+          ...(sandboxStatus ? { sandboxStatus } : {}),
+        },
+      );
+    },
+  },
+  {
+    status: [400, 422],
+    codes: ['INVALID_REQUEST', 'INVALID_JSON', 'MISSING_PARAMETER', 'INVALID_PATH'],
+    build: (i, init) => {
+      const field = str(i.body.details?.missing_field) ?? str(i.body.details?.field);
+      return new ValidationError(
+        `HopX rejected the request to ${i.context.operation}${field ? ` (field "${field}")` : ''}.${serverSaid(i)} ` +
+          'Fix the named parameter and retry.',
+        init,
+      );
+    },
+  },
+  {
+    when: (i) => i.status >= 500,
+    build: (i, init) =>
+      new ServerError(
+        `HopX failed (HTTP ${i.status}) while trying to ${i.context.operation}${where(i)}.${serverSaid(i)} ` +
+          'This is usually temporary; retry in a few seconds' +
+          (init.requestId ? ` and quote request id ${init.requestId} if it persists.` : '.'),
+        init,
+      ),
+  },
+];
+
+function ruleMatches(rule: ErrorRule, input: RuleInput): boolean {
+  const byStatus = rule.status?.includes(input.status) ?? false;
+  const byCode = input.body.code !== undefined && (rule.codes?.includes(input.body.code) ?? false);
+  const unconstrained = rule.status === undefined && rule.codes === undefined;
+  if (!byStatus && !byCode && !unconstrained) return false;
+  return rule.when ? rule.when(input) : true;
+}
+
+/**
+ * Build the right error for an HTTP error response.
+ *
+ * @param status  HTTP status code.
+ * @param body    Parsed JSON body, raw text, or undefined — either HopX error envelope.
+ * @param headers Response headers (for `X-Request-ID` and `Retry-After`).
+ * @param context What the client was doing.
+ */
+export function errorFromResponse(status: number, body: unknown, headers: HeaderBag, context: ErrorContext): HopxError {
+  const parsed = parseErrorBody(body);
+  const headerRetry = parseRetryAfterHeader(header(headers, 'retry-after'));
+  if (headerRetry !== undefined) parsed.retryAfterSeconds = headerRetry;
+  const requestId = parsed.requestId ?? header(headers, 'x-request-id');
+  const init: HopxErrorInit = {
+    status,
+    ...(parsed.code ? { code: parsed.code } : {}),
+    ...(requestId ? { requestId } : {}),
+    ...(parsed.details ? { details: parsed.details } : {}),
+  };
+  const input: RuleInput = { status, body: parsed, context, text: (parsed.message ?? '').toLowerCase() };
+  for (const rule of ERROR_RULES) {
+    if (ruleMatches(rule, input)) return rule.build(input, init);
+  }
+  return new HopxError(`HopX returned HTTP ${status} while trying to ${context.operation}${where(input)}.${serverSaid(input)}`, init);
+}
+
+/** Errors raised before any response: map a low-level failure (undici/ws/Node) to our classes. */
+export function errorFromTransport(
+  cause: unknown,
+  context: ErrorContext,
+  info: { timedOut?: boolean; aborted?: boolean; timeoutMs?: number } = {},
+): HopxError {
+  if (cause instanceof HopxError) return cause;
+  if (info.aborted) return new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`, { cause });
+  if (info.timedOut) {
+    return new RequestTimeoutError(
+      `No answer from HopX within ${info.timeoutMs ?? '?'} ms while trying to ${context.operation}${
+        context.sandboxId ? ` in sandbox ${context.sandboxId}` : ''
+      }. Retry, or raise the timeout if the operation is expected to be slow.`,
+      { cause, ...(info.timeoutMs === undefined ? {} : { timeoutMs: info.timeoutMs }) },
+    );
+  }
+  const code = networkCode(cause);
+  return new NetworkError(
+    `Could not reach ${context.plane === 'agent' ? 'the sandbox agent' : 'the HopX API'} to ${context.operation}` +
+      `${code ? ` (${code})` : ''}. Check the network and HOPX_BASE_URL, then retry.`,
+    { cause, ...(code ? { code } : {}) },
+  );
+}
+
+/** The errno-style code (`ECONNREFUSED`, `ECONNRESET`, `UND_ERR_SOCKET`...) of a transport error. */
+export function networkCode(cause: unknown): string | undefined {
+  let current: unknown = cause;
+  for (let depth = 0; depth < 5 && isRecord(current); depth++) {
+    const code = str((current as { code?: unknown }).code);
+    if (code && code !== 'UND_ERR_SOCKET') return code;
+    if (code === 'UND_ERR_SOCKET' && !isRecord((current as { cause?: unknown }).cause)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
