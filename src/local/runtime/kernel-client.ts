@@ -159,10 +159,11 @@ class KernelProcess {
   }
 
   waitReady(): Promise<void> {
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('python kernel did not become ready within 30 s')), READY_TIMEOUT_MS).unref(),
-    );
-    return Promise.race([this.ready, timeout]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('python kernel did not become ready within 30 s')), READY_TIMEOUT_MS);
+    });
+    return Promise.race([this.ready, timeout]).finally(() => clearTimeout(timer));
   }
 
   private raw(stream: 'stdout' | 'stderr', chunk: string): void {

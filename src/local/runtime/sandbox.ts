@@ -44,6 +44,7 @@ const MIB = 1024 * 1024;
 const INFO_FD = 3;
 /** fd from which bwrap reads its NUL-separated options. */
 const ARGS_FD = 4;
+const ANCHOR_START_TIMEOUT_MS = 15_000;
 
 export interface SandboxContext {
   host: HostProfile;
@@ -71,6 +72,8 @@ export class BwrapSandbox implements LocalSandbox {
   private readonly running = new Set<SpawnedExec>();
   private readonly kernel: PythonKernel;
   private readonly forwards = new Map<number, PortForward>();
+  /** Short socket dirs outside the state dir (deep state dirs overflow sun_path). */
+  private readonly socketDirs: string[] = [];
   private readonly anchorExitCallbacks: Array<(reason: string) => void> = [];
   private anchorExitReported = false;
   private startedAt = Date.now();
@@ -171,6 +174,7 @@ export class BwrapSandbox implements LocalSandbox {
     this.anchor = null;
     await Promise.all([...this.forwards.values()].map((f) => f.close()));
     this.forwards.clear();
+    await Promise.all(this.socketDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
     for (const exec of this.running) signalGroup(exec.pid, 'SIGKILL');
     const kernelClosed = this.kernel.close();
     if (anchor) {
@@ -254,8 +258,7 @@ export class BwrapSandbox implements LocalSandbox {
       infoFd: INFO_FD,
     });
     // The options travel through a pipe (--args): on the command line they would show the host's
-    // state-dir paths to `ps` inside the sandbox.
-    // bwrap takes only options from the pipe; the command stays on the command line.
+    // state-dir paths to `ps` inside the sandbox. bwrap reads only options there, not the command.
     const shortArgv = [this.host.bwrap!, '--args', String(ARGS_FD), ...ANCHOR_COMMAND];
     const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, shortArgv) : shortArgv;
     const argv = withCgroupPrelude(this.cgroup?.procsFiles ?? [], dropped);
@@ -271,6 +274,7 @@ export class BwrapSandbox implements LocalSandbox {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
+    let timer: NodeJS.Timeout | undefined;
     const pid = await new Promise<number>((resolve, reject) => {
       let info = '';
       const info$ = child.stdio[INFO_FD] as NodeJS.ReadableStream;
@@ -284,10 +288,17 @@ export class BwrapSandbox implements LocalSandbox {
       child.once('exit', (code, signal) =>
         reject(new Error(`sandbox ${this.id} failed to start: bwrap exited (${signal ?? code}): ${stderr.trim().slice(0, 500)}`)),
       );
-    });
+      timer = setTimeout(() => {
+        signalGroup(child.pid!, 'SIGKILL');
+        reject(new Error(`sandbox ${this.id} failed to start: bwrap reported no sandbox within ${ANCHOR_START_TIMEOUT_MS / 1000} s`));
+      }, ANCHOR_START_TIMEOUT_MS);
+    }).finally(() => clearTimeout(timer));
     child.once('exit', (code, signal) => this.onAnchorExited(child, `anchor exited (${signal ?? `code ${code}`})`));
     const anchor: Anchor = { child, pid, sleepPid: null, pidNamespace: await pidNamespaceOf(pid) };
     anchor.sleepPid = await firstChild(pid);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`sandbox ${this.id} failed to start: its anchor exited right away: ${stderr.trim().slice(0, 500)}`);
+    }
     return anchor;
   }
 
@@ -515,6 +526,7 @@ export class BwrapSandbox implements LocalSandbox {
     // sun_path holds 108 bytes; deep state dirs need a short directory instead.
     if (join(socketDir, `p${port}.sock`).length > 100) {
       socketDir = await mkdtemp('/tmp/hopx-fwd-');
+      this.socketDirs.push(socketDir);
       if (this.host.probe.sandboxUid !== null) await chown(socketDir, this.host.probe.sandboxUid, this.host.probe.sandboxUid);
     }
     const socketPath = join(socketDir, `p${port}.sock`);
