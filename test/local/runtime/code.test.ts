@@ -210,3 +210,28 @@ describe.skipIf(noBwrap)('stateless languages, terminal and ports', () => {
     await server.kill();
   });
 });
+
+describe.skipIf(noBwrap || noPython)('port forwards from a deep state dir', () => {
+  test('use a short socket path outside it', async () => {
+    const rt = await startRuntime({ deepStateDir: true });
+    try {
+      const sandbox = await rt.create('deep');
+      const server = sandbox.exec({ argv: ['python3', '-m', 'http.server', '8000', '--bind', '127.0.0.1'], env: {}, timeoutMs: 30_000, stdin: '' });
+      const { hostPort } = await sandbox.forwardPort(8000);
+      await waitUntil(
+        async () => {
+          try {
+            return (await fetch(`http://127.0.0.1:${hostPort}/`)).status === 200;
+          } catch {
+            return false;
+          }
+        },
+        10_000,
+        'the forwarded server',
+      );
+      await server.kill();
+    } finally {
+      await rt.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@
  * Shared helpers for the runtime tests: a real runtime in a temp state dir, output capture, and
  * capability gates that print why a test is skipped.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../../../src/local/runtime/index.js';
@@ -22,8 +22,11 @@ export function uniqueId(label: string): string {
   return `t${process.pid}-${++idCounter}-${label}`;
 }
 
-export async function startRuntime(options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'hopx-rt-test-'));
+export async function startRuntime(options: Partial<RuntimeOptions> & { deepStateDir?: boolean } = {}): Promise<TestRuntime> {
+  const base = mkdtempSync(join(tmpdir(), 'hopx-rt-test-'));
+  // A deep state dir makes forwarder socket paths overflow sun_path (108 bytes).
+  const stateDir = options.deepStateDir ? join(base, 'x'.repeat(60), 'y'.repeat(60)) : base;
+  if (options.deepStateDir) chmodSync(base, 0o711); // the sandbox uid must be able to pass through
   const runtime = await createRuntime({ stateDir, ...options });
   return {
     runtime,
@@ -37,7 +40,7 @@ export async function startRuntime(options: Partial<RuntimeOptions> = {}): Promi
       }),
     close: async () => {
       await runtime.shutdown();
-      rmSync(stateDir, { recursive: true, force: true });
+      rmSync(base, { recursive: true, force: true });
     },
   };
 }

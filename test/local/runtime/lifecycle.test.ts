@@ -1,7 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createRuntime } from '../../../src/local/runtime/index.js';
 import { probeHost } from '../../../src/local/runtime/probe.js';
 import { pidsInNamespace } from '../../../src/local/runtime/proc.js';
 import type { BwrapSandbox } from '../../../src/local/runtime/sandbox.js';
@@ -20,6 +22,18 @@ test.skipIf(skipReason(process.env.CI !== 'true', 'CI is not set; the degraded-t
     expect(host.probe.python).toMatchObject({ matplotlib: true, pandas: true });
     expect(host.probe.node).not.toBeNull();
     expect(host.probe.go).not.toBeNull();
+  },
+);
+
+test.skipIf(skipReason(!host.probe.root, 'not root: sandboxes run as the backend user, who can always reach its state dir'))(
+  'a state dir the sandbox uid cannot reach is refused with the fix',
+  async () => {
+    const base = mkdtempSync(join(tmpdir(), 'hopx-private-')); // mode 0700
+    try {
+      await expect(createRuntime({ stateDir: join(base, 'state') })).rejects.toThrow(/cannot enter; choose a stateDir under \/tmp/);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   },
 );
 
