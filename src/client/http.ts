@@ -1,5 +1,5 @@
 /**
- * The one HTTP layer: a single undici pool per client (IPv4 only, like both official SDKs, which
+ * The one HTTP layer: a single undici pool per process (IPv4 only, like both official SDKs, which
  * avoid a long IPv6 fallback delay), auth headers supplied by callers, per-call timeouts combined
  * with the caller's AbortSignal, request ids, retries, and error mapping through errors.ts.
  *
@@ -63,18 +63,43 @@ const USER_AGENT = 'hopx-mcp-client/0.1';
 /** Thrown into the timeout controller so we can tell our timeout from the caller's abort. */
 class CallTimeout extends Error {}
 
+/**
+ * One connection pool per process, shared by every client (the server makes one client per
+ * caller-supplied API key; they should still share sockets). Reference-counted so the last client
+ * to close shuts it down and nothing keeps the process alive afterwards.
+ */
+let sharedPool: { agent: Agent; users: number } | undefined;
+
+function acquirePool(): Agent {
+  sharedPool ??= {
+    agent: new Agent({ connect: { family: 4, autoSelectFamily: false }, keepAliveTimeout: 10_000 }),
+    users: 0,
+  };
+  sharedPool.users++;
+  return sharedPool.agent;
+}
+
+async function releasePool(agent: Agent): Promise<void> {
+  if (sharedPool?.agent !== agent) return;
+  sharedPool.users--;
+  if (sharedPool.users > 0) return;
+  sharedPool = undefined;
+  await agent.close();
+}
+
 export class HttpClient {
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Agent;
+  private released = false;
 
   constructor(private readonly config: ClientConfig) {
-    this.dispatcher = new Agent({
-      connect: { family: 4, autoSelectFamily: false },
-      keepAliveTimeout: 10_000,
-    });
+    this.dispatcher = acquirePool();
   }
 
+  /** Releases this client's hold on the shared pool (closing it if this was the last user). */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    if (this.released) return;
+    this.released = true;
+    await releasePool(this.dispatcher);
   }
 
   async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {

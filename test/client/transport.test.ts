@@ -244,6 +244,17 @@ describe('agent reachability, IPv4, logging', () => {
     expect(all).not.toContain(TEST_API_KEY);
   });
 
+  it('clients share one pool: closing one leaves the others working', async () => {
+    h.wire.on('GET', '/health', { json: { status: 'ok' } });
+    const a = h.makeClient();
+    const b = h.makeClient();
+    await a.health();
+    await a.close();
+    await a.close(); // idempotent
+    expect((await b.health()).ok).toBe(true);
+    expect((await h.client.health()).ok).toBe(true);
+  });
+
   it('sends a request id on every request', async () => {
     h.wire.on('GET', '/health', { json: { status: 'ok' } });
     await h.client.health();
