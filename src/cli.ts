@@ -8,8 +8,6 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, resolveConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { openBackend, type Backend } from './transports/backend.js';
-import { startHttpServer, HttpStartError } from './transports/http.js';
-import { startStdioServer } from './transports/stdio.js';
 
 function packageVersion(): string {
   try {
@@ -81,7 +79,9 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     server: { toolsets: config.toolsets, readOnly: config.readOnly, outputBudgetChars: config.outputBudgetChars },
   };
 
+  // Each transport is imported only when chosen: cold start matters for stdio clients.
   if (config.transport === 'stdio') {
+    const { startStdioServer } = await import('./transports/stdio.js');
     const stdio = startStdioServer(serveOptions);
     onShutdownSignal(logger, async (signal) => {
       await stdio.close(`signal ${signal}`);
@@ -92,6 +92,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     process.exit(0);
   }
 
+  const { startHttpServer, HttpStartError } = await import('./transports/http.js');
   try {
     const http = await startHttpServer({
       ...serveOptions,

@@ -5,7 +5,6 @@
  */
 import { HopxClient } from '../client/index.js';
 import type { HopxClientApi } from '../client/types.js';
-import { startLocalBackend } from '../local/index.js';
 import type { Logger } from '../log.js';
 
 export interface BackendOptions {
@@ -47,6 +46,8 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     };
   }
 
+  // Loaded only when used: cloud mode never pays for the local runtime's modules at startup.
+  const { startLocalBackend } = await import('../local/index.js');
   const local = await startLocalBackend({
     host: '127.0.0.1',
     port: 0,
