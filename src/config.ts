@@ -164,6 +164,33 @@ function list(raw: string): string[] {
 const urlSchema = z.url({ protocol: /^https?$/ });
 
 /**
+ * The resolved shape, checked once more as a whole. The per-field checks above already produce
+ * messages that name the flag or variable; this gate catches a resolver bug, not user input.
+ */
+const ConfigSchema = z.strictObject({
+  transport: z.enum(['stdio', 'http']),
+  host: z.string().min(1),
+  port: z.number().int().min(0).max(65_535),
+  toolsets: z.array(z.string().min(1)).min(1).optional(),
+  readOnly: z.boolean(),
+  keepSandboxes: z.boolean(),
+  outputBudgetChars: z.number().int().min(1_000),
+  logLevel: z.enum(LOG_LEVELS),
+  stateDir: z.string().min(1).optional(),
+  allowUnisolated: z.boolean(),
+  maxBodyBytes: z.number().int().positive(),
+  maxSessions: z.number().int().positive(),
+  sessionIdleSeconds: z.number().int().positive(),
+  allowedHosts: z.array(z.string().min(1)),
+  allowedOrigins: z.array(z.string().min(1)),
+  apiKey: z.string().min(1).optional(),
+  baseUrl: urlSchema.optional(),
+  authToken: z.string().min(16).optional(),
+  help: z.boolean(),
+  version: z.boolean(),
+});
+
+/**
  * Resolves the configuration from command-line arguments (without the node binary and script)
  * and an environment. Pure: no I/O, throws ConfigError on bad input.
  *
@@ -237,7 +264,7 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     throw new ConfigError('HOPX_MCP_AUTH_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`).');
   }
 
-  return {
+  const resolved: Config = {
     transport: http ? 'http' : 'stdio',
     host: host?.raw.trim() ?? DEFAULT_HOST,
     port: int('port', DEFAULT_HTTP_PORT, 0, 65_535),
@@ -259,6 +286,12 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     help: bool('help'),
     version: bool('version'),
   };
+  const checked = ConfigSchema.safeParse(resolved);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new ConfigError(`Invalid configuration at ${issue.path.join('.') || '(root)'}: ${issue.message}.`);
+  }
+  return resolved;
 }
 
 /** Text for `hopx-mcp --help`. */
