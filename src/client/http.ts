@@ -24,6 +24,7 @@ import {
   parseErrorBody,
   parseRetryAfterHeader,
   ResourceLimitError,
+  ValidationError,
   type ErrorContext,
 } from './errors.js';
 
@@ -103,6 +104,9 @@ export class HttpClient {
   }
 
   async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    if (typeof req.timeoutMs !== 'number' || !(req.timeoutMs > 0) || !Number.isFinite(req.timeoutMs)) {
+      throw new ValidationError(`timeoutMs must be a positive number of milliseconds, e.g. 30000; got ${String(req.timeoutMs)}.`);
+    }
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new CallTimeout()), req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;

@@ -7,7 +7,15 @@
 import WebSocket from 'ws';
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
-import { AbortedError, errorFromResponse, errorFromTransport, HopxError, NetworkError, type ErrorContext } from './errors.js';
+import {
+  AbortedError,
+  errorFromResponse,
+  errorFromTransport,
+  HopxError,
+  NetworkError,
+  ValidationError,
+  type ErrorContext,
+} from './errors.js';
 import { asRecord, type Json } from './wire.js';
 import type { CallOptions } from './types.js';
 
@@ -110,6 +118,9 @@ export async function openAgentSocket(
 
 function connect(ctx: ClientContext, url: string, token: string, context: ErrorContext, call: CallOptions): Promise<AgentSocket> {
   const timeoutMs = call.timeoutMs ?? ctx.config.requestTimeoutMs;
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+    return Promise.reject(new ValidationError(`timeoutMs must be a positive number of milliseconds; got ${String(timeoutMs)}.`));
+  }
   return new Promise<AgentSocket>((resolve, reject) => {
     if (call.signal?.aborted) {
       reject(new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`));

@@ -169,6 +169,12 @@ describe('timeouts and cancellation', () => {
     expect((error as Error).message).toMatch(/within 100 ms/);
   });
 
+  it('rejects a nonsensical timeoutMs before sending', async () => {
+    await expect(h.client.sandboxes.list({}, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs must be a positive number/);
+    await expect(h.client.sandboxes.list({}, { timeoutMs: Number.NaN })).rejects.toThrow(/timeoutMs/);
+    expect(h.wire.requests).toHaveLength(0);
+  });
+
   it('the timeout bounds retries too (the whole call)', async () => {
     h.wire.on('GET', `/v1/sandboxes/${SANDBOX_ID}`, { status: 503, headers: { 'retry-after': '5' }, json: flatError('busy', 'SERVICE_UNAVAILABLE') });
     const started = performance.now();
