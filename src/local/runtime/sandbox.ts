@@ -20,6 +20,7 @@ import {
 } from './commands.js';
 import { SpawnedExec, signalGroup } from './exec-handle.js';
 import { PythonKernel } from './kernel-client.js';
+import { SandboxPathError } from './errors.js';
 import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
 import { PortForward, nodeForwarderScript } from './port-forward.js';
 import type { HostProfile } from './probe.js';
@@ -349,7 +350,7 @@ export class BwrapSandbox implements LocalSandbox {
       // No memory cgroup: cap python's address space instead (node cannot start under a small RLIMIT_AS, §4).
       inner = ['prlimit', `--as=${this.spec.limits.memoryMb * MIB}`, '--', ...inner];
     }
-    const sandboxCwd = normaliseSandboxPath(cwd ?? '/workspace');
+    const sandboxCwd = this.workingDirectory(cwd);
     const procsFiles = this.cgroup?.procsFiles ?? [];
     if (this.isolated) {
       const anchor = this.anchor!;
@@ -360,6 +361,17 @@ export class BwrapSandbox implements LocalSandbox {
     }
     const wrapped = this.host.setpriv ? hostHelper(this.host.setpriv, this.host.probe.sandboxUid, inner) : inner;
     return { argv: withCgroupPrelude(procsFiles, wrapped), hostCwd: mapToHost(this.dirs, sandboxCwd)! };
+  }
+
+  /**
+   * The sandbox directory a process starts in. Inside the namespaces any directory is fine (as in
+   * a VM); the process tier can only start in the sandbox's own dirs. Relative means /workspace.
+   */
+  private workingDirectory(cwd: string | undefined): string {
+    if (cwd === undefined || cwd === '') return '/workspace';
+    if (!this.isolated) return normaliseSandboxPath(cwd);
+    if (cwd.includes('\0')) throw new SandboxPathError('INVALID_PATH', 'cwd contains a NUL byte; remove it', cwd);
+    return posix.normalize(cwd.startsWith('/') ? cwd : `/workspace/${cwd}`);
   }
 
   private track(o: ConstructorParameters<typeof SpawnedExec>[0]): SpawnedExec {
@@ -496,7 +508,7 @@ export class BwrapSandbox implements LocalSandbox {
   ): Promise<KernelResult> {
     this.assertRunning();
     if (!this.host.probe.python) throw new Error('python needs /usr/bin/python3 on the host');
-    const cwd = request.cwd ? (this.isolated ? normaliseSandboxPath(request.cwd) : mapToHost(this.dirs, normaliseSandboxPath(request.cwd))!) : undefined;
+    const cwd = request.cwd ? (this.isolated ? this.workingDirectory(request.cwd) : mapToHost(this.dirs, this.workingDirectory(request.cwd))!) : undefined;
     return this.kernel.run({ ...request, cwd }, onOutput);
   }
 

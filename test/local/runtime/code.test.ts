@@ -134,6 +134,14 @@ describe.skipIf(noBwrap)('stateless languages, terminal and ports', () => {
     expect(await code('bash', 'echo "$V $PWD"; exit 3', { V: 'v' })).toMatchObject({ stdout: 'v /workspace\n', exitCode: 3 });
   });
 
+  test('any directory inside the sandbox can be the working directory; a missing one is an error', async () => {
+    const inUsr = await capture(sandbox.exec({ argv: ['pwd'], cwd: '/usr/lib', env: {}, timeoutMs: 5000 }));
+    expect(inUsr.stdout).toBe('/usr/lib\n');
+    const missing = await capture(sandbox.exec({ argv: ['pwd'], cwd: '/workspace/nope', env: {}, timeoutMs: 5000 }));
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('/workspace/nope');
+  });
+
   test.skipIf(noNode)('javascript', async () => {
     const r = await code('javascript', 'console.log(1 + 1, process.env.HOME); console.error("e")');
     expect(r).toMatchObject({ stdout: '2 /root\n', stderr: 'e\n', exitCode: 0 });
