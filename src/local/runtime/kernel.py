@@ -168,6 +168,39 @@ def mime_bundle(obj):
 
 
 # ---------------------------------------------------------------------------------------------
+# matplotlib's inline backend: MPLBACKEND=module://hopx_inline in the kernel. Agg rendering, and
+# plt.show() displays the figures instead of warning that Agg cannot show them.
+
+INLINE_BACKEND = "hopx_inline"
+CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
+
+
+class InlineBackendFinder:
+    """Builds the backend module only when matplotlib asks for it (importing Agg is slow)."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def find_spec(self, name, path=None, target=None):
+        if name != INLINE_BACKEND:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        from matplotlib.backend_bases import FigureManagerBase
+        from matplotlib.backends import backend_agg
+
+        module.FigureCanvas = backend_agg.FigureCanvasAgg
+        module.FigureManager = getattr(backend_agg, "FigureManager", FigureManagerBase)
+        module.show = self.kernel.show_figures
+
+
+# ---------------------------------------------------------------------------------------------
 # The kernel
 
 
@@ -189,6 +222,8 @@ class Kernel:
         self.stderr = StreamCapture(self, "stderr")
         self.shown_figures = set()
         self.marker = os.environ.pop("HOPX_KERNEL_MARKER", "").encode("utf-8")
+        self.loop = None
+        sys.meta_path.insert(0, InlineBackendFinder(self))
 
     def send(self, message):
         if self.current_id is not None:
@@ -290,14 +325,31 @@ class Kernel:
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        body = compile(tree, filename, "exec")
-        expression = compile(last, filename, "eval") if last is not None else None
+        # Top-level `await` works as in Jupyter, on one event loop that lives as long as the kernel.
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        body = compile(tree, filename, "exec", flags=flags)
+        expression = compile(last, filename, "eval", flags=flags) if last is not None else None
         with self.lock:
             self.in_user_code = True
-        exec(body, self.namespace)
+        self.evaluate(body)
         if expression is not None:
-            return eval(expression, self.namespace)
+            return self.evaluate(expression)
         return None
+
+    def evaluate(self, code_object):
+        value = eval(code_object, self.namespace)
+        if code_object.co_flags & CO_COROUTINE:
+            if self.loop is None:
+                import asyncio
+
+                self.loop = asyncio.new_event_loop()
+            value = self.loop.run_until_complete(value)
+        return value
+
+    def show_figures(self, *_args, **_kwargs):
+        """plt.show() under the inline backend: emit every open figure now, then close them."""
+        self.stdout.flush()
+        self.flush_figures()
 
     def flush_figures(self):
         pyplot = sys.modules.get("matplotlib.pyplot")

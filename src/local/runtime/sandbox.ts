@@ -489,7 +489,8 @@ export class BwrapSandbox implements LocalSandbox {
     const env = {
       ...this.baseEnv(),
       HOPX_KERNEL_MARKER: marker,
-      MPLBACKEND: 'Agg',
+      // kernel.py provides this backend: Agg rendering, plt.show() returns the figure.
+      MPLBACKEND: 'module://hopx_inline',
       MPLCONFIGDIR: this.mplConfigDir(),
       PYTHONDONTWRITEBYTECODE: '1',
     };

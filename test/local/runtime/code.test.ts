@@ -56,6 +56,12 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
     expect((await run('import os\n"GREETING" in os.environ')).result).toEqual({ 'text/plain': 'False' }); // restored after the cell
   });
 
+  test('top-level await runs on a loop that persists across cells', async () => {
+    await run('import asyncio\nasync def twice(x):\n    await asyncio.sleep(0.01)\n    return 2 * x');
+    expect((await run('await twice(21)')).result).toEqual({ 'text/plain': '42' });
+    expect((await run('r = await twice(1)\nr')).result).toEqual({ 'text/plain': '2' });
+  });
+
   test('subprocess output on fd 1 belongs to the cell', async () => {
     expect((await run('import os\nos.system("echo from-shell")')).stdout).toContain('from-shell\n');
   });
@@ -84,6 +90,14 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
     expect(png.subarray(0, 4)).toEqual(PNG_MAGIC);
     expect(png.length).toBeGreaterThan(2000);
     expect((await run('plt.get_fignums()')).result).toEqual({ 'text/plain': '[]' }); // closed after the cell
+  });
+
+  test.skipIf(noScience)('plt.show() displays each figure at that point, as in Jupyter', async () => {
+    const r = await run('import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\nprint("between")\nplt.bar([1], [2])\nplt.show()', 60_000);
+    expect(r.stderr).toBe(''); // no "FigureCanvasAgg is non-interactive" warning
+    expect(r.stdout).toBe('between\n');
+    expect(r.displays).toHaveLength(2);
+    for (const d of r.displays) expect(Buffer.from(d['image/png'], 'base64').subarray(0, 4)).toEqual(PNG_MAGIC);
   });
 
   test.skipIf(noScience)('pandas DataFrames come back as HTML', async () => {
