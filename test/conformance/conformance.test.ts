@@ -32,7 +32,7 @@ function runSuite(args: string[]): Promise<{ code: number | null; output: string
   });
 }
 
-it('passes the whole server suite (pending scenarios listed in expected-failures.yml)', { timeout: 180_000 }, async () => {
+it('passes the whole server suite, pending scenarios included (expected-failures.yml lists the one exception)', { timeout: 180_000 }, async () => {
   // The suite insists on a localhost URL (dns-rebinding-protection).
   const url = server.url.replace('127.0.0.1', 'localhost');
   const { code, output } = await runSuite(['server', '--url', url, '--suite', 'all', '--expected-failures', here('./expected-failures.yml')]);
