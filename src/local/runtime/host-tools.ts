@@ -3,8 +3,8 @@
  * Everything here runs on the host, outside any sandbox.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 
 export interface ToolRun {
   ok: boolean;
@@ -58,4 +58,20 @@ export function findExecutable(name: string, candidates: string[] = []): string 
 /** True when a host path is visible inside a sandbox as-is (/usr is bound read-only, /usr/local is masked). */
 export function visibleInSandbox(hostPath: string): boolean {
   return hostPath.startsWith('/usr/') && !hostPath.startsWith('/usr/local/');
+}
+
+/**
+ * Can a user who is neither owner nor group member (the sandbox uid) reach and read this path?
+ * bwrap runs as that uid when the backend is root, so bind sources must pass this check.
+ */
+export function reachableByOthers(path: string): boolean {
+  try {
+    if ((statSync(path).mode & 0o005) !== 0o005) return false;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) return false;
+      if (dir === '/') return true;
+    }
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';
 import { detectCgroupLayout, type CgroupLayout } from './cgroups.js';
-import { findExecutable, runTool, visibleInSandbox } from './host-tools.js';
+import { findExecutable, reachableByOthers, runTool, visibleInSandbox } from './host-tools.js';
 import type { LimitsTier, PauseTier, RuntimeProbe } from './types.js';
 
 /** Host uid sandboxes run as when the backend is root; no passwd entry is needed. */
@@ -75,8 +75,16 @@ export async function probeHost(): Promise<HostProfile> {
   const pause: PauseTier = cgroups.unifiedFreeze ? 'cgroup-v2-freeze' : cgroups.v1.freezer ? 'cgroup-v1-freezer' : 'sigstop';
   if (pause === 'sigstop') warnings.push('no cgroup freezer: pause uses SIGSTOP on every sandbox process');
 
-  const nodePath = findExecutable('node', [process.execPath, '/usr/bin/node']);
-  if (nodePath && !visibleInSandbox(nodePath)) extraReadOnlyDirs.push(dirname(nodePath));
+  let nodePath = findExecutable('node', [process.execPath, '/usr/bin/node']);
+  if (nodePath && !visibleInSandbox(nodePath)) {
+    // Bound read-only at the same path; as root, bwrap (running as the sandbox uid) must reach it.
+    if (root && !reachableByOthers(dirname(nodePath))) {
+      warnings.push(`node at ${nodePath} is not readable by the sandbox uid (a private home directory?); javascript is unavailable. Install node under /usr (apt-get install nodejs)`);
+      nodePath = null;
+    } else {
+      extraReadOnlyDirs.push(dirname(nodePath));
+    }
+  }
   const goPath = findExecutable('go', ['/usr/bin/go']);
   const go = goPath && visibleInSandbox(goPath) ? { path: goPath } : null;
   if (goPath && !go) warnings.push(`go at ${goPath} is outside /usr and is not offered in sandboxes`);
