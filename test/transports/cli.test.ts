@@ -3,7 +3,8 @@
  * the local-backend subcommand.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { Client } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
 import { ensureBuilt } from './built-cli.js';
@@ -76,6 +77,29 @@ describe('flags', () => {
     const open = run(['--http', '--host', '0.0.0.0', '--port', '0'], { HOPX_API_KEY: 'k', HOPX_BASE_URL: 'http://127.0.0.1:9' });
     expect(await open.exited).toBe(2);
     expect(open.stderr()).toMatch(/Refusing to listen on 0\.0\.0\.0 without authentication/);
+  });
+});
+
+describe('tool selection flags', () => {
+  it('--read-only and --toolsets reach the server', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, '--read-only', '--toolsets', 'sandbox,files'],
+      // Listing tools never calls HopX: a closed port is enough.
+      env: { ...getDefaultEnvironment(), HOPX_API_KEY: 'unused', HOPX_BASE_URL: 'http://127.0.0.1:9', HOPX_MCP_LOG_LEVEL: 'warn' },
+    });
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('sandbox_list');
+      expect(names).toContain('sandbox_read_file');
+      expect(names).not.toContain('sandbox_create');
+      expect(names).not.toContain('sandbox_write_file');
+      expect(names).not.toContain('sandbox_run_code');
+    } finally {
+      await client.close();
+    }
   });
 });
 

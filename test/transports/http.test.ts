@@ -124,6 +124,19 @@ describe('2025-era sessions', () => {
     await expect(client.listTools()).rejects.toThrow();
   });
 
+  it('expires an idle 2026-era caller conversation too', async () => {
+    const server = await serve({ sessionIdleSeconds: 1 });
+    const client = await connect(server, 'modern');
+    const id = await createSandbox(client);
+    expect(server.stats().callers).toBe(1);
+    await waitFor(() => server.stats().callers === 0, 10_000, 'idle expiry');
+    await waitFor(() => sandboxGone(test.client, id), 10_000, 'sandbox killed after expiry');
+    // The same caller simply starts a new conversation: no current sandbox any more.
+    const again = await callTool(client, 'sandbox_run_code', { code: 'print(1)' });
+    expect(again.isError).toBe(true);
+    expect(again.text).toMatch(/sandbox_create/);
+  });
+
   it('keeps conversations apart: a session does not see another session’s current sandbox', async () => {
     const server = await serve();
     const a = await connect(server, 'legacy');
