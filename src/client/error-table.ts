@@ -359,7 +359,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     build: (i, init) =>
       new ConflictError(
         `Could not ${i.context.operation}${where(i)}: it conflicts with the current state.${serverSaid(i)} ` +
-          'Check the sandbox status with sandbox_get, then retry.',
+          'Check the sandbox status with sandbox_get_info, then retry.',
         init,
       ),
   },
