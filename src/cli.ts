@@ -101,6 +101,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       authToken: config.authToken,
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
+      requireCallerKey: config.requireCallerKey,
       maxBodyBytes: config.maxBodyBytes,
       maxSessions: config.maxSessions,
       sessionIdleSeconds: config.sessionIdleSeconds,

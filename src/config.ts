@@ -41,6 +41,8 @@ export interface Config {
   allowedHosts: string[];
   /** HTTP: Origin host names accepted from browsers besides loopback names. */
   allowedOrigins: string[];
+  /** HTTP, cloud mode: every caller must bring its own HopX key (X-HopX-Api-Key). */
+  requireCallerKey: boolean;
   /** From HOPX_API_KEY: set = HopX cloud, unset = the local backend in process. */
   apiKey: string | undefined;
   /** From HOPX_BASE_URL. */
@@ -101,6 +103,10 @@ export const OPTIONS: Record<string, OptionSpec> = {
   },
   'allowed-hosts': { kind: 'string', value: 'LIST', help: 'HTTP: extra accepted Host names (comma-separated)' },
   'allowed-origins': { kind: 'string', value: 'LIST', help: 'HTTP: extra accepted browser Origin host names' },
+  'require-caller-key': {
+    kind: 'boolean',
+    help: 'HTTP, HopX cloud: every caller must send its own key in X-HopX-Api-Key (hosted multi-user)',
+  },
   help: { kind: 'boolean', help: 'show this help', noEnv: true },
   version: { kind: 'boolean', help: 'print the version', noEnv: true },
 };
@@ -183,6 +189,7 @@ const ConfigSchema = z.strictObject({
   sessionIdleSeconds: z.number().int().positive(),
   allowedHosts: z.array(z.string().min(1)),
   allowedOrigins: z.array(z.string().min(1)),
+  requireCallerKey: z.boolean(),
   apiKey: z.string().min(1).optional(),
   baseUrl: urlSchema.optional(),
   authToken: z.string().min(16).optional(),
@@ -280,6 +287,7 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     sessionIdleSeconds: int('session-idle-seconds', DEFAULT_SESSION_IDLE_SECONDS, 1, 7 * 24 * 3600),
     allowedHosts: list(str('allowed-hosts')?.raw ?? ''),
     allowedOrigins: list(str('allowed-origins')?.raw ?? ''),
+    requireCallerKey: bool('require-caller-key'),
     apiKey,
     baseUrl,
     authToken,

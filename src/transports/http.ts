@@ -9,7 +9,8 @@
  *   one anonymous caller of a loopback bind) and ends after the idle timeout.
  *
  * The routing uses the SDK's own `isLegacyRequest`, so it can never disagree with the SDK.
- * Guards run first, in this order: path, Host, Origin, bearer token, method, Content-Type, size.
+ * Guards run first, in this order: path, Host, Origin, bearer token, caller key (when required),
+ * method, Content-Type, size.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,6 +46,11 @@ export interface HttpServerOptions extends ServeOptions {
   authToken?: string;
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  /**
+   * Cloud mode: refuse callers without their own HopX key (401), so that no caller acts with the
+   * server's account. Without it, keyless callers share the server's HOPX_API_KEY account.
+   */
+  requireCallerKey?: boolean;
   maxBodyBytes: number;
   maxSessions: number;
   sessionIdleSeconds: number;
@@ -91,6 +97,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const checkHost = hostGuard(options.host, options.allowedHosts ?? []);
   const checkOrigin = originGuard(options.allowedOrigins ?? []);
   const checkBearer = bearerGuard(options.authToken);
+  if (options.requireCallerKey && options.backend.kind !== 'cloud') {
+    logger.warn('--require-caller-key only applies to HopX cloud (HOPX_API_KEY); the local backend has one account');
+  }
+  const checkCallerKey = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (!options.requireCallerKey || options.backend.kind !== 'cloud' || req.headers[CALLER_KEY_HEADER]) return true;
+    sendJsonRpcError(res, 401, -32001, `Unauthorized: send your HopX API key in the ${CALLER_KEY_HEADER} header.`, {
+      'www-authenticate': 'ApiKey header="X-HopX-Api-Key"',
+    });
+    return false;
+  };
   const sessions = new Map<string, Held>();
   const callers = new Map<string, Held>();
   let closing = false;
@@ -228,7 +244,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     if (path !== MCP_PATH) return sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}.`);
-    if (!checkHost(req, res) || !checkOrigin(req, res) || !checkBearer(req, res)) return;
+    if (!checkHost(req, res) || !checkOrigin(req, res) || !checkBearer(req, res) || !checkCallerKey(req, res)) return;
     if (closing) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down.');
     if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
       return sendJsonRpcError(res, 405, -32000, 'Method not allowed: use POST, GET or DELETE.', { allow: 'POST, GET, DELETE' });

@@ -237,6 +237,15 @@ describe('HTTP safety', () => {
     expect(stolen.status).toBe(404);
   });
 
+  it('with requireCallerKey (cloud mode) refuses callers without their own key', async () => {
+    const server = await serve({ backend: backendOver(test, 'cloud'), requireCallerKey: true });
+    const keyless = await rawRequest(server.url, { headers: MCP_HEADERS, body: INITIALIZE_BODY });
+    expect(keyless.status).toBe(401);
+    expect(keyless.body).toMatch(/x-hopx-api-key/i);
+    const client = await connect(server, 'legacy', { 'x-hopx-api-key': test.backend.apiKey });
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+  });
+
   it('serves /healthz and 404s other paths', async () => {
     const server = await serve();
     const base = server.url.replace(/\/mcp$/, '');
