@@ -112,13 +112,19 @@ describe('hopx-mcp --http', () => {
     await test?.close();
   });
 
-  it('prints its URL, serves MCP, and on SIGTERM ends every conversation (sandboxes killed)', async () => {
-    const server = run(['--http', '--port', '0'], { HOPX_API_KEY: test.backend.apiKey, HOPX_BASE_URL: test.backend.url });
+  it('prints its URL, serves MCP with a token, on SIGTERM ends every conversation (sandboxes killed), logs no secret', async () => {
+    const token = 'cli-test-token-0123456789abcdef';
+    const server = run(['--http', '--port', '0', '--log-level', 'debug'], {
+      HOPX_API_KEY: test.backend.apiKey,
+      HOPX_BASE_URL: test.backend.url,
+      HOPX_MCP_AUTH_TOKEN: token,
+    });
     try {
       const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
       expect(server.stderr()).toContain('claude mcp add --transport http hopx');
-      const legacy = await connectHttp(url!, 'legacy');
-      const modern = await connectHttp(url!, 'modern');
+      const auth = { authorization: `Bearer ${token}` };
+      const legacy = await connectHttp(url!, 'legacy', auth);
+      const modern = await connectHttp(url!, 'modern', { ...auth, 'x-hopx-api-key': test.backend.apiKey });
       const ids = [await createSandbox(legacy), await createSandbox(modern)];
       expect((await callTool(modern, 'sandbox_run_code', { code: 'print(6*7)' })).text).toContain('42');
       for (const id of ids) expect(await sandboxGone(test.client, id)).toBe(false);
@@ -127,6 +133,9 @@ describe('hopx-mcp --http', () => {
       expect(await server.exited).toBe(0);
       for (const id of ids) expect(await sandboxGone(test.client, id)).toBe(true);
       expect(server.stderr().match(/"msg":"conversation ended"/g)?.length).toBeGreaterThanOrEqual(2);
+      // Debug logs of a whole session, and still no secret in them.
+      expect(server.stderr()).not.toContain(token);
+      expect(server.stderr()).not.toContain(test.backend.apiKey);
       await Promise.allSettled([legacy.close(), modern.close()]);
     } finally {
       server.child.kill('SIGKILL');
