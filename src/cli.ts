@@ -145,6 +145,9 @@ async function main(argv: string[]): Promise<void> {
   if (config.help) return say(helpText(packageVersion()));
   if (config.version) return say(packageVersion());
   const logger = createLogger({ level: config.logLevel });
+  // One stray rejection (say, a socket error after its request was answered) must not take every
+  // conversation down with it; it is logged instead.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   await serve(config, logger);
 }
 
