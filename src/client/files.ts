@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
-import { AbortedError, FileNotFoundError, ValidationError } from './errors.js';
+import { AbortedError, errorFromTransport, FileNotFoundError, ValidationError } from './errors.js';
 import { multipartBody } from './multipart.js';
 import * as check from './validate.js';
 import { openAgentSocket } from './ws.js';
@@ -192,7 +192,7 @@ export class Files implements FilesApi {
       },
       call,
     );
-    return res.data;
+    return mapStreamErrors(res.data, p, call.signal);
   }
 
   async *watch(path: string, call: CallOptions = {}): AsyncIterable<FileChangeEvent> {
@@ -239,5 +239,15 @@ async function localFileSize(localPath: string): Promise<number> {
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     throw new ValidationError(`localPath ${localPath} cannot be read on this machine (${(error as NodeJS.ErrnoException).code ?? 'error'}). Check the path.`);
+  }
+}
+
+/** A body that breaks mid-transfer raises our error classes, not undici's. */
+async function* mapStreamErrors(body: AsyncIterable<Uint8Array>, path: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } catch (cause) {
+    if (signal?.aborted) throw new AbortedError(`Cancelled: downloading ${path} was aborted by the caller.`, { cause });
+    throw errorFromTransport(cause, { operation: `download ${path}`, plane: 'agent', resource: 'file', path });
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileNotFoundError, PathNotAllowedError, ValidationError } from '../../src/client/index.js';
+import { AbortedError, FileNotFoundError, NetworkError, PathNotAllowedError, ValidationError } from '../../src/client/index.js';
 import { flatError } from '../support/wire-server.js';
 import { primeAgent, SANDBOX_ID, useWireServer } from './helpers.js';
 
@@ -144,6 +144,28 @@ describe('download and readBytes', () => {
     expect(Buffer.concat(chunks).equals(payload)).toBe(true);
     expect((await files().readBytes('/workspace/blob.bin')).equals(payload)).toBe(true);
     expect(h.wire.calls('/files/download')[0]!.query).toEqual({ path: '/workspace/blob.bin' });
+  });
+
+  it('a download cut off mid-body raises NetworkError; an abort mid-body raises AbortedError', async () => {
+    primeAgent(h.wire);
+    const payload = Buffer.alloc(1024 * 1024, 7);
+    h.wire.on('GET', '/files/download', (req) => ({
+      bytes: payload,
+      partial: { bytes: 64 * 1024, then: req.query.path === '/workspace/cut' ? 'destroy' : 'stall' },
+    }));
+    let received = 0;
+    const cut = await (async () => {
+      for await (const chunk of await files().download('/workspace/cut')) received += chunk.byteLength;
+    })().catch((e: unknown) => e);
+    expect(cut).toBeInstanceOf(NetworkError);
+    expect((cut as Error).message).toMatch(/download \/workspace\/cut/);
+    expect(received).toBeGreaterThan(0);
+
+    const controller = new AbortController();
+    const aborted = await (async () => {
+      for await (const _chunk of await files().download('/workspace/stall', { signal: controller.signal })) controller.abort();
+    })().catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(AbortedError);
   });
 
   it('download of a missing file fails before any byte', async () => {

@@ -38,6 +38,11 @@ export interface Reply {
   delayMs?: number;
   /** Destroy the socket instead of answering (connection reset). */
   destroy?: boolean;
+  /**
+   * Send headers (with the full Content-Length) and only the first `bytes` of the body, then
+   * reset the connection (`destroy`) or go silent until the client gives up (`stall`).
+   */
+  partial?: { bytes: number; then: 'destroy' | 'stall' };
 }
 
 type ReplySource = Reply | ((req: RecordedRequest) => Reply);
@@ -185,7 +190,12 @@ export class WireServer {
       req.socket.destroy();
       return;
     }
-    if (!res.destroyed) send(res, reply);
+    if (res.destroyed) return;
+    if (reply.partial) {
+      sendPartial(res, reply, reply.partial);
+      return;
+    }
+    send(res, reply);
   }
 
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -211,6 +221,14 @@ export class WireServer {
 
 function matches(pattern: string | RegExp, path: string): boolean {
   return typeof pattern === 'string' ? pattern === path : pattern.test(path);
+}
+
+function sendPartial(res: ServerResponse, reply: Reply, partial: NonNullable<Reply['partial']>): void {
+  const payload = reply.bytes ?? Buffer.from(reply.text ?? JSON.stringify(reply.json ?? null));
+  res.writeHead(reply.status ?? 200, { 'content-type': 'application/octet-stream', ...reply.headers, 'content-length': String(payload.length) });
+  res.write(payload.subarray(0, partial.bytes), () => {
+    if (partial.then === 'destroy') setTimeout(() => res.socket?.destroy(), 20);
+  });
 }
 
 function send(res: ServerResponse, reply: Reply): void {
