@@ -238,21 +238,25 @@ export class SandboxCgroup {
     return null;
   }
 
-  get canFreeze(): boolean {
-    return (this.layout.unifiedFreeze && this.dirs.has('unified')) || this.dirs.has('freezer');
+  /** Which freezer this cgroup can use: cgroup2's cgroup.freeze first, else the v1 freezer. */
+  freezerKind(preferV1 = false): 'v2' | 'v1' | null {
+    const v2 = this.layout.unifiedFreeze && this.dirs.has('unified');
+    const v1 = this.dirs.has('freezer');
+    if (preferV1 && v1) return 'v1';
+    return v2 ? 'v2' : v1 ? 'v1' : null;
   }
 
-  async freeze(): Promise<void> {
-    await this.setFrozen(true);
+  async freeze(kind: 'v2' | 'v1'): Promise<void> {
+    await this.setFrozen(true, kind);
   }
 
-  async thaw(): Promise<void> {
-    await this.setFrozen(false);
+  async thaw(kind: 'v2' | 'v1'): Promise<void> {
+    await this.setFrozen(false, kind);
   }
 
-  private async setFrozen(frozen: boolean): Promise<void> {
+  private async setFrozen(frozen: boolean, kind: 'v2' | 'v1'): Promise<void> {
     const unified = this.dir('unified');
-    if (this.layout.unifiedFreeze && unified) {
+    if (kind === 'v2' && unified) {
       await writeFile(join(unified, 'cgroup.freeze'), frozen ? '1' : '0');
       await waitFor(async () => (await readKeyed(join(unified, 'cgroup.events'))).frozen === (frozen ? 1 : 0), 2000);
       return;

@@ -32,7 +32,7 @@ export interface SpawnOptions {
   /** OOM-kill counter of the sandbox, read at start and end to fill ExecOutcome.oomKilled. */
   oomKills?: () => Promise<number>;
   /** Called once the process has fully finished (to untrack it). */
-  onFinished?: () => void;
+  onFinished?: () => void | Promise<void>;
 }
 
 export class SpawnedExec implements ExecHandle {
@@ -92,7 +92,7 @@ export class SpawnedExec implements ExecHandle {
           this.child.stderr!.destroy();
           this.control?.destroy();
           const [before, after] = await Promise.all([oomBefore, o.oomKills ? o.oomKills() : Promise.resolve(0)]);
-          o.onFinished?.();
+          await Promise.resolve(o.onFinished?.()).catch(() => {});
           resolve({
             exitCode: code,
             signal,
@@ -107,7 +107,7 @@ export class SpawnedExec implements ExecHandle {
           this.exited = true;
           if (timer) clearTimeout(timer);
           this.emit('stderr', `failed to start: ${spawnError.message}\n`);
-          o.onFinished?.();
+          void Promise.resolve(o.onFinished?.()).catch(() => {});
           resolve({ exitCode: 127, signal: null, timedOut: false, oomKilled: false, durationMs: Date.now() - started });
         }
       });

@@ -111,6 +111,11 @@ function applyForcedTiers(host: HostProfile, force: RuntimeOptions['forceTiers']
     probe.pause = 'sigstop';
     probe.warnings.push('the cgroup freezer was switched off explicitly (forceTiers.pause)');
   }
+  if (force?.pause === 'cgroup-v1-freezer' && probe.pause === 'cgroup-v2-freeze') {
+    if (!host.cgroups.v1.freezer) throw new Error('forceTiers.pause: this machine has no v1 freezer hierarchy');
+    probe.pause = 'cgroup-v1-freezer';
+    probe.warnings.push('the v1 freezer was chosen explicitly over cgroup.freeze (forceTiers.pause)');
+  }
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<SandboxRuntime> {

@@ -24,7 +24,7 @@ import { SandboxPathError } from './errors.js';
 import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
 import { PortForward, nodeForwarderScript } from './port-forward.js';
 import type { HostProfile } from './probe.js';
-import { descendantsOf, pidNamespaceOf, pidsInNamespace } from './proc.js';
+import { descendantsOf, pidNamespaceOf, pidsInNamespace, readProc } from './proc.js';
 import { collectProcesses, collectUsage, type CpuSample } from './usage.js';
 import type {
   CodeRequest,
@@ -115,8 +115,10 @@ export class BwrapSandbox implements LocalSandbox {
     return this.host.probe.root;
   }
 
-  private get useFreezer(): boolean {
-    return this.host.probe.pause !== 'sigstop' && !!this.cgroup?.canFreeze;
+  /** The cgroup freezer pause uses, or null for the SIGSTOP walk. */
+  private get freezer(): 'v2' | 'v1' | null {
+    if (this.host.probe.pause === 'sigstop' || !this.cgroup) return null;
+    return this.cgroup.freezerKind(this.host.probe.pause === 'cgroup-v1-freezer');
   }
 
   private serial<T>(step: () => Promise<T>): Promise<T> {
@@ -162,7 +164,8 @@ export class BwrapSandbox implements LocalSandbox {
     if (this.currentState === 'stopped' || this.currentState === 'destroyed') return;
     // Frozen processes cannot die (v1 freezer) and SIGSTOPped ones keep no promises: thaw first.
     if (this.currentState === 'paused') {
-      if (this.useFreezer) await this.cgroup!.thaw().catch(() => {});
+      const freezer = this.freezer;
+      if (freezer) await this.cgroup!.thaw(freezer).catch(() => {});
       else await this.sigstopWalk('SIGCONT');
     }
     this.currentState = 'stopped';
@@ -206,7 +209,8 @@ export class BwrapSandbox implements LocalSandbox {
     return this.serial(async () => {
       if (this.currentState === 'paused') return;
       this.assertRunning();
-      if (this.useFreezer) await this.cgroup!.freeze();
+      const freezer = this.freezer;
+      if (freezer) await this.cgroup!.freeze(freezer);
       else await this.sigstopWalk('SIGSTOP');
       this.currentState = 'paused';
     });
@@ -218,7 +222,8 @@ export class BwrapSandbox implements LocalSandbox {
         if (this.currentState === 'running') return;
         throw new Error(`sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
       }
-      if (this.useFreezer) await this.cgroup!.thaw();
+      const freezer = this.freezer;
+      if (freezer) await this.cgroup!.thaw(freezer);
       else await this.sigstopWalk('SIGCONT');
       this.currentState = 'running';
     });
@@ -381,7 +386,7 @@ export class BwrapSandbox implements LocalSandbox {
       oomKills: () => this.oomKills(),
       onFinished: () => {
         if (handle) this.running.delete(handle);
-        o.onFinished?.();
+        return o.onFinished?.();
       },
     });
     this.running.add(handle);
@@ -476,7 +481,7 @@ export class BwrapSandbox implements LocalSandbox {
       env,
       timeoutMs: request.timeoutMs,
       stdin: code,
-      onFinished: () => void rm(cleanupHost, { recursive: true, force: true }).catch(() => {}),
+      onFinished: () => rm(cleanupHost, { recursive: true, force: true }),
     });
   }
 
@@ -569,13 +574,16 @@ export class BwrapSandbox implements LocalSandbox {
     return [...new Set(all.flat())];
   }
 
-  /** Pause/resume without a freezer: signal every sandbox process until the set is stable. */
+  /**
+   * Pause/resume without a freezer: signal every sandbox process until the set is stable (the
+   * walk races with fork), then wait until the stopped ones really show as stopped.
+   */
   private async sigstopWalk(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
     const done = new Set<number>();
     for (let round = 0; round < 10; round++) {
       const pids = (await this.sandboxHostPids()).concat(this.anchor ? [this.anchor.pid, this.anchor.sleepPid ?? -1] : []);
       const fresh = pids.filter((p) => p > 0 && !done.has(p));
-      if (fresh.length === 0) return;
+      if (fresh.length === 0) break;
       for (const pid of fresh) {
         try {
           process.kill(pid, signal);
@@ -583,6 +591,16 @@ export class BwrapSandbox implements LocalSandbox {
           /* exited */
         }
         done.add(pid);
+      }
+    }
+    if (signal !== 'SIGSTOP') return;
+    const deadline = Date.now() + 2000;
+    for (const pid of done) {
+      for (;;) {
+        const state = (await readProc(pid))?.state;
+        // T: stopped; Z/X: exiting; undefined: gone.
+        if (state === undefined || state === 'T' || state === 'Z' || state === 'X' || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 5));
       }
     }
   }

@@ -40,7 +40,7 @@ export interface RuntimeOptions {
    * Use weaker tiers than the machine offers, so the fallbacks can be tested and debugged for real.
    * Forcing `isolation: 'process'` counts as the unisolated opt-out. Default: the strongest tiers.
    */
-  forceTiers?: { isolation?: 'process'; limits?: 'prlimit'; pause?: 'sigstop' };
+  forceTiers?: { isolation?: 'process'; limits?: 'prlimit'; pause?: 'cgroup-v1-freezer' | 'sigstop' };
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 

@@ -2,7 +2,7 @@
  * Shared helpers for the runtime tests: a real runtime in a temp state dir, output capture, and
  * capability gates that print why a test is skipped.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../../../src/local/runtime/index.js';
@@ -78,4 +78,32 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Start a counter in the sandbox that appends a byte to /tmp/ticks every 20 ms; returns a reader
+ * of its length on the host, to check whether the sandbox makes progress.
+ */
+export async function startTicker(sandbox: LocalSandbox): Promise<() => number> {
+  await bash(sandbox, '(while :; do echo -n x >> /tmp/ticks; sleep 0.02; done) > /dev/null 2>&1 &');
+  const ticks = () => {
+    try {
+      return readFileSync(join(sandbox.dirs.scratch, 'ticks'), 'utf8').length;
+    } catch {
+      return 0;
+    }
+  };
+  await waitUntil(() => ticks() > 3, 5000, 'the ticker to start');
+  return ticks;
+}
+
+/** Pause, check that nothing moves for 300 ms, resume, check that it moves again. */
+export async function expectPauseStopsProgress(sandbox: LocalSandbox, ticks: () => number): Promise<void> {
+  await sandbox.pause();
+  if (sandbox.state !== 'paused') throw new Error(`expected paused, got ${sandbox.state}`);
+  const frozenAt = ticks();
+  await new Promise((r) => setTimeout(r, 300));
+  if (ticks() !== frozenAt) throw new Error(`the sandbox kept running while paused (${frozenAt} -> ${ticks()})`);
+  await sandbox.resume();
+  await waitUntil(() => ticks() > frozenAt + 3, 5000, 'the ticker to continue after resume');
 }
