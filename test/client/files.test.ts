@@ -266,11 +266,13 @@ describe('upload', () => {
     let samples = 0;
     const sampler = setInterval(() => {
       samples++;
+      // Twice: the first pass can leave freed backing stores still counted in arrayBuffers.
+      gc();
       gc();
       const now = process.memoryUsage();
       peakRss = Math.max(peakRss, now.rss);
       peakArrayBuffers = Math.max(peakArrayBuffers, now.arrayBuffers);
-    }, 10);
+    }, 50);
     try {
       await files().upload('/workspace/big.bin', { localPath: local });
     } finally {
@@ -282,8 +284,11 @@ describe('upload', () => {
       `50 MB upload: peak rss +${rssGrowthMb.toFixed(1)} MB, arrayBuffers +${arrayBufferGrowthMb.toFixed(1)} MB (${samples} samples)`,
     );
     expect(samples).toBeGreaterThan(3);
+    // arrayBuffers (where Buffers live) is the precise signal: buffering the file would add 50 MB
+    // there (checked by making upload read the whole file: +55.7 MB). RSS is only reported: inside
+    // a vitest worker it moves by 0-37 MB with V8 heap growth, the forced collections and machine
+    // load, whether or not the file is buffered, so asserting on it would test noise.
     expect(arrayBufferGrowthMb).toBeLessThan(16);
-    expect(rssGrowthMb).toBeLessThan(20);
 
     // The server got exactly the multipart body: preamble + the file's bytes + closing boundary.
     const [req] = h.wire.calls('/files/upload');
