@@ -115,7 +115,7 @@ export function joinArgv(o: JoinOptions): string[] {
   return [
     o.nsenter,
     '-t', String(o.anchorPid),
-    '--user', '--mount', '--pid', '--net', '--ipc', '--uts', '--root', '--wd',
+    '--user', '--mount', '--pid', '--net', '--ipc', '--uts', '--cgroup', '--root', '--wd',
     ...(o.root ? ['-S', '0', '-G', '0'] : ['--preserve-credentials']),
     '--',
     '/usr/bin/env', '-C', o.cwd, '--',

@@ -34,6 +34,11 @@ describe.skipIf(noBwrap)('containment', () => {
     expect(r.exitCode).not.toBe(0);
   });
 
+  test('sees its own cgroup as the root, not the host cgroup paths', async () => {
+    const r = await bash(sandbox, 'cat /proc/self/cgroup');
+    expect(r.stdout).not.toContain('hopx-local');
+  });
+
   test('cannot write /usr or /etc, can write /workspace, /root and /tmp', async () => {
     const r = await bash(sandbox, 'touch /usr/x; touch /etc/x; touch /workspace/w /root/h /tmp/t && echo wrote');
     expect(r.stderr).toMatch(/\/usr\/x.*Read-only file system/);
