@@ -311,15 +311,3 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
-
-/** Wait that honours an AbortSignal (used by polling helpers). */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    });
-  });
-}
