@@ -3,6 +3,9 @@
  * server with the test-only fixtures. Node 20 needs the globSync shim (node20-compat.mjs).
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startConformanceServer } from './server.js';
@@ -11,12 +14,31 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const CLI = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/conformance/dist/index.js', import.meta.url));
 
 let server: Awaited<ReturnType<typeof startConformanceServer>>;
+let checksDir: string;
 beforeAll(async () => {
   server = await startConformanceServer();
+  checksDir = await mkdtemp(join(tmpdir(), 'hopx-conformance-'));
 });
 afterAll(async () => {
   await server?.close();
+  if (checksDir) await rm(checksDir, { recursive: true, force: true });
 });
+
+/** The failed checks with their messages, from the per-scenario checks.json files (-o). */
+async function failedChecks(dir: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const scenario of await readdir(dir)) {
+    const checks = JSON.parse(await readFile(join(dir, scenario, 'checks.json'), 'utf8')) as Array<{
+      id: string;
+      status: string;
+      errorMessage?: string;
+    }>;
+    for (const check of checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING')) {
+      lines.push(`${scenario} [${check.id}] ${check.status}: ${check.errorMessage ?? ''}`);
+    }
+  }
+  return lines;
+}
 
 function runSuite(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -35,13 +57,19 @@ function runSuite(args: string[]): Promise<{ code: number | null; output: string
 it('passes the whole server suite, pending scenarios included (expected-failures.yml lists the one exception)', { timeout: 180_000 }, async () => {
   // The suite insists on a localhost URL (dns-rebinding-protection).
   const url = server.url.replace('127.0.0.1', 'localhost');
-  const { code, output } = await runSuite(['server', '--url', url, '--suite', 'all', '--expected-failures', here('./expected-failures.yml')]);
+  const { code, output } = await runSuite([
+    'server',
+    '--url',
+    url,
+    '--suite',
+    'all',
+    '--expected-failures',
+    here('./expected-failures.yml'),
+    '-o',
+    checksDir,
+  ]);
   const summary = output.slice(output.lastIndexOf('=== SUMMARY ==='));
-  if (code !== 0) {
-    // The failed checks with their error messages, not the whole (long) log.
-    const failed = output.indexOf('=== Failed Checks ===');
-    console.error(failed >= 0 ? output.slice(Math.max(0, failed - 3000)) : output);
-  }
+  if (code !== 0) console.error((await failedChecks(checksDir).catch(() => [output])).join('\n'));
   expect(summary).toMatch(/Total: \d+ passed/);
   expect(code, summary).toBe(0);
 });

@@ -13,6 +13,17 @@ const WAV = 'UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQIAAAAAAA==';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Server-to-client requests are the ones that have failed under heavy load: say how and when. */
+async function traced<T>(what: string, request: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await request();
+  } catch (error) {
+    console.error(`conformance fixture: ${what} failed after ${Date.now() - started} ms: ${String(error)}`);
+    throw error;
+  }
+}
+
 export function registerConformanceFixtures(server: McpServer): void {
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true }, completions: {} });
 
@@ -68,10 +79,10 @@ export function registerConformanceFixtures(server: McpServer): void {
     'test_sampling',
     { description: 'Asks the client to sample.', inputSchema: z.object({ prompt: z.string() }) },
     async ({ prompt }, ctx) => {
-      const result = await ctx.mcpReq.requestSampling({
+      const result = await traced('sampling/createMessage', () => ctx.mcpReq.requestSampling({
         messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
         maxTokens: 100,
-      });
+      }));
       const content = Array.isArray(result.content) ? result.content[0] : result.content;
       const text = content && content.type === 'text' ? content.text : JSON.stringify(content);
       return { content: [{ type: 'text', text: `LLM response: ${text}` }] };
@@ -81,7 +92,7 @@ export function registerConformanceFixtures(server: McpServer): void {
     'test_elicitation',
     { description: 'Asks the user for input.', inputSchema: z.object({ message: z.string() }) },
     async ({ message }, ctx) => {
-      const result = await ctx.mcpReq.elicitInput({
+      const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({
         message,
         requestedSchema: {
           type: 'object',
@@ -91,12 +102,12 @@ export function registerConformanceFixtures(server: McpServer): void {
           },
           required: ['username', 'email'],
         },
-      });
+      }));
       return { content: [{ type: 'text', text: `User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] };
     },
   );
   server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicitation with defaults.' }, async (ctx) => {
-    const result = await ctx.mcpReq.elicitInput({
+    const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({
       message: 'Please review and update the form fields with defaults',
       requestedSchema: {
         type: 'object',
@@ -108,11 +119,11 @@ export function registerConformanceFixtures(server: McpServer): void {
           verified: { type: 'boolean', description: 'Verification status', default: true },
         },
       },
-    });
+    }));
     return { content: [{ type: 'text', text: `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] };
   });
   server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicitation with enum variants.' }, async (ctx) => {
-    const result = await ctx.mcpReq.elicitInput({
+    const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({
       message: 'Please select options from the enum fields',
       requestedSchema: {
         type: 'object',
@@ -151,7 +162,7 @@ export function registerConformanceFixtures(server: McpServer): void {
           },
         },
       },
-    });
+    }));
     return { content: [{ type: 'text', text: `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] };
   });
 
