@@ -39,7 +39,19 @@ export async function parseMultipart(
   const malformed = () => new ApiError(400, 'INVALID_REQUEST', 'Malformed multipart body');
 
   for await (const chunk of source) {
-    buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+    if (state === 'body' && buffer.length > 0 && buffer.length < separator.length && chunk.length >= separator.length) {
+      // Avoid copying every chunk: only a separator that starts in the held-back tail needs a join.
+      const probe = Buffer.concat([buffer, chunk.subarray(0, separator.length - 1)]);
+      const at = probe.indexOf(separator);
+      if (at < 0 || at >= buffer.length) {
+        await sink!.write(buffer);
+        buffer = chunk;
+      } else {
+        buffer = Buffer.concat([buffer, chunk]);
+      }
+    } else {
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+    }
     let progressed = true;
     while (progressed && state !== 'done') {
       progressed = false;
@@ -89,8 +101,8 @@ export async function parseMultipart(
         } else {
           const keep = separator.length - 1;
           if (buffer.length > keep) {
-            // copy: the sink may hold on to the chunk while the buffer is reused
-            await sink!.write(Buffer.from(buffer.subarray(0, buffer.length - keep)));
+            // No copy needed: nothing ever writes into these buffers.
+            await sink!.write(buffer.subarray(0, buffer.length - keep));
             buffer = buffer.subarray(buffer.length - keep);
           }
         }

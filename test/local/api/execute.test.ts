@@ -1,0 +1,208 @@
+/** Code, commands, background jobs, streams, env and the Go build cache, end to end. */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { WebSocket } from 'ws';
+import { startTestBackend, type TestBackend } from '../../support/local-backend.js';
+import { agent, bwrapMissingReason, expectHopxError, until, wireSandbox, type WireSandbox } from './helpers.js';
+
+describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', () => {
+  let t: TestBackend;
+  let id: string;
+  let w: WireSandbox;
+  const a = () => t.client.agent(id);
+
+  beforeAll(async () => {
+    t = await startTestBackend();
+    const template = t.backend.probe.python?.matplotlib ? 'code-interpreter' : 'base';
+    id = (await t.client.sandboxes.create({ template, envVars: { FROM_CREATE: 'create', SHARED: 'create' } })).id;
+    w = await wireSandbox(t, id);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  test('python keeps state across calls and returns the last expression', async (ctx) => {
+    if (!t.backend.probe.python) ctx.skip();
+    await a().code.run({ code: 'x = 20\nimport os' });
+    const r = await a().code.run({ code: 'print(os.getcwd())\nx * 2 + 2' });
+    expect(r.success).toBe(true);
+    expect(r.stdout.trim()).toBe('/workspace');
+    expect(r.result).toBe('42');
+    const err = await a().code.run({ code: '1/0' });
+    expect(err.success).toBe(false);
+    expect(err.stderr).toContain('ZeroDivisionError');
+    expect((await a().code.run({ code: 'x' })).result).toBe('20');
+  });
+
+  test('a matplotlib chart comes back as a PNG rich output', async (ctx) => {
+    if (!t.backend.probe.python?.matplotlib) ctx.skip();
+    const r = await a().code.run({
+      code: 'import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("t")\nplt.show()',
+    });
+    expect(r.success).toBe(true);
+    const png = r.richOutputs.find((o) => o.mimeType === 'image/png');
+    expect(png).toBeDefined();
+    expect(Buffer.from(png!.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  test('each installed language runs, with aliases', async () => {
+    const js = await agent(w, 'POST', '/execute', { code: 'console.log(6 * 7)', language: 'nodejs' });
+    if (t.backend.probe.node) expect(js.body).toMatchObject({ success: true, stdout: '42\n', exit_code: 0 });
+    else expect(js.status).toBe(400);
+    const sh = await a().code.run({ code: 'echo "$((6*7))" && exit 3', language: 'bash' });
+    expect(sh).toMatchObject({ stdout: '42\n', exitCode: 3, success: false });
+    const shell = await agent(w, 'POST', '/execute', { code: 'pwd', language: 'shell', working_dir: '/tmp' });
+    expect(shell.body.stdout).toBe('/tmp\n');
+    const bad = await agent(w, 'POST', '/execute', { code: 'x', language: 'cobol' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/language/);
+    const missing = await agent(w, 'POST', '/execute', { language: 'bash' });
+    expect(missing.status).toBe(400);
+    expectHopxError(missing.body, 'MISSING_PARAMETER');
+  });
+
+  test('go runs, and the second run of the same source is a cache hit', async (ctx) => {
+    if (!t.backend.probe.go) ctx.skip();
+    await a().clearCache();
+    const code = 'package main\nimport "fmt"\nfunc main() { fmt.Println("go", 6*7) }\n';
+    const first = await a().code.run({ code, language: 'go' });
+    expect(first).toMatchObject({ success: true, stdout: 'go 42\n' });
+    const second = await a().code.run({ code, language: 'go' });
+    expect(second.stdout).toBe('go 42\n');
+    const stats = await a().cacheStats();
+    expect(stats).toMatchObject({ size: 1, hits: 1, misses: 1 });
+    const broken = await a().code.run({ code: 'package main\nfunc main() { undefined() }', language: 'go' });
+    expect(broken.success).toBe(false);
+    expect(broken.stderr).toContain('undefined');
+    expect((await a().clearCache()).entriesRemoved).toBe(1);
+  });
+
+  test('timeouts answer 408 EXECUTION_TIMEOUT with the output so far; the kernel keeps its state', async () => {
+    const cmd = await agent(w, 'POST', '/commands/run', { command: 'bash', args: ['-c', 'echo before; sleep 30'], timeout: 1 });
+    expect(cmd.status).toBe(408);
+    expectHopxError(cmd.body, 'EXECUTION_TIMEOUT');
+    expect(cmd.body.stdout).toBe('before\n');
+    if (t.backend.probe.python) {
+      await a().code.run({ code: 'kept = "yes"' });
+      const py = await agent(w, 'POST', '/execute', { code: 'import time\nprint("start", flush=True)\ntime.sleep(30)', timeout: 1 });
+      expect(py.status).toBe(408);
+      expect(py.body.stdout).toContain('start');
+      await expect(a().code.run({ code: 'import time; time.sleep(30)', timeoutSeconds: 1 })).rejects.toMatchObject({ code: 'EXECUTION_TIMEOUT' });
+      expect((await a().code.run({ code: 'kept' })).result).toBe("'yes'");
+    }
+  });
+
+  test('commands: shell string, argv form, workdir, env precedence create < /env < request', async () => {
+    const plain = await agent(w, 'POST', '/commands/run', { command: 'echo $FROM_CREATE-$SHARED | tr a-z A-Z', working_dir: '/tmp' });
+    expect(plain.body).toMatchObject({ success: true, stdout: 'CREATE-CREATE\n', exit_code: 0 });
+    const argv = await agent(w, 'POST', '/commands/run', { command: 'printf', args: ['%s|%s', 'a b', 'c'] });
+    expect(argv.body.stdout).toBe('a b|c');
+    await a().env.merge({ SHARED: 'env', API_TOKEN: 's3cret' });
+    const viaClient = await a().commands.run({ command: 'echo $FROM_CREATE $SHARED $API_TOKEN $REQ', env: { REQ: 'req' } });
+    expect(viaClient.stdout).toBe('create env s3cret req\n');
+    const override = await a().commands.run({ command: 'echo $SHARED', env: { SHARED: 'request' } });
+    expect(override.stdout).toBe('request\n');
+    const failing = await a().commands.run({ command: 'echo oops >&2; exit 7' });
+    expect(failing).toMatchObject({ success: false, exitCode: 7, stderr: 'oops\n' });
+  });
+
+  test('env: GET masks secret-looking names unless reveal=true; writes of the mask keep the value; 204s', async () => {
+    await a().env.replace({ PLAIN: 'v', DB_PASSWORD: 'pw' });
+    const masked = await agent(w, 'GET', '/env');
+    expect(masked.body.env_vars).toEqual({ PLAIN: 'v', DB_PASSWORD: '***MASKED***' });
+    expect((await agent(w, 'GET', '/env?reveal=true')).body.env_vars.DB_PASSWORD).toBe('pw');
+    const put = await agent(w, 'PUT', '/env', { env_vars: { DB_PASSWORD: '***MASKED***', NEW: 'n' } });
+    expect(put.status).toBe(204);
+    expect((await a().commands.run({ command: 'echo $DB_PASSWORD $PLAIN $NEW' })).stdout).toBe('pw n\n');
+    expect((await agent(w, 'DELETE', '/env/NEW')).status).toBe(204);
+    expect((await agent(w, 'GET', '/env')).body.env_vars).toEqual({ DB_PASSWORD: '***MASKED***' });
+    await a().env.clear();
+    expect((await agent(w, 'GET', '/env')).body.count).toBe(0);
+  });
+
+  test('background jobs: listed with output, killed by every kill form, 404 for unknown ids', async () => {
+    const started = [];
+    for (let i = 0; i < 4; i++) started.push(await a().commands.runBackground({ command: `echo job${i}; sleep 60`, name: `j${i}` }));
+    const code = await agent(w, 'POST', '/execute/background', { code: 'echo bg-code; sleep 60', language: 'bash', name: 'c' });
+    expect(code.body.process_id).toMatch(/^proc_/);
+    await until(async () => (await a().processes.list()).filter((p) => p.stdout?.startsWith('job')).length === 4);
+    const listed = await agent(w, 'GET', '/execute/processes');
+    const p0 = listed.body.processes.find((p: { process_id: string }) => p.process_id === started[0].processId);
+    expect(p0).toMatchObject({ status: 'running', name: 'j0', start_time: expect.any(String), started_at: expect.any(String) });
+
+    const [j0, j1, j2, j3] = started.map((s) => s.processId);
+    expect((await agent(w, 'DELETE', `/execute/kill?process_id=${j0}`)).body.status).toBe('killed');
+    expect((await agent(w, 'DELETE', '/execute/kill', { process_id: j1 })).body.status).toBe('killed');
+    expect((await agent(w, 'POST', `/execute/kill/${j2}`)).body.status).toBe('killed');
+    expect((await agent(w, 'POST', `/processes/${j3}/kill`)).body.status).toBe('killed');
+    expect((await a().processes.kill(code.body.process_id)).status).toBe('killed');
+    const after = await a().processes.list();
+    for (const id of [j0, j1, j2, j3]) expect(after.find((p) => p.processId === id)?.status).toBe('killed');
+    const unknown = await agent(w, 'POST', '/execute/kill/proc_nope');
+    expect(unknown.status).toBe(404);
+    expectHopxError(unknown.body, 'PROCESS_NOT_FOUND');
+    const ps = await a().processes.listSystem();
+    expect(ps.some((p) => p.command?.includes('sleep 60'))).toBe(false);
+  });
+
+  test('/execute/stream sends stdout chunks, result and complete', async () => {
+    const events = [];
+    for await (const e of a().code.stream({ code: 'for i in 1 2 3; do echo line$i; done; echo err >&2', language: 'bash' })) events.push(e);
+    const stdout = events.filter((e) => e.type === 'stdout').map((e) => (e as { data: string }).data).join('');
+    expect(stdout).toBe('line1\nline2\nline3\n');
+    expect(events.some((e) => e.type === 'stderr')).toBe(true);
+    expect(events.at(-2)).toMatchObject({ type: 'result', exitCode: 0 });
+    expect(events.at(-1)).toEqual({ type: 'complete', success: true });
+  });
+
+  test('/terminal runs an interactive shell', async () => {
+    const ws = new WebSocket(`${w.public_host.replace('http', 'ws')}/terminal`, { headers: { Authorization: `Bearer ${w.auth_token}` } });
+    let output = '';
+    const exit = new Promise<number>((resolve) =>
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString());
+        if (msg.type === 'output') output += msg.data;
+        if (msg.type === 'exit') resolve(msg.code);
+      }),
+    );
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'resize', cols: 100, rows: 30 }));
+    ws.send(JSON.stringify({ type: 'input', data: 'echo $((40+2)); tput cols\nexit 5\n' }));
+    expect(await exit).toBe(5);
+    expect(output).toContain('42');
+    expect(output).toContain('100');
+    ws.close();
+  });
+
+  test('metrics, info, processes, jupyter sessions, prometheus', async () => {
+    const m = await a().agentMetrics();
+    expect(m.totalRequests).toBeGreaterThan(5);
+    expect(m.totalExecutions).toBeGreaterThan(0);
+    const snap = await agent(w, 'GET', '/metrics/snapshot');
+    expect(snap.body.requests_total['POST /execute']).toBeGreaterThan(0);
+    expect(snap.body.system.memory.total).toBeGreaterThan(0);
+    const prom = await agent(w, 'GET', '/metrics/prometheus');
+    expect(prom.body).toContain('hopx_agent_requests_total{endpoint="/execute",method="POST",status="200"}');
+    const info = await a().info();
+    expect(info.vmId).toBe(id);
+    if (t.backend.probe.python) {
+      const sessions = await agent(w, 'GET', '/jupyter/sessions');
+      expect(sessions.body.sessions[0]).toMatchObject({ execution_state: 'idle' });
+    }
+    // A JSON body over the 64 MiB limit is refused from its Content-Length, before it is read.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${w.public_host}/execute`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${w.auth_token}`, 'Content-Type': 'application/json', 'Content-Length': 65 * 1024 * 1024 },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write('{"code":"');
+    });
+    expect(status).toBe(413);
+  });
+});
