@@ -23,7 +23,7 @@ export const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
 export interface ServerOptions {
   /** Toolset names to enable (see TOOLSETS); default all. */
   toolsets?: string[];
-  /** Hide every tool that changes anything. */
+  /** Hide every tool that changes anything, and never extend a sandbox's lifetime on activity. */
   readOnly?: boolean;
   /**
    * Characters of command/code/file output in one result, across its text block and
@@ -86,7 +86,12 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     textChars: Math.floor(budgetChars / 2),
     imageChars: options.imageBudgetChars ?? DEFAULT_IMAGE_BUDGET_CHARS,
   };
-  registerTools(server, [...tools, ...(options.extraTools ?? [])], { conversation, budget, progressIntervalMs: options.progressIntervalMs });
-  registerResources(server, conversation, { budget });
+  registerTools(server, [...tools, ...(options.extraTools ?? [])], {
+    conversation,
+    budget,
+    readOnly: options.readOnly,
+    progressIntervalMs: options.progressIntervalMs,
+  });
+  registerResources(server, conversation, { readOnly: options.readOnly === true });
   return server;
 }

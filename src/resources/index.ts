@@ -5,7 +5,6 @@
  */
 import { ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Conversation } from '../session.js';
-import type { OutputBudget } from '../tools/tool.js';
 import { ResourceUnavailableError, toToolError } from '../errors.js';
 import { readAll } from '../tools/bounded-read.js';
 import { summarize } from '../tools/sandbox.js';
@@ -43,7 +42,8 @@ function json(uri: string, value: unknown): ReadResourceResult {
   return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
 }
 
-export function registerResources(server: McpServer, conversation: Conversation, _deps: { budget: OutputBudget }): void {
+/** `readOnly`: reads must not extend sandbox leases (a PUT on HopX) either. */
+export function registerResources(server: McpServer, conversation: Conversation, options: { readOnly: boolean }): void {
   const completeSandboxId = (value: string) =>
     conversation
       .attachedSandboxes()
@@ -100,7 +100,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
         ));
         const mimeType = mimeTypeFor(path);
         const href = fileUri(sandboxId, path);
-        conversation.noteActivity(sandboxId);
+        if (!options.readOnly) conversation.noteActivity(sandboxId);
         if (looksLikeText(bytes, mimeType)) {
           return { contents: [{ uri: href, mimeType: mimeType === 'application/octet-stream' ? 'text/plain' : mimeType, text: bytes.toString('utf8') }] };
         }

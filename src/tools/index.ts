@@ -89,6 +89,8 @@ function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): Standa
 export interface RegisterDeps {
   conversation: Conversation;
   budget: OutputBudget;
+  /** Read-only server: tools must not extend sandbox leases either. */
+  readOnly?: boolean;
   /** How often a call with a progress token gets a keepalive progress notification. Default 5 000 ms. */
   progressIntervalMs?: number;
 }
@@ -146,7 +148,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   const stopKeepalive = startKeepalive(tool, mcp, deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
   try {
     conversation.assertActive();
-    const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp }, args);
+    const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp, readOnly: deps.readOnly === true }, args);
     const content: ContentBlock[] = [];
     if (out.text !== '') content.push({ type: 'text', text: out.text });
     if (out.content) content.push(...out.content);

@@ -29,6 +29,8 @@ export interface ToolContext {
   call: CallOptions;
   /** The raw SDK request context (progress, logging); most tools never need it. */
   mcp: ServerContext;
+  /** The server runs read-only: nothing on HopX may change, not even a sandbox's expiry. */
+  readOnly: boolean;
 }
 
 export interface SandboxToolContext extends ToolContext {
@@ -99,7 +101,7 @@ export const SANDBOX_ID_PARAM = z
  * A tool that acts inside one sandbox. Adds the optional `sandbox_id` parameter, resolves it (the
  * argument, else the conversation's current sandbox, else a clear error), refuses sandboxes the
  * conversation neither created nor connected, hands the handler the sandbox's agent, and extends
- * the sandbox's lease after a successful call.
+ * the sandbox's lease after a successful call (unless the server is read-only).
  */
 export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject | undefined = undefined>(spec: {
   name: string;
@@ -127,7 +129,7 @@ export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject |
       const sandboxId = ctx.conversation.resolveSandbox(args.sandbox_id as string | undefined);
       const agent = ctx.conversation.client.agent(sandboxId);
       const out = await spec.handle({ ...ctx, sandboxId, agent }, args as z.output<z.ZodObject<S>>);
-      if (!out.isError) ctx.conversation.noteActivity(sandboxId);
+      if (!out.isError && !ctx.readOnly) ctx.conversation.noteActivity(sandboxId);
       return out as ToolOutput;
     },
   };

@@ -207,6 +207,24 @@ describe('conversations', () => {
     await s.close();
   });
 
+  it('read-only mode never extends a sandbox\'s lifetime, not even on reads', async () => {
+    const info = await backend.client.sandboxes.create({ template: 'code-interpreter', timeoutSeconds: 120 });
+    const s = await connect(makeConversation(backend.client), { readOnly: true });
+    try {
+      await callOk(s.client, 'sandbox_connect', { sandbox_id: info.id });
+      // Less than half of the 120 s lease left: a writable server would push it out on the next call.
+      await backend.client.sandboxes.setTimeout(info.id, 50);
+      await callOk(s.client, 'sandbox_get_info', {});
+      await callOk(s.client, 'sandbox_list_files', {});
+      await s.client.readResource({ uri: `hopx://sandboxes/${info.id}/files/workspace` }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(Date.parse((await backend.client.sandboxes.get(info.id)).expiresAt ?? '0') - Date.now()).toBeLessThan(51_000);
+    } finally {
+      await s.close();
+      await backend.client.sandboxes.kill(info.id);
+    }
+  });
+
   it('creates with the default lifetime and extends it on activity when it runs low', async () => {
     const s = await connect(makeConversation(backend.client, { defaultSandboxTimeoutSeconds: 120 }));
     try {
