@@ -231,8 +231,10 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
   const http = bool('http');
   const host = str('host');
   const port = str('port');
-  if (!http && (host || (port && port.source.startsWith('--')))) {
-    throw new ConfigError(`${(host ?? port)!.source} only applies to HTTP: add --http (stdio is the default).`);
+  // A flag that only HTTP uses is a mistake on stdio; an env twin may be set for other runs.
+  const httpOnlyFlag = [host, port].find((got) => got?.source.startsWith('--'));
+  if (!http && httpOnlyFlag) {
+    throw new ConfigError(`${httpOnlyFlag.source} only applies to HTTP: add --http (stdio is the default).`);
   }
   if (host && !/^[A-Za-z0-9.:[\]-]+$/.test(host.raw.trim())) {
     throw new ConfigError(`${host.source}="${host.raw}" is not a host name or IP address.`);

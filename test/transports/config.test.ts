@@ -81,6 +81,11 @@ describe('resolveConfig', () => {
     expect(failure([], { HOPX_MCP_AUTH_TOKEN: 'short' })).toMatch(/at least 16/);
   });
 
+  it('ignores HTTP-only env twins on stdio but refuses the flags', () => {
+    expect(resolve([], { HOPX_MCP_HOST: '0.0.0.0', HOPX_MCP_PORT: '9' })).toMatchObject({ transport: 'stdio' });
+    expect(failure(['--host', '0.0.0.0'])).toMatch(/--host only applies to HTTP/);
+  });
+
   it('parses lists and help/version', () => {
     const config = resolve(['--http', '--allowed-hosts', 'mcp.example.com, other.example.com', '--help']);
     expect(config.allowedHosts).toEqual(['mcp.example.com', 'other.example.com']);
