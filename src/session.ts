@@ -41,6 +41,8 @@ export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
 
 /** Kill calls during end() give up after this long; the sandbox then dies at its timeout. */
 const KILL_TIMEOUT_MS = 15_000;
+/** end() waits this long for creates in flight, so it can kill what they make. */
+const CREATE_WAIT_MS = 60_000;
 
 export class Conversation {
   readonly id: string;
@@ -55,6 +57,7 @@ export class Conversation {
   private readonly sandboxes = new Map<string, AttachedSandbox>();
   private current: string | null = null;
   private readonly extending = new Set<string>();
+  private readonly creating = new Set<Promise<unknown>>();
   private ending: Promise<void> | null = null;
 
   constructor(o: ConversationOptions) {
@@ -102,6 +105,22 @@ export class Conversation {
     this.current = info.id;
     this.logger.info({ sandbox_id: info.id, origin: attached.origin }, 'sandbox attached');
     return attached;
+  }
+
+  /**
+   * Runs a sandbox create (with its attach) so that end() waits for it. Without this, end()
+   * would resolve while the create is in flight; the transport then closes the client, and the
+   * sandbox the create makes could not be killed (it would run, and bill, until its timeout).
+   */
+  async trackCreate<T>(create: () => Promise<T>): Promise<T> {
+    this.assertActive();
+    const running = create();
+    this.creating.add(running);
+    try {
+      return await running;
+    } finally {
+      this.creating.delete(running);
+    }
   }
 
   /** Forgets a sandbox (after it was killed); the current sandbox falls back to the latest other one. */
@@ -185,6 +204,15 @@ export class Conversation {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    if (this.creating.size > 0) {
+      // A create that finishes now meets `ending` in attach(), which kills its sandbox.
+      this.logger.info({ reason, creates: this.creating.size }, 'conversation ending: waiting for sandbox creates in flight');
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CREATE_WAIT_MS)));
+      const outcome = await Promise.race([Promise.allSettled([...this.creating]), gaveUp]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') this.logger.warn({ reason }, 'sandbox create still in flight; its sandbox will expire at its timeout');
+    }
     const created = [...this.sandboxes.values()].filter((s) => s.origin === 'created').map((s) => s.id);
     this.logger.info({ reason, created: created.length, keep: this.keepSandboxes }, 'conversation ending');
     if (this.keepSandboxes) {

@@ -77,12 +77,15 @@ const sandboxCreate = defineTool({
   async handle(ctx, args) {
     const timeout = args.timeout_seconds ?? ctx.conversation.defaultSandboxTimeoutSeconds;
     const template = args.template_id ? undefined : (args.template ?? DEFAULT_TEMPLATE);
-    const info = await ctx.conversation.client.sandboxes.create(
-      { template, templateId: args.template_id, region: args.region, timeoutSeconds: timeout, internetAccess: args.internet_access, envVars: args.env_vars },
-      // Creating is never retried by the client and may take a while on HopX cloud.
-      { signal: ctx.call.signal, timeoutMs: 300_000 },
-    );
-    await ctx.conversation.attach(info, 'created', timeout);
+    const info = await ctx.conversation.trackCreate(async () => {
+      const created = await ctx.conversation.client.sandboxes.create(
+        { template, templateId: args.template_id, region: args.region, timeoutSeconds: timeout, internetAccess: args.internet_access, envVars: args.env_vars },
+        // Creating is never retried by the client and may take a while on HopX cloud.
+        { signal: ctx.call.signal, timeoutMs: 300_000 },
+      );
+      await ctx.conversation.attach(created, 'created', timeout);
+      return created;
+    });
     const s = summarize(info, ctx.conversation);
     return { text: `Created sandbox ${summaryLine(s)}. It is now the current sandbox.`, structured: s };
   },

@@ -3,6 +3,8 @@
  * real local backend (real sandboxes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HopxClient } from '../../src/client/index.js';
+import type { CallOptions, CreateSandboxOptions, HopxClientApi } from '../../src/client/types.js';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
 import { call, callOk, connect, makeConversation, textOf } from './harness.js';
 
@@ -196,6 +198,35 @@ describe('conversations', () => {
     await conversation.end('client went away');
     await expect(conversation.attach(info, 'created', 300)).rejects.toThrow(/conversation has ended/);
     expect(await accountSandboxIds()).not.toContain(info.id);
+  });
+
+  it('ending a conversation waits for a create in flight and kills the sandbox it made', async () => {
+    const real = backend.client;
+    const events: string[] = [];
+    let createStarted!: () => void;
+    const started = new Promise<void>((resolve) => (createStarted = resolve));
+    // The real client, with create and kill reporting when they happen.
+    const sandboxes = Object.assign(Object.create(real.sandboxes) as HopxClient['sandboxes'], {
+      create: (o: CreateSandboxOptions, c?: CallOptions) => {
+        createStarted();
+        return real.sandboxes.create(o, c).then((info) => (events.push(`created ${info.id}`), info));
+      },
+      kill: (id: string, c?: CallOptions) => real.sandboxes.kill(id, c).then((existed) => (events.push(`killed ${id}`), existed)),
+    });
+    const watched: HopxClientApi = { sandboxes, templates: real.templates, health: (c) => real.health(c), agent: (id) => real.agent(id), close: async () => {} };
+    const s = await connect(makeConversation(watched));
+    const pending = call(s.client, 'sandbox_create', {});
+    await started;
+    await s.conversation.end('client went away');
+    // By the time end() resolves (and a transport would close the client), the sandbox is gone.
+    expect(events).toHaveLength(2);
+    const id = events[0].replace('created ', '');
+    expect(events).toEqual([`created ${id}`, `killed ${id}`]);
+    expect(await accountSandboxIds()).not.toContain(id);
+    const r = await pending;
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/conversation has ended/);
+    await s.close();
   });
 
   it('a call after the conversation ended says so', async () => {
