@@ -92,6 +92,20 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     }
   });
 
+  test('a command whose caller disconnects is killed', async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${w.public_host}/commands/run`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${w.auth_token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ command: 'echo $$ > /tmp/abandoned.pid; exec sleep 30', timeout: 60 }),
+      signal: controller.signal,
+    }).catch(() => null);
+    await until(() => a().files.exists('/tmp/abandoned.pid'));
+    controller.abort();
+    await pending;
+    await until(async () => (await a().commands.run({ command: 'kill -0 $(cat /tmp/abandoned.pid) 2>/dev/null || echo gone' })).stdout === 'gone\n');
+  });
+
   test('commands: shell string, argv form, workdir, env precedence create < /env < request', async () => {
     const plain = await agent(w, 'POST', '/commands/run', { command: 'echo $FROM_CREATE-$SHARED | tr a-z A-Z', working_dir: '/tmp' });
     expect(plain.body).toMatchObject({ success: true, stdout: 'CREATE-CREATE\n', exit_code: 0 });

@@ -3,7 +3,7 @@ import { ApiError } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
 import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringArray, stringMap, timeoutSeconds, workdir } from './fields.js';
-import { collect, exitCodeOf } from './output.js';
+import { abortOnDisconnect, collect, exitCodeOf, killOnAbort } from './output.js';
 
 export const COMMAND_DEFAULT_TIMEOUT_S = 30;
 export const COMMAND_MAX_TIMEOUT_S = 300;
@@ -28,6 +28,7 @@ export function registerCommandRoutes(router: Router, ctx: AgentContext): void {
     const cwd = workdir(body);
     const result = await ctx.stats.execution(async () => {
       const handle = ctx.sandbox.runtime.exec({ argv, cwd, env, timeoutMs: timeout * 1000 });
+      killOnAbort(handle, abortOnDisconnect(res));
       return { pid: handle.pid, ...(await collect(handle)) };
     });
     const exitCode = exitCodeOf(result.outcome);

@@ -6,6 +6,7 @@ import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { GO_ENV } from './go-cache.js';
 import { resolveLanguage } from './languages.js';
+import { abortOnDisconnect } from './output.js';
 import { type CodeOutcome, richFields, runCode } from './run-code.js';
 
 /** hopx-api.md §5.4: agent default 60 s (docs), max 300 s. */
@@ -27,7 +28,7 @@ export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
       cwd: workdir(body),
       env: processEnv(ctx, stringMap(body, 'env')),
       timeoutSeconds: timeout,
-    });
+    }, undefined, abortOnDisconnect(res));
     if (outcome.timedOut) throw timeoutError(outcome, timeout, language);
     sendJson(res, 200, executeResponse(outcome, language));
   });

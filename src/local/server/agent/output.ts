@@ -53,3 +53,21 @@ export function exitCodeOf(outcome: ExecOutcome): number {
   const signals: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 };
   return 128 + (outcome.signal ? (signals[outcome.signal] ?? 1) : 1);
 }
+
+/** Kill the process if the caller goes away before it ends. */
+export function killOnAbort(handle: ExecHandle, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const kill = () => void handle.kill().catch(() => undefined);
+  if (signal.aborted) return kill();
+  signal.addEventListener('abort', kill, { once: true });
+  void handle.done.finally(() => signal.removeEventListener('abort', kill)).catch(() => undefined);
+}
+
+/** An AbortSignal that fires when the HTTP client disconnects before the response is sent. */
+export function abortOnDisconnect(res: import('node:http').ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

@@ -4,7 +4,7 @@
  * the build cache.
  */
 import type { KernelResult, MimeBundle, RuntimeLanguage } from '../../runtime/types.js';
-import { collect, exitCodeOf } from './output.js';
+import { collect, exitCodeOf, killOnAbort } from './output.js';
 import { type AgentContext } from './context.js';
 
 export interface CodeCall {
@@ -28,8 +28,14 @@ export interface CodeOutcome {
 
 export type OutputSink = (stream: 'stdout' | 'stderr', chunk: string) => void;
 
-export async function runCode(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
-  return ctx.stats.execution(() => (call.language === 'python' ? runPython(ctx, call, onOutput) : runProcess(ctx, call, onOutput)));
+/**
+ * `signal` aborts a process run (the caller went away). A python cell cannot be cancelled from
+ * here; its timeout bounds it.
+ */
+export async function runCode(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink, signal?: AbortSignal): Promise<CodeOutcome> {
+  return ctx.stats.execution(() =>
+    call.language === 'python' ? runPython(ctx, call, onOutput) : runProcess(ctx, call, onOutput, signal),
+  );
 }
 
 async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
@@ -46,11 +52,12 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
       const text = result.error.traceback || `${result.error.name}: ${result.error.value}`;
       stderr += (stderr && !stderr.endsWith('\n') ? '\n' : '') + text;
     }
+    if (result.oomKilled) notes.push('The Python kernel ran out of memory (sandbox memory limit) and was killed.');
     if (result.stateLost) notes.push('The Python kernel was restarted: variables from earlier runs are gone.');
     return {
       stdout: result.stdout,
       stderr,
-      exitCode: result.error || result.timedOut ? 1 : 0,
+      exitCode: result.error || result.timedOut || result.oomKilled ? 1 : 0,
       timedOut: result.timedOut,
       durationMs: result.durationMs,
       kernel: result,
@@ -62,7 +69,7 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
   }
 }
 
-async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
+async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink, signal?: AbortSignal): Promise<CodeOutcome> {
   const started = Date.now();
   const timeoutMs = call.timeoutSeconds * 1000;
   const notes: string[] = [];
@@ -84,6 +91,7 @@ async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSi
     handle.onStdout((c) => onOutput('stdout', c));
     handle.onStderr((c) => onOutput('stderr', c));
   }
+  killOnAbort(handle, signal);
   const { stdout, stderr, outcome } = await collect(handle);
   if (outcome.oomKilled) notes.push('The process was killed for running out of memory (sandbox memory limit).');
   return {

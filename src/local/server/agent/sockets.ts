@@ -50,6 +50,8 @@ function sendError(ws: WebSocket, err: unknown): void {
 
 function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
   let started = false;
+  const gone = new AbortController();
+  ws.once('close', () => gone.abort());
   ws.on('message', (data) => {
     const msg = parseFrame(data);
     if (!msg || started) return;
@@ -69,6 +71,7 @@ function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
             timeoutSeconds: timeout,
           },
           (stream, chunk) => send(ws, { type: stream, data: chunk, timestamp: nowIso() }),
+          gone.signal,
         );
         // Python tracebacks come back in the result, not through the output callback.
         if (outcome.kernel?.error) {
