@@ -206,6 +206,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
 
+    if (req.method === 'POST' && (body as { method?: unknown } | null)?.method === 'initialize' && !isInitializeRequest(body)) {
+      return sendJsonRpcError(
+        res,
+        400,
+        -32602,
+        'Invalid initialize request: params need protocolVersion, capabilities and clientInfo { name, version }.',
+      );
+    }
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return sendJsonRpcError(
         res,
