@@ -113,6 +113,12 @@ describe('2025-era sessions', () => {
     const missing = await rawRequest(server.url, { method: 'GET', headers: { accept: 'text/event-stream' } });
     expect(missing.status).toBe(400);
     expect(missing.body).toMatch(/initialize/);
+    const badInit = await rawRequest(server.url, {
+      headers: MCP_HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
+    });
+    expect(badInit.status).toBe(400);
+    expect(badInit.body).toMatch(/protocolVersion, capabilities and clientInfo/);
   });
 
   it('expires an idle session and kills its sandbox', async () => {
