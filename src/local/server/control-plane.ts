@@ -114,7 +114,9 @@ export class ControlPlane {
         template,
         region: optionalText(body, 'region') ?? LOCAL_REGION,
         timeoutSeconds: lifetime(body.timeout_seconds, false),
-        internetAccess: optionalBool(body, 'internet_access') ?? true,
+        // Default off here (HopX: on): with it on, a local sandbox shares the host's network,
+        // loopback services and port space. Ask for it explicitly.
+        internetAccess: optionalBool(body, 'internet_access') ?? false,
         envVars: stringMap(body, 'env_vars'),
       });
       sendJson(res, 201, sandboxToWire(entry, requestId));

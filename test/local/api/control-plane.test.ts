@@ -65,6 +65,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend control plane', () =
     expect(s.auth_token.split('.')).toHaveLength(3);
     expect(Date.parse(s.token_expires_at)).toBeGreaterThan(Date.now());
     expect(Date.parse(s.expires_at)).toBeGreaterThan(Date.now() + 590_000);
+    expect(s.internet_access).toBe(false); // local default: the sandbox gets its own network namespace
     expect(s.resources).toEqual({ vcpu: expect.any(Number), memory_mb: expect.any(Number), disk_mb: expect.any(Number) });
 
     const second = await t.client.sandboxes.create({ template: 'base' });
@@ -134,6 +135,17 @@ describe.skipIf(bwrapMissingReason !== null)('local backend control plane', () =
     } finally {
       await t.client.sandboxes.kill(a.id);
       await t.client.sandboxes.kill(b.id);
+    }
+  });
+
+  test('by default a sandbox has its own network: the backend\'s loopback ports are unreachable from inside', async () => {
+    const s = await t.client.sandboxes.create({ template: 'base' });
+    try {
+      const port = new URL(t.backend.url).port;
+      const probe = await t.client.agent(s.id).commands.run({ command: `(echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && echo open || echo closed` });
+      expect(probe.stdout).toBe('closed\n');
+    } finally {
+      await t.client.sandboxes.kill(s.id);
     }
   });
 
