@@ -17,7 +17,7 @@ afterAll(async () => {
   for (const dir of [work, stateDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-it('installs from the packed tarball and serves MCP through `npx hopx-mcp`', { timeout: 240_000 }, async () => {
+it('installs from the packed tarball; `npx hopx-mcp` serves MCP and runs code', { timeout: 240_000 }, async () => {
   await ensureBuilt();
   work = await mkdtemp(join(tmpdir(), 'hopx-pack-'));
   // Its own temp dir: the sandbox uid must be able to enter the state dir's parent.
@@ -26,7 +26,9 @@ it('installs from the packed tarball and serves MCP through `npx hopx-mcp`', { t
     execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }),
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed[0]!.files.map((f) => f.path);
-  expect(files).toEqual(expect.arrayContaining(['dist/cli.js', 'dist/index.js', 'mcp.json', 'package.json']));
+  expect(files).toEqual(
+    expect.arrayContaining(['dist/cli.js', 'dist/index.js', 'dist/local/runtime/kernel.py', 'mcp.json', 'package.json']),
+  );
   expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
 
   const app = join(work, 'app');
@@ -55,6 +57,12 @@ it('installs from the packed tarball and serves MCP through `npx hopx-mcp`', { t
     expect(client.getServerVersion()?.name, stderr).toBe('hopx-mcp');
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['sandbox_create', 'sandbox_run_code']));
+    // The installed package alone runs code on its in-process local backend (its runtime assets,
+    // e.g. the Python kernel, made it into the tarball).
+    const created = await client.callTool({ name: 'sandbox_create', arguments: { template: 'code-interpreter' } });
+    expect(created.isError, JSON.stringify(created.content)).toBeFalsy();
+    const run = await client.callTool({ name: 'sandbox_run_code', arguments: { code: 'print(20+22)' } });
+    expect(JSON.stringify(run.content)).toContain('42');
   } finally {
     await client.close();
   }
