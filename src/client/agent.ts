@@ -26,8 +26,6 @@ function isGatewayError(error: unknown): error is ServerError {
 }
 
 export class AgentConnection {
-  private refreshing: Promise<void> | undefined;
-
   constructor(
     private readonly ctx: ClientContext,
     readonly sandboxId: string,
@@ -60,14 +58,8 @@ export class AgentConnection {
   }
 
   /** One refresh at a time per sandbox; concurrent callers share it. */
-  async refresh(call: CallOptions = {}): Promise<void> {
-    this.refreshing ??= this.sandboxes
-      .refreshToken(this.sandboxId, call)
-      .then(() => undefined)
-      .finally(() => {
-        this.refreshing = undefined;
-      });
-    await this.refreshing;
+  refresh(call: CallOptions = {}): Promise<void> {
+    return this.ctx.sessions.shareRefresh(this.sandboxId, () => this.sandboxes.refreshToken(this.sandboxId, call));
   }
 
   async request<T>(req: AgentRequest, call: CallOptions = {}): Promise<HttpResponse<T>> {

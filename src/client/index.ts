@@ -34,7 +34,6 @@ export class HopxClient implements HopxClientApi {
   readonly sandboxes: Sandboxes;
   readonly templates: Templates;
   private readonly ctx: ClientContext;
-  private readonly agents = new Map<string, SandboxAgent>();
   private closing: Promise<void> | undefined;
 
   constructor(options: HopxClientOptions = {}) {
@@ -59,14 +58,12 @@ export class HopxClient implements HopxClientApi {
     return toControlPlaneHealth(res.data);
   }
 
+  /**
+   * A fresh handle each time: handles hold no state (token, host and refreshes in flight live in
+   * the per-client session cache), so nothing accumulates per sandbox ever touched.
+   */
   agent(sandboxId: string): SandboxAgent {
-    const id = check.sandboxId(sandboxId);
-    let agent = this.agents.get(id);
-    if (!agent) {
-      agent = createSandboxAgent(this.ctx, new AgentConnection(this.ctx, id, this.sandboxes));
-      this.agents.set(id, agent);
-    }
-    return agent;
+    return createSandboxAgent(this.ctx, new AgentConnection(this.ctx, check.sandboxId(sandboxId), this.sandboxes));
   }
 
   /** Terminates open sockets and the HTTP pool. Safe to call more than once. */
@@ -74,7 +71,6 @@ export class HopxClient implements HopxClientApi {
     this.closing ??= (async () => {
       for (const socket of this.ctx.sockets) socket.terminate();
       this.ctx.sockets.clear();
-      this.agents.clear();
       await this.ctx.http.close();
     })();
     return this.closing;

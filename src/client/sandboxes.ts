@@ -67,11 +67,17 @@ export class Sandboxes implements SandboxesApi {
 
   async get(sandboxId: string, call: CallOptions = {}): Promise<SandboxInfo> {
     const id = check.sandboxId(sandboxId);
-    const res = await this.ctx.control<Json>(
-      { method: 'GET', path: `/v1/sandboxes/${encodeURIComponent(id)}`, response: 'json', context: sandboxContext('get sandbox', id) },
-      call,
-    );
-    return this.remember(res.data);
+    try {
+      const res = await this.ctx.control<Json>(
+        { method: 'GET', path: `/v1/sandboxes/${encodeURIComponent(id)}`, response: 'json', context: sandboxContext('get sandbox', id) },
+        call,
+      );
+      return this.remember(res.data);
+    } catch (error) {
+      // Gone (expired, or killed elsewhere): its token and host are of no further use.
+      if (error instanceof SandboxNotFoundError || error instanceof SandboxExpiredError) this.ctx.sessions.forget(id);
+      throw error;
+    }
   }
 
   async connect(sandboxId: string, call: CallOptions = {}): Promise<SandboxInfo> {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { cloudPreviewUrl, resolveClientConfig, ValidationError } from '../../src/client/index.js';
 import { multipartBody } from '../../src/client/multipart.js';
-import { SandboxSessionCache } from '../../src/client/token-cache.js';
+import { MAX_SANDBOXES, SandboxSessionCache } from '../../src/client/token-cache.js';
 
 describe('resolveClientConfig', () => {
   it('applies documented defaults and reads the environment', () => {
@@ -52,6 +52,17 @@ describe('token refresh rule', () => {
     cache.setToken('s', { token: 't', expiresAt: '2030-01-01T00:30:00Z' }, now); // 30 min token
     expect(cache.needsRefresh('s', hour, now + 60_000)).toBe(false);
     expect(cache.needsRefresh('s', hour, now + 16 * 60_000)).toBe(true);
+  });
+
+  it('stays bounded: the least recently set sandbox is dropped past MAX_SANDBOXES', () => {
+    const cache = new SandboxSessionCache();
+    for (let i = 0; i <= MAX_SANDBOXES; i++) cache.setHost(`s${i}`, `http://h${i}`);
+    cache.setToken('s1', { token: 't', expiresAt: '2030-01-02T00:00:00Z' });
+    expect(cache.size).toBe(MAX_SANDBOXES);
+    expect(cache.host('s0')).toBeUndefined();
+    expect(cache.host(`s${MAX_SANDBOXES}`)).toBe(`http://h${MAX_SANDBOXES}`);
+    cache.forget('s1');
+    expect([cache.host('s1'), cache.token('s1')]).toEqual([undefined, undefined]);
   });
 
   it('treats an unparseable expiry as due now', () => {

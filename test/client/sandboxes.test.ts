@@ -117,6 +117,19 @@ describe('sandboxes: get, list, listAll', () => {
     expect(error).toMatchObject({ sandboxId: 'gone1', status: 404 });
   });
 
+  it('forgets the cached token and host of a sandbox found gone', async () => {
+    h.wire.on('POST', '/v1/sandboxes', { status: 201, json: { ...sandboxBody(SANDBOX_ID, h.wire.url), auth_token: TOKEN_1, token_expires_at: inOneDay() } });
+    await h.client.sandboxes.create({ template: 'code-interpreter' });
+    h.wire.on('GET', `/v1/sandboxes/${SANDBOX_ID}`, { status: 404, json: { error: 'Sandbox not found', code: 'RESOURCE_NOT_FOUND' } }, { json: sandboxBody(SANDBOX_ID, h.wire.url) });
+    await expect(h.client.sandboxes.get(SANDBOX_ID)).rejects.toBeInstanceOf(SandboxNotFoundError);
+    // A later agent call starts over (GET for the host, a token refresh) instead of using the old token.
+    h.wire.on('POST', `/v1/sandboxes/${SANDBOX_ID}/token/refresh`, { json: { auth_token: TOKEN_2, token_expires_at: inOneDay() } });
+    h.wire.on('GET', '/env', { json: { env_vars: {}, count: 0 } });
+    await h.client.agent(SANDBOX_ID).env.getAll();
+    expect(h.wire.calls(`/v1/sandboxes/${SANDBOX_ID}`, 'GET')).toHaveLength(2);
+    expect(h.wire.calls('/env')[0]!.headers.authorization).toBe(`Bearer ${TOKEN_2}`);
+  });
+
   it('rejects an id that would change the URL', async () => {
     await expect(h.client.sandboxes.get('../templates')).rejects.toThrow(/sandboxId must be a sandbox id/);
     expect(h.wire.requests).toHaveLength(0);

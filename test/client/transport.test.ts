@@ -55,11 +55,11 @@ describe('agent token', () => {
     expect(h.wire.calls('/execute/processes').map((c) => c.headers.authorization)).toEqual([`Bearer ${TOKEN_2}`, `Bearer ${TOKEN_2}`]);
   });
 
-  it('concurrent first calls share one refresh', async () => {
+  it('concurrent first calls share one refresh, through one agent handle or several', async () => {
     primeAgent(h.wire);
     h.wire.on('GET', '/execute/processes', PROCESSES_OK);
     const agent = h.client.agent(SANDBOX_ID);
-    await Promise.all([agent.processes.list(), agent.processes.list(), agent.processes.list()]);
+    await Promise.all([agent.processes.list(), agent.processes.list(), h.client.agent(SANDBOX_ID).processes.list()]);
     expect(h.wire.calls(/token\/refresh/)).toHaveLength(1);
   });
 });
