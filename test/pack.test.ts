@@ -39,6 +39,15 @@ it('installs from the packed tarball; `npx hopx-mcp` serves MCP and runs code', 
     encoding: 'utf8',
   });
   expect(await readdir(join(app, 'node_modules', '.bin'))).toContain('hopx-mcp');
+  // The library entry loads and exposes the serving pieces.
+  const exported = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', "const m = await import('hopx-mcp'); console.log(Object.keys(m).join(','));"],
+    { cwd: app, encoding: 'utf8' },
+  );
+  expect(exported.trim().split(',')).toEqual(
+    expect.arrayContaining(['createHopxMcpServer', 'startHttpServer', 'startStdioServer', 'openBackend', 'HopxClient', 'resolveConfig']),
+  );
 
   const transport = new StdioClientTransport({
     command: 'npx',
