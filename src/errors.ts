@@ -61,15 +61,11 @@ export class ResourceUnavailableError extends Error {
 
 // ---------------------------------------------------------------- translation
 
+/** What the translation reads from an error (client errors carry these; anything else may). */
 interface ErrorFields {
   message: string;
-  status?: number;
-  code?: string;
   requestId?: string;
   retryAfterSeconds?: number;
-  sandboxId?: string;
-  path?: string;
-  processId?: string;
   sandboxStatus?: string;
 }
 
@@ -94,13 +90,8 @@ function fieldsOf(err: unknown): ErrorFields {
   const retry = num(e.retryAfterSeconds) ?? num(e.retryAfter) ?? (num(e.retryAfterMs) !== undefined ? Number(e.retryAfterMs) / 1000 : undefined);
   return {
     message: err instanceof Error ? err.message : String(err),
-    status: num(e.status) ?? num(e.statusCode),
-    code: str(e.code),
     requestId: str(e.requestId),
     retryAfterSeconds: retry,
-    sandboxId: str(e.sandboxId),
-    path: str(e.path),
-    processId: str(e.processId),
     sandboxStatus: str(e.sandboxStatus),
   };
 }
@@ -182,17 +173,14 @@ export function isKnownError(err: unknown): boolean {
   return describe(classNames(err), fieldsOf(err)) !== null;
 }
 
-/**
- * Turns any error into an `isError` tool result that says what happened and what to do next.
- * `context.sandboxId` names the sandbox the tool acted on, for messages that need it.
- */
-export function toToolError(err: unknown, context: { sandboxId?: string } = {}): CallToolResult {
-  const names = classNames(err);
+/** What happened and what to do next, for any error (a generic line for unrecognised ones). */
+export function errorText(err: unknown): string {
   const fields = fieldsOf(err);
-  let text = describe(names, fields);
-  if (text === null) {
-    text = 'Internal error in hopx-mcp; the details are in the server log.';
-  }
-  if (fields.requestId && !text.includes(fields.requestId)) text += ` (request id ${fields.requestId})`;
-  return { content: [{ type: 'text', text }], isError: true };
+  const text = describe(classNames(err), fields) ?? 'Internal error in hopx-mcp; the details are in the server log.';
+  return fields.requestId && !text.includes(fields.requestId) ? `${text} (request id ${fields.requestId})` : text;
+}
+
+/** Turns any error into an `isError` tool result that says what happened and what to do next. */
+export function toToolError(err: unknown): CallToolResult {
+  return { content: [{ type: 'text', text: errorText(err) }], isError: true };
 }

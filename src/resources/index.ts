@@ -5,7 +5,7 @@
  */
 import { ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Conversation } from '../session.js';
-import { ResourceUnavailableError, toToolError } from '../errors.js';
+import { errorText, ResourceUnavailableError } from '../errors.js';
 import { readAll } from '../tools/bounded-read.js';
 import { summarize } from '../tools/sandbox.js';
 import { metricsView } from '../tools/metrics.js';
@@ -31,10 +31,8 @@ async function guarded<T>(conversation: Conversation, sandboxId: string | undefi
   try {
     return await read();
   } catch (err) {
-    const text = toToolError(err, { sandboxId }).content[0];
-    const message = text && text.type === 'text' ? text.text : 'Resource read failed.';
     conversation.logger.info({ sandbox_id: sandboxId, err: String(err) }, 'resource read failed');
-    throw new Error(message);
+    throw new Error(errorText(err));
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FileNotFoundError } from '../client/errors.js';
 import { ToolInputError } from '../errors.js';
 import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
@@ -174,7 +175,7 @@ const sandboxRemoveFile = defineSandboxTool({
     try {
       await ctx.agent.files.remove(args.path, ctx.call);
     } catch (err) {
-      if ((err as Error).name !== 'FileNotFoundError' && (err as Error).constructor?.name !== 'FileNotFoundError') throw err;
+      if (!(err instanceof FileNotFoundError)) throw err;
       removed = false;
     }
     return {

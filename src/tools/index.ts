@@ -164,7 +164,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     } else {
       logger.error({ ms, err }, 'tool call failed unexpectedly');
     }
-    return toToolError(err, { sandboxId: explicitSandbox ?? conversation.currentSandboxId ?? undefined });
+    return toToolError(err);
   } finally {
     stopKeepalive();
   }
