@@ -100,8 +100,9 @@ export class AgentServer {
     await closed;
   }
 
-  private authorized(req: IncomingMessage, url: URL): boolean {
-    const token = bearerToken(req) ?? url.searchParams.get('token');
+  /** `?token=` only for WebSocket upgrades (browsers cannot set headers there); never on plain HTTP. */
+  private authorized(req: IncomingMessage, url: URL, allowQueryToken: boolean): boolean {
+    const token = bearerToken(req) ?? (allowQueryToken ? url.searchParams.get('token') : null);
     if (token) {
       if (this.deps.signer.verify(token, this.deps.sandbox.id)) return true;
       if (secretsEqual(token, this.deps.apiKey)) return true;
@@ -112,8 +113,8 @@ export class AgentServer {
   }
 
   /** Auth and lifecycle gate shared by HTTP and WebSocket requests. Throws the answer. */
-  private gate(req: IncomingMessage, url: URL): void {
-    if (!this.authorized(req, url)) {
+  private gate(req: IncomingMessage, url: URL, websocket = false): void {
+    if (!this.authorized(req, url, websocket)) {
       throw new ApiError(401, 'TOKEN_INVALID', 'Invalid or expired token');
     }
     const status = this.deps.sandbox.status;
@@ -129,7 +130,8 @@ export class AgentServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const { requestId, url } = startRequest(req, res);
-    let endpoint = url.pathname;
+    // Unmatched paths are counted together, so scanning cannot grow the metrics without bound.
+    let endpoint = '(unmatched)';
     let errorCode: string | null = null;
     try {
       const match = this.router.match(req.method ?? 'GET', url.pathname);
@@ -151,7 +153,7 @@ export class AgentServer {
     const handler = SOCKET_ROUTES[url.pathname];
     try {
       if (!handler) throw new ApiError(404, 'NOT_FOUND', `No WebSocket endpoint ${url.pathname}`);
-      this.gate(req, url);
+      this.gate(req, url, true);
     } catch (err) {
       const e = err as ApiError;
       const requestId = newRequestId();

@@ -16,6 +16,8 @@ import { resolveSandboxPath } from './files.js';
 import { resolveLanguage } from './languages.js';
 import { runCode } from './run-code.js';
 
+/** Each recursive watch walks its tree; keep a socket from opening unbounded numbers of them. */
+const MAX_WATCHES_PER_SOCKET = 8;
 /** hopx-api.md §5.12: streaming execute defaults to 60 s. */
 const STREAM_DEFAULT_TIMEOUT_S = 60;
 
@@ -133,9 +135,14 @@ function handleTerminal(ws: WebSocket, ctx: AgentContext): void {
 
 function handleWatch(ws: WebSocket, ctx: AgentContext): void {
   const watchers: FSWatcher[] = [];
+  let watchRequests = 0;
   ws.on('message', (data) => {
     const msg = parseFrame(data);
     if (!msg || (msg.action !== 'watch' && msg.type !== 'watch')) return;
+    if (++watchRequests > MAX_WATCHES_PER_SOCKET) {
+      sendError(ws, new ApiError(400, 'INVALID_REQUEST', `At most ${MAX_WATCHES_PER_SOCKET} watched paths per socket`));
+      return;
+    }
     const requested = typeof msg.path === 'string' && msg.path ? msg.path : '/workspace';
     void (async () => {
       try {
