@@ -101,7 +101,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger.warn('--require-caller-key only applies to HopX cloud (HOPX_API_KEY); the local backend has one account');
   }
   const checkCallerKey = (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (!options.requireCallerKey || options.backend.kind !== 'cloud' || req.headers[CALLER_KEY_HEADER]) return true;
+    if (!options.requireCallerKey || options.backend.kind !== 'cloud' || identify(req).callerKey) return true;
     sendJsonRpcError(res, 401, -32001, `Unauthorized: send your HopX API key in the ${CALLER_KEY_HEADER} header.`, {
       'www-authenticate': 'ApiKey header="X-HopX-Api-Key"',
     });

@@ -248,6 +248,8 @@ describe('HTTP safety', () => {
     const keyless = await rawRequest(server.url, { headers: MCP_HEADERS, body: INITIALIZE_BODY });
     expect(keyless.status).toBe(401);
     expect(keyless.body).toMatch(/x-hopx-api-key/i);
+    const blank = await rawRequest(server.url, { headers: { ...MCP_HEADERS, 'x-hopx-api-key': '  ' }, body: INITIALIZE_BODY });
+    expect(blank.status).toBe(401);
     const client = await connect(server, 'legacy', { 'x-hopx-api-key': test.backend.apiKey });
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   });
