@@ -163,6 +163,8 @@ describe.skipIf(bwrapMissingReason !== null)('local backend control plane', () =
       const whilePaused = await agent(w, 'GET', '/files/read?path=/workspace/counter');
       expect(whilePaused.status).toBe(409);
       expectHopxError(whilePaused.body, 'SANDBOX_PAUSED');
+      const health = await agent(w, 'GET', '/health', undefined, null);
+      expect([health.status, health.body.status]).toEqual([503, 'paused']);
       expect((await control(t, 'POST', `/v1/sandboxes/${s.id}/pause`)).status).toBe(409);
       expect((await control(t, 'POST', `/v1/sandboxes/${s.id}/start`)).status).toBe(409);
       // The agent refuses while paused, so read the counter from the host side of /workspace.

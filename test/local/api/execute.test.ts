@@ -169,6 +169,45 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     expect(events.at(-1)).toEqual({ type: 'complete', success: true });
   });
 
+  test('the older /stream socket takes {code, language}; python streams from the kernel', async () => {
+    const ws = new WebSocket(`${w.public_host.replace('http', 'ws')}/stream`, { headers: { Authorization: `Bearer ${w.auth_token}` } });
+    const messages: Array<Record<string, unknown>> = [];
+    const done = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString());
+        messages.push(msg);
+        if (msg.type === 'complete') resolve();
+      }),
+    );
+    await new Promise((r) => ws.once('open', r));
+    ws.send('');
+    ws.send('not json');
+    ws.send(JSON.stringify({ code: 'echo old-stream', language: 'sh' }));
+    await done;
+    expect(messages.filter((m) => m.type === 'stdout').map((m) => m.data).join('')).toBe('old-stream\n');
+    ws.close();
+    if (t.backend.probe.python) {
+      const events = [];
+      for await (const e of a().code.stream({ code: 'print("py-1")\nraise ValueError("boom")' })) events.push(e);
+      expect(events.filter((e) => e.type === 'stdout').map((e) => (e as { data: string }).data).join('')).toBe('py-1\n');
+      expect(events.filter((e) => e.type === 'stderr').map((e) => (e as { data: string }).data).join('')).toContain('ValueError: boom');
+      expect(events.at(-1)).toEqual({ type: 'complete', success: false });
+    }
+  });
+
+  test('open endpoints: /, /ping, /system; legacy /metrics', async () => {
+    expect((await agent(w, 'GET', '/', undefined, null)).body.endpoints.execute).toBe('POST /execute');
+    expect((await agent(w, 'GET', '/ping', undefined, null)).body.message).toBe('pong');
+    const system = await agent(w, 'GET', '/system', undefined, null);
+    expect(system.body.cpu.cores).toBeGreaterThan(0);
+    expect(system.body.memory.total).toBeGreaterThan(0);
+    const legacy = await agent(w, 'GET', '/metrics');
+    expect(legacy.body.total_requests).toBeGreaterThan(0);
+    const unknown = await agent(w, 'GET', '/no/such/endpoint');
+    expect(unknown.status).toBe(404);
+    expect((await agent(w, 'PUT', '/execute', {})).status).toBe(405);
+  });
+
   test('/terminal runs an interactive shell', async () => {
     const ws = new WebSocket(`${w.public_host.replace('http', 'ws')}/terminal`, { headers: { Authorization: `Bearer ${w.auth_token}` } });
     let output = '';
