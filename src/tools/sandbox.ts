@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { SandboxInfo, TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../session.js';
-import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type SandboxToolContext, type ToolDefinition } from './tool.js';
+import { sanitizeMessage } from '../errors.js';
+import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type ToolDefinition } from './tool.js';
 import { jsonText } from './result.js';
 import { ENV_NAME } from './code.js';
 
@@ -157,7 +158,7 @@ const sandboxList = defineTool({
             return summarize(info, conversation);
           } catch {
             // Gone (expired or killed elsewhere): still list it, so the model sees why calls fail.
-            return { ...emptySummary(a.id, conversation), status: 'unreachable' };
+            return unreachableSummary(a.id, conversation);
           }
         }),
       );
@@ -175,10 +176,10 @@ const sandboxList = defineTool({
   },
 });
 
-function emptySummary(id: string, conversation: Conversation): SandboxSummary {
+function unreachableSummary(id: string, conversation: Conversation): SandboxSummary {
   return {
     sandbox_id: id,
-    status: 'unknown',
+    status: 'unreachable',
     template: null,
     region: null,
     created_at: null,
@@ -207,70 +208,54 @@ const sandboxGetInfo = defineSandboxTool({
   },
 });
 
+/** Start, stop, pause and resume: one control-plane call each, the same result shape. */
 function stateTool(spec: {
-  name: string;
+  action: 'start' | 'stop' | 'pause' | 'resume';
   title: string;
   description: string;
   kind: 'write' | 'destructive';
-  idempotent: boolean;
   verb: string;
-  act: (ctx: SandboxToolContext) => Promise<{ id: string; status: string }>;
 }): ToolDefinition {
   return defineSandboxTool({
-    name: spec.name,
+    name: `sandbox_${spec.action}`,
     title: spec.title,
     description: spec.description,
     toolset: 'sandbox',
     kind: spec.kind,
-    idempotent: spec.idempotent,
+    idempotent: true,
     input: z.strictObject({}),
     output: StateChange,
     async handle(ctx) {
-      const change = await spec.act(ctx);
+      const change = await ctx.conversation.client.sandboxes[spec.action](ctx.sandboxId, ctx.call);
       return { text: `Sandbox ${ctx.sandboxId} ${spec.verb}; status: ${change.status}.`, structured: { sandbox_id: ctx.sandboxId, status: change.status } };
     },
   });
 }
 
-const sandboxStart = stateTool({
-  name: 'sandbox_start',
-  title: 'Start sandbox',
-  description: 'Start a stopped sandbox again (its files were kept; processes and memory were not).',
-  kind: 'write',
-  idempotent: true,
-  verb: 'started',
-  act: (ctx) => ctx.conversation.client.sandboxes.start(ctx.sandboxId, ctx.call),
-});
-
-const sandboxStop = stateTool({
-  name: 'sandbox_stop',
-  title: 'Stop sandbox',
-  description: 'Stop a sandbox: files are kept, but running processes and in-memory state (e.g. Python variables) are lost. Start it again with sandbox_start.',
-  kind: 'destructive',
-  idempotent: true,
-  verb: 'stopped',
-  act: (ctx) => ctx.conversation.client.sandboxes.stop(ctx.sandboxId, ctx.call),
-});
-
-const sandboxPause = stateTool({
-  name: 'sandbox_pause',
-  title: 'Pause sandbox',
-  description: 'Pause a sandbox, keeping memory and processes; nothing runs until sandbox_resume.',
-  kind: 'write',
-  idempotent: true,
-  verb: 'paused',
-  act: (ctx) => ctx.conversation.client.sandboxes.pause(ctx.sandboxId, ctx.call),
-});
-
-const sandboxResume = stateTool({
-  name: 'sandbox_resume',
-  title: 'Resume sandbox',
-  description: 'Resume a paused sandbox where it left off.',
-  kind: 'write',
-  idempotent: true,
-  verb: 'resumed',
-  act: (ctx) => ctx.conversation.client.sandboxes.resume(ctx.sandboxId, ctx.call),
-});
+const stateTools = [
+  {
+    action: 'start',
+    title: 'Start sandbox',
+    description: 'Start a stopped sandbox again (its files were kept; processes and memory were not).',
+    kind: 'write',
+    verb: 'started',
+  },
+  {
+    action: 'stop',
+    title: 'Stop sandbox',
+    description: 'Stop a sandbox: files are kept, but running processes and in-memory state (e.g. Python variables) are lost. Start it again with sandbox_start.',
+    kind: 'destructive',
+    verb: 'stopped',
+  },
+  {
+    action: 'pause',
+    title: 'Pause sandbox',
+    description: 'Pause a sandbox, keeping memory and processes; nothing runs until sandbox_resume.',
+    kind: 'write',
+    verb: 'paused',
+  },
+  { action: 'resume', title: 'Resume sandbox', description: 'Resume a paused sandbox where it left off.', kind: 'write', verb: 'resumed' },
+] as const;
 
 const sandboxKill = defineSandboxTool({
   name: 'sandbox_kill',
@@ -395,7 +380,7 @@ const sandboxHealthCheck = defineTool({
         const h = await conversation.client.agent(target).health(ctx.call);
         sandbox = { sandbox_id: target, healthy: h.healthy, status: h.status, version: h.version };
       } catch (err) {
-        sandbox = { sandbox_id: target, healthy: false, status: err instanceof Error ? err.message.slice(0, 200) : 'unreachable', version: null };
+        sandbox = { sandbox_id: target, healthy: false, status: sanitizeMessage(err instanceof Error ? err.message : 'unreachable').slice(0, 200), version: null };
       }
     }
     const text =
@@ -410,10 +395,7 @@ const tools: ToolDefinition[] = [
   sandboxConnect,
   sandboxList,
   sandboxGetInfo,
-  sandboxStart,
-  sandboxStop,
-  sandboxPause,
-  sandboxResume,
+  ...stateTools.map(stateTool),
   sandboxKill,
   sandboxSetTimeout,
   sandboxListTemplates,
