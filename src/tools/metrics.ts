@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { MetricsSnapshot } from '../client/types.js';
-import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { jsonText, scrubSecrets } from './result.js';
 
 const Usage = z.object({ total_bytes: z.number().nullable(), used_bytes: z.number().nullable(), usage_percent: z.number().nullable() }).nullable();
@@ -46,33 +46,45 @@ function metricsText(title: string, v: z.infer<typeof MetricsOut>): string {
   return `${title} of sandbox ${v.sandbox_id}: ${parts.join(', ')}.`;
 }
 
-const sandboxGetMetrics = defineSandboxTool({
+/** Both metrics tools read /metrics/snapshot; they differ in what their text puts first. */
+function metricsTool(spec: {
+  name: string;
+  title: string;
+  description: string;
+  read: (ctx: SandboxToolContext) => Promise<MetricsSnapshot>;
+  text: (v: z.infer<typeof MetricsOut>) => string;
+}): ToolDefinition {
+  return defineSandboxTool({
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    toolset: 'metrics',
+    kind: 'read',
+    input: z.strictObject({}),
+    output: MetricsOut,
+    async handle(ctx) {
+      const v = metricsView(ctx.sandboxId, await spec.read(ctx));
+      return { text: spec.text(v), structured: v };
+    },
+  });
+}
+
+const sandboxGetMetrics = metricsTool({
   name: 'sandbox_get_metrics',
   title: 'Get sandbox metrics',
   description: 'Snapshot of CPU, memory, disk and process counts inside the remote sandbox.',
-  toolset: 'metrics',
-  kind: 'read',
-  input: z.strictObject({}),
-  output: MetricsOut,
-  async handle(ctx) {
-    const v = metricsView(ctx.sandboxId, await ctx.agent.metrics(ctx.call));
-    return { text: metricsText('System metrics', v), structured: v };
-  },
+  read: (ctx) => ctx.agent.metrics(ctx.call),
+  text: (v) => metricsText('System metrics', v),
 });
 
-const sandboxGetAgentMetrics = defineSandboxTool({
+const sandboxGetAgentMetrics = metricsTool({
   name: 'sandbox_get_agent_metrics',
   title: 'Get agent metrics',
   description: "Counters of the sandbox's HopX agent: requests, errors, executions (total and active).",
-  toolset: 'metrics',
-  kind: 'read',
-  input: z.strictObject({}),
-  output: MetricsOut,
-  async handle(ctx) {
-    const v = metricsView(ctx.sandboxId, await ctx.agent.agentMetrics(ctx.call));
-    const counters = `requests ${v.total_requests ?? '?'}, errors ${v.total_errors ?? '?'}, executions ${v.total_executions ?? '?'} (${v.active_executions ?? '?'} active)`;
-    return { text: `Agent metrics of sandbox ${ctx.sandboxId}: ${counters}.`, structured: v };
-  },
+  read: (ctx) => ctx.agent.agentMetrics(ctx.call),
+  text: (v) =>
+    `Agent metrics of sandbox ${v.sandbox_id}: requests ${v.total_requests ?? '?'}, errors ${v.total_errors ?? '?'}, ` +
+    `executions ${v.total_executions ?? '?'} (${v.active_executions ?? '?'} active).`,
 });
 
 const sandboxGetAgentInfo = defineSandboxTool({

@@ -52,7 +52,8 @@ export interface ToolOutput<S = Record<string, unknown>> {
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type StructuredOf<O> = O extends AnyObject ? z.input<O> : Record<string, unknown>;
 
-export interface ToolDefinition {
+/** What every tool declares about itself, before its schemas and handler. */
+interface ToolMeta {
   name: string;
   title: string;
   description: string;
@@ -60,6 +61,9 @@ export interface ToolDefinition {
   kind: ToolKind;
   /** Calling it twice with the same arguments has the same effect as once. */
   idempotent?: boolean;
+}
+
+export interface ToolDefinition extends ToolMeta {
   input: AnyObject;
   output?: AnyObject;
   /** Set by defineSandboxTool: takes `sandbox_id` and acts on one sandbox. */
@@ -67,13 +71,7 @@ export interface ToolDefinition {
   handle(ctx: ToolContext, args: Record<string, unknown>): Promise<ToolOutput>;
 }
 
-interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> {
-  name: string;
-  title: string;
-  description: string;
-  toolset: Toolset;
-  kind: ToolKind;
-  idempotent?: boolean;
+interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> extends ToolMeta {
   input: I;
   output?: O;
   handle(ctx: C, args: z.output<I>): Promise<ToolOutput<StructuredOf<O>>>;
@@ -82,12 +80,7 @@ interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> {
 export function defineTool<I extends AnyObject, O extends AnyObject | undefined = undefined>(
   spec: ToolSpec<I, O, ToolContext>,
 ): ToolDefinition {
-  return {
-    ...spec,
-    output: spec.output,
-    sandboxScoped: false,
-    handle: spec.handle as ToolDefinition['handle'],
-  };
+  return { ...spec, sandboxScoped: false, handle: spec.handle as ToolDefinition['handle'] };
 }
 
 export const SANDBOX_ID_PARAM = z
@@ -103,27 +96,12 @@ export const SANDBOX_ID_PARAM = z
  * conversation neither created nor connected, hands the handler the sandbox's agent, and extends
  * the sandbox's lease after a successful call (unless the server is read-only).
  */
-export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject | undefined = undefined>(spec: {
-  name: string;
-  title: string;
-  description: string;
-  toolset: Toolset;
-  kind: ToolKind;
-  idempotent?: boolean;
-  input: z.ZodObject<S>;
-  output?: O;
-  handle(ctx: SandboxToolContext, args: z.output<z.ZodObject<S>>): Promise<ToolOutput<StructuredOf<O>>>;
-}): ToolDefinition {
-  const input = z.strictObject({ sandbox_id: SANDBOX_ID_PARAM, ...spec.input.shape }) as unknown as AnyObject;
+export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject | undefined = undefined>(
+  spec: ToolSpec<z.ZodObject<S>, O, SandboxToolContext>,
+): ToolDefinition {
   return {
-    name: spec.name,
-    title: spec.title,
-    description: spec.description,
-    toolset: spec.toolset,
-    kind: spec.kind,
-    idempotent: spec.idempotent,
-    input,
-    output: spec.output,
+    ...spec,
+    input: z.strictObject({ sandbox_id: SANDBOX_ID_PARAM, ...spec.input.shape }) as unknown as AnyObject,
     sandboxScoped: true,
     async handle(ctx, args) {
       const sandboxId = ctx.conversation.resolveSandbox(args.sandbox_id as string | undefined);
