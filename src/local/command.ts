@@ -65,14 +65,28 @@ export async function runLocalBackendCommand(argv: string[]): Promise<void> {
   if (!['127.0.0.1', 'localhost', '::1'].includes(args.host)) {
     logger.warn({ host: args.host }, 'binding the local backend beyond loopback: anyone who can reach it and knows the key can run code here');
   }
-  const backend = await startLocalBackend({
-    host: args.host,
-    port: args.port,
-    stateDir: args.stateDir,
-    allowUnisolated: args.allowUnisolated,
-    apiKey: process.env.HOPX_LOCAL_API_KEY || undefined,
-    logger,
-  });
+  let backend;
+  try {
+    backend = await startLocalBackend({
+      host: args.host,
+      port: args.port,
+      stateDir: args.stateDir,
+      allowUnisolated: args.allowUnisolated,
+      apiKey: process.env.HOPX_LOCAL_API_KEY || undefined,
+      logger,
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'EADDRINUSE'
+        ? `port ${args.port} on ${args.host} is in use: choose another --port (0 picks a free one)`
+        : code === 'EADDRNOTAVAIL'
+          ? `${args.host} is not an address of this machine: use --host 127.0.0.1`
+          : (err as Error).message;
+    process.stderr.write(`hopx-mcp local-backend: cannot start: ${reason}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stderr.write(
     `HopX-compatible local backend listening on ${backend.url}\n` +
       `  HOPX_BASE_URL=${backend.url}\n  HOPX_API_KEY=${backend.apiKey}\n` +
