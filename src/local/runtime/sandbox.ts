@@ -41,7 +41,7 @@ import type {
 } from './types.js';
 
 const MIB = 1024 * 1024;
-const RLIMIT_AS_HEADROOM_MB = 256;
+const RLIMIT_AS_HEADROOM_MB = 512;
 /** fd on which bwrap reports the sandbox's pid 1 (the anchor we nsenter into). */
 const INFO_FD = 3;
 /** fd from which bwrap reads its NUL-separated options. */
@@ -354,8 +354,8 @@ export class BwrapSandbox implements LocalSandbox {
     let inner = argv;
     if (options.python && !this.cgroup && this.host.probe.limits === 'prlimit') {
       // No memory cgroup: cap python's address space instead (node cannot start under a small
-      // RLIMIT_AS, §4). Address space is not RSS: numpy + matplotlib + pandas map ~290 MB before
-      // using any, hence the headroom.
+      // RLIMIT_AS, §4). Address space is not RSS: numpy + matplotlib + pandas with their threads map
+      // ~580 MB on 2 cores, and openblas spins instead of failing when it cannot, hence the headroom.
       inner = ['prlimit', `--as=${(this.spec.limits.memoryMb + RLIMIT_AS_HEADROOM_MB) * MIB}`, '--', ...inner];
     }
     const sandboxCwd = this.workingDirectory(cwd);
