@@ -59,6 +59,10 @@ function onShutdownSignal(logger: Logger, stop: (signal: string) => Promise<void
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
+  // Each transport is imported only when chosen (cold start matters for stdio clients), and its
+  // import overlaps the backend start, which mostly waits on sandbox-runtime probes.
+  const stdioModule = config.transport === 'stdio' ? import('./transports/stdio.js') : undefined;
+  const httpModule = config.transport === 'http' ? import('./transports/http.js') : undefined;
   let backend: Backend;
   try {
     backend = await openBackend({
@@ -79,9 +83,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     server: { toolsets: config.toolsets, readOnly: config.readOnly, outputBudgetChars: config.outputBudgetChars },
   };
 
-  // Each transport is imported only when chosen: cold start matters for stdio clients.
-  if (config.transport === 'stdio') {
-    const { startStdioServer } = await import('./transports/stdio.js');
+  if (stdioModule) {
+    const { startStdioServer } = await stdioModule;
     const stdio = startStdioServer(serveOptions);
     onShutdownSignal(logger, async (signal) => {
       await stdio.close(`signal ${signal}`);
@@ -92,7 +95,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     process.exit(0);
   }
 
-  const { startHttpServer, HttpStartError } = await import('./transports/http.js');
+  const { startHttpServer, HttpStartError } = await httpModule!;
   try {
     const http = await startHttpServer({
       ...serveOptions,
