@@ -38,6 +38,32 @@ export function executeBody(options: RunCodeOptions, defaultTimeoutS: number): J
   return body;
 }
 
+/**
+ * POSTs an execution (code or command). A run that waits for the result gets the execution
+ * timeout + slack as its HTTP timeout; a background start answers at once. Never retried.
+ */
+export async function postExecution(
+  conn: AgentConnection,
+  path: string,
+  body: Json,
+  options: { name?: string; waits: boolean; operation: string },
+  call: CallOptions,
+): Promise<unknown> {
+  if (options.name !== undefined) body.name = check.nonEmptyString(options.name, 'name', '"web-server"');
+  const res = await conn.request<Json>(
+    {
+      method: 'POST',
+      path,
+      json: body,
+      response: 'json',
+      ...(options.waits ? { defaultTimeoutMs: (body.timeout as number) * 1000 + EXECUTION_SLACK_MS } : {}),
+      context: { operation: options.operation },
+    },
+    call,
+  );
+  return res.data;
+}
+
 export class Code implements CodeApi {
   constructor(
     private readonly ctx: ClientContext,
@@ -46,28 +72,13 @@ export class Code implements CodeApi {
 
   async run(options: RunCodeOptions, call: CallOptions = {}): Promise<ExecutionResult> {
     const body = executeBody(options, RUN_TIMEOUT_S);
-    const res = await this.conn.request<Json>(
-      {
-        method: 'POST',
-        path: '/execute',
-        json: body,
-        response: 'json',
-        defaultTimeoutMs: (body.timeout as number) * 1000 + EXECUTION_SLACK_MS,
-        context: { operation: 'run code' },
-      },
-      call,
-    );
-    return toExecutionResult(res.data);
+    return toExecutionResult(await postExecution(this.conn, '/execute', body, { waits: true, operation: 'run code' }, call));
   }
 
   async runBackground(options: RunBackgroundOptions, call: CallOptions = {}): Promise<BackgroundProcessHandle> {
     const body = executeBody(options, BACKGROUND_TIMEOUT_S);
-    if (options.name !== undefined) body.name = check.nonEmptyString(options.name, 'name', '"web-server"');
-    const res = await this.conn.request<Json>(
-      { method: 'POST', path: '/execute/background', json: body, response: 'json', context: { operation: 'start background code' } },
-      call,
-    );
-    return toBackgroundHandle(res.data);
+    const started = await postExecution(this.conn, '/execute/background', body, { name: options.name, waits: false, operation: 'start background code' }, call);
+    return toBackgroundHandle(started);
   }
 
   async *stream(options: RunCodeOptions, call: CallOptions = {}): AsyncIterable<StreamEvent> {

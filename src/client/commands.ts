@@ -1,6 +1,6 @@
 /** Agent: shell commands (hopx-api.md §5.6). Sent as `bash -c <command>` like both SDKs. */
 import type { AgentConnection } from './agent.js';
-import { DEFAULT_WORKDIR, EXECUTION_SLACK_MS } from './code.js';
+import { DEFAULT_WORKDIR, postExecution } from './code.js';
 import { ValidationError } from './errors.js';
 import * as check from './validate.js';
 import { toBackgroundHandle, toCommandResult, type Json } from './wire.js';
@@ -28,27 +28,12 @@ export class Commands implements CommandsApi {
 
   async run(options: RunCommandOptions, call: CallOptions = {}): Promise<CommandResult> {
     const body = commandBody(options, RUN_TIMEOUT_S);
-    const res = await this.conn.request<Json>(
-      {
-        method: 'POST',
-        path: '/commands/run',
-        json: body,
-        response: 'json',
-        defaultTimeoutMs: (body.timeout as number) * 1000 + EXECUTION_SLACK_MS,
-        context: { operation: 'run a command' },
-      },
-      call,
-    );
-    return toCommandResult(res.data);
+    return toCommandResult(await postExecution(this.conn, '/commands/run', body, { waits: true, operation: 'run a command' }, call));
   }
 
   async runBackground(options: RunCommandOptions & { name?: string }, call: CallOptions = {}): Promise<BackgroundProcessHandle> {
     const body = commandBody(options, BACKGROUND_TIMEOUT_S);
-    if (options.name !== undefined) body.name = check.nonEmptyString(options.name, 'name', '"web-server"');
-    const res = await this.conn.request<Json>(
-      { method: 'POST', path: '/commands/background', json: body, response: 'json', context: { operation: 'start a background command' } },
-      call,
-    );
-    return toBackgroundHandle(res.data);
+    const started = await postExecution(this.conn, '/commands/background', body, { name: options.name, waits: false, operation: 'start a background command' }, call);
+    return toBackgroundHandle(started);
   }
 }

@@ -118,43 +118,24 @@ export class Files implements FilesApi {
 
   async upload(destinationPath: string, source: UploadSource, call: CallOptions = {}): Promise<void> {
     const destination = check.sandboxPath(destinationPath, 'destinationPath');
-    const context = fileContext('upload file', destination);
+    let part: { filename: string; data: () => AsyncIterable<Uint8Array>; size?: number; replayable: boolean };
     if ('localPath' in source) {
       const localPath = check.nonEmptyString(source.localPath, 'localPath', '"./data.csv"');
       const size = await localFileSize(localPath);
-      await this.conn.request(
-        {
-          method: 'POST',
-          path: '/files/upload',
-          // A fresh read stream each time, so a 401-refresh resend works.
-          body: () =>
-            multipartBody(
-              { path: destination },
-              {
-                field: 'file',
-                filename: basename(localPath),
-                contentType: 'application/octet-stream',
-                data: createReadStream(localPath, { highWaterMark: 64 * 1024 }),
-                size,
-              },
-            ),
-          response: 'none',
-          defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
-          context,
-        },
-        call,
-      );
-      return;
+      // A fresh read stream each time, so a 401-refresh resend works.
+      part = { filename: basename(localPath), data: () => createReadStream(localPath, { highWaterMark: 64 * 1024 }), size, replayable: true };
+    } else {
+      if (!source || typeof source.stream?.[Symbol.asyncIterator] !== 'function') {
+        throw new ValidationError('upload source must be { localPath } or { stream, filename } with an async iterable of bytes.');
+      }
+      const filename = check.nonEmptyString(source.filename, 'filename', '"data.csv"');
+      if (source.size !== undefined && (!Number.isInteger(source.size) || source.size < 0)) {
+        throw new ValidationError(`size must be the stream's byte count (a whole number ≥ 0), or omitted; got ${String(source.size)}.`);
+      }
+      // A caller's stream can be read only once: make sure the token is fresh before sending.
+      await this.conn.token(call);
+      part = { filename, data: () => source.stream, size: source.size, replayable: false };
     }
-    if (!source || typeof source.stream?.[Symbol.asyncIterator] !== 'function') {
-      throw new ValidationError('upload source must be { localPath } or { stream, filename } with an async iterable of bytes.');
-    }
-    const filename = check.nonEmptyString(source.filename, 'filename', '"data.csv"');
-    if (source.size !== undefined && (!Number.isInteger(source.size) || source.size < 0)) {
-      throw new ValidationError(`size must be the stream's byte count (a whole number ≥ 0), or omitted; got ${String(source.size)}.`);
-    }
-    // A caller's stream can be read only once: make sure the token is fresh before sending.
-    await this.conn.token(call);
     await this.conn.request(
       {
         method: 'POST',
@@ -164,16 +145,16 @@ export class Files implements FilesApi {
             { path: destination },
             {
               field: 'file',
-              filename,
+              filename: part.filename,
               contentType: 'application/octet-stream',
-              data: source.stream,
-              ...(source.size === undefined ? {} : { size: source.size }),
+              data: part.data(),
+              ...(part.size === undefined ? {} : { size: part.size }),
             },
           ),
-        replayable: false,
+        replayable: part.replayable,
         response: 'none',
         defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
-        context,
+        context: fileContext('upload file', destination),
       },
       call,
     );

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../../log.js';
 import type { RuntimeProbe } from '../runtime/types.js';
 import { ApiError, invalidField } from './errors.js';
-import { Router, bearerToken, headerValue, nowIso, readJsonBody, secretsEqual, sendError, sendJson, startRequest } from './http.js';
+import { Router, bearerToken, headerValue, listenerUrl, nowIso, readJsonBody, secretsEqual, sendError, sendJson, startRequest } from './http.js';
 import { stringMap } from './agent/fields.js';
 import type { SandboxEntry, SandboxRegistry } from './sandboxes.js';
 import { type LocalTemplate, findTemplate, templateToWire } from './templates.js';
@@ -50,7 +50,7 @@ export class ControlPlane {
       });
     });
     const address = this.server.address() as AddressInfo;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    return listenerUrl(host, address.port);
   }
 
   async close(): Promise<void> {

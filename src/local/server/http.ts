@@ -186,3 +186,9 @@ function matchSegments(pattern: string[], actual: string[]): Record<string, stri
   }
   return params;
 }
+
+/** The URL clients should use for a listener: wildcard binds are reached through loopback. */
+export function listenerUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}

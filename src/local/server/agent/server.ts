@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../log.js';
 import type { RuntimeLanguage, RuntimeProbe } from '../../runtime/types.js';
 import { ApiError } from '../errors.js';
-import { Router, bearerToken, errorBody, headerValue, secretsEqual, sendError, startRequest } from '../http.js';
+import { Router, bearerToken, errorBody, headerValue, listenerUrl, secretsEqual, sendError, startRequest } from '../http.js';
 import { newRequestId } from '../ids.js';
 import type { TokenSigner } from '../jwt.js';
 import { BackgroundJobs } from './background.js';
@@ -76,7 +76,7 @@ export class AgentServer {
   }
 
   get url(): string {
-    return `http://${this.deps.host}:${this.port}`;
+    return listenerUrl(this.deps.host, this.port);
   }
 
   async listen(): Promise<void> {
