@@ -22,6 +22,7 @@ import { SpawnedExec, signalGroup } from './exec-handle.js';
 import { PythonKernel } from './kernel-client.js';
 import { SandboxPathError } from './errors.js';
 import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
+import { planCode, type CodePlan } from './languages.js';
 import { PortForward, nodeForwarderScript } from './port-forward.js';
 import type { HostProfile } from './probe.js';
 import { descendantsOf, pidNamespaceOf, pidsInNamespace, readProc } from './proc.js';
@@ -341,14 +342,6 @@ export class BwrapSandbox implements LocalSandbox {
     return this.isolated ? `${SANDBOX_ASSET_DIR}/kernel.py` : this.ctx.kernelPath;
   }
 
-  /** Sandbox dir (as the process sees it) for a temp file, and its host path. */
-  private scratchPaths(name: string): { inside: string; host: string } {
-    return {
-      inside: this.isolated ? `/tmp/.hopx/${name}` : join(this.dirs.scratch, '.hopx', name),
-      host: join(this.dirs.scratch, '.hopx', name),
-    };
-  }
-
   /** Host argv + host cwd that run `argv` in the sandbox, entering its cgroups first. */
   private hostCommand(argv: string[], cwd: string | undefined, options: { python?: boolean } = {}): { argv: string[]; hostCwd: string } {
     let inner = argv;
@@ -418,45 +411,18 @@ export class BwrapSandbox implements LocalSandbox {
 
   execCode(request: CodeRequest): SpawnedExec {
     this.assertRunning();
-    const env = { ...this.baseEnv(), ...request.env };
-    const n = ++this.scriptCounter;
-    switch (request.language) {
-      case 'bash':
-        return this.runArgv(['bash', '-c', request.code], request, env);
-      case 'javascript': {
-        if (!this.host.probe.node) throw new Error('javascript needs node on the host');
-        const file = this.scratchPaths(`code-${n}.js`);
-        return this.runWithFile(file, request.code, [this.host.probe.node.path, file.inside], request, env);
-      }
-      case 'python': {
-        if (!this.host.probe.python) throw new Error('python needs /usr/bin/python3 on the host');
-        const file = this.scratchPaths(`code-${n}.py`);
-        const pyEnv = { MPLBACKEND: 'Agg', MPLCONFIGDIR: this.mplConfigDir(), ...env };
-        return this.runWithFile(file, request.code, ['/usr/bin/python3', file.inside], request, pyEnv, { python: true });
-      }
-      case 'go': {
-        if (!this.host.probe.go) throw new Error('go is not installed on the host (apt-get install golang-go)');
-        const dir = this.scratchPaths(`go-${n}`);
-        const home = this.isolated ? '/root' : this.dirs.home;
-        const goEnv = {
-          GOCACHE: `${home}/.cache/go-build`,
-          GOPATH: `${home}/go`,
-          GOPROXY: 'off',
-          GOTOOLCHAIN: 'local',
-          GOTELEMETRY: 'off',
-          ...env,
-        };
-        const file = { inside: `${dir.inside}/main.go`, host: join(dir.host, 'main.go') };
-        return this.runWithFile(file, request.code, [this.host.probe.go.path, 'run', file.inside], request, goEnv, {}, dir.host);
-      }
-      default:
-        throw new Error(`unsupported language ${JSON.stringify(request.language)}; use python, javascript, bash or go`);
+    const plan = planCode(request.language, {
+      probe: this.host.probe,
+      dirs: this.dirs,
+      isolated: this.isolated,
+      serial: ++this.scriptCounter,
+    });
+    if (!plan) {
+      const command = this.hostCommand(['bash', '-c', request.code], request.cwd);
+      const env = { ...this.baseEnv(), ...request.env };
+      return this.track({ argv: command.argv, hostCwd: command.hostCwd, env, timeoutMs: request.timeoutMs, stdin: '' });
     }
-  }
-
-  private runArgv(argv: string[], request: CodeRequest, env: Record<string, string>, options: { python?: boolean } = {}): SpawnedExec {
-    const command = this.hostCommand(argv, request.cwd, options);
-    return this.track({ argv: command.argv, hostCwd: command.hostCwd, env, timeoutMs: request.timeoutMs, stdin: '' });
+    return this.runWithFile(plan, request);
   }
 
   /**
@@ -464,27 +430,18 @@ export class BwrapSandbox implements LocalSandbox {
    * the write happens first through a small shell step inside the sandbox: the file is created
    * by the sandbox user and removed afterwards.
    */
-  private runWithFile(
-    file: { inside: string; host: string },
-    code: string,
-    argv: string[],
-    request: CodeRequest,
-    env: Record<string, string>,
-    options: { python?: boolean } = {},
-    cleanupHost: string = file.host,
-  ): SpawnedExec {
+  private runWithFile(plan: CodePlan, request: CodeRequest): SpawnedExec {
     // `cat > file` reads the code from stdin, then the real program runs with stdin at EOF.
-    const dir = posix.dirname(file.inside);
     const script = 'mkdir -p "$1" && cat > "$2" && shift 2 && exec "$@" </dev/null';
-    const wrapped = ['/bin/sh', '-c', script, 'sh', dir, file.inside, ...argv];
-    const command = this.hostCommand(wrapped, request.cwd, options);
+    const wrapped = ['/bin/sh', '-c', script, 'sh', posix.dirname(plan.file.inside), plan.file.inside, ...plan.argv];
+    const command = this.hostCommand(wrapped, request.cwd, { python: plan.python });
     return this.track({
       argv: command.argv,
       hostCwd: command.hostCwd,
-      env,
+      env: { ...this.baseEnv(), ...plan.env, ...request.env },
       timeoutMs: request.timeoutMs,
-      stdin: code,
-      onFinished: () => rm(cleanupHost, { recursive: true, force: true }),
+      stdin: request.code,
+      onFinished: () => rm(plan.cleanupHost, { recursive: true, force: true }),
     });
   }
 
