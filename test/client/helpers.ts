@@ -61,3 +61,14 @@ export function primeAgent(wire: WireServer, id = SANDBOX_ID, token = TOKEN_1, p
   wire.on('POST', `/v1/sandboxes/${id}/token/refresh`, { json: { auth_token: token, token_expires_at: inOneDay() } });
   return token;
 }
+
+/** Like primeAgent, but each token refresh hands out the next token: TOKEN_1, then TOKEN_2 (a 401 rotates it). */
+export function primeAgentWithRotation(wire: WireServer, id = SANDBOX_ID): void {
+  primeAgent(wire, id);
+  wire.on(
+    'POST',
+    `/v1/sandboxes/${id}/token/refresh`,
+    { json: { auth_token: TOKEN_1, token_expires_at: inOneDay() } },
+    { json: { auth_token: TOKEN_2, token_expires_at: inOneDay() } },
+  );
+}

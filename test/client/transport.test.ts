@@ -11,20 +11,14 @@ import {
   TokenExpiredError,
 } from '../../src/client/index.js';
 import { flatError, inOneDay, nestedError, sandboxBody, TEST_API_KEY } from '../support/wire-server.js';
-import { primeAgent, SANDBOX_ID, TOKEN_1, TOKEN_2, useWireServer } from './helpers.js';
+import { primeAgent, primeAgentWithRotation, SANDBOX_ID, TOKEN_1, TOKEN_2, useWireServer } from './helpers.js';
 
 const h = useWireServer();
 const PROCESSES_OK = { json: { processes: [], count: 0 } };
 
 describe('agent token', () => {
   it('on a 401 refreshes once and retries with the new token', async () => {
-    primeAgent(h.wire);
-    h.wire.on(
-      'POST',
-      `/v1/sandboxes/${SANDBOX_ID}/token/refresh`,
-      { json: { auth_token: TOKEN_1, token_expires_at: inOneDay() } },
-      { json: { auth_token: TOKEN_2, token_expires_at: inOneDay() } },
-    );
+    primeAgentWithRotation(h.wire);
     h.wire.on('GET', '/execute/processes', { status: 401, json: flatError('Invalid or expired token', 'UNAUTHORIZED') }, PROCESSES_OK);
     await h.client.agent(SANDBOX_ID).processes.list();
     const calls = h.wire.calls('/execute/processes');

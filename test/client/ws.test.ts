@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, NetworkError, type StreamEvent } from '../../src/client/index.js';
 import { flatError } from '../support/wire-server.js';
-import { primeAgent, SANDBOX_ID, TOKEN_1, TOKEN_2, useWireServer } from './helpers.js';
+import { primeAgent, primeAgentWithRotation, SANDBOX_ID, TOKEN_1, TOKEN_2, useWireServer } from './helpers.js';
 import { inOneDay } from '../support/wire-server.js';
 
 const h = useWireServer();
@@ -58,13 +58,7 @@ describe('code.stream', () => {
   });
 
   it('a 401 handshake refreshes the token once and reconnects', async () => {
-    primeAgent(h.wire);
-    h.wire.on(
-      'POST',
-      `/v1/sandboxes/${SANDBOX_ID}/token/refresh`,
-      { json: { auth_token: TOKEN_1, token_expires_at: inOneDay() } },
-      { json: { auth_token: TOKEN_2, token_expires_at: inOneDay() } },
-    );
+    primeAgentWithRotation(h.wire);
     h.wire.onWebSocket(
       '/execute/stream',
       (socket) => socket.once('message', () => socket.send(JSON.stringify({ type: 'complete', success: true }))),
