@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { startTestBackend, type TestBackend } from '../../support/local-backend.js';
-import { agent, bwrapMissingReason, expectHopxError, until, wireSandbox, type WireSandbox } from './helpers.js';
+import { agent, bwrapMissingReason, requireRuntime, expectHopxError, until, wireSandbox, type WireSandbox } from './helpers.js';
 
 describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', () => {
   let t: TestBackend;
@@ -22,7 +22,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
   });
 
   test('python keeps state across calls and returns the last expression', async (ctx) => {
-    if (!t.backend.probe.python) ctx.skip();
+    requireRuntime(ctx, t.backend.probe.python, 'python3');
     await a().code.run({ code: 'x = 20\nimport os' });
     const r = await a().code.run({ code: 'print(os.getcwd())\nx * 2 + 2' });
     expect(r.success).toBe(true);
@@ -35,7 +35,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
   });
 
   test('a matplotlib chart comes back as a PNG rich output', async (ctx) => {
-    if (!t.backend.probe.python?.matplotlib) ctx.skip();
+    requireRuntime(ctx, t.backend.probe.python?.matplotlib, 'python3 with matplotlib');
     const r = await a().code.run({
       code: 'import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("t")\nplt.show()',
     });
@@ -62,7 +62,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
   });
 
   test('go runs, and the second run of the same source is a cache hit', async (ctx) => {
-    if (!t.backend.probe.go) ctx.skip();
+    requireRuntime(ctx, t.backend.probe.go, 'go');
     await a().clearCache();
     const code = 'package main\nimport "fmt"\nfunc main() { fmt.Println("go", 6*7) }\n';
     const first = await a().code.run({ code, language: 'go' });

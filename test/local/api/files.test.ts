@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestBackend, type TestBackend } from '../../support/local-backend.js';
-import { agent, bwrapMissingReason, expectHopxError, until, wireSandbox, type WireSandbox } from './helpers.js';
+import { agent, bwrapMissingReason, requireRuntime, expectHopxError, until, wireSandbox, type WireSandbox } from './helpers.js';
 
 describe.skipIf(bwrapMissingReason !== null)('local backend agent: files and previews', () => {
   let t: TestBackend;
@@ -102,7 +102,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: files and pre
   });
 
   test('a preview URL reaches python3 -m http.server in the sandbox', async (ctx) => {
-    if (!t.backend.probe.python) ctx.skip();
+    requireRuntime(ctx, t.backend.probe.python, 'python3');
     await a().files.write('/workspace/site/index.html', '<h1>from the sandbox</h1>');
     await a().commands.runBackground({ command: 'cd /workspace/site && exec python3 -m http.server 8000 --bind 127.0.0.1' });
     const url = await a().previewUrl(8000);

@@ -78,3 +78,10 @@ export function expectHopxError(body: any, code: string): void {
     throw new Error(`expected a HopX error body with code ${code}, got ${JSON.stringify(body)}`);
   }
 }
+
+/** Skip a test whose runtime is not installed here, saying so (never a silent skip). */
+export function requireRuntime(ctx: { skip: () => void; task: { name: string } }, present: unknown, what: string): void {
+  if (present) return;
+  console.warn(`[local api tests] skipped "${ctx.task.name}": ${what} is not available on this machine (see GET /health runtime probe)`);
+  ctx.skip();
+}
