@@ -21,9 +21,9 @@ import {
   isJsonContentType,
   isLegacyRequest,
   type AuthInfo,
-  type McpServer,
 } from '@modelcontextprotocol/server';
-import { openConversation, type OpenConversation, type ServeOptions } from './conversations.js';
+import { openConversation, type ServeOptions } from './conversations.js';
+import { HeldConversations, type HeldConversation } from './http-conversations.js';
 import {
   BodyTooLargeError,
   bearerGuard,
@@ -71,19 +71,6 @@ export class HttpStartError extends Error {
   override name = 'HttpStartError';
 }
 
-/** One held conversation: a 2025-era session or a 2026-era caller. */
-interface Held {
-  kind: 'session' | 'caller';
-  key: string;
-  identity: string;
-  open: OpenConversation;
-  lastSeenMs: number;
-  /** POSTs in flight; a conversation is never expired mid-call. */
-  active: number;
-  transport?: NodeStreamableHTTPServerTransport;
-  server?: McpServer;
-}
-
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { logger } = options;
   const loopback = isLoopbackHost(options.host);
@@ -107,18 +94,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
     return false;
   };
-  const sessions = new Map<string, Held>();
-  const callers = new Map<string, Held>();
+  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger });
   let closing = false;
 
-  const endHeld = async (held: Held, reason: string): Promise<void> => {
-    (held.kind === 'session' ? sessions : callers).delete(held.key);
-    await held.transport?.close().catch(() => {});
-    await held.server?.close().catch(() => {});
-    await held.open.end(reason);
-  };
-
-  const capacityLeft = (): boolean => sessions.size + callers.size < options.maxSessions;
   const refuseCapacity = (res: ServerResponse): void =>
     sendJsonRpcError(
       res,
@@ -139,9 +117,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // ---- 2026-era leg: stateless per request, conversation per caller identity.
   const modern = createMcpHandler(
     (ctx) => {
-      const held = ctx.authInfo ? callers.get(ctx.authInfo.clientId) : undefined;
-      if (!held) throw new Error('no caller conversation for this request');
-      return held.open.newServer();
+      const caller = ctx.authInfo ? held.get('caller', ctx.authInfo.clientId) : undefined;
+      if (!caller) throw new Error('no caller conversation for this request');
+      return caller.open.newServer();
     },
     {
       legacy: 'reject',
@@ -156,22 +134,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const handleModern = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
     const { identity, callerKey } = identify(req);
-    let held = callers.get(identity);
-    if (!held) {
-      if (!capacityLeft()) return refuseCapacity(res);
+    let caller = held.get('caller', identity);
+    if (!caller) {
+      if (!held.hasRoom()) return refuseCapacity(res);
       const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
       const open = openConversation(options, { transport: 'http', era: 'modern', client });
-      held = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
-      callers.set(identity, held);
+      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
+      held.add(caller);
     }
     const auth: AuthInfo = { token: identity, clientId: identity, scopes: [] };
     (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-    held.active++;
+    caller.active++;
     try {
       await serveModern(req, res, body);
     } finally {
-      held.active--;
-      held.lastSeenMs = Date.now();
+      caller.active--;
+      caller.lastSeenMs = Date.now();
     }
   };
 
@@ -182,26 +160,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const sessionId = Array.isArray(header) ? header[0] : header;
 
     if (sessionId !== undefined) {
-      const held = sessions.get(sessionId);
+      const session = held.get('session', sessionId);
       // A session of another caller is reported as unknown: its existence is not theirs to learn.
-      if (!held || held.identity !== identity) {
+      if (!session || session.identity !== identity) {
         return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
       }
-      held.lastSeenMs = Date.now();
+      session.lastSeenMs = Date.now();
       if (req.method === 'DELETE') {
         // Ended here rather than inside the transport, so the caller's DELETE returns only after
         // the conversation's sandboxes are gone.
-        await endHeld(held, 'session deleted');
+        await held.end(session, 'session deleted');
         res.writeHead(200).end();
         return;
       }
       const counts = req.method === 'POST';
-      if (counts) held.active++;
+      if (counts) session.active++;
       try {
-        await held.transport!.handleRequest(req, res, body);
+        await session.transport!.handleRequest(req, res, body);
       } finally {
-        if (counts) held.active--;
-        held.lastSeenMs = Date.now();
+        if (counts) session.active--;
+        session.lastSeenMs = Date.now();
       }
       return;
     }
@@ -222,7 +200,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         'Bad Request: no Mcp-Session-Id header. Start with an initialize request to get a session.',
       );
     }
-    if (!capacityLeft()) return refuseCapacity(res);
+    if (!held.hasRoom()) return refuseCapacity(res);
 
     const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
     const open = openConversation(options, { transport: 'http', era: 'legacy', client });
@@ -232,16 +210,25 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       maxRequestBodySize: options.maxBodyBytes,
     });
     const server = open.newServer();
-    const held: Held = { kind: 'session', key: id, identity, open, lastSeenMs: Date.now(), active: 1, transport, server };
-    sessions.set(id, held);
+    const session: HeldConversation = {
+      kind: 'session',
+      key: id,
+      identity,
+      open,
+      lastSeenMs: Date.now(),
+      active: 1,
+      transport,
+      server,
+    };
+    held.add(session);
     try {
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     } finally {
-      held.active--;
-      held.lastSeenMs = Date.now();
+      session.active--;
+      session.lastSeenMs = Date.now();
     }
-    if (transport.sessionId === undefined) await endHeld(held, 'initialize failed');
+    if (transport.sessionId === undefined) await held.end(session, 'initialize failed');
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -293,29 +280,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
   });
 
-  // Idle expiry: the SDK keeps sessions forever; a forgotten conversation must not keep sandboxes.
-  const idleMs = options.sessionIdleSeconds * 1000;
-  const sweep = setInterval(
-    () => {
-      const now = Date.now();
-      for (const held of [...sessions.values(), ...callers.values()]) {
-        if (held.active === 0 && now - held.lastSeenMs >= idleMs) {
-          logger.info({ conversation_id: held.open.conversation.id, kind: held.kind, idle_s: options.sessionIdleSeconds }, 'session expired');
-          void endHeld(held, 'idle timeout');
-        }
-      }
-    },
-    Math.max(50, Math.min(idleMs / 4, 30_000)),
-  );
-  sweep.unref();
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port, options.host, () => {
-      httpServer.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(options.port, options.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await held.endAll('listen failed');
+    await modern.close().catch(() => {});
+    throw error;
+  }
   const address = httpServer.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' || address.family === (6 as unknown) ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}${MCP_PATH}`;
@@ -325,14 +302,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   return {
     url,
     port: address.port,
-    stats: () => ({ sessions: sessions.size, callers: callers.size }),
+    stats: () => held.stats(),
     close: () =>
       (closed ??= (async () => {
         closing = true;
-        clearInterval(sweep);
         const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        const held = [...sessions.values(), ...callers.values()];
-        await Promise.allSettled(held.map((h) => endHeld(h, 'server shutdown')));
+        await held.endAll('server shutdown');
         await modern.close().catch(() => {});
         httpServer.closeAllConnections();
         await stopped;
