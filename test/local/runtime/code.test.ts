@@ -118,7 +118,7 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
 
   test('a cell that ignores interrupts is killed and state is lost', async () => {
     await run('doomed = 1');
-    const r = await run('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)', 300);
+    const r = await run('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)', 1000); // long enough that SIG_IGN is in place under load
     expect(r).toMatchObject({ timedOut: true, stateLost: true });
     expect(r.error?.value).toMatch(/restarted; variables from earlier cells are lost/);
     expect((await run('doomed')).error?.name).toBe('NameError');

@@ -96,7 +96,7 @@ describe.skipIf(noBwrap)('containment', () => {
 
   test('a timeout kills the whole process group, including children that ignore SIGTERM', async () => {
     const r = await capture(
-      sandbox.exec({ argv: ['bash', '-c', 'trap "" TERM; sleep 100 & sleep 101 & echo started; wait'], env: {}, timeoutMs: 300, stdin: '' }),
+      sandbox.exec({ argv: ['bash', '-c', 'trap "" TERM; sleep 100 & sleep 101 & echo started; wait'], env: {}, timeoutMs: 1000, stdin: '' }),
     );
     expect(r.stdout).toBe('started\n');
     expect(r.timedOut).toBe(true);
