@@ -96,9 +96,10 @@ describe('registry lint', () => {
         expect(t.annotations?.openWorldHint).toBe(true);
       });
 
-      it('takes sandbox_id exactly when it is sandbox-scoped', () => {
+      it('takes sandbox_id when sandbox-scoped; otherwise only to attach or health-check one', () => {
         const props = Object.keys((schema().inputSchema as Record<string, any>).properties ?? {});
-        if (tool.sandboxScoped) expect(props).toContain('sandbox_id');
+        const unscopedWithId = ['sandbox_connect', 'sandbox_health_check'];
+        expect(props.includes('sandbox_id')).toBe(tool.sandboxScoped || unscopedWithId.includes(tool.name));
       });
     });
   }

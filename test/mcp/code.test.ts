@@ -54,6 +54,20 @@ describe('sandbox_run_code', () => {
     expect(r.structuredContent).toMatchObject({ success: true, stdout });
   });
 
+  it('caches Go builds: the stats count a hit, and clearing empties the cache', async () => {
+    const go = `package main\nimport "fmt"\n// ${Date.now()}\nfunc main() { fmt.Println("cached") }`;
+    for (let i = 0; i < 2; i++) {
+      expect((await callOk(s.client, 'sandbox_run_code', { code: go, language: 'go', timeout_seconds: 120 })).structuredContent.stdout).toBe('cached\n');
+    }
+    const stats = await callOk(s.client, 'sandbox_cache_stats', {});
+    expect(stats.structuredContent.sandbox_id).toBe(sandboxId);
+    expect(stats.structuredContent.size).toBeGreaterThanOrEqual(1);
+    expect(stats.structuredContent.hits).toBeGreaterThanOrEqual(1);
+    const cleared = await callOk(s.client, 'sandbox_cache_clear', {});
+    expect(cleared.structuredContent.entries_removed).toBeGreaterThanOrEqual(1);
+    expect((await callOk(s.client, 'sandbox_cache_stats', {})).structuredContent.size).toBe(0);
+  });
+
   it('returns a matplotlib chart as MCP image content', async () => {
     const code = [
       'import matplotlib.pyplot as plt',

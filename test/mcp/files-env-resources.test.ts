@@ -1,6 +1,7 @@
 /**
- * Files, env, preview, metrics and cache tools, and every resource (templates, lists,
- * completion), through a real MCP client against real local sandboxes.
+ * Files, env, preview and metrics tools, and every resource (templates, lists, completion),
+ * through a real MCP client against real local sandboxes. (The cache tools are tested with Go
+ * runs in code.test.ts.)
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,7 +124,7 @@ describe('env tools', () => {
   });
 });
 
-describe('preview, metrics, agent info, cache', () => {
+describe('preview, metrics, agent info', () => {
   it('gives a preview URL that reaches a server in the sandbox', async () => {
     const early = await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 });
     expect(early.structuredContent.listening).toBe('not_listening');
@@ -153,18 +154,14 @@ describe('preview, metrics, agent info, cache', () => {
     expect(m.structuredContent.sandbox_id).toBe(sandboxId);
     expect(m.structuredContent.memory).not.toBeNull();
     const am = await callOk(s.client, 'sandbox_get_agent_metrics', {});
-    expect(typeof am.structuredContent.total_requests === 'number' || am.structuredContent.total_requests === null).toBe(true);
+    // Earlier tests in this file made many agent requests; the counter must show them.
+    expect(am.structuredContent.total_requests).toBeGreaterThan(10);
+    expect(textOf(am)).toContain(`requests ${am.structuredContent.total_requests}`);
     const info = await callOk(s.client, 'sandbox_get_agent_info', {});
     expect(info.structuredContent.languages).toEqual(expect.arrayContaining(['python', 'bash']));
     expect(JSON.stringify(info)).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
   });
 
-  it('shows and clears the cache', async () => {
-    const stats = await callOk(s.client, 'sandbox_cache_stats', {});
-    expect(stats.structuredContent.sandbox_id).toBe(sandboxId);
-    const cleared = await callOk(s.client, 'sandbox_cache_clear', {});
-    expect(cleared.structuredContent.sandbox_id).toBe(sandboxId);
-  });
 });
 
 describe('resources', () => {
