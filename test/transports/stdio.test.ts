@@ -55,7 +55,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era client over stdio, local ba
   });
 });
 
-describe('stdin EOF', () => {
+describe('end of a stdio conversation', () => {
   let test: TestBackend;
   beforeAll(async () => {
     test = await startTestBackend();
@@ -64,8 +64,11 @@ describe('stdin EOF', () => {
     await test?.close();
   });
 
-  it('ends the conversation: the sandbox is killed and the process exits 0', async () => {
-    // Raw JSON-RPC over the pipes so that the only thing ending the server is stdin closing.
+  it.each([
+    ['stdin EOF', 'stdin closed'],
+    ['SIGTERM', 'signal SIGTERM'],
+  ])('%s ends the conversation: the sandbox is killed and the process exits 0', async (how, reason) => {
+    // Raw JSON-RPC over the pipes, so that the one thing ending the server is the one under test.
     const child = spawn(process.execPath, [cli], {
       env: { ...getDefaultEnvironment(), HOPX_API_KEY: test.backend.apiKey, HOPX_BASE_URL: test.backend.url, HOPX_MCP_LOG_LEVEL: 'info' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -102,10 +105,11 @@ describe('stdin EOF', () => {
     const id = created.result.structuredContent.sandbox_id;
     expect(await sandboxGone(test.client, id)).toBe(false);
 
-    child.stdin.end();
+    if (how === 'SIGTERM') child.kill('SIGTERM');
+    else child.stdin.end();
     expect(await exited).toBe(0);
     expect(stderr).toContain('"msg":"conversation ended"');
-    expect(stderr).toContain('stdin closed');
+    expect(stderr).toContain(reason);
     expect(await sandboxGone(test.client, id)).toBe(true);
   });
 });
