@@ -41,9 +41,9 @@ function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown
       return `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; this tool takes ${known}.`;
     }
     case 'too_big':
-      return `"${field}" must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
+      return `"${field}" must be at most ${String(issue.maximum)}${issue.origin === 'string' ? chars(issue.maximum) : ''}, got ${sizeOf(given)}.${wants}`;
     case 'too_small':
-      return `"${field}" must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : ''}, got ${preview(given)}.${wants}`;
+      return `"${field}" must be at least ${String(issue.minimum)}${issue.origin === 'string' ? chars(issue.minimum) : ''}, got ${sizeOf(given)}.${wants}`;
     case 'invalid_key': {
       const inner = issue.issues[0]?.message ?? 'not allowed';
       const key = String(issue.path[issue.path.length - 1] ?? '');
@@ -72,6 +72,20 @@ function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `${article(typeof v)} (${preview(v)})`;
+}
+
+/**
+ * A string's length, never its text: the value may be a secret (an env value, a token) and the
+ * message goes into the result. Other values are shown as they are.
+ */
+function sizeOf(v: unknown): string {
+  if (typeof v === 'string') return `${v.length} character${v.length === 1 ? '' : 's'}`;
+  if (Array.isArray(v)) return `${v.length} items`;
+  return preview(v);
+}
+
+function chars(n: unknown): string {
+  return Number(n) === 1 ? ' character long' : ' characters long';
 }
 
 function preview(v: unknown): string {

@@ -52,6 +52,16 @@ describe('input validation', () => {
     expect(textOf(r)).toMatch(/"path" must be an absolute path in the sandbox, e\.g\. \/workspace\/data\.csv, got "data\.csv"/);
   });
 
+  it('gives the length of a string that is too long, never its text (it may be a secret)', async () => {
+    const secret = `sekrit-${'x'.repeat(100_000)}`;
+    const r = await call(s.client, 'sandbox_set_env', { variables: { DB_PASSWORD: secret } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain(`"variables.DB_PASSWORD" must be at most 100000 characters long, got ${secret.length} characters`);
+    expect(textOf(r)).not.toContain('sekrit');
+    const empty = await call(s.client, 'sandbox_get_template', { name: '' });
+    expect(textOf(empty)).toContain('"name" must be at least 1 character long, got 0 characters');
+  });
+
   it('explains a bad env var name inside a record', async () => {
     const r = await call(s.client, 'sandbox_set_env', { variables: { 'BAD-NAME': 'x' } });
     expect(r.isError).toBe(true);
