@@ -45,6 +45,8 @@ interface Cell {
   id: number;
   stdout: string;
   stderr: string;
+  /** Characters not kept in stdout/stderr because the cell went over MAX_KEPT_OUTPUT. */
+  dropped: { stdout: number; stderr: number };
   displays: MimeBundle[];
   onOutput?: OutputCallback;
   finish: (m: KernelMessage | { died: string; oom: boolean }) => void;
@@ -53,6 +55,8 @@ interface Cell {
 const READY_TIMEOUT_MS = 30_000;
 /** How long to wait for the end-of-cell markers after "done" (user code may have closed fd 1). */
 const MARKER_WAIT_MS = 500;
+/** Per stream, how much of a cell's output the KernelResult keeps. */
+const MAX_KEPT_OUTPUT = 16 * 1024 * 1024;
 
 /**
  * Raw fd 1 / fd 2 output of the kernel. Pipes do not order against fd 3, so at the end of each
@@ -169,7 +173,14 @@ class KernelProcess {
   private raw(stream: 'stdout' | 'stderr', chunk: string): void {
     const cell = this.current;
     if (!cell) return;
-    cell[stream] += chunk;
+    // Everything is streamed; only the returned copy is bounded, so a runaway print loop cannot
+    // exhaust the backend's memory.
+    const room = MAX_KEPT_OUTPUT - cell[stream].length;
+    if (room >= chunk.length) cell[stream] += chunk;
+    else {
+      cell[stream] += chunk.slice(0, Math.max(0, room));
+      cell.dropped[stream] += chunk.length - Math.max(0, room);
+    }
     cell.onOutput?.(stream, chunk);
   }
 
@@ -280,7 +291,7 @@ export class PythonKernel {
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     let hardKill: NodeJS.Timeout | undefined;
-    const cell: Cell = { id, stdout: '', stderr: '', displays: [], onOutput, finish: () => {} };
+    const cell: Cell = { id, stdout: '', stderr: '', dropped: { stdout: 0, stderr: 0 }, displays: [], onOutput, finish: () => {} };
     const outcome = new Promise<KernelMessage | { died: string; oom: boolean }>((resolve) => {
       cell.finish = resolve;
     });
@@ -298,7 +309,9 @@ export class PythonKernel {
     const message = await outcome;
     clearTimeout(timer);
     clearTimeout(hardKill);
-    const base = { stdout: cell.stdout, stderr: cell.stderr, displays: cell.displays, timedOut, durationMs: Date.now() - started };
+    const kept = (stream: 'stdout' | 'stderr') =>
+      cell.dropped[stream] ? `${cell[stream]}\n[${cell.dropped[stream]} more characters of ${stream} were dropped: over ${MAX_KEPT_OUTPUT / 1024 / 1024} MiB]\n` : cell[stream];
+    const base = { stdout: kept('stdout'), stderr: kept('stderr'), displays: cell.displays, timedOut, durationMs: Date.now() - started };
     if ('died' in message) {
       const why = timedOut
         ? `the cell did not stop within ${KILL_GRACE_MS / 1000} s of the interrupt after the ${request.timeoutMs} ms timeout, so the Python kernel was restarted`

@@ -124,6 +124,14 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
     expect((await run('doomed')).error?.name).toBe('NameError');
   });
 
+  test('a runaway print loop is streamed in full but kept bounded in the result', async () => {
+    let streamed = 0;
+    const r = await run('import sys\nfor _ in range(20):\n    sys.stdout.write("x" * (1024 * 1024))', 60_000, (_s, c) => (streamed += c.length));
+    expect(streamed).toBe(20 * 1024 * 1024);
+    expect(r.stdout.length).toBeLessThan(17 * 1024 * 1024);
+    expect(r.stdout).toMatch(/\[4194304 more characters of stdout were dropped: over 16 MiB\]\n$/);
+  });
+
   test('cells run one at a time, in order', async () => {
     const results = await Promise.all([run('import time\ntime.sleep(0.2)\norder = [1]'), run('order.append(2)\norder')]);
     expect(results[1].result).toEqual({ 'text/plain': '[1, 2]' });
