@@ -23,6 +23,9 @@ export function validateInput(toolName: string, schema: AnyObject, args: unknown
   return { ok: false, message: `Invalid arguments for ${toolName}: ${parts.join(' ')}` };
 }
 
+/** Parameters whose values are environment variables (possibly secrets). */
+const SECRET_VALUED = new Set(['env', 'env_vars', 'variables']);
+
 function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown): string {
   const field = issue.path.map(String).join('.') || '(arguments)';
   const top = String(issue.path[0] ?? '');
@@ -31,9 +34,13 @@ function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown
   const given = valueAt(args, issue.path);
 
   switch (issue.code) {
-    case 'invalid_type':
-      if (given === undefined) return `"${field}" is required (${issue.expected}).${wants}`;
-      return `"${field}" must be ${article(issue.expected)}, got ${typeName(given)}.${wants}`;
+    case 'invalid_type': {
+      // A JSON caller knows objects, not zod's records.
+      const expected = issue.expected === 'record' ? 'object' : issue.expected;
+      if (given === undefined) return `"${field}" is required (${expected}).${wants}`;
+      // Values of environment parameters may be secrets: say what was sent, not what it said.
+      return `"${field}" must be ${article(expected)}, got ${SECRET_VALUED.has(top) ? sizeOf(given) : typeName(given)}.${wants}`;
+    }
     case 'invalid_value':
       return `"${field}" must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(given)}.`;
     case 'unrecognized_keys': {
@@ -79,7 +86,7 @@ function typeName(v: unknown): string {
  * message goes into the result. Other values are shown as they are.
  */
 function sizeOf(v: unknown): string {
-  if (typeof v === 'string') return `${v.length} character${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'string') return `a string of ${v.length} character${v.length === 1 ? '' : 's'}`;
   if (Array.isArray(v)) return `${v.length} items`;
   return preview(v);
 }

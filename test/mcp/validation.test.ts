@@ -56,10 +56,13 @@ describe('input validation', () => {
     const secret = `sekrit-${'x'.repeat(100_000)}`;
     const r = await call(s.client, 'sandbox_set_env', { variables: { DB_PASSWORD: secret } });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toContain(`"variables.DB_PASSWORD" must be at most 100000 characters long, got ${secret.length} characters`);
+    expect(textOf(r)).toContain(`"variables.DB_PASSWORD" must be at most 100000 characters long, got a string of ${secret.length} characters`);
     expect(textOf(r)).not.toContain('sekrit');
     const empty = await call(s.client, 'sandbox_get_template', { name: '' });
-    expect(textOf(empty)).toContain('"name" must be at least 1 character long, got 0 characters');
+    const flat = await call(s.client, 'sandbox_create', { env_vars: 'API_TOKEN=sekrit-2' });
+    expect(textOf(flat)).toContain('"env_vars" must be an object, got a string of 18 characters');
+    expect(textOf(flat)).not.toContain('sekrit');
+    expect(textOf(empty)).toContain('"name" must be at least 1 character long, got a string of 0 characters');
   });
 
   it('explains a bad env var name inside a record', async () => {
