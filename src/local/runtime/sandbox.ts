@@ -404,7 +404,7 @@ export class BwrapSandbox implements LocalSandbox {
       hostCwd: command.hostCwd,
       env,
       timeoutMs: request.timeoutMs,
-      stdin: request.stdin,
+      stdin: request.stdin ?? (request.tty ? undefined : ''),
       controlPipe: !!request.tty,
     });
   }

@@ -82,6 +82,11 @@ export interface ExecRequest {
   env: Record<string, string>;
   /** Kill the process group after this many ms (SIGTERM, 2 s grace, SIGKILL). 0 = none. */
   timeoutMs: number;
+  /**
+   * Written to stdin, which is then closed. Omitted: with `tty`, stdin stays open for
+   * writeStdin(); without, it is closed at once (EOF), so a program that reads input cannot hang
+   * until its timeout.
+   */
   stdin?: string;
   /** Allocate a PTY (terminal). */
   tty?: { cols: number; rows: number };

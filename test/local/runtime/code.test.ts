@@ -156,6 +156,13 @@ describe.skipIf(noBwrap)('stateless languages, terminal and ports', () => {
     expect(await code('bash', 'echo "$V $PWD"; exit 3', { V: 'v' })).toMatchObject({ stdout: 'v /workspace\n', exitCode: 3 });
   });
 
+  test('stdin is closed unless given or a terminal, so reading input cannot hang', async () => {
+    const noInput = await capture(sandbox.exec({ argv: ['bash', '-c', 'cat; echo "eof $?"'], env: {}, timeoutMs: 10_000 }));
+    expect(noInput).toMatchObject({ stdout: 'eof 0\n', timedOut: false });
+    const given = await capture(sandbox.exec({ argv: ['bash', '-c', 'read line; echo "got $line"'], env: {}, timeoutMs: 10_000, stdin: 'hi\n' }));
+    expect(given.stdout).toBe('got hi\n');
+  });
+
   test('any directory inside the sandbox can be the working directory; a missing one is an error', async () => {
     const inUsr = await capture(sandbox.exec({ argv: ['pwd'], cwd: '/usr/lib', env: {}, timeoutMs: 5000 }));
     expect(inUsr.stdout).toBe('/usr/lib\n');
