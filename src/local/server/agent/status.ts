@@ -163,6 +163,10 @@ export function registerStatusRoutes(router: Router, ctx: AgentContext): void {
     const cache = await cacheWire(ctx);
     sendJson(res, 200, { ...cache, cache, timestamp: nowIso() });
   });
+  // docs.hopx.ai documents GET /cache as an agent status answer; kept for clients that call it.
+  router.add('GET', '/cache', ({ res }) => {
+    sendJson(res, 200, { agent: AGENT_NAME, status: 'running', version: AGENT_VERSION, vm_id: ctx.sandbox.id, message: 'success', timestamp: nowIso() });
+  });
   router.add('POST', '/cache/clear', async ({ res }) => {
     const removed = await ctx.goCache.clear();
     sendJson(res, 200, { success: true, message: 'Cache cleared', entries_removed: removed, timestamp: nowIso() });
