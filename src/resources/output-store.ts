@@ -48,6 +48,11 @@ export class OutputStore {
       const cut = o.text.length - 2 * keep;
       o = { ...o, text: `${o.text.slice(0, keep)}\n… [${cut} characters not kept: outputs are stored up to ${this.maxBytes / 2} characters] …\n${o.text.slice(-keep)}` };
     }
+    // A blob cannot be cut usefully: past the same bound, keep a note saying so instead.
+    if (o.blob !== undefined && o.blob.length > this.maxBytes / 2) {
+      const note = `This ${o.mimeType} output (${o.blob.length} base64 characters) was too large to keep (limit ${this.maxBytes / 2}). Save it to a file in the sandbox and read that file instead.`;
+      o = { sandboxId: o.sandboxId, label: o.label, mimeType: 'text/plain', text: note };
+    }
     const bytes = o.text !== undefined ? Buffer.byteLength(o.text) : (o.blob?.length ?? 0);
     const stored: StoredOutput = {
       id: `out-${randomBytes(6).toString('hex')}`,

@@ -113,6 +113,14 @@ describe('OutputStore bounds', () => {
     expect(o.text).toMatch(/characters not kept/);
     expect(o.bytes).toBeLessThan(1000);
   });
+
+  it('keeps a note instead of a blob larger than the store allows', () => {
+    const store = new OutputStore({ maxBytes: 1000 });
+    const o = store.put({ sandboxId: 's', label: 'image', mimeType: 'image/png', blob: 'A'.repeat(5000) });
+    expect(o.blob).toBeUndefined();
+    expect(o).toMatchObject({ mimeType: 'text/plain', text: expect.stringMatching(/image\/png output .* too large to keep.*Save it to a file/) });
+    expect(store.list().reduce((n, x) => n + x.bytes, 0)).toBeLessThan(1000);
+  });
 });
 
 describe('file URIs', () => {
