@@ -27,7 +27,10 @@ export async function startRuntime(options: Partial<RuntimeOptions> & { deepStat
   // A deep state dir makes forwarder socket paths overflow sun_path (108 bytes).
   const stateDir = options.deepStateDir ? join(base, 'x'.repeat(60), 'y'.repeat(60)) : base;
   if (options.deepStateDir) chmodSync(base, 0o711); // the sandbox uid must be able to pass through
-  const runtime = await createRuntime({ stateDir, ...options });
+  const runtime = await createRuntime({ stateDir, ...options }).catch((err: unknown) => {
+    rmSync(base, { recursive: true, force: true });
+    throw err;
+  });
   return {
     runtime,
     stateDir,
