@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FileNotFoundError } from '../client/errors.js';
+import { ConflictError, FileNotFoundError } from '../client/errors.js';
 import { ToolInputError } from '../errors.js';
 import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
@@ -101,19 +101,25 @@ const sandboxWriteFile = defineSandboxTool({
   }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), bytes_written: z.number(), resource_uri: z.string() }),
   async handle(ctx, args) {
-    let bytes: number;
+    let data: string | Buffer = args.content;
     if (args.encoding === 'base64') {
       const compact = args.content.replace(/\s+/g, '');
       if (!BASE64.test(compact) || compact.length % 4 === 1) {
         throw new ToolInputError('"content" is not valid base64. Fix: send standard base64 (A-Z, a-z, 0-9, +, /, = padding), or use "encoding": "text" for plain text.', 'content');
       }
-      const data = Buffer.from(compact, 'base64');
-      await ctx.agent.files.writeBytes(args.path, data, { mode: args.mode, overwrite: args.overwrite }, ctx.call);
-      bytes = data.length;
-    } else {
-      await ctx.agent.files.write(args.path, args.content, { mode: args.mode, overwrite: args.overwrite }, ctx.call);
-      bytes = Buffer.byteLength(args.content);
+      data = Buffer.from(compact, 'base64');
     }
+    const options = { mode: args.mode, overwrite: args.overwrite };
+    try {
+      if (typeof data === 'string') await ctx.agent.files.write(args.path, data, options, ctx.call);
+      else await ctx.agent.files.writeBytes(args.path, data, options, ctx.call);
+    } catch (err) {
+      if (err instanceof ConflictError && !args.overwrite) {
+        throw new ToolInputError(`${args.path} already exists in sandbox ${ctx.sandboxId}. Pass "overwrite": true to replace it, or choose another "path".`, 'overwrite');
+      }
+      throw err;
+    }
+    const bytes = Buffer.byteLength(data);
     const uri = fileUri(ctx.sandboxId, args.path);
     return { text: `Wrote ${formatBytes(bytes)} to ${args.path} in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, path: args.path, bytes_written: bytes, resource_uri: uri } };
   },

@@ -56,6 +56,14 @@ describe('file tools', () => {
     expect((await callOk(s.client, 'sandbox_file_exists', { path: '/workspace/tree' })).structuredContent.exists).toBe(false);
   });
 
+  it('refuses to replace a file when overwrite is false, naming the field that allows it', async () => {
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/keep.txt', content: 'first' });
+    const r = await call(s.client, 'sandbox_write_file', { path: '/workspace/keep.txt', content: 'second', overwrite: false });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/\/workspace\/keep\.txt already exists.*Pass "overwrite": true/);
+    expect((await callOk(s.client, 'sandbox_read_file', { path: '/workspace/keep.txt' })).structuredContent.content).toBe('first');
+  });
+
   it('rejects invalid base64 naming the field', async () => {
     const r = await call(s.client, 'sandbox_write_file', { path: '/workspace/x.bin', content: 'not base64!!', encoding: 'base64' });
     expect(r.isError).toBe(true);
