@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SandboxInfo, TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../session.js';
+import { ConflictError } from '../client/errors.js';
 import { sanitizeMessage } from '../errors.js';
 import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type ToolDefinition } from './tool.js';
 import { jsonText } from './result.js';
@@ -208,13 +209,18 @@ const sandboxGetInfo = defineSandboxTool({
   },
 });
 
-/** Start, stop, pause and resume: one control-plane call each, the same result shape. */
+/**
+ * Start, stop, pause and resume: one control-plane call each, the same result shape. They are
+ * idempotent in fact, not only in their annotations: HopX answers 409 when the sandbox is already
+ * in the target state, and that is reported as done.
+ */
 function stateTool(spec: {
   action: 'start' | 'stop' | 'pause' | 'resume';
   title: string;
   description: string;
   kind: 'write' | 'destructive';
   verb: string;
+  target: string;
 }): ToolDefinition {
   return defineSandboxTool({
     name: `sandbox_${spec.action}`,
@@ -226,8 +232,14 @@ function stateTool(spec: {
     input: z.strictObject({}),
     output: StateChange,
     async handle(ctx) {
-      const change = await ctx.conversation.client.sandboxes[spec.action](ctx.sandboxId, ctx.call);
-      return { text: `Sandbox ${ctx.sandboxId} ${spec.verb}; status: ${change.status}.`, structured: { sandbox_id: ctx.sandboxId, status: change.status } };
+      const { sandboxes } = ctx.conversation.client;
+      try {
+        const change = await sandboxes[spec.action](ctx.sandboxId, ctx.call);
+        return { text: `Sandbox ${ctx.sandboxId} ${spec.verb}; status: ${change.status}.`, structured: { sandbox_id: ctx.sandboxId, status: change.status } };
+      } catch (err) {
+        if (!(err instanceof ConflictError) || (await sandboxes.get(ctx.sandboxId, ctx.call)).status !== spec.target) throw err;
+        return { text: `Sandbox ${ctx.sandboxId} was already ${spec.target}.`, structured: { sandbox_id: ctx.sandboxId, status: spec.target } };
+      }
     },
   });
 }
@@ -239,6 +251,7 @@ const stateTools = [
     description: 'Start a stopped sandbox again (its files were kept; processes and memory were not).',
     kind: 'write',
     verb: 'started',
+    target: 'running',
   },
   {
     action: 'stop',
@@ -246,6 +259,7 @@ const stateTools = [
     description: 'Stop a sandbox: files are kept, but running processes and in-memory state (e.g. Python variables) are lost. Start it again with sandbox_start.',
     kind: 'destructive',
     verb: 'stopped',
+    target: 'stopped',
   },
   {
     action: 'pause',
@@ -253,8 +267,9 @@ const stateTools = [
     description: 'Pause a sandbox, keeping memory and processes; nothing runs until sandbox_resume.',
     kind: 'write',
     verb: 'paused',
+    target: 'paused',
   },
-  { action: 'resume', title: 'Resume sandbox', description: 'Resume a paused sandbox where it left off.', kind: 'write', verb: 'resumed' },
+  { action: 'resume', title: 'Resume sandbox', description: 'Resume a paused sandbox where it left off.', kind: 'write', verb: 'resumed', target: 'running' },
 ] as const;
 
 const sandboxKill = defineSandboxTool({

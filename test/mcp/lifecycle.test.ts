@@ -39,6 +39,9 @@ describe('lifecycle tools', () => {
       expect(t.structuredContent.timeout_seconds).toBe(1200);
       expect(Date.parse(t.structuredContent.expires_at) - Date.now()).toBeGreaterThan(1100_000);
 
+      const again = await callOk(s.client, 'sandbox_resume', {});
+      expect(again.structuredContent.status).toBe('running');
+      expect(textOf(again)).toBe(`Sandbox ${id} was already running.`);
       expect((await callOk(s.client, 'sandbox_pause', {})).structuredContent.status).toBe('paused');
       expect((await callOk(s.client, 'sandbox_get_info', {})).structuredContent.status).toBe('paused');
       const whilePaused = await call(s.client, 'sandbox_run_command', { command: 'echo hi' });
