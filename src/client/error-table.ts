@@ -385,9 +385,14 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     codes: ['INVALID_REQUEST', 'INVALID_JSON', 'MISSING_PARAMETER', 'INVALID_PATH'],
     build: (i, init) => {
       const field = str(i.body.details?.missing_field) ?? str(i.body.details?.field);
+      // Name what to fix: the field HopX named, else the path of a file operation, else the request.
+      const fix = field
+        ? 'Fix that field and retry.'
+        : i.context.path
+          ? `Check the path ${i.context.path} (is it a file where a directory is needed, or the reverse?) and retry.`
+          : 'Fix the request as HopX says and retry.';
       return new ValidationError(
-        `HopX rejected the request to ${i.context.operation}${field ? ` (field "${field}")` : ''}.${serverSaid(i)} ` +
-          'Fix the named parameter and retry.',
+        `HopX rejected the request to ${i.context.operation}${field ? ` (field "${field}")` : ''}.${serverSaid(i)} ${fix}`,
         init,
       );
     },

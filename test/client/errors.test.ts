@@ -35,8 +35,9 @@ const other: ErrorContext = { operation: 'list sandboxes', plane: 'control', res
 type Case = [name: string, status: number, body: unknown, context: ErrorContext, cls: new (...a: never[]) => HopxError, text: RegExp];
 
 const cases: Case[] = [
-  ['400 flat', 400, flatError('Either template_id or template_name must be provided', 'INVALID_REQUEST'), other, ValidationError, /Fix the named parameter/],
-  ['400 missing field', 400, flatError('missing', 'MISSING_PARAMETER', { details: { missing_field: 'code' } }), other, ValidationError, /field "code"/],
+  ['400 flat', 400, flatError('Either template_id or template_name must be provided', 'INVALID_REQUEST'), other, ValidationError, /HopX said: "Either template_id.*"\. Fix the request as HopX says/],
+  ['400 missing field', 400, flatError('missing', 'MISSING_PARAMETER', { details: { missing_field: 'code' } }), other, ValidationError, /field "code".*Fix that field/],
+  ['400 on a file', 400, flatError('Not a directory: /workspace/a.txt', 'INVALID_PATH'), agentFile, ValidationError, /Check the path \/workspace\/a\.txt/],
   ['401 control', 401, flatError('Invalid API key', 'AUTHENTICATION_REQUIRED'), other, AuthenticationError, /HOPX_API_KEY/],
   ['401 agent', 401, flatError('Invalid or expired token', 'TOKEN_INVALID'), agentFile, TokenExpiredError, /sandbox_connect/],
   ['401 token expired code', 401, nestedError('expired', 'TOKEN_EXPIRED'), other, TokenExpiredError, /token/],
