@@ -272,7 +272,7 @@ describe('upload', () => {
       const now = process.memoryUsage();
       peakRss = Math.max(peakRss, now.rss);
       peakArrayBuffers = Math.max(peakArrayBuffers, now.arrayBuffers);
-    }, 50);
+    }, 25);
     try {
       await files().upload('/workspace/big.bin', { localPath: local });
     } finally {
@@ -283,7 +283,8 @@ describe('upload', () => {
     console.warn(
       `50 MB upload: peak rss +${rssGrowthMb.toFixed(1)} MB, arrayBuffers +${arrayBufferGrowthMb.toFixed(1)} MB (${samples} samples)`,
     );
-    expect(samples).toBeGreaterThan(3);
+    // At least two samples taken while the upload ran (a fast loopback upload takes ~150 ms).
+    expect(samples).toBeGreaterThanOrEqual(2);
     // arrayBuffers (where Buffers live) is the precise signal: buffering the file would add 50 MB
     // there (checked by making upload read the whole file: +55.7 MB). RSS is only reported: inside
     // a vitest worker it moves by 0-37 MB with V8 heap growth, the forced collections and machine
