@@ -161,7 +161,18 @@ interface ErrorRule {
 const FILE_OPERATION = (i: RuleInput) => i.context.resource === 'file';
 
 function where(i: RuleInput): string {
-  return i.context.sandboxId ? ` in sandbox ${i.context.sandboxId}` : '';
+  return sandboxPhrase(i.context);
+}
+
+/**
+ * Where an operation happened: " in sandbox X" for work inside it, but "start sandbox X" and
+ * "refresh the agent token of sandbox X" for control-plane operations on the sandbox itself.
+ */
+function sandboxPhrase(context: ErrorContext): string {
+  const id = context.sandboxId;
+  if (!id) return '';
+  if (context.plane !== 'control' || context.resource !== 'sandbox') return ` in sandbox ${id}`;
+  return / sandbox$/.test(context.operation) ? ` ${id}` : ` of sandbox ${id}`;
 }
 
 function serverSaid(i: RuleInput): string {
@@ -453,9 +464,8 @@ export function errorFromTransport(
   if (info.aborted) return new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`, { cause });
   if (info.timedOut) {
     return new RequestTimeoutError(
-      `No answer from HopX within ${info.timeoutMs ?? '?'} ms while trying to ${context.operation}${
-        context.sandboxId ? ` in sandbox ${context.sandboxId}` : ''
-      }. Retry, or raise the timeout if the operation is expected to be slow.`,
+      `No answer from HopX within ${info.timeoutMs ?? '?'} ms while trying to ${context.operation}${sandboxPhrase(context)}. ` +
+        'Retry, or raise the timeout if the operation is expected to be slow.',
       { cause, ...(info.timeoutMs === undefined ? {} : { timeoutMs: info.timeoutMs }) },
     );
   }

@@ -177,7 +177,7 @@ export class Sandboxes implements SandboxesApi {
         path: `/v1/sandboxes/${encodeURIComponent(id)}/timeout`,
         json: { timeout_seconds: timeoutSeconds },
         response: 'json',
-        context: sandboxContext('set the sandbox timeout', id),
+        context: sandboxContext('set the timeout', id),
       },
       call,
     );
