@@ -20,10 +20,10 @@ const RUN_TIMEOUT_S = 120;
 const BACKGROUND_TIMEOUT_S = 300;
 const STREAM_TIMEOUT_S = 60;
 /** The HTTP wait = the execution timeout + this slack (both SDKs). */
-export const EXECUTION_SLACK_MS = 30_000;
+const EXECUTION_SLACK_MS = 30_000;
 
 /** The JSON body shared by /execute, /execute/background and the stream's first message. */
-export function executeBody(options: RunCodeOptions, defaultTimeoutS: number): Json {
+function executeBody(options: RunCodeOptions, defaultTimeoutS: number): Json {
   if (typeof options !== 'object' || options === null) {
     throw new ValidationError('run needs options, e.g. { code: "print(1)", language: "python" }.');
   }

@@ -88,7 +88,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       },
     }),
     { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob' },
-    async (uri, variables, ctx) => {
+    async (_uri, variables, ctx) => {
       const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
       const path = pathFromUriVariable(variables.path ?? '');
       return guarded(conversation, sandboxId, async () => {
@@ -146,7 +146,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       },
     }),
     { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget' },
-    async (uri, variables) => {
+    async (_uri, variables) => {
       const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
       const outputId = one(variables.output_id);
       const o = conversation.outputs.get(sandboxId, outputId);
