@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MASKED_VALUE } from '../client/env.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { ENV_NAME } from './code.js';
-import { looksSecret, maskValue, truncateMiddle } from './result.js';
+import { allocate, looksSecret, maskValue, truncateMiddle } from './result.js';
 
 const NAME = ENV_NAME;
 
@@ -40,8 +40,16 @@ const sandboxGetEnv = defineSandboxTool({
         variables[name] = all[name];
       }
     }
+    // The values share the output budget (structuredContent carries them too): long ones are cut.
+    const names = Object.keys(variables);
+    const room = Math.max(0, ctx.budget.textChars - names.reduce((n, k) => n + k.length + 2, 0));
+    const shares = allocate(names.map((k) => variables[k].length), room);
+    names.forEach((k, i) => {
+      const v = variables[k];
+      if (v.length > shares[i]) variables[k] = truncateMiddle(v, Math.max(shares[i], 40), (n) => `… [${n} bytes cut] …`).text;
+    });
     const lines = Object.entries(variables).map(([k, v]) => `${k}=${v}`);
-    const body = truncateMiddle(lines.join('\n'), ctx.budget.textChars, (n) => `\n… [${n} bytes cut] …\n`).text;
+    const body = lines.join('\n');
     const note = masked.length > 0 ? `\n(${masked.length} secret-looking value${masked.length === 1 ? '' : 's'} masked; pass reveal_secrets: true to see them)` : '';
     return {
       text: lines.length === 0 ? `No environment variables set in sandbox ${ctx.sandboxId}.` : `Environment of sandbox ${ctx.sandboxId}:\n${body}${note}`,

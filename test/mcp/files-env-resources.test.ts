@@ -125,6 +125,13 @@ describe('env tools', () => {
     await callOk(s.client, 'sandbox_delete_env', { name: 'EXTRA' });
     expect((await callOk(s.client, 'sandbox_get_env', {})).structuredContent.variables.EXTRA).toBeUndefined();
 
+    // Long values share the output budget (4000 here) in the text and in structuredContent alike.
+    await callOk(s.client, 'sandbox_set_env', { variables: { BIG_A: `A${'a'.repeat(50_000)}Z`, BIG_B: 'b'.repeat(50_000) } });
+    const big = await callOk(s.client, 'sandbox_get_env', {});
+    expect(JSON.stringify(big.structuredContent).length).toBeLessThan(4000);
+    expect(big.structuredContent.variables.BIG_A).toMatch(/^Aaaa.*bytes cut.*aaaZ$/);
+    expect(big.structuredContent.variables.APP_MODE).toBe('test');
+
     await callOk(s.client, 'sandbox_set_env', { variables: { ONLY: 'me' }, mode: 'replace' });
     const after = await callOk(s.client, 'sandbox_get_env', {});
     expect(after.structuredContent.variables.ONLY).toBe('me');
