@@ -5,6 +5,7 @@ import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
 import { readBounded, trimUtf8End, trimUtf8Start } from './bounded-read.js';
 import { formatBytes } from './rich.js';
+import { fitList } from './result.js';
 
 const PATH = z
   .string()
@@ -145,7 +146,11 @@ const sandboxListFiles = defineSandboxTool({
   output: z.object({ sandbox_id: z.string(), path: z.string(), entries: z.array(FileEntry), total: z.number(), truncated: z.boolean() }),
   async handle(ctx, args) {
     const all = await ctx.agent.files.list(args.path, ctx.call);
-    const entries = all.slice(0, MAX_LISTED_FILES).map((f) => ({ name: f.name, path: f.path, size_bytes: f.size, is_directory: f.isDirectory, modified_time: f.modifiedTime }));
+    const entries = fitList(
+      all.map((f) => ({ name: f.name, path: f.path, size_bytes: f.size, is_directory: f.isDirectory, modified_time: f.modifiedTime })),
+      ctx.budget.textChars,
+      MAX_LISTED_FILES,
+    );
     const lines = entries.map((e) => (e.is_directory ? `${e.name}/` : `${e.name}  (${formatBytes(e.size_bytes)})`));
     const more = all.length > entries.length ? `\n(${all.length - entries.length} more entries not shown)` : '';
     const text = entries.length === 0 ? `${args.path} is empty (sandbox ${ctx.sandboxId}).` : `${args.path} in sandbox ${ctx.sandboxId}:\n${lines.join('\n')}${more}`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { allocate, fitStreams } from './result.js';
+import { allocate, fitList, fitStreams } from './result.js';
 
 const BackgroundProcessOut = z.object({
   process_id: z.string(),
@@ -49,7 +49,7 @@ const sandboxListProcesses = defineSandboxTool({
   async handle(ctx, args) {
     if (args.kind === 'system') {
       const all = await ctx.agent.processes.listSystem(ctx.call);
-      const shown = all.slice(0, MAX_SYSTEM_PROCESSES).map((p) => ({
+      const described = all.map((p) => ({
         pid: p.pid,
         name: p.name,
         command: p.command && p.command.length > 300 ? `${p.command.slice(0, 300)}…` : p.command,
@@ -58,6 +58,7 @@ const sandboxListProcesses = defineSandboxTool({
         cpu_percent: p.cpuPercent,
         memory_mb: p.memoryMb,
       }));
+      const shown = fitList(described, ctx.budget.textChars, MAX_SYSTEM_PROCESSES);
       const lines = shown.map((p) => `${p.pid}\t${p.status ?? ''}\t${p.command ?? p.name ?? ''}`);
       const more = all.length > shown.length ? `\n(${all.length - shown.length} more not shown)` : '';
       return {

@@ -87,6 +87,21 @@ export function allocate(lengths: number[], budget: number): number[] {
   return out;
 }
 
+/**
+ * The leading items of a list whose JSON fits `budgetChars` (at most `max` items): listings
+ * (files, processes) go into structuredContent whole, so their length must be bounded too.
+ */
+export function fitList<T>(items: readonly T[], budgetChars: number, max: number): T[] {
+  const out: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    used += JSON.stringify(item).length + 1;
+    if (out.length >= max || used > budgetChars) break;
+    out.push(item);
+  }
+  return out;
+}
+
 /** Seconds → "1.23 s" for text summaries. */
 export function seconds(s: number | null | undefined): string {
   return s === null || s === undefined ? '' : ` in ${s.toFixed(s < 10 ? 2 : 1)} s`;

@@ -50,6 +50,15 @@ describe('file tools', () => {
     expect((await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/dir/hello.txt' })).structuredContent.removed).toBe(false);
   });
 
+  it('lists a big directory within the output budget, saying how many entries were left out', async () => {
+    await callOk(s.client, 'sandbox_run_command', { command: 'mkdir -p /workspace/many && cd /workspace/many && for i in $(seq 1 200); do : > "file-$i.txt"; done' });
+    const r = await callOk(s.client, 'sandbox_list_files', { path: '/workspace/many' });
+    expect(r.structuredContent).toMatchObject({ total: 200, truncated: true });
+    expect(r.structuredContent.entries.length).toBeGreaterThan(5);
+    expect(JSON.stringify(r.structuredContent).length).toBeLessThan(2100);
+    expect(textOf(r)).toContain(`(${200 - r.structuredContent.entries.length} more entries not shown)`);
+  });
+
   it('removes a directory with its contents', async () => {
     await callOk(s.client, 'sandbox_write_file', { path: '/workspace/tree/a/b.txt', content: 'b' });
     expect((await callOk(s.client, 'sandbox_remove_file', { path: '/workspace/tree' })).structuredContent.removed).toBe(true);
