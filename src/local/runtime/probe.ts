@@ -30,23 +30,30 @@ async function probeBwrap(bwrap: string | null, setpriv: string | null, root: bo
   const version = (await runTool(bwrap, ['--version'])).stdout.trim().replace(/^bubblewrap\s*/, '') || null;
   const sandboxArgs = ['--unshare-user', '--uid', '0', '--gid', '0', '--unshare-pid', '--unshare-net', '--ro-bind', '/', '/', '/bin/true'];
   // As root, test the way sandboxes really start: dropped to the sandbox uid first.
-  const run =
+  const [file, args] =
     root && setpriv
-      ? await runTool(setpriv, ['--reuid', String(SANDBOX_UID), '--regid', String(SANDBOX_UID), '--clear-groups', '--', bwrap, ...sandboxArgs])
-      : await runTool(bwrap, sandboxArgs);
+      ? [setpriv, ['--reuid', String(SANDBOX_UID), '--regid', String(SANDBOX_UID), '--clear-groups', '--', bwrap, ...sandboxArgs]]
+      : [bwrap, sandboxArgs];
+  // Retried once: a timeout on a loaded machine must not turn into "no isolation".
+  let run = await runTool(file, args, 30_000);
+  if (!run.ok) run = await runTool(file, args, 30_000);
   return { version, failure: run.ok ? null : `bwrap test run failed (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}` };
 }
 
-async function probePython(): Promise<RuntimeProbe['python']> {
+/** Probe python's packages; a loaded machine can take seconds to start it, so allow 30 s and retry once. */
+async function probePython(warnings: string[]): Promise<RuntimeProbe['python']> {
   // Debian's python: the pyenv one first on PATH has none of the apt packages (§2).
   const path = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
   if (!path) return null;
   // find_spec does not import, so this costs ~35 ms instead of ~1 s.
-  const run = await runTool(path, [
-    '-c',
-    "import importlib.util as u; print(u.find_spec('matplotlib') is not None, u.find_spec('pandas') is not None)",
-  ]);
-  if (!run.ok) return null;
+  const args = ['-c', "import importlib.util as u; print(u.find_spec('matplotlib') is not None, u.find_spec('pandas') is not None)"];
+  let run = await runTool(path, args, 30_000);
+  if (!run.ok) run = await runTool(path, args, 30_000);
+  if (!run.ok) {
+    // Loud, not silent: a missing python degrades every python test to a skip.
+    warnings.push(`/usr/bin/python3 exists but its check failed twice (exit ${run.code}): ${run.stderr.trim().slice(0, 200) || 'timed out after 30 s'}`);
+    return null;
+  }
   const [matplotlib, pandas] = run.stdout.trim().split(' ');
   return { path, matplotlib: matplotlib === 'True', pandas: pandas === 'True' };
 }
@@ -62,7 +69,7 @@ export async function probeHost(): Promise<HostProfile> {
 
   const [bwrapResult, python, cgroups] = await Promise.all([
     probeBwrap(bwrap, setpriv, root),
-    probePython(),
+    probePython(warnings),
     root ? detectCgroupLayout() : Promise.resolve<CgroupLayout>({ kind: 'none', v1: {}, unified: null, unifiedFreeze: false, unifiedKill: false, notes: ['not root'] }),
   ]);
 
@@ -88,7 +95,7 @@ export async function probeHost(): Promise<HostProfile> {
   const goPath = findExecutable('go', ['/usr/bin/go']);
   const go = goPath && visibleInSandbox(goPath) ? { path: goPath } : null;
   if (goPath && !go) warnings.push(`go at ${goPath} is outside /usr and is not offered in sandboxes`);
-  if (!python) warnings.push('no /usr/bin/python3: python code and the terminal are unavailable');
+  if (!python) warnings.push('no usable /usr/bin/python3: python code and the terminal are unavailable');
   else if (!python.matplotlib || !python.pandas) warnings.push('python lacks matplotlib or pandas (apt-get install python3-matplotlib python3-pandas)');
   if (!socat) warnings.push('socat missing: port forwards use a slower node forwarder');
   if (!root && isolation === 'namespaces') warnings.push('not root: sandboxes run as the backend user and without cgroup limits');
