@@ -62,7 +62,9 @@ const sandboxRunCode = defineSandboxTool({
       { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir },
       ctx.call,
     );
-    const rich = renderRichOutputs(ctx.conversation, ctx.sandboxId, r.richOutputs, ctx.budget.imageChars);
+    // Rich summaries may take up to half the text budget; the streams share what they leave.
+    const rich = renderRichOutputs(ctx.conversation, ctx.sandboxId, r.richOutputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2));
+    const richChars = rich.summaries.reduce((n, s) => n + s.summary.length, 0);
     const [stdout, stderr, result] = fitStreams(
       ctx.conversation,
       ctx.sandboxId,
@@ -71,7 +73,7 @@ const sandboxRunCode = defineSandboxTool({
         { name: 'stderr', text: r.stderr },
         { name: 'result', text: r.result ?? '' },
       ],
-      ctx.budget.textChars,
+      Math.max(0, ctx.budget.textChars - richChars),
     );
     const lines = [`${r.success ? 'Succeeded' : 'Failed'} (exit ${r.exitCode})${seconds(r.executionTimeSeconds)}, ${args.language}, sandbox ${ctx.sandboxId}.`];
     if (stdout.text) lines.push(`--- stdout ---\n${stdout.text}`);

@@ -23,15 +23,21 @@ const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'ima
 const SUMMARY_CHARS = 2_000;
 const MAX_RICH_OUTPUTS = 10;
 
+/**
+ * `textBudgetChars` bounds the text summaries together (each gets an equal share, at most
+ * SUMMARY_CHARS): they are part of the result's text and structuredContent like stdout is.
+ */
 export function renderRichOutputs(
   conversation: Conversation,
   sandboxId: string,
   outputs: RichOutput[],
   imageBudgetChars: number,
+  textBudgetChars = SUMMARY_CHARS * MAX_RICH_OUTPUTS,
 ): { summaries: RichOutputSummary[]; content: ContentBlock[] } {
   const summaries: RichOutputSummary[] = [];
   const content: ContentBlock[] = [];
   let imageBudget = imageBudgetChars;
+  const summaryChars = Math.max(200, Math.min(SUMMARY_CHARS, Math.floor(textBudgetChars / Math.max(1, Math.min(outputs.length, MAX_RICH_OUTPUTS)))));
 
   const keepAside = (o: RichOutput, label: string, asBlob: boolean) => {
     const stored = conversation.outputs.put({ sandboxId, label, mimeType: o.mimeType, ...(asBlob ? { blob: o.data } : { text: o.data }) });
@@ -59,16 +65,16 @@ export function renderRichOutputs(
       summaries.push({ mime_type: mime, summary: `SVG image (${formatBytes(Buffer.byteLength(o.data))}); read it from the resource`, inline: false, resource_uri: uri });
     } else if (mime === 'text/html') {
       const text = htmlToText(o.data);
-      const cut = truncateMiddle(text, SUMMARY_CHARS, (n) => `\n… [${n} bytes cut] …\n`);
-      const uri = cut.truncated || o.data.length > SUMMARY_CHARS ? keepAside(o, 'html', false) : null;
+      const cut = truncateMiddle(text, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
+      const uri = cut.truncated || o.data.length > summaryChars ? keepAside(o, 'html', false) : null;
       summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
     } else if (mime === 'application/json' || mime.endsWith('+json')) {
       const text = prettyJson(o.data);
-      const cut = truncateMiddle(text, SUMMARY_CHARS, (n) => `\n… [${n} bytes cut] …\n`);
+      const cut = truncateMiddle(text, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
       const uri = cut.truncated ? keepAside(o, 'json', false) : null;
       summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
     } else if (mime.startsWith('text/')) {
-      const cut = truncateMiddle(o.data, SUMMARY_CHARS, (n) => `\n… [${n} bytes cut] …\n`);
+      const cut = truncateMiddle(o.data, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
       const uri = cut.truncated ? keepAside(o, 'text', false) : null;
       summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
     } else {

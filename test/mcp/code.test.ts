@@ -131,6 +131,19 @@ describe('sandbox_run_code', () => {
     expect(listed.resources.map((x) => x.uri)).toContain(sc.stdout_full_uri);
   });
 
+  it('keeps rich outputs and long output together within the budget', async () => {
+    const r = await callOk(s.client, 'sandbox_run_code', {
+      code: 'import pandas as pd\npd.set_option("display.max_rows", 500)\nfor i in range(6): display(pd.DataFrame({"n": range(i, i + 300)}))\nprint("y" * 10000)',
+      timeout_seconds: 120,
+    });
+    const sc = r.structuredContent;
+    expect(sc.rich_outputs.filter((o: { mime_type: string }) => o.mime_type === 'text/html')).toHaveLength(6);
+    expect(sc.truncated).toBe(true);
+    // Six 300-row tables and 10 000 characters of stdout: the budget, plus framing and a resource
+    // link per table (~300 characters each). Before the summaries shared the budget: 37 500.
+    expect(JSON.stringify(r).length).toBeLessThan(4000 + 2500 + 6 * 300);
+  });
+
   it('times out with a message that offers the background route', async () => {
     const r = await call(s.client, 'sandbox_run_code', { code: 'sleep 30', language: 'bash', timeout_seconds: 1 });
     expect(r.isError).toBe(true);
