@@ -19,13 +19,23 @@ import {
 import { asRecord, type Json } from './wire.js';
 import type { CallOptions } from './types.js';
 
-/** A single-consumer async queue: producers push, one `for await` drains. */
+/** Frames buffered for a slow reader before the socket is paused (TCP then pushes back). */
+export const QUEUE_HIGH_WATER = 256;
+
+/**
+ * A single-consumer async queue: producers push, one `for await` drains. With `flow`, the
+ * producer is paused while `QUEUE_HIGH_WATER` items wait and resumed once half are read, so a
+ * fast stream and a slow reader cannot grow memory without bound.
+ */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private failWaiting: ((error: unknown) => void) | undefined;
   private done = false;
   private error: unknown;
+  private paused = false;
+
+  constructor(private readonly flow?: { pause(): void; resume(): void }) {}
 
   push(item: T): void {
     if (this.done) return;
@@ -35,7 +45,20 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       resolve({ value: item, done: false });
     } else {
       this.items.push(item);
+      if (this.flow && !this.paused && this.items.length >= QUEUE_HIGH_WATER) {
+        this.paused = true;
+        this.flow.pause();
+      }
     }
+  }
+
+  private take(): T {
+    const item = this.items.shift()!;
+    if (this.paused && this.items.length <= QUEUE_HIGH_WATER / 2) {
+      this.paused = false;
+      this.flow?.resume();
+    }
+    return item;
   }
 
   end(error?: unknown): void {
@@ -54,7 +77,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
-        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
+        if (this.items.length > 0) return Promise.resolve({ value: this.take(), done: false });
         if (this.done) return this.error !== undefined ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve, reject) => {
           this.waiting = resolve;
@@ -133,7 +156,7 @@ function connect(ctx: ClientContext, url: string, token: string, context: ErrorC
       perMessageDeflate: false,
     });
     ctx.sockets.add(socket);
-    const messages = new AsyncQueue<Json>();
+    const messages = new AsyncQueue<Json>({ pause: () => socket.pause(), resume: () => socket.resume() });
     let opened = false;
     const onAbort = () => {
       const error = new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`);

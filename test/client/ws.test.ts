@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, NetworkError, type StreamEvent } from '../../src/client/index.js';
 import { flatError } from '../support/wire-server.js';
 import { primeAgent, primeAgentWithRotation, SANDBOX_ID, TOKEN_1, TOKEN_2, useWireServer } from './helpers.js';
-import { inOneDay } from '../support/wire-server.js';
+import { AsyncQueue, QUEUE_HIGH_WATER } from '../../src/client/ws.js';
 
 const h = useWireServer();
 const agent = () => h.client.agent(SANDBOX_ID);
@@ -38,6 +38,23 @@ describe('code.stream', () => {
     const [handshake] = h.wire.calls('/execute/stream');
     expect(handshake!.upgrade).toBe(true);
     expect(handshake!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
+  });
+
+  it('a slow reader gets every frame of a fast stream, in order (the socket pauses, then resumes)', async () => {
+    primeAgent(h.wire);
+    const count = QUEUE_HIGH_WATER * 4;
+    h.wire.onWebSocket('/execute/stream', (socket) => {
+      socket.once('message', () => {
+        for (let i = 0; i < count; i++) socket.send(JSON.stringify({ type: 'stdout', data: `${i}\n` }));
+        socket.send(JSON.stringify({ type: 'complete', success: true }));
+      });
+    });
+    const seen: string[] = [];
+    for await (const event of agent().code.stream({ code: 'x' })) {
+      if (seen.length === 0) await new Promise((r) => setTimeout(r, 100)); // let the frames pile up
+      if (event.type === 'stdout') seen.push(event.data);
+    }
+    expect(seen).toEqual(Array.from({ length: count }, (_, i) => `${i}\n`));
   });
 
   it('passes error events through and fails if the socket closes before complete', async () => {
@@ -161,5 +178,19 @@ describe('client.close', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     await h.client.close();
     expect(await pending).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('AsyncQueue', () => {
+  it('pauses its producer at the high-water mark and resumes it once half is read', async () => {
+    const calls: string[] = [];
+    const queue = new AsyncQueue<number>({ pause: () => calls.push('pause'), resume: () => calls.push('resume') });
+    for (let i = 0; i < QUEUE_HIGH_WATER + 10; i++) queue.push(i);
+    expect(calls).toEqual(['pause']);
+    const it = queue[Symbol.asyncIterator]();
+    for (let i = 0; i < QUEUE_HIGH_WATER / 2 + 9; i++) expect((await it.next()).value).toBe(i);
+    expect(calls).toEqual(['pause']);
+    await it.next();
+    expect(calls).toEqual(['pause', 'resume']);
   });
 });
