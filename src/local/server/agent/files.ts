@@ -1,12 +1,14 @@
 /**
- * /files/*: host-side operations on the sandbox's directories, through the runtime's path
- * confinement (resolvePath). Upload and download stream; nothing holds a whole file in memory
- * except /files/read and /files/write, whose JSON bodies are capped.
+ * /files/*: host-side operations on the sandbox's directories. Paths go through the runtime's
+ * confinement (resolvePath), then every host operation goes through ConfinedFs, which refuses to
+ * follow a symlink the sandbox swaps in between that check and the operation (the backend may be
+ * root). Upload and download stream; nothing holds a whole file in memory except /files/read and
+ * /files/write, whose JSON bodies are capped.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, lstat, readFile, readdir, rename, rm, stat, unlink, writeFile, copyFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, dirname, posix } from 'node:path';
+import { basename, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -14,9 +16,10 @@ import { SandboxPathError } from '../../runtime/errors.js';
 import type { ResolvedPath } from '../../runtime/types.js';
 import { ApiError, invalidField, missingParameter } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
+import { ConfinedFs, ConfinementError } from './confined-fs.js';
 import type { AgentContext } from './context.js';
 import { boundaryOf, parseMultipart, type PartSink } from './multipart.js';
-import { giveTo, mkdirOwned, sandboxOwner } from './ownership.js';
+import { type Owner, sandboxOwner } from './ownership.js';
 
 /** /files/read returns at most this much; larger files go through /files/download. */
 export const MAX_READ_BYTES = 32 * 1024 * 1024;
@@ -24,20 +27,31 @@ const ROOTS = new Set(['/', '/workspace', '/root', '/tmp']);
 
 export function registerFileRoutes(router: Router, ctx: AgentContext): void {
   const resolve = (path: string) => resolveSandboxPath(ctx, path);
-  const owner = () => sandboxOwner(ctx.sandbox.runtime.dirs.workspace);
+  let ownerOnce: Promise<Owner | null> | null = null;
+  const owner = () => (ownerOnce ??= sandboxOwner(ctx.sandbox.runtime.dirs.workspace).catch((err) => {
+    ownerOnce = null;
+    throw err;
+  }));
+  const files = new ConfinedFs(ctx.sandbox.runtime.dirs, owner);
 
   router.add('GET', '/files/read', async ({ res, url }) => {
     const target = await resolve(queryPath(url));
-    const st = await statOrThrow(target, 'FILE_NOT_FOUND');
-    if (st.isDirectory()) throw isDirectory(target);
-    if (st.size > MAX_READ_BYTES) {
-      throw new ApiError(400, 'INVALID_REQUEST', `File is ${st.size} bytes; /files/read returns at most ${MAX_READ_BYTES}. Use GET /files/download`, {
-        path: target.sandboxPath,
-      });
-    }
-    const data = await readFile(target.hostPath).catch((err) => {
+    const { handle, stats } = await files.openRead(target.hostPath).catch((err) => {
       throw fsError(err, target, 'FILE_NOT_FOUND');
     });
+    let data: Buffer;
+    try {
+      if (stats.isDirectory()) throw isDirectory(target);
+      if (!stats.isFile()) throw notRegularFile(target);
+      if (stats.size > MAX_READ_BYTES) {
+        throw new ApiError(400, 'INVALID_REQUEST', `File is ${stats.size} bytes; /files/read returns at most ${MAX_READ_BYTES}. Use GET /files/download`, {
+          path: target.sandboxPath,
+        });
+      }
+      data = await readUpTo(handle, stats.size);
+    } finally {
+      await handle.close();
+    }
     const encoding = url.searchParams.get('encoding') === 'base64' ? 'base64' : 'utf8';
     sendJson(res, 200, { content: data.toString(encoding), path: target.sandboxPath, size: data.length, encoding });
   });
@@ -54,43 +68,38 @@ export function registerFileRoutes(router: Router, ctx: AgentContext): void {
     const overwrite = body.overwrite !== false;
     const target = await resolve(body.path);
     const data = encoding === 'base64' ? Buffer.from(body.content, 'base64') : Buffer.from(body.content, 'utf8');
-    const own = await owner();
-    const existing = await lstat(target.hostPath).catch(() => null);
-    if (existing?.isDirectory()) throw isDirectory(target);
-    if (existing && !overwrite) {
-      throw new ApiError(409, 'FILE_ALREADY_EXISTS', `File already exists: ${target.sandboxPath} (send "overwrite": true to replace it)`, {
-        path: target.sandboxPath,
-      });
-    }
-    try {
-      await mkdirOwned(own, dirname(target.hostPath));
-      await writeFile(target.hostPath, data, { mode });
-      await chmod(target.hostPath, mode);
-      await giveTo(own, target.hostPath);
-    } catch (err) {
+    const handle = await files.openWrite(target.hostPath, { mode, overwrite }).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && !overwrite) {
+        throw new ApiError(409, 'FILE_ALREADY_EXISTS', `File already exists: ${target.sandboxPath} (send "overwrite": true to replace it)`, {
+          path: target.sandboxPath,
+        });
+      }
       throw fsError(err, target, 'DIRECTORY_NOT_FOUND');
+    });
+    try {
+      await handle.writeFile(data);
+    } catch (err) {
+      throw fsError(err, target, 'FILE_NOT_FOUND');
+    } finally {
+      await handle.close();
     }
     sendJson(res, 200, fileResponse('File written successfully', target, data.length));
   });
 
   router.add('GET', '/files/list', async ({ res, url }) => {
     const target = await resolve(url.searchParams.get('path') || '/workspace');
-    const st = await statOrThrow(target, 'DIRECTORY_NOT_FOUND');
-    if (!st.isDirectory()) throw new ApiError(400, 'INVALID_PATH', `Not a directory: ${target.sandboxPath}`, { path: target.sandboxPath });
-    const names = await readdir(target.hostPath).catch((err) => {
+    const entries = await files.list(target.hostPath).catch((err) => {
       throw fsError(err, target, 'DIRECTORY_NOT_FOUND');
     });
-    const files = [];
-    for (const name of names.sort()) {
-      const entry = await lstat(`${target.hostPath}/${name}`).catch(() => null);
-      if (entry) files.push(fileInfo(name, posix.join(target.sandboxPath, name), entry));
-    }
-    sendJson(res, 200, { files, count: files.length, path: target.sandboxPath });
+    const listing = entries.map((e) => fileInfo(e.name, posix.join(target.sandboxPath, e.name), e.stats));
+    sendJson(res, 200, { files: listing, count: listing.length, path: target.sandboxPath });
   });
 
   router.add('GET', '/files/exists', async ({ res, url }) => {
     const target = await resolve(queryPath(url));
-    const st = await stat(target.hostPath).catch(() => null);
+    const st = await files.lstat(target.hostPath).catch((err) => {
+      throw fsError(err, target, 'FILE_NOT_FOUND');
+    });
     sendJson(res, 200, { exists: st !== null, path: target.sandboxPath, is_directory: st?.isDirectory() ?? false });
   });
 
@@ -101,8 +110,9 @@ export function registerFileRoutes(router: Router, ctx: AgentContext): void {
         path: target.sandboxPath,
       });
     }
-    await lstatOrThrow(target, 'FILE_NOT_FOUND');
-    await rm(target.hostPath, { recursive: true, force: true });
+    await files.remove(target.hostPath).catch((err) => {
+      throw fsError(err, target, 'FILE_NOT_FOUND');
+    });
     sendJson(res, 200, fileResponse('File removed successfully', target, 0));
   });
 
@@ -110,28 +120,29 @@ export function registerFileRoutes(router: Router, ctx: AgentContext): void {
     const body = await readJsonBody(req);
     if (typeof body.path !== 'string' || !body.path) throw missingParameter('path', 'absolute sandbox path, e.g. /workspace/data');
     const target = await resolve(body.path);
-    try {
-      await mkdirOwned(await owner(), target.hostPath);
-    } catch (err) {
+    await files.mkdirp(target.hostPath).catch((err) => {
       throw fsError(err, target, 'DIRECTORY_NOT_FOUND');
-    }
+    });
     sendJson(res, 200, fileResponse('Directory created successfully', target, 0));
   });
 
   router.add('POST', '/files/upload', async ({ req, res, url }) => {
     const boundary = boundaryOf(req.headers['content-type']);
+    // Host-only (the run dir is not mounted in the sandbox), so the sandbox cannot touch it.
     const tmp = `${ctx.sandbox.runtime.dirs.run}/upload-${randomBytes(6).toString('hex')}`;
     let destination = url.searchParams.get('path');
     let filename: string | null = null;
     let size = 0;
     let sawFile = false;
+    let sink: Awaited<ReturnType<typeof fileSink>> | null = null;
     try {
       await parseMultipart(req, boundary, async (part): Promise<PartSink> => {
         if (part.name === 'file' || (part.filename !== null && !sawFile)) {
           if (sawFile) throw new ApiError(400, 'INVALID_REQUEST', 'Only one "file" part per upload');
           sawFile = true;
           filename = part.filename;
-          return fileSink(tmp, (n) => (size += n));
+          sink = await fileSink(tmp, await owner(), (n) => (size += n));
+          return sink;
         }
         return textSink((text) => {
           if (part.name === 'path') destination = text;
@@ -140,49 +151,77 @@ export function registerFileRoutes(router: Router, ctx: AgentContext): void {
       if (!sawFile) throw new ApiError(400, 'MISSING_PARAMETER', 'Missing multipart part "file"', { details: { missing_field: 'file' } });
       const fallbackName = basename(filename ?? '') || 'upload.bin';
       const target = await resolve(destination || `/workspace/${fallbackName}`);
-      const existing = await stat(target.hostPath).catch(() => null);
-      if (existing?.isDirectory()) throw isDirectory(target);
-      const own = await owner();
       try {
-        await mkdirOwned(own, dirname(target.hostPath));
-        await moveInto(tmp, target.hostPath);
-        await chmod(target.hostPath, 0o644);
-        await giveTo(own, target.hostPath);
+        if ((await files.moveIn(tmp, target.hostPath)) === 'cross-device') {
+          const out = await files.openWrite(target.hostPath, { mode: 0o644, overwrite: true });
+          await pipeline(createReadStream(tmp), out.createWriteStream());
+        }
       } catch (err) {
         throw fsError(err, target, 'DIRECTORY_NOT_FOUND');
       }
       sendJson(res, 200, fileResponse('File uploaded successfully', target, size));
     } finally {
+      await (sink as { close(): Promise<void> } | null)?.close();
       await unlink(tmp).catch(() => undefined);
     }
   });
 
   router.add('GET', '/files/download', async ({ res, url }) => {
     const target = await resolve(queryPath(url));
-    const st = await statOrThrow(target, 'FILE_NOT_FOUND');
-    if (st.isDirectory()) throw isDirectory(target);
-    await streamFile(res, target, st.size);
+    const { handle, stats } = await files.openRead(target.hostPath).catch((err) => {
+      throw fsError(err, target, 'FILE_NOT_FOUND');
+    });
+    if (!stats.isFile()) {
+      await handle.close();
+      throw stats.isDirectory() ? isDirectory(target) : notRegularFile(target);
+    }
+    await streamFile(res, handle, target, stats.size);
   });
 }
 
-async function streamFile(res: ServerResponse, target: ResolvedPath, size: number): Promise<void> {
-  const stream = createReadStream(target.hostPath);
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  }).catch((err) => {
-    throw fsError(err, target, 'FILE_NOT_FOUND');
-  });
+/** Streams the already opened and verified file; closes the handle. */
+async function streamFile(res: ServerResponse, handle: FileHandle, target: ResolvedPath, size: number): Promise<void> {
   res.writeHead(200, {
     'Content-Type': 'application/octet-stream',
     'Content-Length': size,
     'Content-Disposition': `attachment; filename="${basename(target.sandboxPath).replace(/["\\\r\n]/g, '_')}"`,
   });
-  await pipeline(stream, res).catch(() => res.destroy());
+  if (size === 0) {
+    await handle.close();
+    res.end();
+    return;
+  }
+  // Exactly the size announced in Content-Length, even if the sandbox appends meanwhile.
+  await pipeline(handle.createReadStream({ start: 0, end: size - 1 }), res).catch(() => res.destroy());
 }
 
-function fileSink(path: string, count: (n: number) => void): PartSink {
-  const out = createWriteStream(path, { mode: 0o600 });
+/** Reads at most `size` bytes (fewer if the file shrank since fstat). */
+async function readUpTo(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return buffer.subarray(0, filled);
+}
+
+/**
+ * The upload's temp file, given its final mode and owner through its own fd before any byte.
+ * close() is idempotent (it ends an aborted upload's stream, which owns and closes the fd).
+ */
+async function fileSink(path: string, owner: Owner | null, count: (n: number) => void): Promise<PartSink & { close(): Promise<void> }> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.chmod(0o644);
+    if (owner) await handle.chown(owner.uid, owner.gid);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  const out = handle.createWriteStream();
+  const closed = new Promise<void>((r) => out.once('close', () => r()));
   const failed = new Promise<never>((_, reject) => out.once('error', reject));
   failed.catch(() => undefined);
   return {
@@ -191,7 +230,12 @@ function fileSink(path: string, count: (n: number) => void): PartSink {
       if (!out.write(chunk)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
     },
     async end() {
-      await Promise.race([new Promise<void>((r) => out.end(() => r())), failed]);
+      out.end();
+      await Promise.race([closed, failed]);
+    },
+    async close() {
+      if (!out.closed) out.destroy();
+      await closed;
     },
   };
 }
@@ -209,15 +253,6 @@ function textSink(done: (text: string) => void): PartSink {
       done(Buffer.concat(chunks).toString('utf8').trim());
     },
   };
-}
-
-async function moveInto(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-  }
 }
 
 export async function resolveSandboxPath(ctx: AgentContext, path: string): Promise<ResolvedPath> {
@@ -241,27 +276,23 @@ function queryPath(url: URL): string {
   return path;
 }
 
-async function statOrThrow(target: ResolvedPath, missingCode: string): Promise<Stats> {
-  return stat(target.hostPath).catch((err) => {
-    throw fsError(err, target, missingCode);
-  });
-}
-
-async function lstatOrThrow(target: ResolvedPath, missingCode: string): Promise<Stats> {
-  return lstat(target.hostPath).catch((err) => {
-    throw fsError(err, target, missingCode);
-  });
-}
-
 function isDirectory(target: ResolvedPath): ApiError {
   return new ApiError(400, 'INVALID_PATH', `Is a directory: ${target.sandboxPath}`, { path: target.sandboxPath });
+}
+
+function notRegularFile(target: ResolvedPath): ApiError {
+  return new ApiError(400, 'INVALID_PATH', `Not a regular file (a FIFO, socket or device): ${target.sandboxPath}`, { path: target.sandboxPath });
 }
 
 /** Errno → the agent's error codes; anything unexpected is rethrown (→ 500, logged). */
 function fsError(err: unknown, target: ResolvedPath, missingCode: string): unknown {
   if (err instanceof ApiError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
   const path = target.sandboxPath;
+  if (err instanceof ConfinementError) {
+    return new ApiError(403, 'PATH_NOT_ALLOWED', `Path not allowed: ${path} leads outside the sandbox's files (${err.message})`, { path });
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  const final = (err as { final?: boolean }).final === true;
   switch (code) {
     case 'ENOENT':
       return new ApiError(404, missingCode, `${missingCode === 'DIRECTORY_NOT_FOUND' ? 'Directory' : 'File'} not found: ${path}`, { path });
@@ -272,7 +303,11 @@ function fsError(err: unknown, target: ResolvedPath, missingCode: string): unkno
     case 'EISDIR':
       return isDirectory(target);
     case 'ENOTDIR':
-      return new ApiError(400, 'INVALID_PATH', `A parent of ${path} is not a directory`, { path });
+      return new ApiError(400, 'INVALID_PATH', final ? `Not a directory: ${path}` : `A parent of ${path} is not a directory`, { path });
+    case 'ENOTREG':
+      return notRegularFile(target);
+    case 'ELOOP':
+      return new ApiError(403, 'PATH_NOT_ALLOWED', `Path not allowed: ${path} goes through a symbolic link that changed`, { path });
     case 'EEXIST':
       return new ApiError(409, 'FILE_ALREADY_EXISTS', `Already exists: ${path}`, { path });
     case 'ENOSPC':
