@@ -19,6 +19,8 @@ import {
 import { asRecord, type Json } from './wire.js';
 import type { CallOptions } from './types.js';
 
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
 /** Frames buffered for a slow reader before the socket is paused (TCP then pushes back). */
 export const QUEUE_HIGH_WATER = 256;
 
@@ -167,8 +169,14 @@ function connect(ctx: ClientContext, url: string, token: string, context: ErrorC
     call.signal?.addEventListener('abort', onAbort, { once: true });
 
     socket.on('unexpected-response', (_req, res) => {
+      // An error body: a little is enough to explain it (the HTTP layer keeps 64 KB as well).
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let kept = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (kept >= MAX_ERROR_BODY_BYTES) return;
+        chunks.push(chunk);
+        kept += chunk.length;
+      });
       res.on('end', () => {
         reject(errorFromResponse(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'), res.headers, context));
         socket.terminate();
