@@ -39,10 +39,15 @@ export class PortForward {
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+    } catch (err) {
+      signalGroup(forwarder.pid!, 'SIGKILL'); // nothing will ever close it otherwise
+      throw err;
+    }
     const address = server.address();
     const hostPort = typeof address === 'object' && address ? address.port : 0;
     return new PortForward(port, hostPort, server, forwarder, sockets);

@@ -489,10 +489,16 @@ export class BwrapSandbox implements LocalSandbox {
     return resolveSandboxPath(this.dirs, sandboxPath);
   }
 
-  async forwardPort(port: number): Promise<{ hostPort: number }> {
+  forwardPort(port: number): Promise<{ hostPort: number }> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new Error(`port must be an integer from 1 to 65535, got ${port}`);
+      return Promise.reject(new Error(`port must be an integer from 1 to 65535, got ${port}`));
     }
+    // Serialised with the lifecycle: two concurrent calls for one port would each open a forward
+    // and lose one, and a forward finishing after stop's teardown would keep its listener open.
+    return this.serial(() => this.openForward(port));
+  }
+
+  private async openForward(port: number): Promise<{ hostPort: number }> {
     this.assertRunning();
     // Sharing the host network: the sandbox's port already is a host loopback port.
     if (!this.isolated || this.spec.internetAccess) return { hostPort: port };

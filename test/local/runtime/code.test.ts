@@ -235,6 +235,9 @@ describe.skipIf(noBwrap)('stateless languages, terminal and ports', () => {
     );
     expect(body).toBe('preview-ok\n');
     expect((await sandbox.forwardPort(port)).hostPort).toBe(hostPort); // reused
+    // Concurrent requests for a new port share one forward instead of racing to open two.
+    const twice = await Promise.all([sandbox.forwardPort(port + 1), sandbox.forwardPort(port + 1)]);
+    expect(twice[1].hostPort).toBe(twice[0].hostPort);
     const direct = await new Promise<string>((resolve) => {
       const socket = createConnection(port, '127.0.0.1');
       socket.on('connect', () => {
