@@ -86,12 +86,17 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   if (stdioModule) {
     const { startStdioServer } = await stdioModule;
     const stdio = startStdioServer(serveOptions);
-    onShutdownSignal(logger, async (signal) => {
-      await stdio.close(`signal ${signal}`);
-    });
-    const reason = await stdio.done;
-    await backend.close();
-    logger.info({ reason }, 'stdio server stopped');
+    // One stop path for stdin EOF and signals: the conversation ends (its sandboxes killed), then
+    // the backend closes, and only then may the process exit.
+    let stopping: Promise<void> | undefined;
+    const stop = (why: string): Promise<void> =>
+      (stopping ??= (async () => {
+        const reason = await stdio.close(why);
+        await backend.close();
+        logger.info({ reason }, 'stdio server stopped');
+      })());
+    onShutdownSignal(logger, (signal) => stop(`signal ${signal}`));
+    await stop(await stdio.done);
     process.exit(0);
   }
 

@@ -55,6 +55,71 @@ describe.each(['legacy', 'modern'] as const)('%s-era client over stdio, local ba
   });
 });
 
+describe.each([
+  ['stdin EOF', 'stdin closed'],
+  ['SIGTERM', 'signal SIGTERM'],
+])('%s with the local backend in process', (how, reason) => {
+  it('ends the conversation, kills its sandbox and closes the local backend before exiting 0', async () => {
+    const child = spawn(process.execPath, [cli], {
+      env: { ...localEnv(), HOPX_MCP_LOG_LEVEL: 'info' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const rpc = jsonRpcOver(child.stdout, child.stdin, () => stderr);
+
+    await rpc.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+    rpc.notify('notifications/initialized');
+    const created = (await rpc.request('tools/call', { name: 'sandbox_create', arguments: { template: 'code-interpreter' } })) as {
+      result: { structuredContent: { sandbox_id: string } };
+    };
+    const id = created.result.structuredContent.sandbox_id;
+
+    if (how === 'SIGTERM') child.kill('SIGTERM');
+    else child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(stderr).toContain(reason);
+    // The order matters: the conversation kills its sandbox, then the backend closes, then exit.
+    const lines = stderr.split('\n');
+    const at = (msg: string, extra = '') => lines.findIndex((line) => line.includes(`"msg":"${msg}"`) && line.includes(extra));
+    expect(at('sandbox killed', `"sandbox_id":"${id}"`), stderr).toBeGreaterThanOrEqual(0);
+    expect(at('conversation ended'), stderr).toBeGreaterThanOrEqual(0);
+    expect(at('local backend closed'), stderr).toBeGreaterThan(at('conversation ended'));
+  });
+});
+
+/** Raw JSON-RPC over a child's pipes, so that the one thing ending the server is the one under test. */
+function jsonRpcOver(stdout: NodeJS.ReadableStream, stdin: NodeJS.WritableStream, stderr: () => string) {
+  const responses = new Map<number, Record<string, unknown>>();
+  let buffer = '';
+  let nextId = 1;
+  stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const message = JSON.parse(buffer.slice(0, newline)) as { id?: number };
+      buffer = buffer.slice(newline + 1);
+      if (typeof message.id === 'number') responses.set(message.id, message);
+    }
+  });
+  return {
+    notify(method: string) {
+      stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method })}\n`);
+    },
+    async request(method: string, params: object): Promise<Record<string, unknown>> {
+      const id = nextId++;
+      stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+      const deadline = Date.now() + 30_000;
+      while (!responses.has(id)) {
+        if (Date.now() > deadline) throw new Error(`no reply to ${method}; stderr:\n${stderr()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return responses.get(id)!;
+    },
+  };
+}
+
 describe('end of a stdio conversation', () => {
   let test: TestBackend;
   beforeAll(async () => {
