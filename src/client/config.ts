@@ -10,11 +10,14 @@
  *   maxRetryDelayMs: 10 000, maxRetryAfterSeconds: 60 (a longer server-requested wait is not
  *   slept through: the RateLimitError is returned with its retry-after instead).
  * - tokenRefreshThresholdMs: 1 h (as both official SDKs).
+ * - maxResponseBytes: 256 MiB, the largest buffered response body (execute output, readBytes).
  */
 import { ValidationError } from './errors.js';
 import type { ClientLogger, HopxClientOptions } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hopx.dev';
+/** Largest response body the client buffers (JSON, text, readBytes); downloads stream instead. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 2 ** 20;
 
 export interface ClientConfig {
   apiKey: string | undefined;
@@ -25,6 +28,7 @@ export interface ClientConfig {
   maxRetryDelayMs: number;
   maxRetryAfterSeconds: number;
   tokenRefreshThresholdMs: number;
+  maxResponseBytes: number;
   logger: ClientLogger;
 }
 
@@ -64,6 +68,7 @@ export function resolveClientConfig(options: HopxClientOptions = {}, env: NodeJS
     maxRetryDelayMs: nonNegativeNumber('maxRetryDelayMs', options.maxRetryDelayMs, 10_000),
     maxRetryAfterSeconds: nonNegativeNumber('maxRetryAfterSeconds', options.maxRetryAfterSeconds, 60),
     tokenRefreshThresholdMs: nonNegativeNumber('tokenRefreshThresholdMs', options.tokenRefreshThresholdMs, 3_600_000),
+    maxResponseBytes: nonNegativeNumber('maxResponseBytes', options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
     logger: options.logger ?? SILENT_LOGGER,
   };
 }

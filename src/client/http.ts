@@ -180,11 +180,11 @@ export class HttpClient {
           await res.body.dump();
           return undefined as T;
         case 'buffer':
-          return Buffer.from(await res.body.arrayBuffer()) as T;
+          return (await this.readAll(res, req)) as T;
         case 'text':
-          return (await res.body.text()) as T;
+          return (await this.readAll(res, req)).toString('utf8') as T;
         case 'json': {
-          const text = await res.body.text();
+          const text = (await this.readAll(res, req)).toString('utf8');
           if (text.trim() === '') return undefined as T;
           try {
             return JSON.parse(text) as T;
@@ -200,6 +200,26 @@ export class HttpClient {
     } catch (cause) {
       throw this.transportError(cause, req, timeoutSignal);
     }
+  }
+
+  /** The whole body, refusing one larger than maxResponseBytes (a runaway output must not exhaust memory). */
+  private async readAll(res: Dispatcher.ResponseData, req: HttpRequest): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > this.config.maxResponseBytes) {
+        res.body.destroy();
+        throw new HopxError(
+          `HopX answered "${req.context.operation}" with more than ${sizeText(this.config.maxResponseBytes)}, ` +
+            'more than the client holds in memory. Write large output to a file in the sandbox and read it in parts ' +
+            '(e.g. with head, tail or split), or download it as a stream.',
+          { status: res.statusCode, code: 'RESPONSE_TOO_LARGE' },
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
   }
 
   private async readErrorText(res: Dispatcher.ResponseData, req: HttpRequest, timeoutSignal: AbortSignal): Promise<string> {
@@ -293,6 +313,10 @@ export class HttpClient {
     };
     this.config.logger.debug(line, 'hopx request');
   }
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${Math.round(bytes / 2 ** 20)} MiB` : `${bytes} bytes`;
 }
 
 export function buildUrl(

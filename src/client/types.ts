@@ -434,6 +434,8 @@ export interface HopxClientOptions {
   maxRetryAfterSeconds?: number;
   /** Refresh the agent token when less than this many ms remain. Default 1 h. */
   tokenRefreshThresholdMs?: number;
+  /** Largest response body buffered in memory (JSON, text, readBytes), bytes. Default 256 MiB. */
+  maxResponseBytes?: number;
   /** Structured logger; the client never writes to stdout. Secrets are never passed to it. */
   logger?: ClientLogger;
 }

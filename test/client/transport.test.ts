@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  HopxError,
   NetworkError,
   RateLimitError,
   RequestTimeoutError,
@@ -55,6 +56,20 @@ describe('agent token', () => {
     const agent = h.client.agent(SANDBOX_ID);
     await Promise.all([agent.processes.list(), agent.processes.list(), h.client.agent(SANDBOX_ID).processes.list()]);
     expect(h.wire.calls(/token\/refresh/)).toHaveLength(1);
+  });
+});
+
+describe('response size', () => {
+  it('refuses a buffered response larger than maxResponseBytes, saying what to do instead', async () => {
+    const client = h.makeClient({ maxResponseBytes: 4096 });
+    primeAgent(h.wire);
+    h.wire.on('POST', '/execute', { json: { success: true, stdout: 'x'.repeat(10_000), stderr: '', exit_code: 0 } });
+    const error = await client.agent(SANDBOX_ID).code.run({ code: 'print("x" * 10000)' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HopxError);
+    expect((error as Error).message).toMatch(/"run code" with more than 4096 bytes.*Write large output to a file/);
+    // A response within the limit is read as usual.
+    h.wire.on('POST', '/execute', { json: { success: true, stdout: 'small\n', stderr: '', exit_code: 0 } });
+    expect((await client.agent(SANDBOX_ID).code.run({ code: 'print("small")' })).stdout).toBe('small\n');
   });
 });
 
