@@ -119,6 +119,11 @@ describe('2025-era sessions', () => {
     });
     expect(badInit.status).toBe(400);
     expect(badInit.body).toMatch(/protocolVersion, capabilities and clientInfo/);
+    // An initialize the SDK refuses (no text/event-stream in Accept) hands out no session and
+    // so must not keep a conversation open.
+    const refused = await rawRequest(server.url, { headers: { ...MCP_HEADERS, accept: 'application/json' }, body: INITIALIZE_BODY });
+    expect(refused.status).toBe(406);
+    expect(server.stats()).toEqual({ sessions: 0, callers: 0 });
   });
 
   it('expires an idle session and kills its sandbox', async () => {
@@ -232,6 +237,15 @@ describe('HTTP safety', () => {
     expect(created.isError).toBe(true);
     expect(created.text).toMatch(/key|auth|401/i);
     expect(server.stats().callers).toBe(2);
+
+    // The refusal above could be the bad key alone; a keyless caller with working credentials
+    // (the server's own account, which can reach the sandbox) must still be kept out of it.
+    const keyless = await connect(server, 'modern');
+    const foreign = await callTool(keyless, 'sandbox_run_code', { sandbox_id: id, code: 'print(1)' });
+    expect(foreign.isError).toBe(true);
+    expect(foreign.text).toMatch(/not attached to this conversation/);
+    expect(JSON.stringify((await callTool(keyless, 'sandbox_list')).structured)).not.toContain(id);
+    expect(server.stats().callers).toBe(3);
 
     // A 2025-era session id presented by another caller is unknown to them.
     const legacy = await connect(server, 'legacy', { 'x-hopx-api-key': test.backend.apiKey });
