@@ -227,8 +227,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     } finally {
       session.active--;
       session.lastSeenMs = Date.now();
+      // No session id handed out (refused or thrown initialize): nobody can ever use or DELETE
+      // this conversation, so it must not hold a slot until idle expiry.
+      if (transport.sessionId === undefined) await held.end(session, 'initialize failed');
     }
-    if (transport.sessionId === undefined) await held.end(session, 'initialize failed');
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
