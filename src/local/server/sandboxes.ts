@@ -42,6 +42,8 @@ export interface CreateRequest {
 
 export class SandboxRegistry {
   private readonly entries = new Map<string, SandboxEntry>();
+  /** Creates in flight: they count toward MAX_SANDBOXES, and closeAll waits for them. */
+  private readonly creating = new Set<Promise<unknown>>();
   private closing = false;
 
   constructor(
@@ -67,12 +69,21 @@ export class SandboxRegistry {
   }
 
   async create(request: CreateRequest): Promise<SandboxEntry> {
-    if (this.closing) throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'The local backend is shutting down');
-    if (this.entries.size >= MAX_SANDBOXES) {
+    if (this.closing) throw shuttingDown();
+    const current = this.entries.size + this.creating.size;
+    if (current >= MAX_SANDBOXES) {
       throw new ApiError(429, 'RESOURCE_LIMIT_ERROR', `At most ${MAX_SANDBOXES} sandboxes may run at once on this local backend; kill some first`, {
-        details: { limit: MAX_SANDBOXES, current: this.entries.size },
+        details: { limit: MAX_SANDBOXES, current },
       });
     }
+    const created = this.createNow(request);
+    const tracked = created.catch(() => undefined);
+    this.creating.add(tracked);
+    void tracked.then(() => this.creating.delete(tracked));
+    return created;
+  }
+
+  private async createNow(request: CreateRequest): Promise<SandboxEntry> {
     let id = newSandboxId();
     while (this.entries.has(id)) id = newSandboxId();
     const runtimeSandbox: LocalSandbox = await this.deps.runtime.create({
@@ -94,6 +105,11 @@ export class SandboxRegistry {
       };
       const agent = new AgentServer({ ...this.deps, sandbox: state, logger: this.deps.logger.child({ sandbox_id: id }) });
       await agent.listen();
+      if (this.closing) {
+        // close() began while this sandbox was starting and will not see it: undo it here.
+        await agent.close();
+        throw shuttingDown();
+      }
       const entry: SandboxEntry = Object.assign(state, {
         template: request.template,
         region: request.region,
@@ -192,6 +208,7 @@ export class SandboxRegistry {
 
   async closeAll(): Promise<void> {
     this.closing = true;
+    await Promise.all(this.creating);
     await Promise.all(this.list().map((e) => this.kill(e.id, 'backend closing')));
   }
 
@@ -222,4 +239,8 @@ export class SandboxRegistry {
     entry.busy = next.catch(() => undefined);
     return next;
   }
+}
+
+function shuttingDown(): ApiError {
+  return new ApiError(503, 'SERVICE_UNAVAILABLE', 'The local backend is shutting down');
 }
