@@ -154,8 +154,10 @@ function describe(names: string[], f: ErrorFields): string | null {
   if (!names.includes('HopxError')) return null;
   // A state conflict that names the state gets the tool that fixes it, whatever the message says.
   if (names.includes('ConflictError') || names.includes('SandboxNotRunningError')) {
-    if (/\bpaused\b/i.test(msg)) return `${msg}. Resume it with sandbox_resume, then retry.`;
-    if (/\bstopped\b/i.test(msg)) return `${msg}. Start it with sandbox_start, then retry.`;
+    // The precise step replaces the client's generic one ("Check the sandbox status ...").
+    const what = msg.replace(/\s*Check the sandbox status with sandbox_get_info, then retry$/, '').replace(/[.\s]+$/, '');
+    if (/\bpaused\b/i.test(msg)) return `${what}. Resume it with sandbox_resume, then retry.`;
+    if (/\bstopped\b/i.test(msg)) return `${what}. Start it with sandbox_start, then retry.`;
   }
   const remedy = remedyFor(names, f);
   if (remedy === null || TOOL_NAME.test(msg)) return `${msg}.`;

@@ -5,6 +5,7 @@ import { htmlToText } from '../../src/tools/rich.js';
 import { toToolError } from '../../src/errors.js';
 import { OutputStore } from '../../src/resources/output-store.js';
 import {
+  ConflictError,
   ExecutionTimeoutError,
   HopxError,
   NetworkError,
@@ -83,6 +84,14 @@ describe('toToolError', () => {
   it('hides the message of an unexpected error (it goes to the log)', () => {
     expect(text(toToolError(new TypeError('cannot read x of undefined')))).toBe('Internal error in hopx-mcp; the details are in the server log.');
     expect(text(toToolError(new HopxError('Odd failure')))).toBe('Odd failure.');
+    // A state conflict gets the step that fixes that state, instead of the generic advice.
+    const stopped = new ConflictError(
+      'Could not run code in sandbox s1: it conflicts with the current state. HopX said: "Sandbox s1 is stopped". Check the sandbox status with sandbox_get_info, then retry.',
+    );
+    expect(text(toToolError(stopped))).toBe(
+      'Could not run code in sandbox s1: it conflicts with the current state. HopX said: "Sandbox s1 is stopped". Start it with sandbox_start, then retry.',
+    );
+    expect(text(toToolError(new ConflictError('Sandbox s1 is paused.')))).toBe('Sandbox s1 is paused. Resume it with sandbox_resume, then retry.');
   });
 });
 
