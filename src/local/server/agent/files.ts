@@ -259,14 +259,24 @@ export async function resolveSandboxPath(ctx: AgentContext, path: string): Promi
   if (!path.startsWith('/')) {
     throw new ApiError(400, 'INVALID_PATH', `Path must be absolute, e.g. /workspace/${path.replace(/^\.?\/*/, '')}`, { path });
   }
-  try {
-    return await ctx.sandbox.runtime.resolvePath(path);
-  } catch (err) {
-    if (err instanceof SandboxPathError) {
-      const status = err.code === 'PATH_NOT_ALLOWED' ? 403 : 400;
-      return Promise.reject(new ApiError(status, err.code, err.message, { path }));
+  // The sandbox may change the path while the runtime walks it (a link replaced between lstat and
+  // readlink gives EINVAL/ENOENT): walk again a few times, then say so instead of a 500.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.sandbox.runtime.resolvePath(path);
+    } catch (err) {
+      if (err instanceof SandboxPathError) {
+        const status = err.code === 'PATH_NOT_ALLOWED' ? 403 : 400;
+        throw new ApiError(status, err.code, err.message, { path });
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!code || !['EINVAL', 'ENOENT', 'ENOTDIR', 'ELOOP'].includes(code)) throw err;
+      if (attempt >= 3) {
+        throw new ApiError(409, 'FILE_OPERATION_FAILED', `${path} kept changing while it was resolved (${code}); retry when the sandbox stops changing it`, {
+          path,
+        });
+      }
     }
-    throw err;
   }
 }
 
