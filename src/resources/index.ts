@@ -15,6 +15,7 @@ import { outputUri } from './output-store.js';
 /** Files larger than this are refused as resources (they would not fit any client anyway). */
 const MAX_FILE_RESOURCE_BYTES = 20 * 1024 * 1024;
 const MAX_COMPLETIONS = 50;
+const COMPLETION_TIMEOUT_MS = 5_000;
 
 /** One URI variable, percent-decoding undone. */
 function one(v: string | string[] | undefined): string {
@@ -75,7 +76,8 @@ export function registerResources(server: McpServer, conversation: Conversation,
           const dir = `/${partial.slice(0, slash + 1)}`;
           const prefix = partial.slice(slash + 1);
           try {
-            const entries = await conversation.client.agent(sandboxId).files.list(dir === '/' ? '/workspace' : dir);
+            // Completion is typed interactively: a slow agent gets no suggestions rather than a stall.
+            const entries = await conversation.client.agent(sandboxId).files.list(dir === '/' ? '/workspace' : dir, { timeoutMs: COMPLETION_TIMEOUT_MS });
             const base = dir === '/' ? 'workspace/' : partial.slice(0, slash + 1);
             return entries
               .filter((e) => e.name.startsWith(prefix))
