@@ -220,6 +220,27 @@ describe.skipIf(bwrapMissingReason !== null)('agent /files/*: links to host file
     await expectNotAllowed(await agent(w, 'DELETE', '/files/remove?path=/workspace/evil'), '/workspace/evil');
   });
 
+  test('links that stay inside the sandbox keep working through every op', async () => {
+    await run('mkdir -p /workspace/real /root/data && ln -s /workspace/real /workspace/in-abs && ln -s real /workspace/in-rel && ln -s /root/data /workspace/to-home');
+    await expect(agent(w, 'POST', '/files/write', { path: '/workspace/in-abs/a.txt', content: 'A' })).resolves.toMatchObject({ status: 200 });
+    await expect(agent(w, 'POST', '/files/write', { path: '/workspace/in-rel/sub/b.txt', content: 'B' })).resolves.toMatchObject({ status: 200 });
+    await expect(agent(w, 'POST', '/files/mkdir', { path: '/workspace/to-home/made' })).resolves.toMatchObject({ status: 200 });
+    const form = new FormData();
+    form.append('file', new Blob(['C']), 'c.txt');
+    form.append('path', '/workspace/to-home/c.txt');
+    expect((await fetch(`${w.public_host}/files/upload`, { method: 'POST', headers: { Authorization: `Bearer ${w.auth_token}` }, body: form })).status).toBe(200);
+    expect((await agent(w, 'GET', '/files/read?path=/workspace/in-rel/a.txt')).body.content).toBe('A');
+    const listing = await agent(w, 'GET', '/files/list?path=/workspace/in-abs');
+    expect(listing.body.files.map((f: { name: string }) => f.name)).toEqual(['a.txt', 'sub']);
+    const dl = await fetch(`${w.public_host}/files/download?path=/workspace/to-home/c.txt`, { headers: { Authorization: `Bearer ${w.auth_token}` } });
+    expect(await dl.text()).toBe('C');
+    // What the API made belongs to the sandbox: code inside can change and remove it.
+    const inside = await run('echo more >> /workspace/real/sub/b.txt && rm -r /root/data/made /root/data/c.txt && cat /workspace/real/sub/b.txt');
+    expect(inside).toBe('B' + 'more\n');
+    await expect(agent(w, 'DELETE', '/files/remove?path=/workspace/real/sub')).resolves.toMatchObject({ status: 200 });
+    expect((await agent(w, 'GET', '/files/exists?path=/workspace/in-abs/sub')).body.exists).toBe(false);
+  });
+
   test('a sandbox flipping a directory and a link to a host directory never gets a host write through', async () => {
     // The flip loop runs inside the sandbox; the API keeps writing, creating and listing through it.
     const loop = `while :; do mkdir -p /workspace/flip 2>/dev/null; rm -rf /workspace/flip; ln -sfn ${victim.dir} /workspace/flip; rm -f /workspace/flip; done`;
