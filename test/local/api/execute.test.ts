@@ -159,6 +159,23 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     expect(ps.some((p) => p.command?.includes('sleep 60'))).toBe(false);
   });
 
+  test('a sandbox runs at most 64 background jobs at once; the next is refused with 429', async () => {
+    const other = await t.client.sandboxes.create({ template: 'base' });
+    try {
+      const wo = await wireSandbox(t, other.id);
+      for (let i = 0; i < 64; i++) {
+        const started = await agent(wo, 'POST', '/commands/background', { command: 'sleep 60' });
+        expect(started.status).toBe(200);
+      }
+      const refused = await agent(wo, 'POST', '/execute/background', { code: 'sleep 60', language: 'bash' });
+      expect(refused.status).toBe(429);
+      expectHopxError(refused.body, 'RESOURCE_LIMIT_ERROR');
+      expect(refused.body.details).toMatchObject({ limit: 64, current: 64 });
+    } finally {
+      await t.client.sandboxes.kill(other.id);
+    }
+  });
+
   test('/execute/stream sends stdout chunks, result and complete', async () => {
     const events = [];
     for await (const e of a().code.stream({ code: 'for i in 1 2 3; do echo line$i; done; echo err >&2', language: 'bash' })) events.push(e);

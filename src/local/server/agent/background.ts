@@ -3,13 +3,22 @@
  * kept in a table with their output, listed by /execute/processes and killed by the kill forms.
  */
 import type { ExecHandle } from '../../runtime/types.js';
+import { ApiError } from '../errors.js';
+import { nowIso } from '../http.js';
 import { newExecutionId, newProcessId } from '../ids.js';
 import { OutputBuffer, exitCodeOf } from './output.js';
 
+/** Background runs (code and commands): SDK default 300 s; allow up to a day. */
+export const BACKGROUND_DEFAULT_TIMEOUT_S = 300;
+export const BACKGROUND_MAX_TIMEOUT_S = 86_400;
 /** Output kept per finished or running job, per stream. */
 const JOB_OUTPUT_CHARS = 1024 * 1024;
 /** Finished jobs kept for listing; the oldest are forgotten first. */
 const MAX_FINISHED_JOBS = 200;
+/** Output kept across all finished jobs: 200 chatty jobs would otherwise hold 400M characters. */
+const FINISHED_OUTPUT_BUDGET_CHARS = 32 * 1024 * 1024;
+/** Running jobs per sandbox: each may hold 2 MiB characters of output until it ends. */
+export const MAX_RUNNING_JOBS = 64;
 
 export type JobStatus = 'running' | 'completed' | 'failed' | 'killed';
 
@@ -34,6 +43,23 @@ export interface BackgroundJob {
 
 export class BackgroundJobs {
   private readonly jobs = new Map<string, BackgroundJob>();
+
+  /** Spawn a job unless MAX_RUNNING_JOBS already run (429, checked before anything starts). */
+  launch(
+    spawn: () => ExecHandle,
+    meta: { kind: 'code' | 'command'; name: string | null; language: string; command: string | null },
+  ): BackgroundJob {
+    const running = this.list().filter((j) => j.status === 'running').length;
+    if (running >= MAX_RUNNING_JOBS) {
+      throw new ApiError(
+        429,
+        'RESOURCE_LIMIT_ERROR',
+        `At most ${MAX_RUNNING_JOBS} background processes may run at once in a sandbox; kill some first (DELETE /execute/kill?process_id=...)`,
+        { details: { limit: MAX_RUNNING_JOBS, current: running } },
+      );
+    }
+    return this.start(spawn(), meta);
+  }
 
   start(
     handle: ExecHandle,
@@ -67,6 +93,7 @@ export class BackgroundJobs {
       () => {
         job.endedAt = new Date();
         job.status = 'failed';
+        this.forgetOldFinished();
       },
     );
     this.jobs.set(job.processId, job);
@@ -100,12 +127,33 @@ export class BackgroundJobs {
     await Promise.all(this.list().filter((j) => j.status === 'running').map((j) => this.kill(j.processId)));
   }
 
+  /** Forget the oldest finished jobs beyond MAX_FINISHED_JOBS or the output budget. */
   private forgetOldFinished(): void {
     const finished = this.list().filter((j) => j.status !== 'running');
-    for (const job of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_JOBS))) {
+    let kept = finished.length;
+    let chars = finished.reduce((sum, j) => sum + j.stdout.length + j.stderr.length, 0);
+    for (const job of finished) {
+      if (kept <= MAX_FINISHED_JOBS && chars <= FINISHED_OUTPUT_BUDGET_CHARS) break;
       this.jobs.delete(job.processId);
+      kept--;
+      chars -= job.stdout.length + job.stderr.length;
     }
   }
+}
+
+/** The answer of both background routes (hopx-api.md §5.5, §5.6). */
+export function backgroundStarted(job: BackgroundJob, message: string): Record<string, unknown> {
+  return {
+    process_id: job.processId,
+    execution_id: job.executionId,
+    status: job.status,
+    start_time: job.startedAt.toISOString(),
+    name: job.name,
+    ...(job.command !== null ? { command: job.command } : {}),
+    pid: job.pid,
+    message,
+    timestamp: nowIso(),
+  };
 }
 
 /** Both field spellings the SDKs and docs use (hopx-api.md §5.5). */

@@ -1,14 +1,13 @@
 /** POST /commands/run and /commands/background (hopx-api.md §5.6). */
 import { ApiError } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
+import { BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S, backgroundStarted } from './background.js';
 import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringArray, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { abortOnDisconnect, collect, exitCodeOf, killOnAbort } from './output.js';
 
 export const COMMAND_DEFAULT_TIMEOUT_S = 30;
 export const COMMAND_MAX_TIMEOUT_S = 300;
-const BACKGROUND_DEFAULT_TIMEOUT_S = 300;
-const BACKGROUND_MAX_TIMEOUT_S = 86_400;
 
 /** `args` present → exec `command` with them (what the SDKs send); else a shell string. */
 function commandArgv(body: Record<string, unknown>): { argv: string[]; display: string } {
@@ -57,24 +56,15 @@ export function registerCommandRoutes(router: Router, ctx: AgentContext): void {
     const body = await readJsonBody(req);
     const { argv, display } = commandArgv(body);
     const timeout = timeoutSeconds(body, BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S);
-    const handle = ctx.sandbox.runtime.exec({
-      argv,
-      cwd: workdir(body),
-      env: processEnv(ctx, stringMap(body, 'env')),
-      timeoutMs: timeout * 1000,
-    });
-    const job = ctx.jobs.start(handle, { kind: 'command', name: optionalString(body, 'name') ?? null, language: 'bash', command: display });
-    ctx.stats.totalExecutions++;
-    sendJson(res, 200, {
-      process_id: job.processId,
-      execution_id: job.executionId,
-      status: job.status,
-      start_time: job.startedAt.toISOString(),
-      name: job.name,
+    const cwd = workdir(body);
+    const env = processEnv(ctx, stringMap(body, 'env'));
+    const job = ctx.jobs.launch(() => ctx.sandbox.runtime.exec({ argv, cwd, env, timeoutMs: timeout * 1000 }), {
+      kind: 'command',
+      name: optionalString(body, 'name') ?? null,
+      language: 'bash',
       command: display,
-      pid: job.pid,
-      message: `Background process started: ${job.processId}`,
-      timestamp: nowIso(),
     });
+    ctx.stats.totalExecutions++;
+    sendJson(res, 200, backgroundStarted(job, `Background process started: ${job.processId}`));
   });
 }

@@ -1,7 +1,7 @@
 /** POST /execute, /execute/background, GET /execute/processes and the four kill forms. */
 import { ApiError } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
-import { jobToWire } from './background.js';
+import { BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S, backgroundStarted, jobToWire } from './background.js';
 import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { GO_ENV } from './go-cache.js';
@@ -12,9 +12,6 @@ import { type CodeOutcome, richFields, runCode } from './run-code.js';
 /** hopx-api.md §5.4: agent default 60 s (docs), max 300 s. */
 export const EXECUTE_DEFAULT_TIMEOUT_S = 60;
 export const EXECUTE_MAX_TIMEOUT_S = 300;
-/** Background runs: SDK default 300 s; allow up to a day. */
-export const BACKGROUND_DEFAULT_TIMEOUT_S = 300;
-export const BACKGROUND_MAX_TIMEOUT_S = 86_400;
 
 export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
   router.add('POST', '/execute', async ({ req, res }) => {
@@ -40,26 +37,21 @@ export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
     const timeout = timeoutSeconds(body, BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S);
     const name = optionalString(body, 'name') ?? null;
     const env = processEnv(ctx, stringMap(body, 'env'));
+    const cwd = workdir(body);
     // Background code runs as its own process (python too: the kernel serves one cell at a time).
-    const handle = ctx.sandbox.runtime.execCode({
-      language,
-      code,
-      cwd: workdir(body),
-      env: language === 'go' ? { ...GO_ENV, ...env } : env,
-      timeoutMs: timeout * 1000,
-    });
-    const job = ctx.jobs.start(handle, { kind: 'code', name, language, command: null });
+    const job = ctx.jobs.launch(
+      () =>
+        ctx.sandbox.runtime.execCode({
+          language,
+          code,
+          cwd,
+          env: language === 'go' ? { ...GO_ENV, ...env } : env,
+          timeoutMs: timeout * 1000,
+        }),
+      { kind: 'code', name, language, command: null },
+    );
     ctx.stats.totalExecutions++;
-    sendJson(res, 200, {
-      process_id: job.processId,
-      execution_id: job.executionId,
-      status: job.status,
-      start_time: job.startedAt.toISOString(),
-      name: job.name,
-      pid: job.pid,
-      message: 'Background execution started',
-      timestamp: nowIso(),
-    });
+    sendJson(res, 200, backgroundStarted(job, 'Background execution started'));
   });
 
   router.add('GET', '/execute/processes', ({ res }) => {

@@ -26,6 +26,11 @@ export class OutputBuffer {
     }
   }
 
+  /** Characters kept (not counting the drop marker). */
+  get length(): number {
+    return this.head.length + this.tail.length;
+  }
+
   toString(): string {
     if (this.dropped === 0) return this.head + this.tail;
     return `${this.head}\n[local backend: ${this.dropped} characters of output dropped]\n${this.tail}`;
