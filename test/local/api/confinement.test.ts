@@ -237,6 +237,10 @@ describe.skipIf(bwrapMissingReason !== null)('agent /files/*: links to host file
     // What the API made belongs to the sandbox: code inside can change and remove it.
     const inside = await run('echo more >> /workspace/real/sub/b.txt && rm -r /root/data/made /root/data/c.txt && cat /workspace/real/sub/b.txt');
     expect(inside).toBe('B' + 'more\n');
+    const notDir = await agent(w, 'GET', '/files/list?path=/workspace/in-abs/a.txt');
+    expect([notDir.status, notDir.body.code, notDir.body.message]).toEqual([400, 'INVALID_PATH', 'Not a directory: /workspace/in-abs/a.txt']);
+    const underFile = await agent(w, 'POST', '/files/write', { path: '/workspace/in-abs/a.txt/x', content: 'x' });
+    expect([underFile.status, underFile.body.message]).toEqual([400, 'A parent of /workspace/in-abs/a.txt/x is not a directory']);
     await expect(agent(w, 'DELETE', '/files/remove?path=/workspace/real/sub')).resolves.toMatchObject({ status: 200 });
     expect((await agent(w, 'GET', '/files/exists?path=/workspace/in-abs/sub')).body.exists).toBe(false);
   });

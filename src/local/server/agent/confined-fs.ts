@@ -53,7 +53,10 @@ export class ConfinedFs {
 
   /** Throws ConfinementError unless the opened object lives under one of the sandbox's host dirs. */
   async assertInside(handle: FileHandle): Promise<void> {
-    const actual = await readlink(fdPath(handle));
+    const actual = await readlink(fdPath(handle)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new Error('/proc/self/fd is missing: the file API needs /proc mounted to confine host paths');
+      throw err;
+    });
     const roots = await this.roots();
     if (!roots.some((root) => actual === root || actual.startsWith(`${root}/`))) {
       throw new ConfinementError(`opened object is outside the sandbox's files (${actual})`);
