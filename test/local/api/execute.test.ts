@@ -186,6 +186,29 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     expect(events.at(-1)).toEqual({ type: 'complete', success: true });
   });
 
+  test('a streaming client that does not read gets a drop note instead of growing the backend', async () => {
+    const ws = new WebSocket(`${w.public_host.replace('http', 'ws')}/execute/stream`, { headers: { Authorization: `Bearer ${w.auth_token}` } });
+    let stdoutChars = 0;
+    let stderr = '';
+    const done = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString());
+        if (msg.type === 'stdout') stdoutChars += msg.data.length;
+        if (msg.type === 'stderr') stderr += msg.data;
+        if (msg.type === 'complete') resolve();
+      }),
+    );
+    await new Promise((r) => ws.once('open', r));
+    ws.pause(); // stop reading: the backend's send buffer fills
+    ws.send(JSON.stringify({ code: 'rm -f /tmp/flood-done; head -c 64000000 /dev/zero | tr "\\0" x; touch /tmp/flood-done', language: 'bash' }));
+    await until(async () => (await a().commands.run({ command: 'test -e /tmp/flood-done && echo yes || true' })).stdout.trim() === 'yes');
+    ws.resume();
+    await done;
+    expect(stderr).toMatch(/\d+ characters of output dropped: the client read too slowly/);
+    expect(stdoutChars).toBeLessThan(64_000_000);
+    ws.close();
+  });
+
   test('the older /stream socket takes {code, language}; python streams from the kernel', async () => {
     const ws = new WebSocket(`${w.public_host.replace('http', 'ws')}/stream`, { headers: { Authorization: `Bearer ${w.auth_token}` } });
     const messages: Array<Record<string, unknown>> = [];

@@ -30,8 +30,44 @@ export const SOCKET_ROUTES: Record<string, SocketHandler> = {
   '/files/watch': handleWatch,
 };
 
+/**
+ * Unsent bytes a socket may hold before output and change frames are dropped: a client that does
+ * not read would otherwise grow the backend's memory by everything a sandbox prints.
+ */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
 function send(ws: WebSocket, message: Record<string, unknown>): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+}
+
+/** Sends droppable frames (output, changes) while the client keeps up, and says what it dropped. */
+class BoundedSender {
+  private dropped = 0;
+  private unit = 'characters';
+
+  constructor(
+    private readonly ws: WebSocket,
+    /** Frame that reports drops: the text goes in its `data`. */
+    private readonly note: (text: string) => Record<string, unknown>,
+  ) {}
+
+  /** `size` is what a drop loses, in the unit the note reports (characters or events). */
+  send(message: Record<string, unknown>, size: number, unit: string): void {
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.dropped += size;
+      this.unit = unit;
+      return;
+    }
+    this.flush();
+    send(this.ws, message);
+  }
+
+  /** Report drops now (before a stream's final frames). */
+  flush(): void {
+    if (this.dropped === 0) return;
+    send(this.ws, this.note(`\n[local backend: ${this.dropped} ${this.unit} dropped: the client read too slowly]\n`));
+    this.dropped = 0;
+  }
 }
 
 function parseFrame(data: RawData): Record<string, unknown> | null {
@@ -52,6 +88,7 @@ function sendError(ws: WebSocket, err: unknown): void {
 
 function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
   let started = false;
+  const output = new BoundedSender(ws, (data) => ({ type: 'stderr', data, timestamp: nowIso() }));
   const gone = new AbortController();
   ws.once('close', () => gone.abort());
   ws.on('message', (data) => {
@@ -72,9 +109,10 @@ function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
             env: processEnv(ctx, stringMap(msg, 'env')),
             timeoutSeconds: timeout,
           },
-          (stream, chunk) => send(ws, { type: stream, data: chunk, timestamp: nowIso() }),
+          (stream, chunk) => output.send({ type: stream, data: chunk, timestamp: nowIso() }, chunk.length, 'characters of output'),
           gone.signal,
         );
+        output.flush();
         // Python tracebacks come back in the result, not through the output callback.
         if (outcome.kernel?.error) {
           const e = outcome.kernel.error;
@@ -113,8 +151,9 @@ function handleTerminal(ws: WebSocket, ctx: AgentContext): void {
     return;
   }
   const shell = handle;
-  shell.onStdout((data) => send(ws, { type: 'output', data }));
-  shell.onStderr((data) => send(ws, { type: 'output', data }));
+  const output = new BoundedSender(ws, (data) => ({ type: 'output', data }));
+  shell.onStdout((data) => output.send({ type: 'output', data }, data.length, 'characters of output'));
+  shell.onStderr((data) => output.send({ type: 'output', data }, data.length, 'characters of output'));
   shell.done.then(
     (outcome) => {
       send(ws, { type: 'exit', code: outcome.exitCode ?? 128 });
@@ -135,6 +174,7 @@ function handleTerminal(ws: WebSocket, ctx: AgentContext): void {
 
 function handleWatch(ws: WebSocket, ctx: AgentContext): void {
   const watchers: FSWatcher[] = [];
+  const changes = new BoundedSender(ws, (message) => ({ type: 'error', error: message.trim(), message: message.trim(), code: 'EVENTS_DROPPED', timestamp: nowIso() }));
   let watchRequests = 0;
   ws.on('message', (data) => {
     const msg = parseFrame(data);
@@ -158,7 +198,7 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
           void stat(hostPath).then(
             () => eventType === 'rename' ? 'created' : 'modified',
             () => 'deleted',
-          ).then((event) => send(ws, { type: 'change', path: sandboxPath, event, timestamp: nowIso() }));
+          ).then((event) => changes.send({ type: 'change', path: sandboxPath, event, timestamp: nowIso() }, 1, 'change events'));
         });
         watcher.on('error', () => watcher.close());
         watchers.push(watcher);
