@@ -30,8 +30,29 @@ export function outputUri(sandboxId: string, outputId: string): string {
   return `hopx://sandboxes/${encodeURIComponent(sandboxId)}/outputs/${encodeURIComponent(outputId)}`;
 }
 
+/**
+ * Every conversation has its own store, and an HTTP server may hold hundreds of conversations:
+ * across all stores the process keeps at most this many bytes, dropping the least recently used
+ * outputs of any conversation first.
+ */
+let processLimitBytes = 256 * 1024 * 1024;
+let processBytes = 0;
+/** Stores that hold something, for process-wide eviction. */
+const liveStores = new Set<OutputStore>();
+/** Recency stamps shared by all stores, so their oldest entries can be compared. */
+let useCounter = 0;
+
+/** Sets the process-wide limit (tests, embedders); returns the previous one. */
+export function setProcessOutputLimit(bytes: number): number {
+  const previous = processLimitBytes;
+  processLimitBytes = bytes;
+  return previous;
+}
+
 export class OutputStore {
   private readonly entries = new Map<string, StoredOutput>();
+  /** Last use of each entry (a useCounter value); `entries` keeps the same order. */
+  private readonly lastUse = new Map<string, number>();
   private totalBytes = 0;
   private readonly maxEntries: number;
   private readonly maxBytes: number;
@@ -65,8 +86,12 @@ export class OutputStore {
       createdAt: new Date().toISOString(),
     };
     this.entries.set(stored.id, stored);
+    this.lastUse.set(stored.id, ++useCounter);
     this.totalBytes += bytes;
+    processBytes += bytes;
+    liveStores.add(this);
     this.evict(stored.id);
+    evictAcrossStores(stored.id);
     return stored;
   }
 
@@ -76,6 +101,8 @@ export class OutputStore {
     // Reading refreshes recency.
     this.entries.delete(outputId);
     this.entries.set(outputId, found);
+    this.lastUse.delete(outputId);
+    this.lastUse.set(outputId, ++useCounter);
     return found;
   }
 
@@ -90,8 +117,23 @@ export class OutputStore {
   }
 
   clear(): void {
+    processBytes -= this.totalBytes;
     this.entries.clear();
+    this.lastUse.clear();
     this.totalBytes = 0;
+    liveStores.delete(this);
+  }
+
+  /** The least recently used entry and its last use, for process-wide eviction. */
+  oldest(): { id: string; lastUse: number } | undefined {
+    const first = this.lastUse.entries().next();
+    return first.done ? undefined : { id: first.value[0], lastUse: first.value[1] };
+  }
+
+  /** Drops one entry by id (process-wide eviction). */
+  drop(id: string): void {
+    const o = this.entries.get(id);
+    if (o) this.remove(id, o);
   }
 
   /** Drops least recently used outputs until within limits; never the one just added. */
@@ -105,6 +147,22 @@ export class OutputStore {
 
   private remove(id: string, o: StoredOutput): void {
     this.entries.delete(id);
+    this.lastUse.delete(id);
     this.totalBytes -= o.bytes;
+    processBytes -= o.bytes;
+    if (this.entries.size === 0) liveStores.delete(this);
+  }
+}
+
+/** Drops the least recently used outputs of any store until the process is within its limit. */
+function evictAcrossStores(keep: string): void {
+  while (processBytes > processLimitBytes) {
+    let victim: { store: OutputStore; id: string; lastUse: number } | undefined;
+    for (const store of liveStores) {
+      const o = store.oldest();
+      if (o && o.id !== keep && (!victim || o.lastUse < victim.lastUse)) victim = { store, ...o };
+    }
+    if (!victim) return;
+    victim.store.drop(victim.id);
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { allocate, truncateMiddle } from '../../src/tools/result.js';
 import { htmlToText } from '../../src/tools/rich.js';
 import { toToolError } from '../../src/errors.js';
-import { OutputStore } from '../../src/resources/output-store.js';
+import { OutputStore, setProcessOutputLimit } from '../../src/resources/output-store.js';
 import {
   ConflictError,
   ExecutionTimeoutError,
@@ -129,6 +129,31 @@ describe('OutputStore bounds', () => {
     expect(o.blob).toBeUndefined();
     expect(o).toMatchObject({ mimeType: 'text/plain', text: expect.stringMatching(/image\/png output .* too large to keep.*Save it to a file/) });
     expect(store.list().reduce((n, x) => n + x.bytes, 0)).toBeLessThan(1000);
+  });
+});
+
+describe('OutputStore across conversations', () => {
+  it('keeps the whole process within its limit, dropping the least recently used output of any store', () => {
+    const previous = setProcessOutputLimit(1000);
+    const a = new OutputStore();
+    const b = new OutputStore();
+    try {
+      const first = a.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'a'.repeat(400) });
+      const second = b.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'b'.repeat(400) });
+      expect(a.get('s', first.id)).toBeDefined(); // now more recent than b's
+      const third = b.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'c'.repeat(400) });
+      expect(b.get('s', second.id)).toBeUndefined(); // the least recently used, in another store
+      expect(a.get('s', first.id)).toBeDefined();
+      expect(b.get('s', third.id)).toBeDefined();
+      a.clear();
+      const fourth = a.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'd'.repeat(400) });
+      // The cleared store gave its bytes back: nothing else had to go.
+      expect([b.get('s', third.id), a.get('s', fourth.id)].every(Boolean)).toBe(true);
+    } finally {
+      a.clear();
+      b.clear();
+      setProcessOutputLimit(previous);
+    }
   });
 });
 
