@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, resolveConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { openBackend, type Backend } from './transports/backend.js';
+import type { Backend, BackendOptions } from './transports/backend.js';
+import type { ServeOptions } from './transports/conversations.js';
+import { deferBackend } from './transports/deferred-backend.js';
 
 function packageVersion(): string {
   try {
@@ -58,49 +60,66 @@ function onShutdownSignal(logger: Logger, stop: (signal: string) => Promise<void
   process.on('SIGTERM', handler);
 }
 
-async function serve(config: Config, logger: Logger): Promise<void> {
-  // Each transport is imported only when chosen (cold start matters for stdio clients), and its
-  // import overlaps the backend start, which mostly waits on sandbox-runtime probes.
-  const stdioModule = config.transport === 'stdio' ? import('./transports/stdio.js') : undefined;
-  const httpModule = config.transport === 'http' ? import('./transports/http.js') : undefined;
+function backendOptions(config: Config, logger: Logger): BackendOptions {
+  return {
+    apiKey: config.apiKey,
+    baseUrl: config.baseUrl,
+    stateDir: config.stateDir,
+    allowUnisolated: config.allowUnisolated,
+    logger,
+  };
+}
+
+function serverOptions(config: Config): ServeOptions['server'] {
+  return { toolsets: config.toolsets, readOnly: config.readOnly, outputBudgetChars: config.outputBudgetChars };
+}
+
+function backendFailed(error: unknown): never {
+  say(`hopx-mcp: cannot start the backend: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+/**
+ * stdio answers the handshake first and opens the backend right after: the HopX client (undici)
+ * and the local backend are loaded off the cold-start path, and requests that need them wait.
+ */
+async function serveStdio(config: Config, logger: Logger): Promise<void> {
+  const { startStdioServer } = await import('./transports/stdio.js');
+  const deferred = deferBackend(config.apiKey ? 'cloud' : 'local', async () => {
+    const { openBackend } = await import('./transports/backend.js');
+    return openBackend(backendOptions(config, logger));
+  });
+  const stdio = startStdioServer(
+    { backend: deferred.backend, logger, keepSandboxes: config.keepSandboxes, server: serverOptions(config) },
+    { backendReady: () => deferred.start().then(() => undefined, backendFailed) },
+  );
+  // One stop path for stdin EOF and signals: the conversation ends (its sandboxes killed), then
+  // the backend closes, and only then may the process exit.
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string): Promise<void> =>
+    (stopping ??= (async () => {
+      const reason = await stdio.close(why);
+      await deferred.backend.close();
+      logger.info({ reason }, 'stdio server stopped');
+    })());
+  onShutdownSignal(logger, (signal) => stop(`signal ${signal}`));
+  await stop(await stdio.done);
+  process.exit(0);
+}
+
+async function serveHttp(config: Config, logger: Logger): Promise<void> {
+  // The transport's import overlaps the backend start, which mostly waits on runtime probes.
+  const httpModule = import('./transports/http.js');
+  const { openBackend } = await import('./transports/backend.js');
   let backend: Backend;
   try {
-    backend = await openBackend({
-      apiKey: config.apiKey,
-      baseUrl: config.baseUrl,
-      stateDir: config.stateDir,
-      allowUnisolated: config.allowUnisolated,
-      logger,
-    });
+    backend = await openBackend(backendOptions(config, logger));
   } catch (error) {
-    say(`hopx-mcp: cannot start the backend: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    backendFailed(error);
   }
-  const serveOptions = {
-    backend,
-    logger,
-    keepSandboxes: config.keepSandboxes,
-    server: { toolsets: config.toolsets, readOnly: config.readOnly, outputBudgetChars: config.outputBudgetChars },
-  };
+  const serveOptions: ServeOptions = { backend, logger, keepSandboxes: config.keepSandboxes, server: serverOptions(config) };
 
-  if (stdioModule) {
-    const { startStdioServer } = await stdioModule;
-    const stdio = startStdioServer(serveOptions);
-    // One stop path for stdin EOF and signals: the conversation ends (its sandboxes killed), then
-    // the backend closes, and only then may the process exit.
-    let stopping: Promise<void> | undefined;
-    const stop = (why: string): Promise<void> =>
-      (stopping ??= (async () => {
-        const reason = await stdio.close(why);
-        await backend.close();
-        logger.info({ reason }, 'stdio server stopped');
-      })());
-    onShutdownSignal(logger, (signal) => stop(`signal ${signal}`));
-    await stop(await stdio.done);
-    process.exit(0);
-  }
-
-  const { startHttpServer, HttpStartError } = await httpModule!;
+  const { startHttpServer, HttpStartError } = await httpModule;
   try {
     const http = await startHttpServer({
       ...serveOptions,
@@ -156,7 +175,7 @@ async function main(argv: string[]): Promise<void> {
   // One stray rejection (say, a socket error after its request was answered) must not take every
   // conversation down with it; it is logged instead.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
-  await serve(config, logger);
+  await (config.transport === 'stdio' ? serveStdio(config, logger) : serveHttp(config, logger));
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

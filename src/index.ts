@@ -10,7 +10,8 @@ export { startLocalBackend } from './local/index.js';
 export { resolveConfig, ConfigError, type Config } from './config.js';
 export { openBackend, type Backend, type BackendOptions } from './transports/backend.js';
 export { openConversation, type ServeOptions, type OpenConversation } from './transports/conversations.js';
-export { startStdioServer, type StdioServer } from './transports/stdio.js';
+export { startStdioServer, type StdioServer, type StdioIo } from './transports/stdio.js';
+export { deferBackend, type DeferredBackend } from './transports/deferred-backend.js';
 export {
   startHttpServer,
   HttpStartError,
