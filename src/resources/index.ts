@@ -153,7 +153,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       const outputId = one(variables.output_id);
       const o = conversation.outputs.get(sandboxId, outputId);
       if (!o) {
-        throw new Error(`No output "${outputId}" for sandbox ${sandboxId}: outputs are kept for this conversation only, and the oldest are dropped after 64. Rerun the tool to get it again.`);
+        throw new Error(`No output "${outputId}" for sandbox ${sandboxId}: outputs are kept for this conversation only, and the least recently used are dropped when the store is full. Rerun the tool to get it again.`);
       }
       const href = outputUri(sandboxId, outputId);
       return { contents: [o.text !== undefined ? { uri: href, mimeType: o.mimeType, text: o.text } : { uri: href, mimeType: o.mimeType, blob: o.blob ?? '' }] };
