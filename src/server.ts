@@ -44,7 +44,7 @@ const INSTRUCTIONS: Record<Toolset, string[]> = {
   sandbox: [
     'Sandboxes are remote cloud VMs, not the local machine.',
     'Create one with sandbox_create and reuse it: it becomes the current sandbox, so later tools need no sandbox_id.',
-    'Sandboxes created here belong to this conversation and are killed when it ends.',
+    'Sandboxes made with sandbox_create belong to this conversation and are killed when it ends.',
     'To use a sandbox created elsewhere, attach it with sandbox_connect (sandbox_list with scope "account" shows them).',
   ],
   code: [
