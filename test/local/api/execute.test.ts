@@ -159,6 +159,25 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     expect(ps.some((p) => p.command?.includes('sleep 60'))).toBe(false);
   });
 
+  test('a NUL byte in anything that reaches a process is a 400 naming the field', async () => {
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['/commands/run', { command: 'echo a\u0000b' }, 'command'],
+      ['/commands/run', { command: 'echo', args: ['a\u0000b'] }, 'args'],
+      ['/commands/run', { command: 'pwd', workdir: '/tmp/\u0000' }, 'workdir'],
+      ['/execute', { code: 'echo a\u0000b', language: 'bash' }, 'code'],
+      ['/execute', { code: 'print(1)', language: 'python', env: { A: 'x\u0000y' } }, 'env.A'],
+      ['/execute/background', { code: 'echo', language: 'bash', env: { A: 'x\u0000y' } }, 'env.A'],
+    ];
+    for (const [path, body, field] of cases) {
+      const res = await agent(w, 'POST', path, body);
+      expect(res.status, path).toBe(400);
+      expectHopxError(res.body, 'INVALID_REQUEST');
+      expect(res.body.message).toContain(`"${field}"`);
+    }
+    expect((await agent(w, 'PUT', '/env', { env_vars: { A: 'x\u0000y' } })).status).toBe(400);
+    expect((await a().commands.run({ command: 'echo still-fine' })).stdout).toBe('still-fine\n');
+  });
+
   test('a sandbox runs at most 64 background jobs at once; the next is refused with 429', async () => {
     const other = await t.client.sandboxes.create({ template: 'base' });
     try {

@@ -3,18 +3,27 @@ import { ApiError, invalidField, missingParameter } from '../errors.js';
 
 export const DEFAULT_WORKDIR = '/workspace';
 
+/**
+ * Every string that reaches a process (argv, env, cwd, code) is refused with a NUL byte: the OS
+ * cannot carry one, and spawn would fail with a 500 (or a python kernel die on the env).
+ */
+function withoutNul(field: string, value: string): string {
+  if (value.includes('\0')) throw invalidField(field, 'contains a NUL byte (\\u0000); remove it');
+  return value;
+}
+
 export function requireString(body: Record<string, unknown>, field: string, hint = ''): string {
   const value = body[field];
   if (value === undefined || value === null) throw missingParameter(field, hint);
   if (typeof value !== 'string') throw invalidField(field, 'must be a string');
-  return value;
+  return withoutNul(field, value);
 }
 
 export function optionalString(body: Record<string, unknown>, field: string): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw invalidField(field, 'must be a string');
-  return value;
+  return withoutNul(field, value);
 }
 
 /** Timeout in seconds: a positive number no larger than `max`; absent → `fallback`. */
@@ -35,7 +44,7 @@ export function workdir(body: Record<string, unknown>): string {
   if (typeof value !== 'string' || !value.startsWith('/')) {
     throw invalidField('workdir', 'must be an absolute path inside the sandbox, e.g. /workspace');
   }
-  return value;
+  return withoutNul('workdir', value);
 }
 
 /** A string → string map (env); absent → {}. */
@@ -51,7 +60,7 @@ export function stringMap(body: Record<string, unknown>, field: string): Record<
       });
     }
     if (typeof v !== 'string') throw invalidField(`${field}.${k}`, 'must be a string');
-    out[k] = v;
+    out[k] = withoutNul(`${field}.${k}`, v);
   }
   return out;
 }
@@ -62,5 +71,6 @@ export function stringArray(body: Record<string, unknown>, field: string): strin
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
     throw invalidField(field, 'must be an array of strings');
   }
+  for (const v of value as string[]) withoutNul(field, v);
   return value as string[];
 }
