@@ -104,7 +104,8 @@ const sandboxDeleteEnv = defineSandboxTool({
   output: z.object({ sandbox_id: z.string(), name: z.string() }),
   async handle(ctx, args) {
     await ctx.agent.env.delete(args.name, ctx.call);
-    return { text: `Removed ${args.name} from the environment of sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, name: args.name } };
+    // The agent answers the same whether or not it was set, so say what is known to be true.
+    return { text: `${args.name} is no longer set in the environment of sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, name: args.name } };
   },
 });
 

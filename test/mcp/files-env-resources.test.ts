@@ -131,7 +131,7 @@ describe('env tools', () => {
     const run = await callOk(s.client, 'sandbox_run_command', { command: 'echo "$APP_MODE-$EXTRA"' });
     expect(run.structuredContent.stdout).toBe('test-1\n');
 
-    await callOk(s.client, 'sandbox_delete_env', { name: 'EXTRA' });
+    expect(textOf(await callOk(s.client, 'sandbox_delete_env', { name: 'EXTRA' }))).toBe(`EXTRA is no longer set in the environment of sandbox ${sandboxId}.`);
     expect((await callOk(s.client, 'sandbox_get_env', {})).structuredContent.variables.EXTRA).toBeUndefined();
 
     // Long values share the output budget (4000 here) in the text and in structuredContent alike.
