@@ -5,10 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './built-cli.js';
-import { callTool, connectHttp, createSandbox, sandboxGone } from './helpers.js';
+import { callTool, connectHttp, createSandbox, sandboxGone, useTestBackend } from './helpers.js';
 
 let cli: string;
 beforeAll(async () => {
@@ -119,15 +118,10 @@ describe('tool selection flags', () => {
 });
 
 describe('hopx-mcp --http', () => {
-  let test: TestBackend;
-  beforeAll(async () => {
-    test = await startTestBackend();
-  });
-  afterAll(async () => {
-    await test?.close();
-  });
+  const testBackend = useTestBackend();
 
   it('prints its URL, serves MCP with a token, on SIGTERM ends every conversation (sandboxes killed), logs no secret', async () => {
+    const test = testBackend();
     const token = 'cli-test-token-0123456789abcdef';
     const server = run(['--http', '--port', '0', '--log-level', 'debug'], {
       HOPX_API_KEY: test.backend.apiKey,

@@ -4,11 +4,27 @@
  */
 import { request } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll } from 'vitest';
 import { HopxClient } from '../../src/client/index.js';
 import { NotFoundError } from '../../src/client/errors.js';
 import type { HopxClientApi } from '../../src/client/types.js';
 import type { Backend } from '../../src/transports/backend.js';
-import type { TestBackend } from '../support/local-backend.js';
+import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+
+/** A test backend for the enclosing describe block; call the getter inside its tests. */
+export function useTestBackend(): () => TestBackend {
+  let test: TestBackend | undefined;
+  beforeAll(async () => {
+    test = await startTestBackend();
+  });
+  afterAll(async () => {
+    await test?.close();
+  });
+  return () => {
+    if (!test) throw new Error('test backend not started (use the getter inside a test)');
+    return test;
+  };
+}
 
 /**
  * The server's Backend over a test backend. `cloud` makes the server behave as in HopX cloud mode

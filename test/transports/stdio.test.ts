@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBackend, type TestBackend } from '../support/local-backend.js';
 import { ensureBuilt } from './built-cli.js';
-import { callTool, createSandbox, sandboxGone } from './helpers.js';
+import { callTool, createSandbox, sandboxGone, useTestBackend } from './helpers.js';
 
 let cli: string;
 let stateDir: string;
@@ -60,34 +59,38 @@ describe.each([
   ['SIGTERM', 'signal SIGTERM'],
 ])('%s with the local backend in process', (how, reason) => {
   it('ends the conversation, kills its sandbox and closes the local backend before exiting 0', async () => {
-    const child = spawn(process.execPath, [cli], {
-      env: { ...localEnv(), HOPX_MCP_LOG_LEVEL: 'info' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const rpc = jsonRpcOver(child.stdout, child.stdin, () => stderr);
-
-    await rpc.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
-    rpc.notify('notifications/initialized');
-    const created = (await rpc.request('tools/call', { name: 'sandbox_create', arguments: { template: 'code-interpreter' } })) as {
-      result: { structuredContent: { sandbox_id: string } };
-    };
-    const id = created.result.structuredContent.sandbox_id;
+    const { child, exited, stderr: logs, id } = await spawnWithSandbox({ ...localEnv(), HOPX_MCP_LOG_LEVEL: 'info' });
 
     if (how === 'SIGTERM') child.kill('SIGTERM');
     else child.stdin.end();
     expect(await exited).toBe(0);
-    expect(stderr).toContain(reason);
+    expect(logs()).toContain(reason);
     // The order matters: the conversation kills its sandbox, then the backend closes, then exit.
-    const lines = stderr.split('\n');
+    const lines = logs().split('\n');
     const at = (msg: string, extra = '') => lines.findIndex((line) => line.includes(`"msg":"${msg}"`) && line.includes(extra));
-    expect(at('sandbox killed', `"sandbox_id":"${id}"`), stderr).toBeGreaterThanOrEqual(0);
-    expect(at('conversation ended'), stderr).toBeGreaterThanOrEqual(0);
-    expect(at('local backend closed'), stderr).toBeGreaterThan(at('conversation ended'));
+    expect(at('sandbox killed', `"sandbox_id":"${id}"`), logs()).toBeGreaterThanOrEqual(0);
+    expect(at('conversation ended'), logs()).toBeGreaterThanOrEqual(0);
+    expect(at('local backend closed'), logs()).toBeGreaterThan(at('conversation ended'));
   });
 });
+
+/**
+ * Spawns the built CLI and, over raw JSON-RPC on its pipes (so that the one thing ending the
+ * server is the one under test), initializes and creates a sandbox.
+ */
+async function spawnWithSandbox(env: Record<string, string>) {
+  const child = spawn(process.execPath, [cli], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const rpc = jsonRpcOver(child.stdout, child.stdin, () => stderr);
+  await rpc.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+  rpc.notify('notifications/initialized');
+  const created = (await rpc.request('tools/call', { name: 'sandbox_create', arguments: { template: 'code-interpreter' } })) as {
+    result: { structuredContent: { sandbox_id: string } };
+  };
+  return { child, exited, stderr: () => stderr, id: created.result.structuredContent.sandbox_id };
+}
 
 /** Raw JSON-RPC over a child's pipes, so that the one thing ending the server is the one under test. */
 function jsonRpcOver(stdout: NodeJS.ReadableStream, stdin: NodeJS.WritableStream, stderr: () => string) {
@@ -121,60 +124,25 @@ function jsonRpcOver(stdout: NodeJS.ReadableStream, stdin: NodeJS.WritableStream
 }
 
 describe('end of a stdio conversation', () => {
-  let test: TestBackend;
-  beforeAll(async () => {
-    test = await startTestBackend();
-  });
-  afterAll(async () => {
-    await test?.close();
-  });
+  const test = useTestBackend();
 
   it.each([
     ['stdin EOF', 'stdin closed'],
     ['SIGTERM', 'signal SIGTERM'],
   ])('%s ends the conversation: the sandbox is killed and the process exits 0', async (how, reason) => {
-    // Raw JSON-RPC over the pipes, so that the one thing ending the server is the one under test.
-    const child = spawn(process.execPath, [cli], {
-      env: { ...getDefaultEnvironment(), HOPX_API_KEY: test.backend.apiKey, HOPX_BASE_URL: test.backend.url, HOPX_MCP_LOG_LEVEL: 'info' },
-      stdio: ['pipe', 'pipe', 'pipe'],
+    const { child, exited, stderr: logs, id } = await spawnWithSandbox({
+      ...getDefaultEnvironment(),
+      HOPX_API_KEY: test().backend.apiKey,
+      HOPX_BASE_URL: test().backend.url,
+      HOPX_MCP_LOG_LEVEL: 'info',
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const responses = new Map<number, Record<string, unknown>>();
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const message = JSON.parse(buffer.slice(0, newline)) as { id?: number };
-        buffer = buffer.slice(newline + 1);
-        if (typeof message.id === 'number') responses.set(message.id, message);
-      }
-    });
-    const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
-    const reply = async (id: number) => {
-      const deadline = Date.now() + 30_000;
-      while (!responses.has(id)) {
-        if (Date.now() > deadline) throw new Error(`no reply to request ${id}; stderr:\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      return responses.get(id)!;
-    };
-
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
-    await reply(1);
-    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sandbox_create', arguments: { template: 'code-interpreter' } } });
-    const created = (await reply(2)) as { result: { structuredContent: { sandbox_id: string } } };
-    const id = created.result.structuredContent.sandbox_id;
-    expect(await sandboxGone(test.client, id)).toBe(false);
+    expect(await sandboxGone(test().client, id)).toBe(false);
 
     if (how === 'SIGTERM') child.kill('SIGTERM');
     else child.stdin.end();
     expect(await exited).toBe(0);
-    expect(stderr).toContain('"msg":"conversation ended"');
-    expect(stderr).toContain(reason);
-    expect(await sandboxGone(test.client, id)).toBe(true);
+    expect(logs()).toContain('"msg":"conversation ended"');
+    expect(logs()).toContain(reason);
+    expect(await sandboxGone(test().client, id)).toBe(true);
   });
 });
