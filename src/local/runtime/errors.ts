@@ -1,3 +1,17 @@
+import type { SandboxRuntimeState } from './types.js';
+
+/** Raised when work is asked of a sandbox that is not running; `state` is what it is instead. */
+export class SandboxStateError extends Error {
+  override name = 'SandboxStateError';
+
+  constructor(
+    readonly state: SandboxRuntimeState,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Raised by LocalSandbox.resolvePath when a path leaves the sandbox's allowed roots. */
 export class SandboxPathError extends Error {
   constructor(

@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
+import { SandboxStateError } from './errors.js';
 import { KILL_GRACE_MS, signalGroup } from './exec-handle.js';
 import type { KernelResult, MimeBundle } from './types.js';
 
@@ -261,7 +262,7 @@ export class PythonKernel {
   }
 
   private async ensureProcess(): Promise<KernelProcess> {
-    if (this.closed) throw new Error('the sandbox is not running');
+    if (this.closed) throw new SandboxStateError('stopped', 'the sandbox is not running; start it first');
     if (this.process?.isAlive) return this.process;
     const oomBefore = await this.hooks.oomKills();
     // Record separators around a random token: cannot collide with output by accident.

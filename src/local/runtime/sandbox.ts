@@ -20,7 +20,7 @@ import {
 } from './commands.js';
 import { SpawnedExec, signalGroup } from './exec-handle.js';
 import { PythonKernel } from './kernel-client.js';
-import { SandboxPathError } from './errors.js';
+import { SandboxPathError, SandboxStateError } from './errors.js';
 import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
 import { planCode, type CodePlan } from './languages.js';
 import { PortForward, nodeForwarderScript } from './port-forward.js';
@@ -134,7 +134,7 @@ export class BwrapSandbox implements LocalSandbox {
 
   start(): Promise<void> {
     return this.serial(async () => {
-      if (this.currentState === 'destroyed') throw new Error(`sandbox ${this.id} was destroyed`);
+      if (this.currentState === 'destroyed') throw new SandboxStateError('destroyed', `sandbox ${this.id} was destroyed`);
       if (this.currentState !== 'stopped') return;
       if (this.host.probe.limits !== 'prlimit') {
         this.cgroup = await SandboxCgroup.create(this.host.cgroups, this.ctx.owner, this.id, {
@@ -222,7 +222,7 @@ export class BwrapSandbox implements LocalSandbox {
     return this.serial(async () => {
       if (this.currentState !== 'paused') {
         if (this.currentState === 'running') return;
-        throw new Error(`sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
+        throw new SandboxStateError(this.currentState, `sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
       }
       const freezer = this.freezer;
       if (freezer) await this.cgroup!.thaw(freezer);
@@ -249,7 +249,7 @@ export class BwrapSandbox implements LocalSandbox {
     if (this.currentState === 'running') return;
     const hint =
       this.currentState === 'paused' ? 'resume it first' : this.currentState === 'stopped' ? 'start it first' : 'create a new sandbox';
-    throw new Error(`sandbox ${this.id} is ${this.currentState}; ${hint}`);
+    throw new SandboxStateError(this.currentState, `sandbox ${this.id} is ${this.currentState}; ${hint}`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -573,7 +573,7 @@ export class BwrapSandbox implements LocalSandbox {
 
   async usage(): Promise<SandboxUsage> {
     if (this.currentState === 'destroyed' || this.currentState === 'stopped') {
-      throw new Error(`sandbox ${this.id} is ${this.currentState}; no usage to report`);
+      throw new SandboxStateError(this.currentState, `sandbox ${this.id} is ${this.currentState}; no usage to report`);
     }
     const result = await collectUsage({
       cgroup: this.cgroup,

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SandboxStateError } from '../runtime/errors.js';
 import { ApiError } from './errors.js';
 import { newRequestId } from './ids.js';
 
@@ -58,10 +59,26 @@ export function errorBody(err: ApiError, requestId: string): Record<string, unkn
   return body;
 }
 
-/** Answer any thrown value: ApiError as itself, anything else as a 500 without internals. */
+/**
+ * A sandbox that stopped being runnable while a request was on its way (paused, stopped, killed
+ * after the agent's gate let it in) answers as the gate would have, not with a 500.
+ */
+function stateConflict(err: SandboxStateError): ApiError {
+  if (err.state === 'paused') return new ApiError(409, 'SANDBOX_PAUSED', `${err.message} (POST /v1/sandboxes/{id}/resume)`);
+  if (err.state === 'destroyed') return new ApiError(410, 'SANDBOX_EXPIRED', err.message);
+  return new ApiError(409, 'SANDBOX_STOPPED', `${err.message} (POST /v1/sandboxes/{id}/start)`);
+}
+
+/** Any thrown value as the error to answer: ApiError as itself, anything else a 500 without internals. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof SandboxStateError) return stateConflict(err);
+  return new ApiError(500, 'INTERNAL_ERROR', 'Internal error in the local backend; see its log');
+}
+
+/** Answer any thrown value (see toApiError). */
 export function sendError(res: ServerResponse, requestId: string, err: unknown): ApiError {
-  const apiError =
-    err instanceof ApiError ? err : new ApiError(500, 'INTERNAL_ERROR', 'Internal error in the local backend; see its log');
+  const apiError = toApiError(err);
   if (res.headersSent) {
     res.destroy();
     return apiError;

@@ -178,6 +178,32 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     expect((await a().commands.run({ command: 'echo still-fine' })).stdout).toBe('still-fine\n');
   });
 
+  test('a request that reaches the runtime after a pause is a 409 SANDBOX_PAUSED, not a 500', async () => {
+    const url = new URL('/commands/run', w.public_host);
+    const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { Authorization: `Bearer ${w.auth_token}`, 'Content-Type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      // The gate lets the request in on its headers; the body arrives after the pause.
+      req.write('{"command": ');
+      void (async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        await t.client.sandboxes.pause(id);
+        req.end('"echo late"}');
+      })().catch(reject);
+    });
+    try {
+      const res = await answer;
+      expect(res.status).toBe(409);
+      expectHopxError(res.body, 'SANDBOX_PAUSED');
+    } finally {
+      await t.client.sandboxes.resume(id);
+    }
+  });
+
   test('a sandbox runs at most 64 background jobs at once; the next is refused with 429', async () => {
     const other = await t.client.sandboxes.create({ template: 'base' });
     try {

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { WebSocket, RawData } from 'ws';
 import { ApiError } from '../errors.js';
-import { nowIso } from '../http.js';
+import { nowIso, toApiError } from '../http.js';
 import { type AgentContext, processEnv } from './context.js';
 import { requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { EXECUTE_MAX_TIMEOUT_S } from './execute.js';
@@ -82,7 +82,7 @@ function parseFrame(data: RawData): Record<string, unknown> | null {
 }
 
 function sendError(ws: WebSocket, err: unknown): void {
-  const e = err instanceof ApiError ? err : new ApiError(500, 'INTERNAL_ERROR', 'Internal error in the local backend');
+  const e = toApiError(err);
   send(ws, { type: 'error', error: e.message, message: e.message, code: e.code, timestamp: nowIso() });
 }
 
@@ -125,7 +125,7 @@ function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
         send(ws, { type: 'result', exit_code: outcome.exitCode, execution_time: outcome.durationMs / 1000, timestamp: nowIso() });
         send(ws, { type: 'complete', success: outcome.exitCode === 0 && !outcome.timedOut, timestamp: nowIso() });
       } catch (err) {
-        if (!(err instanceof ApiError)) ctx.logger.error({ err }, 'stream execution failed');
+        if (toApiError(err).status >= 500) ctx.logger.error({ err }, 'stream execution failed');
         sendError(ws, err);
         send(ws, { type: 'complete', success: false, timestamp: nowIso() });
       }
