@@ -47,7 +47,7 @@ export function summaryLine(s: SandboxSummary): string {
   if (s.template) parts.push(`template ${s.template}`);
   if (s.region) parts.push(`region ${s.region}`);
   if (s.expires_at) parts.push(`expires ${s.expires_at}`);
-  if (s.current) parts.push('current');
+  if (s.current) parts.push('the current sandbox');
   return parts.join(', ');
 }
 
@@ -89,7 +89,7 @@ const sandboxCreate = defineTool({
       return created;
     });
     const s = summarize(info, ctx.conversation);
-    return { text: `Created sandbox ${summaryLine(s)}. It is now the current sandbox.`, structured: s };
+    return { text: `Created sandbox ${summaryLine(s)}.`, structured: s };
   },
 });
 
@@ -116,7 +116,7 @@ const sandboxConnect = defineTool({
     let hint = '';
     if (info.status === 'paused') hint = ' It is paused: call sandbox_resume before running anything.';
     else if (info.status === 'stopped') hint = ' It is stopped: call sandbox_start before running anything.';
-    return { text: `Connected to sandbox ${summaryLine(s)}. It is now the current sandbox.${hint}`, structured: s };
+    return { text: `Connected to sandbox ${summaryLine(s)}.${hint}`, structured: s };
   },
 });
 

@@ -37,6 +37,9 @@ describe('sandbox_run_code', () => {
     const r = await callOk(s.client, 'sandbox_run_code', { code: 'print("x is", x)\nx + 22' });
     expect(r.structuredContent).toMatchObject({ sandbox_id: sandboxId, success: true, exit_code: 0, stdout: 'x is 20\n', result: '42', truncated: false });
     expect(textOf(r)).toContain('--- stdout ---\nx is 20');
+    // The last expression is shown once, as the result, not again as a text/plain rich output.
+    expect(textOf(r).match(/^42$/gm)).toHaveLength(1);
+    expect(r.structuredContent.rich_outputs).toEqual([]);
   });
 
   it('reports a python error with its traceback and success false', async () => {
