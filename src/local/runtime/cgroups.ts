@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidAlive, signalPid } from './proc.js';
 
 export type V1Controller = 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'freezer';
 const V1_CONTROLLERS: V1Controller[] = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'];
@@ -279,13 +280,7 @@ export class SandboxCgroup {
     if (freezer && existsSync(freezer)) await writeFile(join(freezer, 'freezer.state'), 'THAWED').catch(() => {});
     await waitFor(async () => {
       const pids = await this.allPids();
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
+      for (const pid of pids) signalPid(pid, 'SIGKILL');
       return pids.length === 0;
     }, 3000);
   }
@@ -322,15 +317,6 @@ async function removeCgroupDir(dir: string): Promise<void> {
   }, 3000);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Remove cgroups left behind by runtimes whose process is gone (a crashed backend). Owner dirs are
  * named `r<pid>-<n>`, so live runtimes sharing the machine (parallel test workers) are left alone.
@@ -356,13 +342,7 @@ export async function sweepStaleCgroups(layout: CgroupLayout): Promise<string[]>
         if (layout.unifiedKill && base === layout.unified) await writeFile(join(dir, 'cgroup.kill'), '1').catch(() => {});
         if (base === layout.v1.freezer) await writeFile(join(dir, 'freezer.state'), 'THAWED').catch(() => {});
         for (const p of (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n')) {
-          if (p) {
-            try {
-              process.kill(Number(p), 'SIGKILL');
-            } catch {
-              /* gone */
-            }
-          }
+          if (p) signalPid(Number(p), 'SIGKILL');
         }
         await removeCgroupDir(dir);
         removed.push(dir);

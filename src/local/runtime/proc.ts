@@ -19,6 +19,25 @@ export interface ProcEntry {
   rssBytes: number;
 }
 
+/** True while a host pid exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Signal one host pid; a process that is already gone is not an error. */
+export function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
 const CLOCK_TICKS = 100;
 const PAGE_SIZE = 4096;
 

@@ -25,7 +25,7 @@ import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js'
 import { planCode, type CodePlan } from './languages.js';
 import { PortForward, nodeForwarderScript } from './port-forward.js';
 import type { HostProfile } from './probe.js';
-import { descendantsOf, pidNamespaceOf, pidsInNamespace, readProc } from './proc.js';
+import { descendantsOf, pidNamespaceOf, pidsInNamespace, readProc, signalPid } from './proc.js';
 import { collectProcesses, collectUsage, type CpuSample } from './usage.js';
 import type {
   CodeRequest,
@@ -190,11 +190,7 @@ export class BwrapSandbox implements LocalSandbox {
         if (anchor.child.exitCode !== null || anchor.child.signalCode !== null) resolve();
         else anchor.child.once('exit', () => resolve());
       });
-      try {
-        process.kill(anchor.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+      signalPid(anchor.pid, 'SIGKILL');
       const late = setTimeout(() => signalGroup(anchor.child.pid!, 'SIGKILL'), 1000);
       await exited;
       clearTimeout(late);
@@ -551,11 +547,7 @@ export class BwrapSandbox implements LocalSandbox {
       const fresh = pids.filter((p) => p > 0 && !done.has(p));
       if (fresh.length === 0) break;
       for (const pid of fresh) {
-        try {
-          process.kill(pid, signal);
-        } catch {
-          /* exited */
-        }
+        signalPid(pid, signal);
         done.add(pid);
       }
     }

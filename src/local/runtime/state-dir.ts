@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { pidAlive } from './proc.js';
 import type { SandboxDirs, SandboxSpec } from './types.js';
 
 export function sandboxDirs(stateDir: string, id: string): SandboxDirs {
@@ -71,15 +72,6 @@ export interface SandboxMeta {
 
 export async function writeMeta(dirs: SandboxDirs, meta: SandboxMeta): Promise<void> {
   await writeFile(join(dirs.root, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Remove sandbox dirs whose owning backend process is gone. Returns the removed ids. */
