@@ -28,6 +28,22 @@ export function availableLanguages(probe: RuntimeProbe): RuntimeLanguage[] {
   return langs;
 }
 
+/** One template per runtime the probe found, each with bash beside it. */
+const SINGLE_RUNTIME_TEMPLATES: Array<{
+  id: string;
+  name: string;
+  displayName: string;
+  description: string;
+  language: RuntimeLanguage;
+  extraFeatures: string[];
+  vcpu: number;
+  available: (probe: RuntimeProbe) => boolean;
+}> = [
+  { id: '103', name: 'python', displayName: 'Python 3', description: 'Python 3 with a stateful kernel', language: 'python', extraFeatures: ['ipython_kernel'], vcpu: 1, available: (p) => !!p.python },
+  { id: '104', name: 'nodejs', displayName: 'Node.js', description: 'Node.js (javascript) and bash', language: 'javascript', extraFeatures: [], vcpu: 1, available: (p) => !!p.node },
+  { id: '105', name: 'go', displayName: 'Go', description: 'Go toolchain (go run, offline: GOPROXY=off) and bash', language: 'go', extraFeatures: [], vcpu: 2, available: (p) => !!p.go },
+];
+
 /** Ids are fixed per name so they stay stable across restarts. */
 export function buildTemplateCatalogue(probe: RuntimeProbe): LocalTemplate[] {
   const all = availableLanguages(probe);
@@ -66,43 +82,19 @@ export function buildTemplateCatalogue(probe: RuntimeProbe): LocalTemplate[] {
     features: features(all),
     resources: { vcpu: 1, memoryMb: 1024, diskGb: 10 },
   });
-  if (probe.python) {
+  for (const t of SINGLE_RUNTIME_TEMPLATES) {
+    if (!t.available(probe)) continue;
+    const languages: RuntimeLanguage[] = [t.language, 'bash'];
     templates.push({
-      id: '103',
-      name: 'python',
-      displayName: 'Python 3',
-      description: 'Python 3 with a stateful kernel',
-      category: 'python',
-      language: 'python',
-      languages: ['python', 'bash'],
-      features: features(['python', 'bash'], ['ipython_kernel']),
-      resources: { vcpu: 1, memoryMb: 1024, diskGb: 10 },
-    });
-  }
-  if (probe.node) {
-    templates.push({
-      id: '104',
-      name: 'nodejs',
-      displayName: 'Node.js',
-      description: 'Node.js (javascript) and bash',
-      category: 'nodejs',
-      language: 'javascript',
-      languages: ['javascript', 'bash'],
-      features: features(['javascript', 'bash']),
-      resources: { vcpu: 1, memoryMb: 1024, diskGb: 10 },
-    });
-  }
-  if (probe.go) {
-    templates.push({
-      id: '105',
-      name: 'go',
-      displayName: 'Go',
-      description: 'Go toolchain (go run, offline: GOPROXY=off) and bash',
-      category: 'go',
-      language: 'go',
-      languages: ['go', 'bash'],
-      features: features(['go', 'bash']),
-      resources: { vcpu: 2, memoryMb: 1024, diskGb: 10 },
+      id: t.id,
+      name: t.name,
+      displayName: t.displayName,
+      description: t.description,
+      category: t.name,
+      language: t.language,
+      languages,
+      features: features(languages, t.extraFeatures),
+      resources: { vcpu: t.vcpu, memoryMb: 1024, diskGb: 10 },
     });
   }
   return templates;
