@@ -66,35 +66,25 @@ export class AgentStats {
 
   prometheus(): string {
     const lines: string[] = [];
-    lines.push('# HELP hopx_agent_requests_total Requests served by the agent.');
-    lines.push('# TYPE hopx_agent_requests_total counter');
-    for (const [key, e] of this.endpoints) {
-      const endpoint = key.slice(e.method.length + 1);
-      for (const [status, n] of e.byStatus) {
-        lines.push(`hopx_agent_requests_total{endpoint="${endpoint}",method="${e.method}",status="${status}"} ${n}`);
-      }
-    }
-    lines.push('# HELP hopx_agent_request_duration_seconds Mean request duration per endpoint.');
-    lines.push('# TYPE hopx_agent_request_duration_seconds summary');
-    for (const [key, e] of this.endpoints) {
-      const endpoint = key.slice(e.method.length + 1);
-      lines.push(`hopx_agent_request_duration_seconds_sum{endpoint="${endpoint}",method="${e.method}"} ${e.totalMs / 1000}`);
-      lines.push(`hopx_agent_request_duration_seconds_count{endpoint="${endpoint}",method="${e.method}"} ${e.count}`);
-    }
-    lines.push('# HELP hopx_agent_errors_total Error responses by code.');
-    lines.push('# TYPE hopx_agent_errors_total counter');
-    for (const [key, e] of this.endpoints) {
-      const endpoint = key.slice(e.method.length + 1);
-      for (const [code, n] of e.errorsByCode) {
-        lines.push(`hopx_agent_errors_total{endpoint="${endpoint}",method="${e.method}",code="${code}"} ${n}`);
-      }
-    }
-    lines.push('# HELP hopx_agent_active_executions Executions running now.');
-    lines.push('# TYPE hopx_agent_active_executions gauge');
-    lines.push(`hopx_agent_active_executions ${this.activeExecutions}`);
-    lines.push('# HELP hopx_agent_total_executions Executions started since the sandbox was created.');
-    lines.push('# TYPE hopx_agent_total_executions counter');
-    lines.push(`hopx_agent_total_executions ${this.totalExecutions}`);
+    const metric = (name: string, help: string, type: string, samples: string[]) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
+    /** One call per endpoint with its labels; the samples of all endpoints, in order. */
+    const perEndpoint = (samples: (labels: string, e: EndpointStats) => string[]) =>
+      [...this.endpoints].flatMap(([key, e]) => samples(`endpoint="${key.slice(e.method.length + 1)}",method="${e.method}"`, e));
+
+    metric('hopx_agent_requests_total', 'Requests served by the agent.', 'counter',
+      perEndpoint((l, e) => [...e.byStatus].map(([status, n]) => `hopx_agent_requests_total{${l},status="${status}"} ${n}`)));
+    metric('hopx_agent_request_duration_seconds', 'Mean request duration per endpoint.', 'summary',
+      perEndpoint((l, e) => [
+        `hopx_agent_request_duration_seconds_sum{${l}} ${e.totalMs / 1000}`,
+        `hopx_agent_request_duration_seconds_count{${l}} ${e.count}`,
+      ]));
+    metric('hopx_agent_errors_total', 'Error responses by code.', 'counter',
+      perEndpoint((l, e) => [...e.errorsByCode].map(([code, n]) => `hopx_agent_errors_total{${l},code="${code}"} ${n}`)));
+    metric('hopx_agent_active_executions', 'Executions running now.', 'gauge', [`hopx_agent_active_executions ${this.activeExecutions}`]);
+    metric('hopx_agent_total_executions', 'Executions started since the sandbox was created.', 'counter', [
+      `hopx_agent_total_executions ${this.totalExecutions}`,
+    ]);
     return lines.join('\n') + '\n';
   }
 }
