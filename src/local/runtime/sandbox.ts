@@ -165,11 +165,7 @@ export class BwrapSandbox implements LocalSandbox {
   private async stopNow(): Promise<void> {
     if (this.currentState === 'stopped' || this.currentState === 'destroyed') return;
     // Frozen processes cannot die (v1 freezer) and SIGSTOPped ones keep no promises: thaw first.
-    if (this.currentState === 'paused') {
-      const freezer = this.freezer;
-      if (freezer) await this.cgroup!.thaw(freezer).catch(() => {});
-      else await this.sigstopWalk('SIGCONT');
-    }
+    if (this.currentState === 'paused') await this.setFrozen(false).catch(() => {});
     this.currentState = 'stopped';
     await this.teardownProcesses();
   }
@@ -207,9 +203,7 @@ export class BwrapSandbox implements LocalSandbox {
     return this.serial(async () => {
       if (this.currentState === 'paused') return;
       this.assertRunning();
-      const freezer = this.freezer;
-      if (freezer) await this.cgroup!.freeze(freezer);
-      else await this.sigstopWalk('SIGSTOP');
+      await this.setFrozen(true);
       this.currentState = 'paused';
     });
   }
@@ -220,11 +214,16 @@ export class BwrapSandbox implements LocalSandbox {
         if (this.currentState === 'running') return;
         throw new SandboxStateError(this.currentState, `sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
       }
-      const freezer = this.freezer;
-      if (freezer) await this.cgroup!.thaw(freezer);
-      else await this.sigstopWalk('SIGCONT');
+      await this.setFrozen(false);
       this.currentState = 'running';
     });
+  }
+
+  /** Freeze or thaw every sandbox process: the cgroup freezer when there is one, else the SIGSTOP walk. */
+  private async setFrozen(frozen: boolean): Promise<void> {
+    const freezer = this.freezer;
+    if (freezer) await (frozen ? this.cgroup!.freeze(freezer) : this.cgroup!.thaw(freezer));
+    else await this.sigstopWalk(frozen ? 'SIGSTOP' : 'SIGCONT');
   }
 
   destroy(): Promise<void> {
