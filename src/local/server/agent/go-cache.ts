@@ -5,7 +5,7 @@
  * Binaries live in the sandbox's home (/root/.cache/hopx-go-builds/<hash>/prog).
  */
 import { createHash } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import type { ExecHandle, ExecRequest, LocalSandbox } from '../../runtime/types.js';
 import { collect, exitCodeOf } from './output.js';
 
@@ -63,8 +63,9 @@ export class GoBuildCache {
     let entries = 0;
     let bytes = 0;
     for (const name of await readdir(root).catch(() => [] as string[])) {
-      const st = await stat(`${root}/${name}/prog`).catch(() => null);
-      if (st) {
+      // lstat: a `prog` symlink must not report the size of whatever it points to on the host.
+      const st = await lstat(`${root}/${name}/prog`).catch(() => null);
+      if (st?.isFile()) {
         entries++;
         bytes += st.size;
       }
@@ -74,8 +75,9 @@ export class GoBuildCache {
 
   async clear(): Promise<number> {
     const { entries } = await this.stats();
-    const root = await this.hostRoot();
-    if (root) await rm(root, { recursive: true, force: true });
+    // Removed from inside the sandbox, as its user: a recursive rm on the host (as root) would
+    // follow a directory the sandbox swaps for a symlink between the path check and the removal.
+    await collect(this.sandbox().exec({ argv: ['rm', '-rf', CACHE_ROOT], env: {}, timeoutMs: 30_000, stdin: '' }));
     this.hits = 0;
     this.misses = 0;
     return entries;
