@@ -3,7 +3,7 @@
  * Test-only: registered on top of the product server through `customizeServer`, never part of
  * the product's tool list.
  */
-import { completable, fromJsonSchema, ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
+import { completable, fromJsonSchema, ResourceTemplate, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 // 1x1 red pixel PNG and a 1-sample silent WAV.
@@ -22,6 +22,15 @@ async function traced<T>(what: string, request: () => Promise<T>): Promise<T> {
     console.error(`conformance fixture: ${what} failed after ${Date.now() - started} ms: ${String(error)}`);
     throw error;
   }
+}
+
+type ElicitSchema = Extract<Parameters<ServerContext['mcpReq']['elicitInput']>[0], { requestedSchema: unknown }>['requestedSchema'];
+
+/** Asks the client for form input and reports the answer in the text the scenarios check. */
+async function elicitAndReport(ctx: ServerContext, prefix: string, message: string, requestedSchema: ElicitSchema) {
+  const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({ message, requestedSchema }));
+  const text = `${prefix}: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
+  return { content: [{ type: 'text' as const, text }] };
 }
 
 export function registerConformanceFixtures(server: McpServer): void {
@@ -91,80 +100,67 @@ export function registerConformanceFixtures(server: McpServer): void {
   server.registerTool(
     'test_elicitation',
     { description: 'Asks the user for input.', inputSchema: z.object({ message: z.string() }) },
-    async ({ message }, ctx) => {
-      const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({
-        message,
-        requestedSchema: {
-          type: 'object',
-          properties: {
-            username: { type: 'string', description: "User's response" },
-            email: { type: 'string', description: "User's email address" },
-          },
-          required: ['username', 'email'],
+    async ({ message }, ctx) =>
+      elicitAndReport(ctx, 'User response', message, {
+        type: 'object',
+        properties: {
+          username: { type: 'string', description: "User's response" },
+          email: { type: 'string', description: "User's email address" },
         },
-      }));
-      return { content: [{ type: 'text', text: `User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] };
-    },
+        required: ['username', 'email'],
+      }),
   );
-  server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicitation with defaults.' }, async (ctx) => {
-    const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({
-      message: 'Please review and update the form fields with defaults',
-      requestedSchema: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', description: 'User name', default: 'John Doe' },
-          age: { type: 'integer', description: 'User age', default: 30 },
-          score: { type: 'number', description: 'User score', default: 95.5 },
-          status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
-          verified: { type: 'boolean', description: 'Verification status', default: true },
-        },
+  server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicitation with defaults.' }, async (ctx) =>
+    elicitAndReport(ctx, 'Elicitation completed', 'Please review and update the form fields with defaults', {
+      type: 'object',
+      properties: {
+        name: { type: 'string', description: 'User name', default: 'John Doe' },
+        age: { type: 'integer', description: 'User age', default: 30 },
+        score: { type: 'number', description: 'User score', default: 95.5 },
+        status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
+        verified: { type: 'boolean', description: 'Verification status', default: true },
       },
-    }));
-    return { content: [{ type: 'text', text: `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] };
-  });
-  server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicitation with enum variants.' }, async (ctx) => {
-    const result = await traced('elicitation/create', () => ctx.mcpReq.elicitInput({
-      message: 'Please select options from the enum fields',
-      requestedSchema: {
-        type: 'object',
-        properties: {
-          untitledSingle: { type: 'string', description: 'Untitled single-select', enum: ['option1', 'option2', 'option3'] },
-          titledSingle: {
-            type: 'string',
-            description: 'Titled single-select',
-            oneOf: [
-              { const: 'value1', title: 'First Option' },
-              { const: 'value2', title: 'Second Option' },
-              { const: 'value3', title: 'Third Option' },
+    }),
+  );
+  server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicitation with enum variants.' }, async (ctx) =>
+    elicitAndReport(ctx, 'Elicitation completed', 'Please select options from the enum fields', {
+      type: 'object',
+      properties: {
+        untitledSingle: { type: 'string', description: 'Untitled single-select', enum: ['option1', 'option2', 'option3'] },
+        titledSingle: {
+          type: 'string',
+          description: 'Titled single-select',
+          oneOf: [
+            { const: 'value1', title: 'First Option' },
+            { const: 'value2', title: 'Second Option' },
+            { const: 'value3', title: 'Third Option' },
+          ],
+        },
+        legacyEnum: {
+          type: 'string',
+          description: 'Legacy titled enum',
+          enum: ['opt1', 'opt2', 'opt3'],
+          enumNames: ['Option One', 'Option Two', 'Option Three'],
+        },
+        untitledMulti: {
+          type: 'array',
+          description: 'Untitled multi-select',
+          items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+        },
+        titledMulti: {
+          type: 'array',
+          description: 'Titled multi-select',
+          items: {
+            anyOf: [
+              { const: 'value1', title: 'First Choice' },
+              { const: 'value2', title: 'Second Choice' },
+              { const: 'value3', title: 'Third Choice' },
             ],
           },
-          legacyEnum: {
-            type: 'string',
-            description: 'Legacy titled enum',
-            enum: ['opt1', 'opt2', 'opt3'],
-            enumNames: ['Option One', 'Option Two', 'Option Three'],
-          },
-          untitledMulti: {
-            type: 'array',
-            description: 'Untitled multi-select',
-            items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
-          },
-          titledMulti: {
-            type: 'array',
-            description: 'Titled multi-select',
-            items: {
-              anyOf: [
-                { const: 'value1', title: 'First Choice' },
-                { const: 'value2', title: 'Second Choice' },
-                { const: 'value3', title: 'Third Choice' },
-              ],
-            },
-          },
         },
       },
-    }));
-    return { content: [{ type: 'text', text: `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}` }] };
-  });
+    }),
+  );
 
   server.registerTool(
     'json_schema_2020_12_tool',
