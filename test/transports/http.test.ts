@@ -176,6 +176,18 @@ describe('HTTP safety', () => {
     expect(local.status).toBe(200);
   });
 
+  it('checks Host on a wide bind once --allowed-hosts names the public names', async () => {
+    const token = 'hosts-token-0123456789abcdef';
+    const server = await serve({ host: '0.0.0.0', authToken: token, allowedHosts: ['mcp.example.com'] });
+    const url = server.url.replace('0.0.0.0', '127.0.0.1');
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}` };
+    const foreign = await rawRequest(url, { headers: { ...headers, host: 'evil.example.com' }, body: INITIALIZE_BODY });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body).toMatch(/--allowed-hosts/);
+    const named = await rawRequest(url, { headers: { ...headers, host: `mcp.example.com:${server.port}` }, body: INITIALIZE_BODY });
+    expect(named.status).toBe(200);
+  });
+
   it('requires the bearer token when one is set: missing or wrong → 401, right → served', async () => {
     const token = 'test-token-0123456789abcdef';
     const server = await serve({ authToken: token });
