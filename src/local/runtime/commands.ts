@@ -25,6 +25,28 @@ export function withCgroupPrelude(procsFiles: string[], argv: string[]): string[
   return ['/bin/sh', '-c', PRELUDE, 'sh', String(procsFiles.length), ...procsFiles, ...argv];
 }
 
+/**
+ * Variables that the dynamic loader, libc or sh act on. The host-side helpers that start sandbox
+ * work (the prelude's sh, nsenter, setpriv) run on the host, as root when the backend is root,
+ * with the environment they are spawned with: a request's LD_PRELOAD would load a library the
+ * sandbox wrote, as host root, and LD_DEBUG_OUTPUT would write host files. These variables are
+ * kept out of the helpers' environment and set by `env` once inside (they show in host `ps`,
+ * which is acceptable for loader settings; everything else stays in the environment).
+ */
+const HOST_UNSAFE_ENV =
+  /^(LD_.*|MALLOC_.*|GCONV_PATH|GETCONF_DIR|GLIBC_TUNABLES|HOSTALIASES|LOCALDOMAIN|LOCPATH|NIS_PATH|NLSPATH|RESOLV_HOST_CONF|RES_OPTIONS|TMPDIR|TZDIR|IFS|ENV|BASH_ENV)$/;
+
+/** Split a sandbox process's env into what host helpers may carry and `NAME=value` operands for `env`. */
+export function splitHostEnv(env: Record<string, string>): { host: Record<string, string>; inside: string[] } {
+  const host: Record<string, string> = {};
+  const inside: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (HOST_UNSAFE_ENV.test(name)) inside.push(`${name}=${value}`);
+    else host[name] = value;
+  }
+  return { host, inside };
+}
+
 export function dropPrivileges(setpriv: string, uid: number, argv: string[]): string[] {
   return [setpriv, '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', ...argv];
 }
@@ -103,6 +125,8 @@ export interface JoinOptions {
   root: boolean;
   /** Sandbox directory the command starts in. */
   cwd: string;
+  /** `NAME=value` operands set by `env` inside (see splitHostEnv). */
+  insideEnv?: string[];
   argv: string[];
 }
 
@@ -119,6 +143,7 @@ export function joinArgv(o: JoinOptions): string[] {
     ...(o.root ? ['-S', '0', '-G', '0'] : ['--preserve-credentials']),
     '--',
     '/usr/bin/env', '-C', o.cwd, '--',
+    ...(o.insideEnv ?? []),
     ...o.argv,
   ];
 }

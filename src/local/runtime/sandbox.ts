@@ -16,6 +16,7 @@ import {
   hostHelper,
   joinArgv,
   joinNetArgv,
+  splitHostEnv,
   withCgroupPrelude,
 } from './commands.js';
 import { SpawnedExec, signalGroup } from './exec-handle.js';
@@ -337,8 +338,17 @@ export class BwrapSandbox implements LocalSandbox {
     return this.isolated ? `${SANDBOX_ASSET_DIR}/kernel.py` : this.ctx.kernelPath;
   }
 
-  /** Host argv + host cwd that run `argv` in the sandbox, entering its cgroups first. */
-  private hostCommand(argv: string[], cwd: string | undefined, options: { python?: boolean } = {}): { argv: string[]; hostCwd: string } {
+  /**
+   * Host argv, cwd and environment that run `argv` in the sandbox with `env`, entering its cgroups
+   * first. Loader variables reach the process only past the host helpers (splitHostEnv).
+   */
+  private hostCommand(
+    argv: string[],
+    cwd: string | undefined,
+    env: Record<string, string>,
+    options: { python?: boolean } = {},
+  ): { argv: string[]; hostCwd: string; env: Record<string, string> } {
+    const { host: hostEnv, inside } = splitHostEnv(env);
     let inner = argv;
     if (options.python && !this.cgroup && this.host.probe.limits === 'prlimit') {
       // No memory cgroup: cap python's address space instead (node cannot start under a small
@@ -350,13 +360,12 @@ export class BwrapSandbox implements LocalSandbox {
     const procsFiles = this.cgroup?.procsFiles ?? [];
     if (this.isolated) {
       const anchor = this.anchor!;
-      return {
-        argv: withCgroupPrelude(procsFiles, joinArgv({ nsenter: this.host.nsenter!, anchorPid: anchor.pid, root: this.root, cwd: sandboxCwd, argv: inner })),
-        hostCwd: '/',
-      };
+      const joined = joinArgv({ nsenter: this.host.nsenter!, anchorPid: anchor.pid, root: this.root, cwd: sandboxCwd, insideEnv: inside, argv: inner });
+      return { argv: withCgroupPrelude(procsFiles, joined), hostCwd: '/', env: hostEnv };
     }
+    if (inside.length > 0) inner = ['/usr/bin/env', '--', ...inside, ...inner];
     const wrapped = this.host.setpriv ? hostHelper(this.host.setpriv, this.host.probe.sandboxUid, inner) : inner;
-    return { argv: withCgroupPrelude(procsFiles, wrapped), hostCwd: mapToHost(this.dirs, sandboxCwd)! };
+    return { argv: withCgroupPrelude(procsFiles, wrapped), hostCwd: mapToHost(this.dirs, sandboxCwd)!, env: hostEnv };
   }
 
   /**
@@ -393,11 +402,11 @@ export class BwrapSandbox implements LocalSandbox {
       argv = ['/usr/bin/python3', this.kernelScript, 'pty', String(request.tty.cols), String(request.tty.rows), '--', ...argv];
     }
     const env = { ...this.baseEnv(), ...(request.tty ? { TERM: 'xterm-256color' } : {}), ...request.env };
-    const command = this.hostCommand(argv, request.cwd);
+    const command = this.hostCommand(argv, request.cwd, env);
     return this.track({
       argv: command.argv,
       hostCwd: command.hostCwd,
-      env,
+      env: command.env,
       timeoutMs: request.timeoutMs,
       stdin: request.stdin ?? (request.tty ? undefined : ''),
       controlPipe: !!request.tty,
@@ -413,9 +422,8 @@ export class BwrapSandbox implements LocalSandbox {
       serial: ++this.scriptCounter,
     });
     if (!plan) {
-      const command = this.hostCommand(['bash', '-c', request.code], request.cwd);
-      const env = { ...this.baseEnv(), ...request.env };
-      return this.track({ argv: command.argv, hostCwd: command.hostCwd, env, timeoutMs: request.timeoutMs, stdin: '' });
+      const command = this.hostCommand(['bash', '-c', request.code], request.cwd, { ...this.baseEnv(), ...request.env });
+      return this.track({ argv: command.argv, hostCwd: command.hostCwd, env: command.env, timeoutMs: request.timeoutMs, stdin: '' });
     }
     return this.runWithFile(plan, request);
   }
@@ -429,11 +437,11 @@ export class BwrapSandbox implements LocalSandbox {
     // `cat > file` reads the code from stdin, then the real program runs with stdin at EOF.
     const script = 'mkdir -p "$1" && cat > "$2" && shift 2 && exec "$@" </dev/null';
     const wrapped = ['/bin/sh', '-c', script, 'sh', posix.dirname(plan.file.inside), plan.file.inside, ...plan.argv];
-    const command = this.hostCommand(wrapped, request.cwd, { python: plan.python });
+    const command = this.hostCommand(wrapped, request.cwd, { ...this.baseEnv(), ...plan.env, ...request.env }, { python: plan.python });
     return this.track({
       argv: command.argv,
       hostCwd: command.hostCwd,
-      env: { ...this.baseEnv(), ...plan.env, ...request.env },
+      env: command.env,
       timeoutMs: request.timeoutMs,
       stdin: request.code,
       onFinished: () => rm(plan.cleanupHost, { recursive: true, force: true }),
@@ -454,9 +462,9 @@ export class BwrapSandbox implements LocalSandbox {
       MPLCONFIGDIR: this.mplConfigDir(),
       PYTHONDONTWRITEBYTECODE: '1',
     };
-    const command = this.hostCommand(['/usr/bin/python3', '-u', this.kernelScript, 'kernel'], '/workspace', { python: true });
+    const command = this.hostCommand(['/usr/bin/python3', '-u', this.kernelScript, 'kernel'], '/workspace', env, { python: true });
     return spawn(command.argv[0], command.argv.slice(1), {
-      env,
+      env: command.env,
       cwd: command.hostCwd,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { probeHost } from '../../../src/local/runtime/probe.js';
@@ -32,6 +35,27 @@ describe.skipIf(noBwrap)('containment', () => {
     const r = await bash(sandbox, 'unshare --user true && echo nested');
     expect(r.stdout).toBe('');
     expect(r.exitCode).not.toBe(0);
+  });
+
+  test('loader variables in a request env reach the sandbox but not the host-side helpers', async () => {
+    // On the host, LD_DEBUG_OUTPUT would make the prelude's sh and nsenter (root, when the backend
+    // is) write trace files into this host directory; LD_PRELOAD would load a library as they do.
+    const outside = mkdtempSync(join(tmpdir(), 'hopx-loader-'));
+    try {
+      const r = await capture(
+        sandbox.exec({
+          argv: ['bash', '-c', 'echo "seen:$LD_DEBUG_OUTPUT|$TZDIR|$KEPT"'],
+          env: { LD_DEBUG: 'files', LD_DEBUG_OUTPUT: join(outside, 'trace'), TZDIR: '/nowhere', KEPT: 'yes' },
+          timeoutMs: 10_000,
+          stdin: '',
+        }),
+      );
+      // (inside, the trace path does not exist, so ld.so's trace goes to the output too)
+      expect(r.stdout.split('\n')).toContain(`seen:${join(outside, 'trace')}|/nowhere|yes`);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   test('sees its own cgroup as the root, not the host cgroup paths', async () => {
