@@ -74,6 +74,29 @@ describe.each([
   });
 });
 
+describe('requests piped in before EOF', () => {
+  it('are all answered before the conversation ends, although the backend was still starting', async () => {
+    const child = spawn(process.execPath, [cli], { env: { ...localEnv(), HOPX_MCP_LOG_LEVEL: 'info' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const requests = [
+      { method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'pipe', version: '1' } } },
+      { method: 'tools/call', params: { name: 'sandbox_create', arguments: { template: 'code-interpreter' } } },
+      { method: 'tools/call', params: { name: 'sandbox_list', arguments: {} } },
+    ];
+    child.stdin.end(requests.map((r, i) => `${JSON.stringify({ jsonrpc: '2.0', id: i + 1, ...r })}\n`).join(''));
+    expect(await exited, stderr).toBe(0);
+    const replies = stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; result?: { isError?: boolean } });
+    expect(replies.map((r) => r.id).sort()).toEqual([1, 2, 3]);
+    expect(replies.find((r) => r.id === 2)?.result?.isError, stdout).toBeFalsy();
+    // ... and the sandbox created on the way was killed with the conversation.
+    expect(stderr).toContain('"msg":"sandbox killed"');
+  });
+});
+
 /**
  * Spawns the built CLI and, over raw JSON-RPC on its pipes (so that the one thing ending the
  * server is the one under test), initializes and creates a sandbox.
