@@ -43,7 +43,14 @@ export function startStdioServer(serve: ServeOptions, io: StdioIo = {}): StdioSe
   const hold = io.backendReady ? holdUntilBackendReady(wire, io.backendReady, serve) : undefined;
   if (hold && input) {
     stdin.pipe(input, { end: false });
-    stdin.once('end', () => void hold.drain().then(() => input.end()));
+    let ended = false;
+    const endInput = (): void => {
+      if (ended) return;
+      ended = true;
+      void hold.drain().then(() => input.end());
+    };
+    stdin.once('end', endInput);
+    stdin.once('close', endInput); // a destroyed stdin may close without 'end'
     stdin.once('error', (error) => input.destroy(error));
   }
 
