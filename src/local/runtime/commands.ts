@@ -34,7 +34,22 @@ export function withCgroupPrelude(procsFiles: string[], argv: string[]): string[
  * which is acceptable for loader settings; everything else stays in the environment).
  */
 const HOST_UNSAFE_ENV =
-  /^(LD_.*|MALLOC_.*|GCONV_PATH|GETCONF_DIR|GLIBC_TUNABLES|HOSTALIASES|LOCALDOMAIN|LOCPATH|NIS_PATH|NLSPATH|RESOLV_HOST_CONF|RES_OPTIONS|TMPDIR|TZDIR|IFS|ENV|BASH_ENV)$/;
+  /^(LD_.*|MALLOC_.*|GCONV_PATH|GETCONF_DIR|GLIBC_TUNABLES|HOSTALIASES|LOCALDOMAIN|LOCPATH|NIS_PATH|NLSPATH|RESOLV_HOST_CONF|RES_OPTIONS|TMPDIR|TZDIR|IFS|ENV|BASH_ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4)$/;
+
+/**
+ * bash step that closes every fd from $1 up, then execs the rest. Node hands the backend's
+ * inherited fds (what its own parent left open without close-on-exec) to every child, and
+ * setpriv, bwrap and nsenter pass them on: without this step sandbox code could use them. Runs
+ * before `env` applies the request's shell variables (BASH_ENV, BASH_FUNC_*), so they cannot
+ * change it. Usage: bash -c CLOSE bash <first fd to close> <argv...>
+ */
+const CLOSE_INHERITED_FDS =
+  'keep=$1; shift; for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -ge "$keep" ] && eval "exec $fd>&-"; done; exec "$@"';
+
+/** argv that runs `argv` with only fds 0..keep-1 open. */
+export function closingInheritedFds(keep: number, argv: string[]): string[] {
+  return ['/bin/bash', '-c', CLOSE_INHERITED_FDS, 'bash', String(keep), ...argv];
+}
 
 /** Split a sandbox process's env into what host helpers may carry and `NAME=value` operands for `env`. */
 export function splitHostEnv(env: Record<string, string>): { host: Record<string, string>; inside: string[] } {
@@ -73,8 +88,8 @@ export interface AnchorOptions {
   infoFd: number;
 }
 
-/** What the anchor keeps running: it only holds the namespaces open. */
-export const ANCHOR_COMMAND = ['/bin/sleep', 'infinity'];
+/** What the anchor keeps running: it only holds the namespaces open (and no inherited fd). */
+export const ANCHOR_COMMAND = closingInheritedFds(3, ['/bin/sleep', 'infinity']);
 
 /**
  * bwrap options for the long-lived anchor that owns the sandbox's namespaces. They are passed
@@ -127,6 +142,8 @@ export interface JoinOptions {
   cwd: string;
   /** `NAME=value` operands set by `env` inside (see splitHostEnv). */
   insideEnv?: string[];
+  /** fds the command keeps (0..keepFds-1); every other one is closed inside. Default 3. */
+  keepFds?: number;
   argv: string[];
 }
 
@@ -142,9 +159,7 @@ export function joinArgv(o: JoinOptions): string[] {
     '--user', '--mount', '--pid', '--net', '--ipc', '--uts', '--cgroup', '--root', '--wd',
     ...(o.root ? ['-S', '0', '-G', '0'] : ['--preserve-credentials']),
     '--',
-    '/usr/bin/env', '-C', o.cwd, '--',
-    ...(o.insideEnv ?? []),
-    ...o.argv,
+    ...closingInheritedFds(o.keepFds ?? 3, ['/usr/bin/env', '-C', o.cwd, '--', ...(o.insideEnv ?? []), ...o.argv]),
   ];
 }
 

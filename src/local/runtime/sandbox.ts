@@ -10,6 +10,7 @@ import { SandboxCgroup } from './cgroups.js';
 import {
   ANCHOR_COMMAND,
   SANDBOX_ASSET_DIR,
+  closingInheritedFds,
   SANDBOX_PATH,
   anchorOptions,
   dropPrivileges,
@@ -346,7 +347,7 @@ export class BwrapSandbox implements LocalSandbox {
     argv: string[],
     cwd: string | undefined,
     env: Record<string, string>,
-    options: { python?: boolean } = {},
+    options: { python?: boolean; keepFds?: number } = {},
   ): { argv: string[]; hostCwd: string; env: Record<string, string> } {
     const { host: hostEnv, inside } = splitHostEnv(env);
     let inner = argv;
@@ -360,10 +361,19 @@ export class BwrapSandbox implements LocalSandbox {
     const procsFiles = this.cgroup?.procsFiles ?? [];
     if (this.isolated) {
       const anchor = this.anchor!;
-      const joined = joinArgv({ nsenter: this.host.nsenter!, anchorPid: anchor.pid, root: this.root, cwd: sandboxCwd, insideEnv: inside, argv: inner });
+      const joined = joinArgv({
+        nsenter: this.host.nsenter!,
+        anchorPid: anchor.pid,
+        root: this.root,
+        cwd: sandboxCwd,
+        insideEnv: inside,
+        keepFds: options.keepFds,
+        argv: inner,
+      });
       return { argv: withCgroupPrelude(procsFiles, joined), hostCwd: '/', env: hostEnv };
     }
     if (inside.length > 0) inner = ['/usr/bin/env', '--', ...inside, ...inner];
+    inner = closingInheritedFds(options.keepFds ?? 3, inner);
     const wrapped = this.host.setpriv ? hostHelper(this.host.setpriv, this.host.probe.sandboxUid, inner) : inner;
     return { argv: withCgroupPrelude(procsFiles, wrapped), hostCwd: mapToHost(this.dirs, sandboxCwd)!, env: hostEnv };
   }
@@ -402,7 +412,7 @@ export class BwrapSandbox implements LocalSandbox {
       argv = ['/usr/bin/python3', this.kernelScript, 'pty', String(request.tty.cols), String(request.tty.rows), '--', ...argv];
     }
     const env = { ...this.baseEnv(), ...(request.tty ? { TERM: 'xterm-256color' } : {}), ...request.env };
-    const command = this.hostCommand(argv, request.cwd, env);
+    const command = this.hostCommand(argv, request.cwd, env, { keepFds: request.tty ? 4 : 3 });
     return this.track({
       argv: command.argv,
       hostCwd: command.hostCwd,
@@ -462,7 +472,7 @@ export class BwrapSandbox implements LocalSandbox {
       MPLCONFIGDIR: this.mplConfigDir(),
       PYTHONDONTWRITEBYTECODE: '1',
     };
-    const command = this.hostCommand(['/usr/bin/python3', '-u', this.kernelScript, 'kernel'], '/workspace', env, { python: true });
+    const command = this.hostCommand(['/usr/bin/python3', '-u', this.kernelScript, 'kernel'], '/workspace', env, { python: true, keepFds: 4 });
     return spawn(command.argv[0], command.argv.slice(1), {
       env: command.env,
       cwd: command.hostCwd,
