@@ -54,6 +54,8 @@ interface Cell {
 }
 
 const READY_TIMEOUT_MS = 30_000;
+/** stderr kept to explain a kernel that failed to start. */
+const DIAGNOSTIC_CHARS = 4096;
 /** How long to wait for the end-of-cell markers after "done" (user code may have closed fd 1). */
 const MARKER_WAIT_MS = 500;
 /** Per stream, how much of a cell's output the KernelResult keeps. */
@@ -153,7 +155,9 @@ class KernelProcess {
     const stderr = new RawStream(marker, (t) => this.raw('stderr', t), () => this.markerArrived('stderr'));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      if (!this.current) startupStderr += chunk;
+      // Only for the start-up failure message: output between cells (a thread or a child the
+      // user left running) must not pile up here for the kernel's whole life.
+      if (!this.current && startupStderr.length < DIAGNOSTIC_CHARS) startupStderr += chunk;
       stderr.push(chunk);
     });
     (child.stdin as Writable).on('error', () => {});

@@ -70,7 +70,7 @@ async function waitForSocket(path: string, forwarder: ChildProcess): Promise<voi
   const deadline = Date.now() + 5000;
   let stderr = '';
   forwarder.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
+    if (stderr.length < 4096) stderr += chunk; // for the start-up error only; socat logs per connection
   });
   while (!existsSync(path)) {
     if (forwarder.exitCode !== null || forwarder.signalCode !== null) {

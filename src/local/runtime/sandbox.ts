@@ -277,7 +277,9 @@ export class BwrapSandbox implements LocalSandbox {
     argsPipe.end(bwrapOptions.map((a) => `${a}\0`).join(''));
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
+      // For start-up errors only. The anchor keeps this stream for the sandbox's life, and code
+      // inside could reach it (ptrace or pidfd_getfd on its own `sleep`): keep it bounded.
+      if (stderr.length < 4096) stderr += chunk;
     });
     let timer: NodeJS.Timeout | undefined;
     const pid = await new Promise<number>((resolve, reject) => {
