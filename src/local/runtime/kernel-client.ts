@@ -54,6 +54,11 @@ interface Cell {
 }
 
 const READY_TIMEOUT_MS = 30_000;
+/**
+ * Longest reply line accepted from the kernel (a display bundle with a big image is a few MB).
+ * Cell code can write to fd 3 itself; a line that never ends must not grow the backend forever.
+ */
+const MAX_REPLY_CHARS = 64 * 1024 * 1024;
 /** stderr kept to explain a kernel that failed to start. */
 const DIAGNOSTIC_CHARS = 4096;
 /** How long to wait for the end-of-cell markers after "done" (user code may have closed fd 1). */
@@ -131,23 +136,29 @@ class KernelProcess {
         resolve();
       });
     });
-    let buffered = '';
     const replies = child.stdio[3] as Readable;
     replies.setEncoding('utf8');
+    // Pieces of the unfinished line; each chunk is searched once, so a long line costs linear time.
+    let partial: string[] = [];
+    let partialChars = 0;
     replies.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        let message: KernelMessage;
-        try {
-          message = JSON.parse(line) as KernelMessage;
-        } catch {
-          continue;
-        }
-        if (message.type === 'ready') markReady();
-        else this.dispatch(message);
+      let from = 0;
+      for (let newline = chunk.indexOf('\n'); newline >= 0; newline = chunk.indexOf('\n', from)) {
+        partial.push(chunk.slice(from, newline));
+        const line = partial.join('');
+        partial = [];
+        partialChars = 0;
+        from = newline + 1;
+        this.reply(line, markReady);
+      }
+      if (from < chunk.length) {
+        partial.push(chunk.slice(from));
+        partialChars += chunk.length - from;
+      }
+      if (partialChars > MAX_REPLY_CHARS) {
+        partial = [];
+        partialChars = 0;
+        this.killGroup(); // the running cell fails with "the Python kernel exited"
       }
     });
     // Raw fd 1/2 output (subprocesses, C code) belongs to whichever cell is running.
@@ -161,6 +172,17 @@ class KernelProcess {
       stderr.push(chunk);
     });
     (child.stdin as Writable).on('error', () => {});
+  }
+
+  private reply(line: string, markReady: () => void): void {
+    let message: KernelMessage;
+    try {
+      message = JSON.parse(line) as KernelMessage;
+    } catch {
+      return;
+    }
+    if (message.type === 'ready') markReady();
+    else this.dispatch(message);
   }
 
   get isAlive(): boolean {

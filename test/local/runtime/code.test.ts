@@ -132,6 +132,20 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
     expect(r.stdout).toMatch(/\[4194304 more characters of stdout were dropped: over 16 MiB\]\n$/);
   });
 
+  test('a cell that writes an endless line to the reply channel loses the kernel, not the backend', async () => {
+    // The reply fd is reachable from cell code; 80 MiB without a newline passes the 64 MiB line cap.
+    const flood = [
+      'import os',
+      'fd = max(int(f) for f in os.listdir("/proc/self/fd") if int(f) > 2 and os.path.exists(f"/proc/self/fd/{f}") and os.readlink(f"/proc/self/fd/{f}").startswith("socket:"))',
+      'for _ in range(80):',
+      '    os.write(fd, b"x" * (1 << 20))',
+    ].join('\n');
+    const r = await run(flood, 60_000);
+    expect(r).toMatchObject({ timedOut: false, stateLost: true });
+    expect(r.error?.value).toMatch(/kernel exited/);
+    expect((await run('6 * 7')).result).toEqual({ 'text/plain': '42' });
+  });
+
   test('cells run one at a time, in order', async () => {
     const results = await Promise.all([run('import time\ntime.sleep(0.2)\norder = [1]'), run('order.append(2)\norder')]);
     expect(results[1].result).toEqual({ 'text/plain': '[1, 2]' });
