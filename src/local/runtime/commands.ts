@@ -15,10 +15,9 @@ export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
  * exports, so the sandbox env is exactly what the caller passed.
  * Usage: sh -c PRELUDE sh <n> <file1..fileN> <argv...>
  */
-const PRELUDE =
-  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; unset PWD; exec "$@"';
-
-export const PRELUDE_FAILED_EXIT = 97;
+/** Exit status of a process that could not enter its cgroups (it never ran). */
+const PRELUDE_FAILED_EXIT = 97;
+const PRELUDE = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit ${PRELUDE_FAILED_EXIT}; shift; n=$((n-1)); done; unset PWD; exec "$@"`;
 
 export function withCgroupPrelude(procsFiles: string[], argv: string[]): string[] {
   if (procsFiles.length === 0) return ['/bin/sh', '-c', 'unset PWD; exec "$@"', 'sh', ...argv];

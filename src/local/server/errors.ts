@@ -14,9 +14,6 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: Record<string, unknown>) =>
-  new ApiError(400, 'INVALID_REQUEST', message, { details });
-
 export const missingParameter = (field: string, hint = '') =>
   new ApiError(400, 'MISSING_PARAMETER', `Missing required field "${field}"${hint ? `: ${hint}` : ''}`, {
     details: { missing_field: field },
