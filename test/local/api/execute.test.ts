@@ -326,6 +326,13 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     if (t.backend.probe.python) {
       const sessions = await agent(w, 'GET', '/jupyter/sessions');
       expect(sessions.body.sessions[0]).toMatchObject({ execution_state: 'idle' });
+      // Busy while any cell is queued or running, not only until the first one returns.
+      const quick = a().code.run({ code: '1' });
+      const slow = a().code.run({ code: 'import time\ntime.sleep(1.5)' });
+      await quick;
+      expect((await agent(w, 'GET', '/jupyter/sessions')).body.sessions[0]).toMatchObject({ execution_state: 'busy' });
+      await slow;
+      expect((await agent(w, 'GET', '/jupyter/sessions')).body.sessions[0]).toMatchObject({ execution_state: 'idle' });
     }
     // A JSON body over the 64 MiB limit is refused from its Content-Length, before it is read.
     const status = await new Promise<number>((resolve, reject) => {

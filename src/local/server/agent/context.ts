@@ -23,7 +23,8 @@ export interface SandboxState {
 
 export interface KernelActivity {
   started: boolean;
-  busy: boolean;
+  /** Cells queued or running (the kernel runs one at a time); busy while above 0. */
+  cells: number;
   lastActivity: Date | null;
 }
 

@@ -40,7 +40,7 @@ export async function runCode(ctx: AgentContext, call: CodeCall, onOutput?: Outp
 
 async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
   ctx.kernel.started = true;
-  ctx.kernel.busy = true;
+  ctx.kernel.cells++;
   try {
     const result = await ctx.sandbox.runtime.runPython(
       { code: call.code, cwd: call.cwd, env: call.env, timeoutMs: call.timeoutSeconds * 1000 },
@@ -64,7 +64,7 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
       notes,
     };
   } finally {
-    ctx.kernel.busy = false;
+    ctx.kernel.cells--;
     ctx.kernel.lastActivity = new Date();
   }
 }

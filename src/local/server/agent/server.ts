@@ -45,7 +45,7 @@ export class AgentServer {
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly deps: AgentDeps) {
-    const kernel: KernelActivity = { started: false, busy: false, lastActivity: null };
+    const kernel: KernelActivity = { started: false, cells: 0, lastActivity: null };
     this.ctx = {
       sandbox: deps.sandbox,
       probe: deps.probe,

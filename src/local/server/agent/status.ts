@@ -193,7 +193,7 @@ export function registerStatusRoutes(router: Router, ctx: AgentContext): void {
       ? [
           {
             kernel_id: `python-${ctx.sandbox.id}`,
-            execution_state: ctx.kernel.busy ? 'busy' : 'idle',
+            execution_state: ctx.kernel.cells > 0 ? 'busy' : 'idle',
             connections: 1,
             last_activity: ctx.kernel.lastActivity?.toISOString() ?? null,
           },
