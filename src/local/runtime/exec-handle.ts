@@ -12,6 +12,48 @@ const DRAIN_MS = 200;
 /** Output kept for a stream nobody has subscribed to yet. */
 const MAX_EARLY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A one-shot timeout that can be held while its sandbox is paused: a frozen process makes no
+ * progress, so paused time must not count against it (as in a paused VM, whose clock stops too).
+ */
+export class PausableTimer {
+  private timer: NodeJS.Timeout | null = null;
+  private remainingMs: number;
+  private armedAt = 0;
+  private finished = false;
+
+  constructor(
+    ms: number,
+    private readonly fire: () => void,
+  ) {
+    this.remainingMs = ms;
+    this.resume();
+  }
+
+  pause(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.remainingMs -= Date.now() - this.armedAt;
+  }
+
+  resume(): void {
+    if (this.timer || this.finished) return;
+    this.armedAt = Date.now();
+    this.timer = setTimeout(() => {
+      this.finished = true;
+      this.timer = null;
+      this.fire();
+    }, Math.max(0, this.remainingMs));
+  }
+
+  clear(): void {
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -48,6 +90,7 @@ export class SpawnedExec implements ExecHandle {
   private exited = false;
   private killing: Promise<void> | null = null;
   private readonly control: Writable | null;
+  private readonly timer: PausableTimer | null;
 
   constructor(o: SpawnOptions) {
     const started = Date.now();
@@ -71,10 +114,13 @@ export class SpawnedExec implements ExecHandle {
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.emit('stderr', chunk));
     if (o.stdin !== undefined) this.child.stdin!.end(o.stdin);
 
-    const timer = o.timeoutMs > 0 ? setTimeout(() => {
-      this.timedOut = true;
-      void this.kill();
-    }, o.timeoutMs) : null;
+    const timer = (this.timer =
+      o.timeoutMs > 0
+        ? new PausableTimer(o.timeoutMs, () => {
+            this.timedOut = true;
+            void this.kill();
+          })
+        : null);
 
     this.done = new Promise<ExecOutcome>((resolve) => {
       let spawnError: Error | null = null;
@@ -83,7 +129,7 @@ export class SpawnedExec implements ExecHandle {
       });
       this.child.on('exit', (code, signal) => {
         this.exited = true;
-        if (timer) clearTimeout(timer);
+        timer?.clear();
         // Wait for pipes to drain, but not forever: `server &` keeps them open.
         const closed = new Promise<void>((r) => this.child.once('close', () => r()));
         const drained = Promise.race([closed, new Promise<void>((r) => setTimeout(r, DRAIN_MS))]);
@@ -105,7 +151,7 @@ export class SpawnedExec implements ExecHandle {
       this.child.on('close', () => {
         if (spawnError && !this.exited) {
           this.exited = true;
-          if (timer) clearTimeout(timer);
+          timer?.clear();
           this.emit('stderr', `failed to start: ${spawnError.message}\n`);
           void Promise.resolve(o.onFinished?.()).catch(() => {});
           resolve({ exitCode: 127, signal: null, timedOut: false, oomKilled: false, durationMs: Date.now() - started });
@@ -154,6 +200,15 @@ export class SpawnedExec implements ExecHandle {
     if (this.control && !this.control.destroyed && !this.exited) {
       this.control.write(`${JSON.stringify({ cols, rows })}\n`);
     }
+  }
+
+  /** Hold the timeout while the sandbox is paused (see PausableTimer). */
+  pauseTimeout(): void {
+    this.timer?.pause();
+  }
+
+  resumeTimeout(): void {
+    this.timer?.resume();
   }
 
   kill(): Promise<void> {

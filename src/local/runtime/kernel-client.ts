@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxStateError } from './errors.js';
-import { KILL_GRACE_MS, signalGroup } from './exec-handle.js';
+import { KILL_GRACE_MS, PausableTimer, signalGroup } from './exec-handle.js';
 import type { KernelResult, MimeBundle } from './types.js';
 
 export interface KernelCellRequest {
@@ -273,6 +273,8 @@ export class PythonKernel {
   private tail: Promise<unknown> = Promise.resolve();
   private nextId = 1;
   private closed = false;
+  /** The running cell's timeout and kill-grace timers, held while the sandbox is paused. */
+  private readonly cellTimers = new Set<PausableTimer>();
 
   constructor(private readonly hooks: KernelHooks) {}
 
@@ -316,8 +318,8 @@ export class PythonKernel {
     const kernel = await this.ensureProcess();
     const id = this.nextId++;
     let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    let hardKill: NodeJS.Timeout | undefined;
+    let timer: PausableTimer | undefined;
+    let hardKill: PausableTimer | undefined;
     const cell: Cell = { id, stdout: '', stderr: '', dropped: { stdout: 0, stderr: 0 }, displays: [], onOutput, finish: () => {} };
     const outcome = new Promise<KernelMessage | { died: string; oom: boolean }>((resolve) => {
       cell.finish = resolve;
@@ -326,16 +328,20 @@ export class PythonKernel {
     if (!kernel.isAlive) kernel.abandon({ died: 'the Python kernel exited', oom: false });
     kernel.send({ type: 'execute', id, code: request.code, env: request.env, cwd: request.cwd ?? null });
     if (request.timeoutMs > 0) {
-      timer = setTimeout(() => {
+      timer = new PausableTimer(request.timeoutMs, () => {
         timedOut = true;
         kernel.send({ type: 'interrupt', id });
         // Not interruptible (a C loop, SIGINT ignored): kill the kernel; its state is gone.
-        hardKill = setTimeout(() => kernel.killGroup(), KILL_GRACE_MS);
-      }, request.timeoutMs);
+        hardKill = new PausableTimer(KILL_GRACE_MS, () => kernel.killGroup());
+        this.cellTimers.add(hardKill);
+      });
+      this.cellTimers.add(timer);
     }
     const message = await outcome;
-    clearTimeout(timer);
-    clearTimeout(hardKill);
+    for (const t of [timer, hardKill]) {
+      t?.clear();
+      if (t) this.cellTimers.delete(t);
+    }
     const kept = (stream: 'stdout' | 'stderr') =>
       cell.dropped[stream] ? `${cell[stream]}\n[${cell.dropped[stream]} more characters of ${stream} were dropped: over ${MAX_KEPT_OUTPUT / 1024 / 1024} MiB]\n` : cell[stream];
     const base = { stdout: kept('stdout'), stderr: kept('stderr'), displays: cell.displays, timedOut, durationMs: Date.now() - started };
@@ -353,6 +359,14 @@ export class PythonKernel {
       };
     }
     return { ...base, error: message.error ?? null, result: message.result ?? null, stateLost: false, oomKilled: false };
+  }
+
+  /** Hold (pause) or re-arm (resume) the running cell's timers. */
+  holdTimers(hold: boolean): void {
+    for (const t of this.cellTimers) {
+      if (hold) t.pause();
+      else t.resume();
+    }
   }
 
   /** Kill the kernel (sandbox stop/destroy). Queued cells fail with "not running". */

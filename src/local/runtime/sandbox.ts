@@ -206,6 +206,7 @@ export class BwrapSandbox implements LocalSandbox {
       if (this.currentState === 'paused') return;
       this.assertRunning();
       await this.setFrozen(true);
+      this.holdTimeouts(true);
       this.currentState = 'paused';
     });
   }
@@ -217,8 +218,18 @@ export class BwrapSandbox implements LocalSandbox {
         throw new SandboxStateError(this.currentState, `sandbox ${this.id} is ${this.currentState}; only a paused sandbox can be resumed`);
       }
       await this.setFrozen(false);
+      this.holdTimeouts(false);
       this.currentState = 'running';
     });
+  }
+
+  /** Paused time does not count against running work's timeouts (its processes make no progress). */
+  private holdTimeouts(hold: boolean): void {
+    for (const exec of this.running) {
+      if (hold) exec.pauseTimeout();
+      else exec.resumeTimeout();
+    }
+    this.kernel.holdTimers(hold);
   }
 
   /** Freeze or thaw every sandbox process: the cgroup freezer when there is one, else the SIGSTOP walk. */

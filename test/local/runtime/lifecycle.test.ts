@@ -7,7 +7,7 @@ import { createRuntime } from '../../../src/local/runtime/index.js';
 import { probeHost } from '../../../src/local/runtime/probe.js';
 import { pidsInNamespace } from '../../../src/local/runtime/proc.js';
 import type { BwrapSandbox } from '../../../src/local/runtime/sandbox.js';
-import { bash, expectPauseStopsProgress, skipReason, startRuntime, startTicker, waitUntil, type TestRuntime } from './helpers.js';
+import { bash, capture, expectPauseStopsProgress, skipReason, startRuntime, startTicker, waitUntil, type TestRuntime } from './helpers.js';
 
 const host = await probeHost();
 const noBwrap = skipReason(host.probe.isolation !== 'namespaces', `bubblewrap unusable here: ${host.bwrapFailure}`);
@@ -92,6 +92,28 @@ describe.skipIf(noBwrap)('sandbox lifecycle', () => {
     await sandbox.pause();
     await sandbox.destroy();
     expect(existsSync(sandbox.dirs.root)).toBe(false);
+  });
+
+  test('time spent paused does not count against running work\'s timeouts', async () => {
+    const sandbox = await rt.create('pausetime');
+    try {
+      // ~1 s of real work with a 2 s timeout, paused for 1.5 s in the middle: it must finish.
+      const work = capture(
+        sandbox.exec({ argv: ['bash', '-c', 'for i in $(seq 20); do sleep 0.05; done; echo finished'], env: {}, timeoutMs: 2000, stdin: '' }),
+      );
+      const cell = host.probe.python
+        ? sandbox.runPython({ code: 'import time\nfor _ in range(20): time.sleep(0.05)\n"finished"', env: {}, timeoutMs: 2000 })
+        : null;
+      await new Promise((r) => setTimeout(r, 200));
+      await sandbox.pause();
+      await new Promise((r) => setTimeout(r, 1500));
+      await sandbox.resume();
+      const done = await work;
+      expect(done).toMatchObject({ timedOut: false, stdout: 'finished\n' });
+      if (cell) expect(await cell).toMatchObject({ timedOut: false, stateLost: false, result: { 'text/plain': "'finished'" } });
+    } finally {
+      await sandbox.destroy();
+    }
   });
 
   test('reports the anchor dying from inside (kill -9 -1)', async () => {
