@@ -18,6 +18,9 @@ import { runCode } from './run-code.js';
 
 /** Each recursive watch walks its tree; keep a socket from opening unbounded numbers of them. */
 const MAX_WATCHES_PER_SOCKET = 8;
+/** Across all of a sandbox's sockets: every watched directory holds a host inotify watch. */
+const MAX_WATCHES_PER_SANDBOX = 32;
+const openWatches = new WeakMap<AgentContext, number>();
 /** hopx-api.md §5.12: streaming execute defaults to 60 s. */
 const STREAM_DEFAULT_TIMEOUT_S = 60;
 
@@ -183,6 +186,10 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
       sendError(ws, new ApiError(400, 'INVALID_REQUEST', `At most ${MAX_WATCHES_PER_SOCKET} watched paths per socket`));
       return;
     }
+    if ((openWatches.get(ctx) ?? 0) >= MAX_WATCHES_PER_SANDBOX) {
+      sendError(ws, new ApiError(429, 'RESOURCE_LIMIT_ERROR', `At most ${MAX_WATCHES_PER_SANDBOX} watched paths per sandbox; close other watch sockets first`));
+      return;
+    }
     const requested = typeof msg.path === 'string' && msg.path ? msg.path : '/workspace';
     void (async () => {
       try {
@@ -201,7 +208,12 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
           ).then((event) => changes.send({ type: 'change', path: sandboxPath, event, timestamp: nowIso() }, 1, 'change events'));
         });
         watcher.on('error', () => watcher.close());
+        if (ws.readyState !== ws.OPEN) {
+          watcher.close(); // the socket closed while the path was being checked
+          return;
+        }
         watchers.push(watcher);
+        openWatches.set(ctx, (openWatches.get(ctx) ?? 0) + 1);
         send(ws, { type: 'watching', path: target.sandboxPath, timestamp: nowIso() });
       } catch (err) {
         sendError(ws, err);
@@ -210,5 +222,7 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
   });
   ws.on('close', () => {
     for (const w of watchers) w.close();
+    openWatches.set(ctx, Math.max(0, (openWatches.get(ctx) ?? 0) - watchers.length));
+    watchers.length = 0;
   });
 }
