@@ -9,6 +9,8 @@ import type { ExecHandle, ExecOutcome } from './types.js';
 export const KILL_GRACE_MS = 2000;
 /** After the main process exits, how long to wait for pipes held open by background children. */
 const DRAIN_MS = 200;
+/** Input queued for a process that is not reading (a paused sandbox's terminal) before more is dropped. */
+const MAX_PENDING_STDIN_BYTES = 8 * 1024 * 1024;
 /** Output kept for a stream nobody has subscribed to yet. */
 const MAX_EARLY_BYTES = 16 * 1024 * 1024;
 
@@ -187,8 +189,11 @@ export class SpawnedExec implements ExecHandle {
     this.subscribe('stderr', cb);
   }
 
+  /** Queue input; beyond MAX_PENDING_STDIN_BYTES unread, more is dropped rather than buffered without bound. */
   writeStdin(data: string): void {
-    if (!this.exited && this.child.stdin!.writable) this.child.stdin!.write(data);
+    const stdin = this.child.stdin!;
+    if (this.exited || !stdin.writable || stdin.writableLength > MAX_PENDING_STDIN_BYTES) return;
+    stdin.write(data);
   }
 
   /** Close stdin (EOF) so programs that read until end of input can finish. */
