@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../../log.js';
 import type { RuntimeProbe } from '../runtime/types.js';
 import { ApiError, invalidField } from './errors.js';
-import { Router, bearerToken, headerValue, listenerUrl, nowIso, readJsonBody, secretsEqual, sendError, sendJson, startRequest } from './http.js';
+import { Router, answerClientError, bearerToken, headerValue, listenerUrl, nowIso, readJsonBody, secretsEqual, sendError, sendJson, startRequest } from './http.js';
 import { stringMap } from './agent/fields.js';
 import type { SandboxEntry, SandboxRegistry } from './sandboxes.js';
 import { type LocalTemplate, findTemplate, templateToWire } from './templates.js';
@@ -35,6 +35,7 @@ export class ControlPlane {
   constructor(private readonly deps: ControlPlaneDeps) {
     this.routes();
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('clientError', answerClientError);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));

@@ -3,7 +3,8 @@
  * responses in the HopX shape, bounded JSON bodies, constant-time secret comparison, a router.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { SandboxStateError } from '../runtime/errors.js';
 import { ApiError } from './errors.js';
 import { newRequestId } from './ids.js';
@@ -85,6 +86,30 @@ export function sendError(res: ServerResponse, requestId: string, err: unknown):
   }
   sendJson(res, apiError.status, errorBody(apiError, requestId));
   return apiError;
+}
+
+/** A whole HTTP/1.1 error response, for sockets that never became a request (or an upgrade refused). */
+export function rawErrorResponse(err: ApiError, requestId: string): string {
+  const body = JSON.stringify(errorBody(err, requestId));
+  return (
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? err.code}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `X-Request-ID: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/** node:http's answer to a request it cannot parse, in the HopX error format (it sends no body). */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const apiError =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError(431, 'HEADERS_TOO_LARGE', 'Request headers are too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError(408, 'REQUEST_TIMEOUT', 'The request was not received in time')
+        : new ApiError(400, 'INVALID_REQUEST', 'Malformed HTTP request');
+  socket.end(rawErrorResponse(apiError, newRequestId()));
 }
 
 /** Read and parse a JSON object body, refusing bodies over the limit with 413. Empty body → {}. */

@@ -3,6 +3,7 @@
  * client and, where the wire format itself is the subject, through raw fetch.
  */
 import { readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestBackend, type TestBackend } from '../../support/local-backend.js';
@@ -36,6 +37,20 @@ describe.skipIf(bwrapMissingReason !== null)('local backend control plane', () =
     }
     const bearer = await fetch(`${t.backend.url}/v1/templates`, { headers: { Authorization: `Bearer ${t.backend.apiKey}` } });
     expect(bearer.status).toBe(200);
+  });
+
+  test('a request node:http cannot parse still gets a HopX error body', async () => {
+    const { port } = new URL(t.backend.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection(Number(port), '127.0.0.1', () => socket.write('NOT A REQUEST\r\n\r\n'));
+      let text = '';
+      socket.setEncoding('utf8').on('data', (c: string) => (text += c));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(reply).toMatch(/\r\nX-Request-ID: req_/);
+    expectHopxError(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)), 'INVALID_REQUEST');
   });
 
   test('templates: list, filters, get by name and by id, 404 for unknown', async () => {

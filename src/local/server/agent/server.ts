@@ -11,7 +11,18 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../../log.js';
 import type { RuntimeLanguage, RuntimeProbe } from '../../runtime/types.js';
 import { ApiError } from '../errors.js';
-import { Router, bearerToken, errorBody, headerValue, listenerUrl, secretsEqual, sendError, startRequest } from '../http.js';
+import {
+  Router,
+  answerClientError,
+  bearerToken,
+  headerValue,
+  listenerUrl,
+  rawErrorResponse,
+  secretsEqual,
+  sendError,
+  startRequest,
+  toApiError,
+} from '../http.js';
 import { newRequestId } from '../ids.js';
 import type { TokenSigner } from '../jwt.js';
 import { BackgroundJobs } from './background.js';
@@ -65,6 +76,7 @@ export class AgentServer {
     registerEnvRoutes(this.router, this.ctx);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket as Socket, head));
+    this.server.on('clientError', answerClientError);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -155,13 +167,7 @@ export class AgentServer {
       if (!handler) throw new ApiError(404, 'NOT_FOUND', `No WebSocket endpoint ${url.pathname}`);
       this.gate(req, url, true);
     } catch (err) {
-      const e = err as ApiError;
-      const requestId = newRequestId();
-      const body = JSON.stringify(errorBody(e, requestId));
-      socket.end(
-        `HTTP/1.1 ${e.status} ${e.code}\r\nContent-Type: application/json\r\nX-Request-ID: ${requestId}\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      socket.end(rawErrorResponse(toApiError(err), newRequestId()));
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
