@@ -149,7 +149,8 @@ const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConv
 /** What happened and what to do next, for one error; `null` when the error is not recognised. */
 function describe(names: string[], f: ErrorFields): string | null {
   const msg = sanitizeMessage(f.message);
-  if (names.some((n) => OWN_ERRORS.includes(n))) return msg;
+  // sanitizeMessage trims the final period; our own messages are whole sentences.
+  if (names.some((n) => OWN_ERRORS.includes(n))) return `${msg}.`;
   if (names.includes('AbortedError')) return 'The call was cancelled before it finished.';
   if (!names.includes('HopxError')) return null;
   // A state conflict that names the state gets the tool that fixes it, whatever the message says.

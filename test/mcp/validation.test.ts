@@ -42,7 +42,8 @@ describe('input validation', () => {
 
   it('treats null as an omitted optional parameter, and names a required one that is null', async () => {
     const r = await call(s.client, 'sandbox_list_files', { sandbox_id: null, path: null });
-    expect(textOf(r)).toMatch(/no current sandbox/);
+    // A whole sentence: the final period survives message cleanup.
+    expect(textOf(r)).toMatch(/no current sandbox.*or pass "sandbox_id"\.$/);
     const required = await call(s.client, 'sandbox_run_code', { code: null });
     expect(textOf(required)).toMatch(/"code" must be a string, got null/);
   });
