@@ -4,14 +4,26 @@ import type { ClientContext } from './context.js';
 import { NetworkError, ValidationError } from './errors.js';
 import * as check from './validate.js';
 import { openAgentSocket } from './ws.js';
-import { toBackgroundHandle, toExecutionResult, toStreamEvent, type Json } from './wire.js';
+import {
+  toAsyncExecutionHandle,
+  toBackgroundHandle,
+  toExecutionResult,
+  toRichExecutionResult,
+  toStreamEvent,
+  type Json,
+} from './wire.js';
 import type {
+  AsyncExecutionHandle,
   BackgroundProcessHandle,
   CallOptions,
   CodeApi,
   ExecutionResult,
+  RichExecutionResult,
+  RunAsyncOptions,
   RunBackgroundOptions,
   RunCodeOptions,
+  RunIpythonOptions,
+  RunRichOptions,
   StreamEvent,
 } from './types.js';
 
@@ -19,6 +31,9 @@ export const DEFAULT_WORKDIR = '/workspace';
 const RUN_TIMEOUT_S = 120;
 const BACKGROUND_TIMEOUT_S = 300;
 const STREAM_TIMEOUT_S = 60;
+const IPYTHON_TIMEOUT_S = 60;
+/** The SDKs' default for webhook runs (the docs say 3600). */
+const ASYNC_TIMEOUT_S = 1800;
 /** The HTTP wait = the execution timeout + this slack (both SDKs). */
 const EXECUTION_SLACK_MS = 30_000;
 
@@ -81,6 +96,47 @@ export class Code implements CodeApi {
     return toBackgroundHandle(started);
   }
 
+  /**
+   * POST /execute/rich (agent 3.1.1). Its spec names the directory `working_dir` while later agents
+   * read `workdir`, so both are sent with the same value.
+   */
+  async runRich(options: RunRichOptions, call: CallOptions = {}): Promise<RichExecutionResult> {
+    const body = executeBody(options, RUN_TIMEOUT_S);
+    body.working_dir = body.workdir;
+    if (options.captureRich !== undefined && typeof options.captureRich !== 'boolean') {
+      throw new ValidationError('captureRich must be true or false.');
+    }
+    body.capture_rich = options.captureRich ?? true;
+    return toRichExecutionResult(await postExecution(this.conn, '/execute/rich', body, { waits: true, operation: 'run code with rich output' }, call));
+  }
+
+  /** POST /execute/ipython (agent 3.1.1): `{code, timeout, env}` only, as the JS SDK sends it. */
+  async runIpython(options: RunIpythonOptions, call: CallOptions = {}): Promise<ExecutionResult> {
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError('runIpython needs options, e.g. { code: "x = 1; x + 1" }.');
+    }
+    const body: Json = {
+      code: check.nonEmptyString(options.code, 'code', '"x = 1; x + 1"'),
+      timeout: options.timeoutSeconds === undefined ? IPYTHON_TIMEOUT_S : check.positiveInteger(options.timeoutSeconds, 'timeoutSeconds'),
+    };
+    if (options.env !== undefined) body.env = check.envVars(options.env);
+    return toExecutionResult(await postExecution(this.conn, '/execute/ipython', body, { waits: true, operation: 'run code in IPython' }, call));
+  }
+
+  /**
+   * POST /execute/async: the agent queues the run (200 or 202) and POSTs the result to
+   * callbackUrl. Never retried: a resend would run the code twice.
+   */
+  async runAsync(options: RunAsyncOptions, call: CallOptions = {}): Promise<AsyncExecutionHandle> {
+    const body = executeBody(options, ASYNC_TIMEOUT_S);
+    body.callback_url = callbackUrl(options.callbackUrl);
+    if (options.callbackHeaders !== undefined) body.callback_headers = stringMap(options.callbackHeaders, 'callbackHeaders');
+    if (options.callbackSignatureSecret !== undefined) {
+      body.callback_signature_secret = check.nonEmptyString(options.callbackSignatureSecret, 'callbackSignatureSecret', '"a long random string"');
+    }
+    return toAsyncExecutionHandle(await postExecution(this.conn, '/execute/async', body, { waits: false, operation: 'start an async run' }, call));
+  }
+
   async *stream(options: RunCodeOptions, call: CallOptions = {}): AsyncIterable<StreamEvent> {
     const body = executeBody(options, STREAM_TIMEOUT_S);
     // The call's timeout bounds the handshake; the run itself is bounded by the agent's timeout.
@@ -101,4 +157,29 @@ export class Code implements CodeApi {
       socket.close();
     }
   }
+}
+
+function callbackUrl(value: unknown): string {
+  const url = check.nonEmptyString(value, 'callbackUrl', '"https://example.com/hopx-webhook"');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ValidationError(`callbackUrl must be an absolute http(s) URL, e.g. https://example.com/hopx-webhook; got ${JSON.stringify(url)}.`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ValidationError(`callbackUrl must use http or https; got ${parsed.protocol.replace(/:$/, '')}.`);
+  }
+  return url;
+}
+
+/** Header names and string values; the values (often secrets) are never echoed. */
+function stringMap(value: unknown, field: string): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(`${field} must be an object of "Header-Name": "value" strings.`);
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new ValidationError(`${field}.${key} must be a string.`);
+  }
+  return value as Record<string, string>;
 }

@@ -39,6 +39,8 @@ export interface HttpRequest {
   query?: Record<string, string | number | boolean | undefined>;
   /** Extra headers (auth). Never logged. */
   headers?: Record<string, string>;
+  /** The Accept header; default `application/json` (text for Prometheus, SSE for event streams). */
+  accept?: string;
   json?: unknown;
   /** A streamed body (multipart upload). Such requests are never retried. */
   body?: { stream: Readable; contentType: string; contentLength?: number };
@@ -157,7 +159,7 @@ export class HttpClient {
 
   private headers(req: HttpRequest, requestId: string): Record<string, string> {
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      accept: req.accept ?? 'application/json',
       'user-agent': USER_AGENT,
       'x-request-id': requestId,
       ...req.headers,

@@ -94,5 +94,11 @@ function createSandboxAgent(ctx: ClientContext, conn: AgentConnection): SandboxA
     clearCache: (call) => metrics.clearCache(call),
     previewUrl: (port, call) => metrics.previewUrl(port, call),
     terminal: (call) => openTerminal(ctx, conn, call),
+    ping: (call) => metrics.ping(call),
+    system: (call) => metrics.system(call),
+    apiInfo: (call) => metrics.apiInfo(call),
+    prometheusMetrics: (call) => metrics.prometheusMetrics(call),
+    legacyMetrics: (call) => metrics.legacyMetrics(call),
+    cacheStatus: (call) => metrics.cacheStatus(call),
   };
 }

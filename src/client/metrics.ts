@@ -1,10 +1,34 @@
-/** Agent: health, info, metrics, cache, preview URLs (hopx-api.md §5.1, §5.3, §5.10, §5.11). */
+/** Agent: health, info, ping, system, metrics, cache, preview URLs (hopx-api.md §5.1, §5.3, §5.10, §5.11). */
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
 import { HopxError } from './errors.js';
 import * as check from './validate.js';
-import { asRecord, str, toAgentHealth, toAgentInfo, toCacheClearResult, toCacheStats, toMetricsSnapshot, type Json } from './wire.js';
-import type { AgentHealth, AgentInfo, CacheClearResult, CacheStats, CallOptions, MetricsSnapshot } from './types.js';
+import {
+  asRecord,
+  str,
+  toAgentApiInfo,
+  toAgentCacheStatus,
+  toAgentHealth,
+  toAgentInfo,
+  toAgentPing,
+  toAgentSystemInfo,
+  toCacheClearResult,
+  toCacheStats,
+  toMetricsSnapshot,
+  type Json,
+} from './wire.js';
+import type {
+  AgentApiInfo,
+  AgentCacheStatus,
+  AgentHealth,
+  AgentInfo,
+  AgentPing,
+  AgentSystemInfo,
+  CacheClearResult,
+  CacheStats,
+  CallOptions,
+  MetricsSnapshot,
+} from './types.js';
 
 /** `<digits>-`? `<sandbox label>` `.` `<domain ending in .vms.hopx.dev>` (both SDKs' rule). */
 const HOPX_AGENT_HOST = /^(?:\d+-)?([^.]+)\.(.+\.vms\.hopx\.dev)$/;
@@ -32,6 +56,39 @@ export class AgentMetrics {
 
   async metrics(call?: CallOptions): Promise<MetricsSnapshot> {
     return toMetricsSnapshot(await this.get('/metrics/snapshot', 'read sandbox metrics', call));
+  }
+
+  /** Text `pong` (3.1.1) or JSON (3.2.x): read as text, then parsed if it is JSON. */
+  async ping(call: CallOptions = {}): Promise<AgentPing> {
+    const res = await this.conn.request<string>(
+      { method: 'GET', path: '/ping', accept: 'application/json, text/plain', response: 'text', context: { operation: 'ping the agent' } },
+      call,
+    );
+    return toAgentPing(res.data);
+  }
+
+  async system(call?: CallOptions): Promise<AgentSystemInfo> {
+    return toAgentSystemInfo(await this.get('/system', 'read system info', call));
+  }
+
+  async apiInfo(call?: CallOptions): Promise<AgentApiInfo> {
+    return toAgentApiInfo(await this.get('/', 'read agent API info', call));
+  }
+
+  async legacyMetrics(call?: CallOptions): Promise<MetricsSnapshot> {
+    return toMetricsSnapshot(await this.get('/metrics', 'read legacy metrics', call));
+  }
+
+  async prometheusMetrics(call: CallOptions = {}): Promise<string> {
+    const res = await this.conn.request<string>(
+      { method: 'GET', path: '/metrics/prometheus', accept: 'text/plain', response: 'text', context: { operation: 'read Prometheus metrics' } },
+      call,
+    );
+    return res.data;
+  }
+
+  async cacheStatus(call?: CallOptions): Promise<AgentCacheStatus> {
+    return toAgentCacheStatus(await this.get('/cache', 'read cache status', call));
   }
 
   async cacheStats(call?: CallOptions): Promise<CacheStats> {

@@ -2,8 +2,8 @@
 import type { AgentConnection, AgentRequest } from './agent.js';
 import { HopxError, ProcessNotFoundError } from './errors.js';
 import * as check from './validate.js';
-import { asRecord, idString, str, toBackgroundProcessList, toSystemProcessList, type Json } from './wire.js';
-import type { BackgroundProcess, CallOptions, ProcessesApi, SystemProcess } from './types.js';
+import { asRecord, idString, str, toBackgroundProcessList, toJupyterSessions, toSystemProcessList, type Json } from './wire.js';
+import type { BackgroundProcess, CallOptions, JupyterSession, ProcessesApi, SystemProcess } from './types.js';
 
 /** The four kill forms seen across spec, docs and SDKs, in the order we try them. */
 function killForms(processId: string): AgentRequest[] {
@@ -61,5 +61,13 @@ export class Processes implements ProcessesApi {
       call,
     );
     return toSystemProcessList(res.data);
+  }
+
+  async jupyterSessions(call: CallOptions = {}): Promise<JupyterSession[]> {
+    const res = await this.conn.request<unknown>(
+      { method: 'GET', path: '/jupyter/sessions', response: 'json', context: { operation: 'list Jupyter sessions' } },
+      call,
+    );
+    return toJupyterSessions(res.data);
   }
 }

@@ -1,14 +1,16 @@
 /** Control plane: sandbox lifecycle (hopx-api.md §4.2–§4.9). */
 import type { ClientContext } from './context.js';
-import { HopxError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ValidationError } from './errors.js';
+import { errorFromTransport, HopxError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ValidationError } from './errors.js';
 import type { Json } from './wire.js';
-import { asRecord, idString, num, str, toSandboxInfo, toSandboxPage, toToken } from './wire.js';
+import { sseData } from './sse.js';
+import { asRecord, idString, num, str, toMetricsSnapshot, toSandboxInfo, toSandboxPage, toToken } from './wire.js';
 import * as check from './validate.js';
 import type {
   AgentTokenInfo,
   CallOptions,
   CreateSandboxOptions,
   ListSandboxesOptions,
+  MetricsSnapshot,
   SandboxInfo,
   SandboxPage,
   SandboxesApi,
@@ -165,6 +167,65 @@ export class Sandboxes implements SandboxesApi {
       throw error;
     } finally {
       this.ctx.sessions.forget(id);
+    }
+  }
+
+  /**
+   * POST /v1/sandboxes/{id}/kill, the documented force-kill (not in the OpenAPI file, unused by the
+   * SDKs). Killing twice ends in the same state, so it is retried like DELETE.
+   */
+  async forceKill(sandboxId: string, call: CallOptions = {}): Promise<SandboxStateChange> {
+    const id = check.sandboxId(sandboxId);
+    try {
+      const res = await this.ctx.control<Json>(
+        {
+          method: 'POST',
+          path: `/v1/sandboxes/${encodeURIComponent(id)}/kill`,
+          idempotent: true,
+          response: 'json',
+          context: sandboxContext('force-kill sandbox', id),
+        },
+        call,
+      );
+      const body = asRecord(res.data);
+      return { id: idString(body.id) ?? id, status: str(body.status) ?? 'killed' };
+    } finally {
+      this.ctx.sessions.forget(id);
+    }
+  }
+
+  /**
+   * SSE GET /v1/sandboxes/{id}/metrics/stream (docs only): one snapshot per `data: {json}` event.
+   * The call's timeout bounds the wait for the response headers; the stream then runs until the
+   * server ends it or `call.signal` aborts, which ends the iteration quietly.
+   */
+  async *metricsStream(sandboxId: string, call: CallOptions = {}): AsyncIterable<MetricsSnapshot> {
+    const id = check.sandboxId(sandboxId);
+    const res = await this.ctx.control<AsyncIterable<Uint8Array> & { destroy(): void }>(
+      {
+        method: 'GET',
+        path: `/v1/sandboxes/${encodeURIComponent(id)}/metrics/stream`,
+        accept: 'text/event-stream',
+        response: 'stream',
+        context: sandboxContext('stream sandbox metrics', id),
+      },
+      call,
+    );
+    try {
+      for await (const data of sseData(res.data)) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          continue; // keep-alives and non-JSON events carry no metrics
+        }
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) yield toMetricsSnapshot(parsed);
+      }
+    } catch (error) {
+      if (call.signal?.aborted) return;
+      throw errorFromTransport(error, { ...sandboxContext('stream sandbox metrics', id), plane: 'control' });
+    } finally {
+      res.data.destroy();
     }
   }
 

@@ -129,6 +129,87 @@ export interface ControlPlaneHealth {
   details: Record<string, unknown>;
 }
 
+export interface TemplateDeleteResult {
+  id: string;
+  status: string | null;
+  message: string | null;
+}
+
+export interface TemplateUploadLinkOptions {
+  /** SHA-256 (64 hex digits) of the gzip tarball of the COPY context. */
+  filesHash: string;
+  /** Size of that tarball in bytes (at least 1). */
+  contentLength: number;
+}
+
+export interface TemplateUploadLink {
+  /** True when HopX already has these files: skip the upload. */
+  present: boolean;
+  /** Where to PUT the tarball (`Content-Type: application/gzip`) when not present. */
+  uploadUrl: string | null;
+  expiresAt: string | null;
+  filesHash: string;
+}
+
+/** One build step, sent as given, e.g. `{ type: 'RUN', args: ['pip install x'] }` (hopx-api.md §4.11). */
+export interface TemplateBuildStep {
+  type: string;
+  args?: string[];
+  [field: string]: unknown;
+}
+
+export interface TemplateBuildRequest {
+  name: string;
+  /** Base image, e.g. `python:3.12-slim` (Alpine is not supported by HopX). */
+  fromImage: string;
+  /** Default 2 (as the SDKs). */
+  cpu?: number;
+  /** Default 2048. */
+  memoryMb?: number;
+  /** Default 10. */
+  diskGb?: number;
+  steps?: TemplateBuildStep[];
+  skipCache?: boolean;
+  /** Rebuild an existing template of this name instead of failing with 409. */
+  update?: boolean;
+  startCmd?: string;
+  /** `{type: port|url|file|process|command, port?, url?, path?, name?, command?}`. */
+  readyCmd?: Record<string, unknown>;
+  /** `{type: "basic", username, password}` or `{token}`. Never logged. */
+  registryCredentials?: Record<string, string>;
+  agentVersion?: string;
+}
+
+export interface TemplateBuild {
+  buildId: string;
+  templateId: string | null;
+  status: string;
+  logsUrl: string | null;
+}
+
+export interface TemplateBuildStatus {
+  buildId: string;
+  templateId: string | null;
+  /** e.g. building, active, completed, success, failed. */
+  status: string;
+  progress: number | null;
+  currentStep: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  errorMessage: string | null;
+  buildDurationMs: number | null;
+  estimatedCompletion: string | null;
+}
+
+export interface TemplateBuildLogs {
+  /** Log text since the requested offset. */
+  logs: string;
+  /** Pass this as the next `offset`. */
+  offset: number;
+  status: string | null;
+  complete: boolean;
+}
+
 // ---------------------------------------------------------------- agent: code
 
 export type Language = 'python' | 'javascript' | 'bash' | 'go';
@@ -209,6 +290,48 @@ export type StreamEvent =
   | { type: 'result'; exitCode: number; executionTimeSeconds: number | null }
   | { type: 'error'; error: string; code: string | null }
   | { type: 'complete'; success: boolean };
+
+export interface RunRichOptions extends RunCodeOptions {
+  /** Default true. */
+  captureRich?: boolean;
+}
+
+export interface RichExecutionResult extends ExecutionResult {
+  /** Rich outputs the agent reported as files (older agents: `{type: "image", path}`), not inline data. */
+  richFiles: Array<{ mimeType: string; path: string }>;
+}
+
+export interface RunIpythonOptions {
+  code: string;
+  /** Execution timeout in seconds; default 60 (the HTTP timeout is this + 30 s). */
+  timeoutSeconds?: number;
+  env?: Record<string, string>;
+}
+
+export interface RunAsyncOptions extends RunCodeOptions {
+  /** http(s) URL the agent POSTs the result to when the run ends. */
+  callbackUrl: string;
+  callbackHeaders?: Record<string, string>;
+  /** Signs the callback (`X-HOPX-Signature: sha256=<hmac>`). Never logged. */
+  callbackSignatureSecret?: string;
+}
+
+export interface AsyncExecutionHandle {
+  executionId: string;
+  /** `queued` on acceptance. */
+  status: string;
+  callbackUrl: string | null;
+  message: string | null;
+  timestamp: string | null;
+}
+
+export interface JupyterSession {
+  kernelId: string;
+  /** idle | busy | starting */
+  executionState: string | null;
+  connections: number | null;
+  lastActivity: string | null;
+}
 
 // ---------------------------------------------------------------- agent: commands
 
@@ -301,6 +424,55 @@ export interface CacheClearResult {
   entriesRemoved: number | null;
 }
 
+export interface AgentPing {
+  /** `pong` (agent 3.1.1 text), or the main value of the JSON reply (3.2.x). */
+  reply: string;
+  /** The JSON body, or null for a text reply. */
+  raw: Record<string, unknown> | null;
+}
+
+export interface UsageFigures {
+  totalBytes: number | null;
+  usedBytes: number | null;
+  freeBytes: number | null;
+  usagePercent: number | null;
+}
+
+/** GET /system in either documented shape (agent 3.1.1 usage figures, or 3.2.x host description). */
+export interface AgentSystemInfo {
+  os: { name: string | null; version: string | null; kernel: string | null; arch: string | null } | null;
+  hostname: string | null;
+  cpuCores: number | null;
+  cpuModel: string | null;
+  cpuUsagePercent: number | null;
+  memory: UsageFigures | null;
+  disk: UsageFigures | null;
+  uptimeSeconds: number | null;
+  /** Tool names the 3.2.x shape lists under `capabilities`. */
+  capabilities: string[];
+  raw: Record<string, unknown>;
+}
+
+/** GET / on the agent: API information (untyped in the spec). */
+export interface AgentApiInfo {
+  name: string | null;
+  version: string | null;
+  /** "METHOD /path" strings, from a map or a list. */
+  endpoints: string[];
+  raw: Record<string, unknown>;
+}
+
+/** GET /cache: per the docs, agent status rather than cache figures. */
+export interface AgentCacheStatus {
+  agent: string | null;
+  status: string | null;
+  version: string | null;
+  vmId: string | null;
+  message: string | null;
+  timestamp: string | null;
+  raw: Record<string, unknown>;
+}
+
 // ---------------------------------------------------------------- the client surface
 
 export interface SandboxesApi {
@@ -321,12 +493,25 @@ export interface SandboxesApi {
   setTimeout(sandboxId: string, timeoutSeconds: number, call?: CallOptions): Promise<SandboxTimeout>;
   /** New agent JWT, kept in the client's token cache. */
   refreshToken(sandboxId: string, call?: CallOptions): Promise<AgentTokenInfo>;
+  /** POST /v1/sandboxes/{id}/kill (documented, unused by the SDKs); `kill` (DELETE) is the usual form. */
+  forceKill(sandboxId: string, call?: CallOptions): Promise<SandboxStateChange>;
+  /** SSE GET /v1/sandboxes/{id}/metrics/stream: one snapshot per `data:` event; ends when the signal aborts. */
+  metricsStream(sandboxId: string, call?: CallOptions): AsyncIterable<MetricsSnapshot>;
 }
 
 export interface TemplatesApi {
   list(options?: ListTemplatesOptions, call?: CallOptions): Promise<TemplateInfo[]>;
   /** Name or numeric id. */
   get(nameOrId: string, call?: CallOptions): Promise<TemplateInfo>;
+  /** DELETE /v1/templates/{id}: organisation-owned templates only (403 for public ones). */
+  delete(templateId: string, call?: CallOptions): Promise<TemplateDeleteResult>;
+  /** POST /v1/templates/files/upload-link (build step 1). */
+  getUploadLink(options: TemplateUploadLinkOptions, call?: CallOptions): Promise<TemplateUploadLink>;
+  /** POST /v1/templates/build → 201. Never retried. */
+  build(request: TemplateBuildRequest, call?: CallOptions): Promise<TemplateBuild>;
+  buildStatus(buildId: string, call?: CallOptions): Promise<TemplateBuildStatus>;
+  /** The SDKs' JSON poll form: GET /v1/templates/build/{templateId}/logs?offset=N. */
+  buildLogs(templateId: string, options?: { offset?: number }, call?: CallOptions): Promise<TemplateBuildLogs>;
 }
 
 export interface CodeApi {
@@ -334,6 +519,12 @@ export interface CodeApi {
   runBackground(options: RunBackgroundOptions, call?: CallOptions): Promise<BackgroundProcessHandle>;
   /** WebSocket /execute/stream; ends after the `complete` event. */
   stream(options: RunCodeOptions, call?: CallOptions): AsyncIterable<StreamEvent>;
+  /** POST /execute/rich (agent 3.1.1): /execute plus `rich_outputs[]`. */
+  runRich(options: RunRichOptions, call?: CallOptions): Promise<RichExecutionResult>;
+  /** POST /execute/ipython (agent 3.1.1). */
+  runIpython(options: RunIpythonOptions, call?: CallOptions): Promise<ExecutionResult>;
+  /** POST /execute/async: queued, result POSTed to callbackUrl. Never retried. */
+  runAsync(options: RunAsyncOptions, call?: CallOptions): Promise<AsyncExecutionHandle>;
 }
 
 export interface ProcessesApi {
@@ -343,6 +534,8 @@ export interface ProcessesApi {
   kill(processId: string, call?: CallOptions): Promise<{ processId: string; status: string }>;
   /** OS processes in the sandbox (GET /processes). */
   listSystem(call?: CallOptions): Promise<SystemProcess[]>;
+  /** GET /jupyter/sessions. */
+  jupyterSessions(call?: CallOptions): Promise<JupyterSession[]>;
 }
 
 export interface CommandsApi {
@@ -415,6 +608,18 @@ export interface SandboxAgent {
   previewUrl(port: number, call?: CallOptions): Promise<string>;
   /** WebSocket /terminal. */
   terminal(call?: CallOptions): Promise<TerminalSession>;
+  /** GET /ping: text `pong` or a JSON object. */
+  ping(call?: CallOptions): Promise<AgentPing>;
+  /** GET /system, either documented shape. */
+  system(call?: CallOptions): Promise<AgentSystemInfo>;
+  /** GET / (API information and endpoint list). */
+  apiInfo(call?: CallOptions): Promise<AgentApiInfo>;
+  /** GET /metrics/prometheus: the Prometheus text exposition, as is. */
+  prometheusMetrics(call?: CallOptions): Promise<string>;
+  /** GET /metrics (legacy JSON, mapped like /metrics/snapshot). */
+  legacyMetrics(call?: CallOptions): Promise<MetricsSnapshot>;
+  /** GET /cache (agent status per the docs). */
+  cacheStatus(call?: CallOptions): Promise<AgentCacheStatus>;
 }
 
 export interface HopxClientOptions {

@@ -6,8 +6,13 @@
  */
 import { HopxError } from './errors.js';
 import type {
+  AgentApiInfo,
+  AgentCacheStatus,
   AgentHealth,
   AgentInfo,
+  AgentPing,
+  AgentSystemInfo,
+  AsyncExecutionHandle,
   BackgroundProcess,
   BackgroundProcessHandle,
   CacheClearResult,
@@ -17,15 +22,23 @@ import type {
   ExecutionResult,
   FileChangeEvent,
   FileInfo,
+  JupyterSession,
   MetricsSnapshot,
+  RichExecutionResult,
   RichOutput,
   SandboxInfo,
   SandboxPage,
   SandboxResources,
   StreamEvent,
   SystemProcess,
+  TemplateBuild,
+  TemplateBuildLogs,
+  TemplateBuildStatus,
+  TemplateDeleteResult,
   TemplateInfo,
   TemplateResources,
+  TemplateUploadLink,
+  UsageFigures,
 } from './types.js';
 
 export type Json = Record<string, unknown>;
@@ -439,4 +452,199 @@ export function toCacheStats(value: unknown): CacheStats {
 export function toCacheClearResult(value: unknown): CacheClearResult {
   const body = asRecord(value);
   return { message: str(body.message), entriesRemoved: num(first(body, 'entries_removed', 'cleared')) };
+}
+
+// ------------------------------------------------------------------------------ template building (§4.10, §4.11)
+
+export function toTemplateDeleteResult(value: unknown, templateId: string): TemplateDeleteResult {
+  const body = asRecord(value);
+  return { id: idString(first(body, 'id', 'template_id')) ?? templateId, status: str(body.status), message: str(body.message) };
+}
+
+export function toTemplateUploadLink(value: unknown, filesHash: string): TemplateUploadLink {
+  const body = asRecord(value);
+  return {
+    present: bool(body.present) ?? false,
+    uploadUrl: str(first(body, 'upload_url', 'uploadUrl')),
+    expiresAt: str(first(body, 'expires_at', 'expiresAt')),
+    filesHash: str(first(body, 'files_hash', 'filesHash')) ?? filesHash,
+  };
+}
+
+export function toTemplateBuild(value: unknown): TemplateBuild {
+  const body = asRecord(value);
+  const buildId = idString(first(body, 'build_id', 'buildId', 'id'));
+  if (!buildId) throw new HopxError('HopX accepted the template build but returned no build_id; cannot follow it. Check the template list.');
+  return {
+    buildId,
+    templateId: idString(first(body, 'template_id', 'templateId')),
+    status: str(body.status) ?? 'building',
+    logsUrl: str(first(body, 'logs_url', 'logsUrl')),
+  };
+}
+
+export function toTemplateBuildStatus(value: unknown, buildId: string): TemplateBuildStatus {
+  const body = asRecord(value);
+  return {
+    buildId: idString(first(body, 'build_id', 'buildId')) ?? buildId,
+    templateId: idString(first(body, 'template_id', 'templateId')),
+    status: str(body.status) ?? 'unknown',
+    progress: num(body.progress),
+    currentStep: str(first(body, 'current_step', 'currentStep')),
+    startedAt: str(body.started_at),
+    completedAt: str(first(body, 'completed_at', 'end_time')),
+    errorMessage: str(first(body, 'error_message', 'error')),
+    buildDurationMs: num(body.build_duration_ms),
+    estimatedCompletion: str(body.estimated_completion),
+  };
+}
+
+export function toTemplateBuildLogs(value: unknown, requestedOffset: number): TemplateBuildLogs {
+  const body = asRecord(value);
+  const logs = typeof body.logs === 'string' ? body.logs : array(body.logs).map(String).join('\n');
+  return {
+    logs,
+    offset: num(body.offset) ?? requestedOffset,
+    status: str(body.status),
+    complete: bool(body.complete) ?? false,
+  };
+}
+
+// ------------------------------------------------------------------------------ agent: more execution (§5.5, §5.9)
+
+export function toRichExecutionResult(value: unknown): RichExecutionResult {
+  const body = asRecord(value);
+  const richFiles: RichExecutionResult['richFiles'] = [];
+  for (const entry of array(body.rich_outputs)) {
+    const e = asRecord(entry);
+    const path = str(e.path);
+    if (path && (e.data === undefined || e.data === null)) richFiles.push({ mimeType: normalizeMime(str(e.type) ?? 'application/octet-stream'), path });
+  }
+  return { ...toExecutionResult(body), richFiles };
+}
+
+export function toAsyncExecutionHandle(value: unknown): AsyncExecutionHandle {
+  const body = asRecord(value);
+  const executionId = idString(first(body, 'execution_id', 'id'));
+  if (!executionId) throw new HopxError('The sandbox agent accepted the async run but returned no execution_id; watch the callback URL for the result.');
+  return {
+    executionId,
+    status: str(body.status) ?? 'queued',
+    callbackUrl: str(body.callback_url),
+    message: str(body.message),
+    timestamp: str(body.timestamp),
+  };
+}
+
+export function toJupyterSessions(value: unknown): JupyterSession[] {
+  const body = asRecord(value);
+  const items = Array.isArray(value) ? value : array(body.sessions);
+  return items.map((item) => {
+    const s = asRecord(item);
+    const kernel = asRecord(s.kernel);
+    return {
+      kernelId: idString(first(s, 'kernel_id', 'id') ?? kernel.id) ?? '',
+      executionState: str(first(s, 'execution_state', 'state') ?? kernel.execution_state),
+      connections: num(first(s, 'connections') ?? kernel.connections),
+      lastActivity: str(first(s, 'last_activity') ?? kernel.last_activity),
+    };
+  });
+}
+
+// ------------------------------------------------------------------------------ agent: ping, system, /, /cache (§5.3, §5.11)
+
+/** /ping answers `pong` as text (3.1.1) or a JSON object of strings (3.2.x). */
+export function toAgentPing(text: string): AgentPing {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { reply: text.trim(), raw: null };
+  }
+  if (typeof parsed === 'string') return { reply: parsed, raw: null };
+  const body = asRecord(parsed);
+  const reply = str(first(body, 'message', 'status', 'ping', 'response')) ?? text.trim();
+  return { reply, raw: body };
+}
+
+function usageFigures(value: unknown): UsageFigures | null {
+  const body = asRecord(value);
+  if (Object.keys(body).length === 0) return null;
+  return {
+    totalBytes: num(first(body, 'total', 'total_bytes')),
+    usedBytes: num(first(body, 'used', 'used_bytes')),
+    freeBytes: num(first(body, 'free', 'free_bytes', 'available')),
+    usagePercent: num(body.usage_percent),
+  };
+}
+
+const MIB = 1024 * 1024;
+
+function mbToBytes(value: unknown): number | null {
+  const mb = num(value);
+  return mb === null ? null : mb * MIB;
+}
+
+/** Both /system shapes: 3.1.1 `{cpu, memory, disk, uptime}` and 3.2.x `{os, hardware, network, environment, capabilities}`. */
+export function toAgentSystemInfo(value: unknown): AgentSystemInfo {
+  const body = asRecord(value);
+  const os = asRecord(body.os);
+  const hardware = asRecord(body.hardware);
+  const network = asRecord(body.network);
+  const cpu = asRecord(body.cpu);
+  const memory =
+    usageFigures(body.memory) ??
+    (hardware.memory_mb === undefined ? null : { totalBytes: mbToBytes(hardware.memory_mb), usedBytes: null, freeBytes: null, usagePercent: null });
+  const disk =
+    usageFigures(body.disk) ??
+    (hardware.disk_mb === undefined ? null : { totalBytes: mbToBytes(hardware.disk_mb), usedBytes: null, freeBytes: null, usagePercent: null });
+  return {
+    os:
+      Object.keys(os).length === 0
+        ? null
+        : { name: str(os.name), version: str(os.version), kernel: str(os.kernel), arch: str(os.arch) },
+    hostname: str(first(os, 'hostname') ?? network.hostname ?? body.hostname),
+    cpuCores: num(first(hardware, 'cpu_cores') ?? first(cpu, 'cores', 'count')),
+    cpuModel: str(first(hardware, 'cpu_model') ?? cpu.model),
+    cpuUsagePercent: num(cpu.usage_percent),
+    memory,
+    disk,
+    uptimeSeconds: num(first(body, 'uptime_seconds', 'uptime')),
+    capabilities: array(body.capabilities).filter((c): c is string => typeof c === 'string'),
+    raw: body,
+  };
+}
+
+export function toAgentApiInfo(value: unknown): AgentApiInfo {
+  const body = asRecord(value);
+  const rawEndpoints = body.endpoints;
+  let endpoints: string[];
+  if (Array.isArray(rawEndpoints)) {
+    endpoints = array(rawEndpoints).map((e) => {
+      if (typeof e === 'string') return e;
+      const r = asRecord(e);
+      return [str(r.method), str(r.path)].filter(Boolean).join(' ');
+    });
+  } else {
+    endpoints = Object.values(asRecord(rawEndpoints)).filter((e): e is string => typeof e === 'string');
+  }
+  return {
+    name: str(first(body, 'name', 'agent', 'service')),
+    version: str(first(body, 'version', 'agent_version')),
+    endpoints: endpoints.filter((e) => e !== ''),
+    raw: body,
+  };
+}
+
+export function toAgentCacheStatus(value: unknown): AgentCacheStatus {
+  const body = asRecord(value);
+  return {
+    agent: str(body.agent),
+    status: str(body.status),
+    version: str(first(body, 'version', 'agent_version')),
+    vmId: idString(body.vm_id),
+    message: str(body.message),
+    timestamp: str(body.timestamp),
+    raw: body,
+  };
 }
