@@ -35,13 +35,21 @@ export class NoCurrentSandboxError extends Error {
   }
 }
 
-/** The conversation neither created nor connected this sandbox. */
+/**
+ * The conversation neither created nor connected this sandbox, or killed it already (then
+ * sandbox_connect would be the wrong advice: it is gone).
+ */
 export class SandboxNotInConversationError extends Error {
   override name = 'SandboxNotInConversationError';
-  constructor(readonly sandboxId: string) {
+  constructor(
+    readonly sandboxId: string,
+    readonly killedHere = false,
+  ) {
     super(
-      `Sandbox "${sandboxId}" is not attached to this conversation. If it is yours, attach it first with ` +
-        `sandbox_connect {"sandbox_id": "${sandboxId}"}; sandbox_list shows this conversation's sandboxes.`,
+      killedHere
+        ? `Sandbox "${sandboxId}" was killed earlier in this conversation. Create a new one with sandbox_create.`
+        : `Sandbox "${sandboxId}" is not attached to this conversation. If it is yours, attach it first with ` +
+            `sandbox_connect {"sandbox_id": "${sandboxId}"}; sandbox_list shows this conversation's sandboxes.`,
     );
   }
 }

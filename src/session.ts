@@ -39,6 +39,8 @@ export interface AttachedSandbox {
 
 export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
 
+/** How many killed ids a conversation remembers for its error messages. */
+const MAX_KILLED_IDS = 100;
 /** Kill calls during end() give up after this long; the sandbox then dies at its timeout. */
 const KILL_TIMEOUT_MS = 15_000;
 /** end() waits this long for creates in flight, so it can kill what they make. */
@@ -56,6 +58,8 @@ export class Conversation {
 
   private readonly sandboxes = new Map<string, AttachedSandbox>();
   private current: string | null = null;
+  /** Ids this conversation killed (bounded), so a later call on one says so instead of "connect it". */
+  private readonly killedIds = new Set<string>();
   private readonly extending = new Set<string>();
   private readonly creating = new Set<Promise<unknown>>();
   private ending: Promise<void> | null = null;
@@ -102,6 +106,7 @@ export class Conversation {
       attachedAt: existing?.attachedAt ?? new Date().toISOString(),
     };
     this.sandboxes.set(info.id, attached);
+    this.killedIds.delete(info.id);
     this.current = info.id;
     this.logger.info({ sandbox_id: info.id, origin: attached.origin }, 'sandbox attached');
     return attached;
@@ -125,7 +130,10 @@ export class Conversation {
 
   /** Forgets a sandbox (after it was killed); the current sandbox falls back to the latest other one. */
   detach(sandboxId: string): void {
-    this.sandboxes.delete(sandboxId);
+    if (this.sandboxes.delete(sandboxId)) {
+      this.killedIds.add(sandboxId);
+      if (this.killedIds.size > MAX_KILLED_IDS) this.killedIds.delete(this.killedIds.values().next().value as string);
+    }
     this.outputs.deleteForSandbox(sandboxId);
     if (this.current === sandboxId) {
       const rest = [...this.sandboxes.keys()];
@@ -147,7 +155,7 @@ export class Conversation {
 
   /** Makes an attached sandbox the current one. */
   select(sandboxId: string): void {
-    if (!this.sandboxes.has(sandboxId)) throw new SandboxNotInConversationError(sandboxId);
+    if (!this.sandboxes.has(sandboxId)) throw this.notAttached(sandboxId);
     this.current = sandboxId;
   }
 
@@ -158,11 +166,15 @@ export class Conversation {
   resolveSandbox(explicit: string | undefined): string {
     this.assertActive();
     if (explicit !== undefined && explicit !== '') {
-      if (!this.sandboxes.has(explicit)) throw new SandboxNotInConversationError(explicit);
+      if (!this.sandboxes.has(explicit)) throw this.notAttached(explicit);
       return explicit;
     }
     if (this.current === null) throw new NoCurrentSandboxError();
     return this.current;
+  }
+
+  private notAttached(sandboxId: string): SandboxNotInConversationError {
+    return new SandboxNotInConversationError(sandboxId, this.killedIds.has(sandboxId));
   }
 
   /** Updates what we know of a sandbox's expiry (from get_info, set_timeout, ...). */

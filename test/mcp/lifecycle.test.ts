@@ -60,6 +60,10 @@ describe('lifecycle tools', () => {
       expect(await accountSandboxIds()).not.toContain(id);
       const after = await call(s.client, 'sandbox_get_info', {});
       expect(textOf(after)).toMatch(/no current sandbox/);
+      // Naming the killed sandbox says it is gone, not "attach it with sandbox_connect".
+      const byId = await call(s.client, 'sandbox_run_command', { sandbox_id: id, command: 'true' });
+      expect(byId.isError).toBe(true);
+      expect(textOf(byId)).toBe(`Sandbox "${id}" was killed earlier in this conversation. Create a new one with sandbox_create.`);
     } finally {
       await s.close();
     }
