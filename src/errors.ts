@@ -113,7 +113,9 @@ export function sanitizeMessage(message: string): string {
   const clean = message
     .replace(/[.\s]+$/, '')
     // The tool is sandbox_get_info; a model told to call "sandbox_get" would fail.
-    .replace(/\bsandbox_get\b(?!_)/g, 'sandbox_get_info').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
+    .replace(/\bsandbox_get\b(?!_)/g, 'sandbox_get_info')
+    // HTTP routes in a server's message ("resume it (POST /v1/sandboxes/x/resume) first") are not for the model.
+    .replace(/\s*\((?:GET|POST|PUT|PATCH|DELETE) \/[^)]*\)/g, '').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
   // A few lines at most, and never stack frames: a stack or server dump is not for the model.
   const firstLines = clean
     .split('\n')
@@ -165,8 +167,12 @@ function describe(names: string[], f: ErrorFields): string | null {
   if (names.includes('ConflictError') || names.includes('SandboxNotRunningError')) {
     // The precise step replaces the client's generic one ("Check the sandbox status ...").
     const what = msg.replace(/\s*Check the sandbox status with sandbox_get_info, then retry$/, '').replace(/[.\s]+$/, '');
-    if (/\bpaused\b/i.test(msg)) return `${what}. Resume it with sandbox_resume, then retry.`;
-    if (/\bstopped\b/i.test(msg)) return `${what}. Start it with sandbox_start, then retry.`;
+    // "Could not X in sandbox Y: it conflicts with the current state. HopX said: ..." says the
+    // state twice in wire terms; the action plus the state is all the model needs.
+    const action = /^(.*?):\s*it conflicts with the current state\b/i.exec(what)?.[1];
+    const state = (s: string) => (action ? `${action}: the sandbox is ${s}` : what);
+    if (/\bpaused\b/i.test(msg)) return `${state('paused')}. Resume it with sandbox_resume, then retry.`;
+    if (/\bstopped\b/i.test(msg)) return `${state('stopped')}. Start it with sandbox_start, then retry.`;
   }
   const remedy = remedyFor(names, f);
   if (remedy === null || TOOL_NAME.test(msg)) return `${msg}.`;

@@ -89,8 +89,10 @@ describe('toToolError', () => {
       'Could not run code in sandbox s1: it conflicts with the current state. HopX said: "Sandbox s1 is stopped". Check the sandbox status with sandbox_get_info, then retry.',
     );
     expect(text(toToolError(stopped))).toBe(
-      'Could not run code in sandbox s1: it conflicts with the current state. HopX said: "Sandbox s1 is stopped". Start it with sandbox_start, then retry.',
+      'Could not run code in sandbox s1: the sandbox is stopped. Start it with sandbox_start, then retry.',
     );
+    // A route in the server's words is dropped.
+    expect(text(toToolError(new HopxError('Sandbox s1 is gone; create one (POST /v1/sandboxes) instead')))).toBe('Sandbox s1 is gone; create one instead.');
     expect(text(toToolError(new ConflictError('Sandbox s1 is paused.')))).toBe('Sandbox s1 is paused. Resume it with sandbox_resume, then retry.');
   });
 });

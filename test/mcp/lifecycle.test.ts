@@ -46,11 +46,14 @@ describe('lifecycle tools', () => {
       expect((await callOk(s.client, 'sandbox_get_info', {})).structuredContent.status).toBe('paused');
       const whilePaused = await call(s.client, 'sandbox_run_command', { command: 'echo hi' });
       expect(whilePaused.isError).toBe(true);
-      expect(textOf(whilePaused)).toMatch(/sandbox_resume/);
+      expect(textOf(whilePaused)).toMatch(/: the sandbox is paused\. Resume it with sandbox_resume, then retry\./);
+      expect(textOf(whilePaused)).not.toMatch(/POST|\/v1\/|HopX said/);
       expect((await callOk(s.client, 'sandbox_resume', {})).structuredContent.status).toBe('running');
 
       await callOk(s.client, 'sandbox_write_file', { path: '/workspace/kept.txt', content: 'still here' });
       expect((await callOk(s.client, 'sandbox_stop', {})).structuredContent.status).toBe('stopped');
+      const whileStopped = await call(s.client, 'sandbox_run_code', { code: 'print(1)' });
+      expect(textOf(whileStopped)).toMatch(/^Could not run code in sandbox \S+: the sandbox is stopped\. Start it with sandbox_start, then retry\./);
       expect((await callOk(s.client, 'sandbox_start', {})).structuredContent.status).toBe('running');
       const kept = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/kept.txt' });
       expect(kept.structuredContent.content).toBe('still here');
