@@ -43,6 +43,11 @@ export interface Reply {
    * reset the connection (`destroy`) or go silent until the client gives up (`stall`).
    */
   partial?: { bytes: number; then: 'destroy' | 'stall' };
+  /**
+   * Send headers, then each chunk as its own write (~10 ms apart, so the client sees them split),
+   * then end the response, or keep it open (an endless event stream) when `keepOpen`.
+   */
+  chunks?: { parts: string[]; keepOpen?: boolean };
 }
 
 type ReplySource = Reply | ((req: RecordedRequest) => Reply);
@@ -195,6 +200,10 @@ export class WireServer {
       sendPartial(res, reply, reply.partial);
       return;
     }
+    if (reply.chunks) {
+      await sendChunks(res, reply, reply.chunks);
+      return;
+    }
     send(res, reply);
   }
 
@@ -229,6 +238,17 @@ function sendPartial(res: ServerResponse, reply: Reply, partial: NonNullable<Rep
   res.write(payload.subarray(0, partial.bytes), () => {
     if (partial.then === 'destroy') setTimeout(() => res.socket?.destroy(), 20);
   });
+}
+
+async function sendChunks(res: ServerResponse, reply: Reply, chunks: NonNullable<Reply['chunks']>): Promise<void> {
+  res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...reply.headers });
+  res.flushHeaders();
+  for (const part of chunks.parts) {
+    if (res.destroyed) return;
+    res.write(part);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  if (!chunks.keepOpen) res.end();
 }
 
 function send(res: ServerResponse, reply: Reply): void {
