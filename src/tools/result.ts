@@ -5,6 +5,12 @@
 import type { Conversation } from '../session.js';
 import { outputUri } from '../resources/output-store.js';
 
+/** How far a cut may move to land on a line end. */
+const LINE_SNAP_CHARS = 400;
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
 export interface Truncated {
   text: string;
   truncated: boolean;
@@ -21,11 +27,21 @@ export function truncateMiddle(text: string, maxChars: number, marker: (cutBytes
   // Reserve room for the marker, assuming a generous byte count width.
   const reserve = marker(Buffer.byteLength(text)).length;
   const room = Math.max(0, maxChars - reserve);
-  const headLen = Math.ceil(room * 0.4);
-  const tailLen = room - headLen;
+  let headLen = Math.ceil(room * 0.4);
+  let tailStart = text.length - (room - headLen);
+  // Cut at line ends when one is near: a partial line next to the marker ("18", "296") reads as
+  // real output. The newline itself is dropped; the marker brings its own.
+  const slack = Math.min(LINE_SNAP_CHARS, Math.floor(room / 10));
+  const headBreak = text.lastIndexOf('\n', headLen - 1);
+  if (headBreak >= 0 && headLen - headBreak <= slack) headLen = headBreak;
+  const tailBreak = text.indexOf('\n', tailStart);
+  if (tailBreak >= 0 && tailBreak - tailStart < slack) tailStart = tailBreak + 1;
+  // Never split a surrogate pair.
+  if (headLen > 0 && isHighSurrogate(text.charCodeAt(headLen - 1))) headLen -= 1;
+  if (tailStart < text.length && isLowSurrogate(text.charCodeAt(tailStart))) tailStart += 1;
   const head = text.slice(0, headLen);
-  const tail = tailLen > 0 ? text.slice(text.length - tailLen) : '';
-  const cut = text.slice(headLen, text.length - tailLen);
+  const tail = text.slice(tailStart);
+  const cut = text.slice(headLen, tailStart);
   const cutBytes = Buffer.byteLength(cut);
   return { text: `${head}${marker(cutBytes)}${tail}`, truncated: true, cutBytes };
 }

@@ -37,6 +37,25 @@ describe('truncateMiddle', () => {
     expect(r.text.startsWith('é')).toBe(true);
     expect(r.text.endsWith('é')).toBe(true);
   });
+
+  it('cuts at line ends, so no partial line sits next to the marker', () => {
+    const input = Array.from({ length: 5000 }, (_, i) => String(i + 1)).join('\n');
+    const r = truncateMiddle(input, 2000, (n) => `\n[cut ${n} bytes]\n`);
+    expect(r.text.length).toBeLessThanOrEqual(2000);
+    const [head, tail] = r.text.split(/\n\[cut \d+ bytes\]\n/);
+    const lines = new Set(input.split('\n'));
+    for (const line of [...head.split('\n'), ...tail.split('\n')]) expect(lines.has(line), line).toBe(true);
+    expect(head.split('\n').at(-1)).toBe(String(head.split('\n').length));
+    expect(Number(tail.split('\n')[0]) + tail.split('\n').length - 1).toBe(5000);
+    expect(r.cutBytes).toBe(Buffer.byteLength(input) - Buffer.byteLength(head + tail));
+  });
+
+  it('never splits a surrogate pair', () => {
+    for (const max of [31, 32, 33, 34]) {
+      const r = truncateMiddle('😀'.repeat(100), max, () => '[cut]');
+      expect(r.text.replace('[cut]', ''), String(max)).toMatch(/^(?:😀)+$/u);
+    }
+  });
 });
 
 describe('allocate', () => {
