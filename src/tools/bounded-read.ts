@@ -78,3 +78,18 @@ export function trimUtf8Start(b: Buffer): Buffer {
   while (i < b.length && i < 3 && (b[i] & 0xc0) === 0x80) i++;
   return b.subarray(i);
 }
+
+/** How far a cut may move to land on a line end. */
+const LINE_SNAP_BYTES = 400;
+
+/** `b` up to its last line end when one is within reach (newline dropped), else `b`. */
+export function toLastLineEnd(b: Buffer): Buffer {
+  const i = b.lastIndexOf(0x0a);
+  return i >= 0 && b.length - i <= LINE_SNAP_BYTES ? b.subarray(0, i) : b;
+}
+
+/** `b` from just after its first line end when one is within reach, else `b`. */
+export function fromFirstLineStart(b: Buffer): Buffer {
+  const i = b.indexOf(0x0a);
+  return i >= 0 && i < LINE_SNAP_BYTES ? b.subarray(i + 1) : b;
+}

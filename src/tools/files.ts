@@ -3,7 +3,7 @@ import { ConflictError, FileNotFoundError } from '../client/errors.js';
 import { ToolInputError } from '../errors.js';
 import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { readBounded, trimUtf8End, trimUtf8Start } from './bounded-read.js';
+import { fromFirstLineStart, readBounded, toLastLineEnd, trimUtf8End, trimUtf8Start } from './bounded-read.js';
 import { formatBytes } from './rich.js';
 import { fitList } from './result.js';
 
@@ -73,8 +73,9 @@ const sandboxReadFile = defineSandboxTool({
     if (read.complete) {
       content = read.prefix.toString('utf8');
     } else {
-      const head = trimUtf8End(read.prefix.subarray(0, headBytes));
-      const tail = trimUtf8Start(read.tail);
+      // Cut at line ends when near: a partial line beside the marker reads as real content.
+      const head = trimUtf8End(toLastLineEnd(read.prefix.subarray(0, headBytes)));
+      const tail = trimUtf8Start(fromFirstLineStart(read.tail));
       content = `${head.toString('utf8')}${marker(read.totalBytes - head.length - tail.length)}${tail.toString('utf8')}`;
     }
     return {

@@ -94,6 +94,10 @@ describe('file tools', () => {
     expect(r.structuredContent.content.length).toBeLessThanOrEqual(2000);
     expect(r.structuredContent.content).toMatch(/^row 0\n/);
     expect(r.structuredContent.content).toMatch(/row 2999$/);
+    // Cut at line ends: only whole rows beside the marker.
+    const rows = new Set(big.split('\n'));
+    const kept = (r.structuredContent.content as string).split('\n').filter((l) => !l.includes('[truncated'));
+    for (const line of kept) expect(rows.has(line), line).toBe(true);
     const whole = await s.client.readResource({ uri: r.structuredContent.resource_uri });
     expect((whole.contents[0] as { text: string }).text).toBe(big);
   });
