@@ -196,7 +196,11 @@ function richOutputEntry(value: unknown): RichOutput[] {
   if (typeof data === 'string' && type) return [{ mimeType: normalizeMime(type), data }];
   const bundle = asRecord(data);
   const out: RichOutput[] = [];
-  for (const [mime, content] of Object.entries(bundle)) {
+  // `data` is a MIME bundle ({"text/html": ...}) only when its keys are MIME types; otherwise it is
+  // the content itself ([PY-gen] `{type: "application/vnd.dataframe+json", format: "json", data: {...}}`).
+  const keys = Object.keys(bundle);
+  const isBundle = keys.length > 0 && keys.every((key) => key.includes('/'));
+  for (const [mime, content] of isBundle ? Object.entries(bundle) : []) {
     if (content !== undefined && content !== null) {
       out.push({ mimeType: normalizeMime(mime), data: mime.includes('json') ? jsonText(content) : String(content) });
     }
