@@ -66,7 +66,7 @@ const sandboxRunCode = defineSandboxTool({
     // once, as the result. Rich summaries may take up to half the text budget; the streams share
     // what they leave.
     const richOutputs = r.richOutputs.filter((o) => !(o.mimeType === 'text/plain' && o.data === r.result));
-    const rich = renderRichOutputs(ctx.conversation, ctx.sandboxId, richOutputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2));
+    const rich = renderRichOutputs(ctx.conversation, ctx.sandboxId, richOutputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2), r.result);
     const richChars = rich.summaries.reduce((n, s) => n + s.summary.length, 0);
     const [stdout, stderr, result] = fitStreams(
       ctx.conversation,

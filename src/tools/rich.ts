@@ -33,16 +33,18 @@ export function renderRichOutputs(
   outputs: RichOutput[],
   imageBudgetChars: number,
   textBudgetChars = SUMMARY_CHARS * MAX_RICH_OUTPUTS,
+  /** The last expression's text/plain value, shown as `result`; an HTML copy of it is not repeated. */
+  resultText: string | null = null,
 ): { summaries: RichOutputSummary[]; content: ContentBlock[] } {
   const summaries: RichOutputSummary[] = [];
   const content: ContentBlock[] = [];
   let imageBudget = imageBudgetChars;
   const summaryChars = Math.max(200, Math.min(SUMMARY_CHARS, Math.floor(textBudgetChars / Math.max(1, Math.min(outputs.length, MAX_RICH_OUTPUTS)))));
 
-  const keepAside = (o: RichOutput, label: string, asBlob: boolean) => {
+  const keepAside = (o: RichOutput, label: string, asBlob: boolean, link = true) => {
     const stored = conversation.outputs.put({ sandboxId, label, mimeType: o.mimeType, ...(asBlob ? { blob: o.data } : { text: o.data }) });
     const uri = outputUri(sandboxId, stored.id);
-    content.push({ type: 'resource_link', uri, name: `${label} ${stored.id}`, mimeType: o.mimeType, description: `Full ${o.mimeType} output from run_code` });
+    if (link) content.push({ type: 'resource_link', uri, name: `${label} ${stored.id}`, mimeType: o.mimeType, description: `Full ${o.mimeType} output from run_code` });
     return uri;
   };
 
@@ -63,6 +65,10 @@ export function renderRichOutputs(
     } else if (mime === 'image/svg+xml') {
       const uri = keepAside(o, 'svg', false);
       summaries.push({ mime_type: mime, summary: `SVG image (${formatBytes(Buffer.byteLength(o.data))}); read it from the resource`, inline: false, resource_uri: uri });
+    } else if (mime === 'text/html' && resultText !== null && sameWords(htmlToText(o.data), resultText)) {
+      // A DataFrame comes as text/plain (the result) and text/html: the same table twice.
+      const uri = keepAside(o, 'html', false, false);
+      summaries.push({ mime_type: mime, summary: 'HTML rendering of the result above', inline: false, resource_uri: uri });
     } else if (mime === 'text/html') {
       const text = htmlToText(o.data);
       const cut = truncateMiddle(text, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
@@ -86,6 +92,20 @@ export function renderRichOutputs(
     summaries.push({ mime_type: 'text/plain', summary: `${outputs.length - MAX_RICH_OUTPUTS} more rich outputs omitted`, inline: false, resource_uri: null });
   }
   return { summaries, content };
+}
+
+/**
+ * Whether two renderings carry mostly the same words (a table as HTML and as text differ in
+ * layout and in a footer like "[100 rows x 3 columns]" vs "100 rows × 3 columns").
+ */
+export function sameWords(a: string, b: string): boolean {
+  const words = (s: string) => new Set(s.split(/\s+/).filter(Boolean));
+  const wa = words(a);
+  const wb = words(b);
+  if (wa.size === 0 || wb.size === 0) return false;
+  let shared = 0;
+  for (const w of wa) if (wb.has(w)) shared++;
+  return shared / Math.max(wa.size, wb.size) >= 0.8;
 }
 
 export function formatBytes(n: number): string {

@@ -105,9 +105,9 @@ describe('sandbox_run_code', () => {
     }
   });
 
-  it('renders a pandas DataFrame as a text table', async () => {
+  it('renders a displayed pandas DataFrame as a text table', async () => {
     const r = await callOk(s.client, 'sandbox_run_code', {
-      code: 'import pandas as pd\npd.DataFrame({"city": ["Oslo", "Lima"], "temp": [3, 19]})',
+      code: 'import pandas as pd\ndisplay(pd.DataFrame({"city": ["Oslo", "Lima"], "temp": [3, 19]}))',
       timeout_seconds: 120,
     });
     const html = r.structuredContent.rich_outputs.find((o: { mime_type: string }) => o.mime_type === 'text/html');
@@ -115,6 +115,17 @@ describe('sandbox_run_code', () => {
     expect(html.summary).toMatch(/city\ttemp/);
     expect(html.summary).toMatch(/Oslo\t3/);
     expect(html.summary).not.toMatch(/<td>/);
+  });
+
+  it('shows a DataFrame that is the last expression once (as the result), not again as HTML', async () => {
+    const r = await callOk(s.client, 'sandbox_run_code', { code: 'import pandas as pd\npd.DataFrame({"city": ["Oslo", "Lima"], "temp": [3, 19]})' });
+    expect(r.structuredContent.result).toMatch(/city\s+temp\n0\s+Oslo\s+3/);
+    expect(textOf(r).match(/Oslo/g)).toHaveLength(1);
+    const html = r.structuredContent.rich_outputs.find((o: { mime_type: string }) => o.mime_type === 'text/html');
+    expect(html).toMatchObject({ summary: 'HTML rendering of the result above', inline: false });
+    const whole = await s.client.readResource({ uri: html.resource_uri });
+    expect((whole.contents[0] as { text: string }).text).toMatch(/<td>Oslo<\/td>/);
+    expect(r.content.filter((c) => c.type === 'resource_link')).toHaveLength(0);
   });
 
   it('cuts long output to the budget, keeping head and tail, and serves the whole as a resource', async () => {
