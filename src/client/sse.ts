@@ -23,7 +23,7 @@ export async function* sseData(body: AsyncIterable<Uint8Array>): AsyncIterable<s
       }
     }
   }
-  buffer += decoder.decode();
+  buffer = (buffer + decoder.decode()).replace(/\r$/, '');
   if (buffer.startsWith('data:')) data.push(buffer.slice(buffer.startsWith('data: ') ? 6 : 5));
   if (data.length > 0) yield data.join('\n');
 }

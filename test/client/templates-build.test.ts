@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../../src/client/index.js';
 import type { MetricsSnapshot } from '../../src/client/index.js';
+import { sseData } from '../../src/client/sse.js';
 import { flatError, nestedError, TEST_API_KEY } from '../support/wire-server.js';
 import { SANDBOX_ID, useWireServer } from './helpers.js';
 
@@ -287,5 +288,21 @@ describe('sandboxes.metricsStream (SSE)', () => {
       for await (const _ of h.client.sandboxes.metricsStream(SANDBOX_ID)) void _;
     };
     await expect(iterate()).rejects.toBeInstanceOf(AuthenticationError);
+  });
+});
+
+describe('sseData', () => {
+  async function collect(parts: string[]): Promise<string[]> {
+    async function* chunks() {
+      for (const part of parts) yield Buffer.from(part);
+    }
+    const out: string[] = [];
+    for await (const data of sseData(chunks())) out.push(data);
+    return out;
+  }
+
+  it('handles \r\n split across chunks, multi-line data, comments and a final event without a blank line', async () => {
+    expect(await collect(['data: a\r', '\n\r', '\nid: 1\n: c\ndata: b\ndata: c\n\n', 'data: last\r'])).toEqual(['a', 'b\nc', 'last']);
+    expect(await collect(['data:x\n\n', '\n\n'])).toEqual(['x']);
   });
 });
