@@ -19,14 +19,78 @@ export function validateInput(toolName: string, schema: AnyObject, args: unknown
   const cleaned = Object.fromEntries(Object.entries((args ?? {}) as Record<string, unknown>).filter(([, v]) => v !== null));
   const parsed = schema.safeParse(cleaned);
   if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
-  const parts = parsed.error.issues.slice(0, 5).map((issue) => describeIssue(schema, issue, args));
+  let issues = parsed.error.issues;
+  // A misnamed parameter ("env" for "variables", "timeout" for "timeout_seconds") shows up as an
+  // unknown key plus a missing required one: say it once, as a rename.
+  const unknown = issues.find((i) => i.code === 'unrecognized_keys');
+  const isMissing = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && i.path.length === 1 && valueAt(cleaned, i.path) === undefined;
+  const missing = issues.filter(isMissing).map((i) => String(i.path[0]));
+  const renames = unknown ? suggestRenames(unknown.keys, Object.keys(schema.shape), missing) : new Map<string, string>();
+  const renamedTo = new Set(renames.values());
+  issues = issues.filter((i) => !(isMissing(i) && renamedTo.has(String(i.path[0]))));
+  // The unknown name is usually the cause of the rest; it goes first.
+  issues = [...issues.filter((i) => i.code === 'unrecognized_keys'), ...issues.filter((i) => i.code !== 'unrecognized_keys')];
+  const parts = issues.slice(0, 5).map((issue) => describeIssue(schema, issue, args, renames));
   return { ok: false, message: `Invalid arguments for ${toolName}: ${parts.join(' ')}` };
+}
+
+/**
+ * For each unknown key, the known parameter it most likely meant: a missing required one when
+ * exactly one key and one parameter are off, else a close spelling or a name containing it.
+ */
+function suggestRenames(unknown: readonly string[], known: string[], missing: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (unknown.length === 1 && missing.length === 1) return out.set(unknown[0], missing[0]);
+  for (const key of unknown) {
+    const k = key.toLowerCase().replace(/[-\s]/g, '_');
+    const alias = ALIASES[k]?.find((n) => known.includes(n));
+    const match =
+      alias ??
+      known.find((n) => n === k || n.replace(/_/g, '') === k.replace(/_/g, '')) ??
+      known.find((n) => editDistance(n, k) <= 2) ??
+      known.find((n) => k.length >= 4 && (n.startsWith(`${k}_`) || n.endsWith(`_${k}`)));
+    if (match) out.set(key, match);
+  }
+  return out;
+}
+
+/** Names other tools and SDKs use for our parameters. */
+const ALIASES: Record<string, string[]> = {
+  cmd: ['command'],
+  cwd: ['working_dir'],
+  workdir: ['working_dir'],
+  dir: ['working_dir', 'path'],
+  lang: ['language'],
+  environment: ['env', 'env_vars', 'variables'],
+  envs: ['env', 'env_vars', 'variables'],
+  env_vars: ['env', 'variables'],
+  env: ['env_vars', 'variables'],
+  id: ['sandbox_id', 'process_id'],
+  pid: ['process_id'],
+  text: ['content', 'code'],
+  data: ['content'],
+  file: ['path'],
+  filename: ['path'],
+};
+
+/** Edit distance counting an adjacent swap ("langauge") as one edit; 3 means "far". */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 /** Parameters whose values are environment variables (possibly secrets). */
 const SECRET_VALUED = new Set(['env', 'env_vars', 'variables']);
 
-function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown): string {
+function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown, renames: Map<string, string>): string {
   const field = issue.path.map(String).join('.') || '(arguments)';
   const top = String(issue.path[0] ?? '');
   const fieldSchema = (schema.shape as Record<string, z.ZodType | undefined>)[top];
@@ -45,7 +109,8 @@ function describeIssue(schema: AnyObject, issue: z.core.$ZodIssue, args: unknown
       return `"${field}" must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(given)}.`;
     case 'unrecognized_keys': {
       const known = Object.keys(schema.shape).map((k) => `"${k}"`).join(', ');
-      return `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; this tool takes ${known}.`;
+      const named = issue.keys.map((k) => (renames.has(k) ? `"${k}" (did you mean "${renames.get(k)}"?)` : `"${k}"`)).join(', ');
+      return `Unknown parameter${issue.keys.length > 1 ? 's' : ''} ${named}; this tool takes ${known}.`;
     }
     case 'too_big':
       return `"${field}" must be at most ${String(issue.maximum)}${issue.origin === 'string' ? chars(issue.maximum) : ''}, got ${sizeOf(given)}.${wants}`;

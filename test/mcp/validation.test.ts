@@ -37,7 +37,26 @@ describe('input validation', () => {
   it('rejects unknown parameters, listing the real ones (catches sandboxId vs sandbox_id)', async () => {
     const r = await call(s.client, 'sandbox_get_info', { sandboxId: 'abc' });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/unknown parameter "sandboxId"; this tool takes "sandbox_id"/);
+    expect(textOf(r)).toMatch(/Unknown parameter "sandboxId" \(did you mean "sandbox_id"\?\); this tool takes "sandbox_id"/);
+  });
+
+  it.each([
+    ['sandbox_set_env', { env: { A: '1' } }, 'env', 'variables'],
+    ['sandbox_set_timeout', { seconds: 60 }, 'seconds', 'timeout_seconds'],
+    ['sandbox_run_code', { code: 'x', langauge: 'python' }, 'langauge', 'language'],
+    ['sandbox_create', { timeoutSeconds: 60 }, 'timeoutSeconds', 'timeout_seconds'],
+    ['sandbox_read_file', { file_path: '/workspace/a' }, 'file_path', 'path'],
+  ])('%s: a misnamed parameter gets the name it meant, said once', async (tool, args, wrong, meant) => {
+    const r = await call(s.client, tool, args);
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(new RegExp(`^Invalid arguments for ${tool}: Unknown parameter "${wrong}" \\(did you mean "${meant}"\\?\\); this tool takes [^.]+\\.$`));
+  });
+
+  it('suggests names other tools use (cmd, cwd) and leaves unrelated ones alone', async () => {
+    const r = await call(s.client, 'sandbox_run_command', { cmd: 'ls', cwd: '/workspace' });
+    expect(textOf(r)).toMatch(/Unknown parameters "cmd" \(did you mean "command"\?\), "cwd" \(did you mean "working_dir"\?\); this tool takes/);
+    const odd = await call(s.client, 'sandbox_run_code', { code: 'x', foo: 1 });
+    expect(textOf(odd)).toMatch(/Unknown parameter "foo"; this tool takes/);
   });
 
   it('treats null as an omitted optional parameter, and names a required one that is null', async () => {
