@@ -221,6 +221,8 @@ function stateTool(spec: {
   kind: 'write' | 'destructive';
   verb: string;
   target: string;
+  /** What the model should know next (what survived, how to undo). */
+  next: string;
 }): ToolDefinition {
   return defineSandboxTool({
     name: `sandbox_${spec.action}`,
@@ -235,7 +237,9 @@ function stateTool(spec: {
       const { sandboxes } = ctx.conversation.client;
       try {
         const change = await sandboxes[spec.action](ctx.sandboxId, ctx.call);
-        return { text: `Sandbox ${ctx.sandboxId} ${spec.verb}; status: ${change.status}.`, structured: { sandbox_id: ctx.sandboxId, status: change.status } };
+        // The status is only worth saying when it is not the one the verb implies ("starting").
+        const status = change.status === spec.target ? '' : `; status: ${change.status}`;
+        return { text: `Sandbox ${ctx.sandboxId} ${spec.verb}${status}. ${spec.next}`, structured: { sandbox_id: ctx.sandboxId, status: change.status } };
       } catch (err) {
         if (!(err instanceof ConflictError) || (await sandboxes.get(ctx.sandboxId, ctx.call)).status !== spec.target) throw err;
         return { text: `Sandbox ${ctx.sandboxId} was already ${spec.target}.`, structured: { sandbox_id: ctx.sandboxId, status: spec.target } };
@@ -252,6 +256,7 @@ const stateTools = [
     kind: 'write',
     verb: 'started',
     target: 'running',
+    next: 'Files are as they were; Python variables and processes from before the stop are gone.',
   },
   {
     action: 'stop',
@@ -260,6 +265,7 @@ const stateTools = [
     kind: 'destructive',
     verb: 'stopped',
     target: 'stopped',
+    next: 'Files are kept; processes and Python variables are gone. Start it again with sandbox_start.',
   },
   {
     action: 'pause',
@@ -268,8 +274,17 @@ const stateTools = [
     kind: 'write',
     verb: 'paused',
     target: 'paused',
+    next: 'Memory and processes are kept; nothing runs until sandbox_resume.',
   },
-  { action: 'resume', title: 'Resume sandbox', description: 'Resume a paused sandbox where it left off.', kind: 'write', verb: 'resumed', target: 'running' },
+  {
+    action: 'resume',
+    title: 'Resume sandbox',
+    description: 'Resume a paused sandbox where it left off.',
+    kind: 'write',
+    verb: 'resumed',
+    target: 'running',
+    next: 'It continues where it left off.',
+  },
 ] as const;
 
 const sandboxKill = defineSandboxTool({

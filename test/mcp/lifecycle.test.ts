@@ -42,7 +42,9 @@ describe('lifecycle tools', () => {
       const again = await callOk(s.client, 'sandbox_resume', {});
       expect(again.structuredContent.status).toBe('running');
       expect(textOf(again)).toBe(`Sandbox ${id} was already running.`);
-      expect((await callOk(s.client, 'sandbox_pause', {})).structuredContent.status).toBe('paused');
+      const paused = await callOk(s.client, 'sandbox_pause', {});
+      expect(paused.structuredContent.status).toBe('paused');
+      expect(textOf(paused)).toBe(`Sandbox ${id} paused. Memory and processes are kept; nothing runs until sandbox_resume.`);
       expect((await callOk(s.client, 'sandbox_get_info', {})).structuredContent.status).toBe('paused');
       const whilePaused = await call(s.client, 'sandbox_run_command', { command: 'echo hi' });
       expect(whilePaused.isError).toBe(true);
@@ -51,7 +53,9 @@ describe('lifecycle tools', () => {
       expect((await callOk(s.client, 'sandbox_resume', {})).structuredContent.status).toBe('running');
 
       await callOk(s.client, 'sandbox_write_file', { path: '/workspace/kept.txt', content: 'still here' });
-      expect((await callOk(s.client, 'sandbox_stop', {})).structuredContent.status).toBe('stopped');
+      const stopped = await callOk(s.client, 'sandbox_stop', {});
+      expect(stopped.structuredContent.status).toBe('stopped');
+      expect(textOf(stopped)).toBe(`Sandbox ${id} stopped. Files are kept; processes and Python variables are gone. Start it again with sandbox_start.`);
       const whileStopped = await call(s.client, 'sandbox_run_code', { code: 'print(1)' });
       expect(textOf(whileStopped)).toMatch(/^Could not run code in sandbox \S+: the sandbox is stopped\. Start it with sandbox_start, then retry\./);
       expect((await callOk(s.client, 'sandbox_start', {})).structuredContent.status).toBe('running');
