@@ -413,9 +413,11 @@ const sandboxHealthCheck = defineTool({
         sandbox = { sandbox_id: target, healthy: false, status: sanitizeMessage(err instanceof Error ? err.message : 'unreachable').slice(0, 200), version: null };
       }
     }
+    // The raw status only when it adds something ("ok (ok)", "healthy (healthy)" did not).
+    const said = (word: string, status: string) => (status.toLowerCase() === word.toLowerCase() ? word : `${word} (${status})`);
     const text =
-      `HopX API: ${api.ok ? 'ok' : 'NOT ok'} (${api.status}).` +
-      (sandbox ? ` Sandbox ${sandbox.sandbox_id}: ${sandbox.healthy ? 'healthy' : 'NOT healthy'} (${sandbox.status}).` : ' No sandbox checked.');
+      `HopX API: ${said(api.ok ? 'ok' : 'NOT ok', api.status)}.` +
+      (sandbox ? ` Sandbox ${sandbox.sandbox_id}: ${said(sandbox.healthy ? 'healthy' : 'NOT healthy', sandbox.status)}.` : ' No sandbox checked.');
     return { text, structured: { api: { ok: api.ok, status: api.status }, sandbox } };
   },
 });

@@ -94,6 +94,7 @@ describe('lifecycle tools', () => {
       await callOk(s.client, 'sandbox_create', {});
       const withSandbox = await callOk(s.client, 'sandbox_health_check', {});
       expect(withSandbox.structuredContent.sandbox).toMatchObject({ healthy: true });
+      expect(textOf(withSandbox)).toMatch(/^HopX API: ok\. Sandbox \S+: healthy\.$/);
     } finally {
       await s.close();
     }
