@@ -193,8 +193,17 @@ export function isKnownError(err: unknown): boolean {
 /** What happened and what to do next, for any error (a generic line for unrecognised ones). */
 export function errorText(err: unknown): string {
   const fields = fieldsOf(err);
-  const text = describe(classNames(err), fields) ?? 'Internal error in hopx-mcp; the details are in the server log.';
+  const text = sentence(describe(classNames(err), fields) ?? 'Internal error in hopx-mcp; the details are in the server log.');
   return fields.requestId && !text.includes(fields.requestId) ? `${text} (request id ${fields.requestId})` : text;
+}
+
+/**
+ * The client names operations in lower case ("run code timed out ..."); a result starts a
+ * sentence, and says what timed out rather than the operation's name.
+ */
+function sentence(text: string): string {
+  const named = text.replace(/^run code\b/, 'The code').replace(/^run a command\b/, 'The command');
+  return named.charAt(0).toUpperCase() + named.slice(1);
 }
 
 /** Turns any error into an `isError` tool result that says what happened and what to do next. */

@@ -93,6 +93,14 @@ describe('toToolError', () => {
     expect(text(r)).toMatch(/^Run timed out after 5 s\. Raise timeout_seconds, or run it in the background \(sandbox_run_code_background/);
   });
 
+  it('starts with a capital and names what timed out, not the operation', () => {
+    const r = toToolError(new ExecutionTimeoutError('run code timed out inside the sandbox after 2 s. Raise the timeout, or run it as a background process and poll its output.'));
+    expect(text(r)).toMatch(/^The code timed out inside the sandbox after 2 s\. Raise timeout_seconds/);
+    const c = toToolError(new ExecutionTimeoutError('run a command timed out inside the sandbox after 1 s.'));
+    expect(text(c)).toMatch(/^The command timed out inside the sandbox after 1 s\. Raise timeout_seconds/);
+    expect(text(toToolError(new HopxError('something odd happened')))).toBe('Something odd happened.');
+  });
+
   it('never shows a stack, a JWT or a bearer token', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2ln';
     const r = text(toToolError(new NetworkError(`failed with Authorization: Bearer ${jwt}\n    at foo (/x/y.js:1:2)`)));
