@@ -67,6 +67,18 @@ export class ResourceUnavailableError extends Error {
   override name = 'ResourceUnavailableError';
 }
 
+/** A resource that does not exist (an output dropped from the store, ...): "not found" on the wire. */
+export class ResourceMissingError extends ResourceUnavailableError {
+  override name = 'ResourceMissingError';
+}
+
+const NOT_FOUND = ['FileNotFoundError', 'SandboxNotFoundError', 'TemplateNotFoundError', 'SandboxNotInConversationError', 'NoCurrentSandboxError', 'ResourceMissingError'];
+
+/** Whether the error means "the thing named does not exist (for this conversation)". */
+export function isNotFoundError(err: unknown): boolean {
+  return classNames(err).some((n) => NOT_FOUND.includes(n));
+}
+
 // ---------------------------------------------------------------- translation
 
 /** What the translation reads from an error (client errors carry these; anything else may). */

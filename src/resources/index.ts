@@ -3,9 +3,9 @@
  * and the template catalogue. Lists and completions show only this conversation's sandboxes, and
  * reads refuse sandboxes the conversation neither created nor connected.
  */
-import { ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
+import { ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Conversation } from '../session.js';
-import { errorText, ResourceUnavailableError } from '../errors.js';
+import { errorText, isNotFoundError, ResourceMissingError, ResourceUnavailableError } from '../errors.js';
 import { readAll } from '../tools/bounded-read.js';
 import { summarize } from '../tools/sandbox.js';
 import { metricsView } from '../tools/metrics.js';
@@ -27,12 +27,17 @@ function one(v: string | string[] | undefined): string {
   }
 }
 
-/** Runs a read, turning client errors into an Error whose message says what to do next. */
-async function guarded<T>(conversation: Conversation, sandboxId: string | undefined, read: () => Promise<T>): Promise<T> {
+/**
+ * Runs a read, turning errors into ones whose message says what to do next; a missing file,
+ * sandbox or output is the protocol's "resource not found" (the SDK's ResourceNotFoundError:
+ * -32602 with data.uri), not an internal error.
+ */
+async function guarded<T>(conversation: Conversation, uri: string, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    conversation.logger.info({ sandbox_id: sandboxId, err: String(err) }, 'resource read failed');
+    conversation.logger.info({ uri, err: String(err) }, 'resource read failed');
+    if (isNotFoundError(err)) throw new ResourceNotFoundError(uri, errorText(err));
     throw new Error(errorText(err));
   }
 }
@@ -56,7 +61,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
     'hopx://templates',
     { title: 'Sandbox templates', description: 'Templates available to sandbox_create', mimeType: 'application/json' },
     async (uri, ctx) =>
-      guarded(conversation, undefined, async () => {
+      guarded(conversation, uri.href, async () => {
         const templates = await conversation.client.templates.list({}, { signal: ctx.mcpReq.signal });
         return json(uri.href, templates.map((t) => ({ id: t.id, name: t.name, display_name: t.displayName, description: t.description, language: t.language })));
       }),
@@ -90,10 +95,10 @@ export function registerResources(server: McpServer, conversation: Conversation,
       },
     }),
     { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob' },
-    async (_uri, variables, ctx) => {
-      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
-      const path = pathFromUriVariable(variables.path ?? '');
-      return guarded(conversation, sandboxId, async () => {
+    async (uri, variables, ctx) =>
+      guarded(conversation, uri.href, async () => {
+        const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+        const path = pathFromUriVariable(variables.path ?? '');
         const stream = await conversation.client.agent(sandboxId).files.download(path, { signal: ctx.mcpReq.signal });
         const bytes = await readAll(stream, MAX_FILE_RESOURCE_BYTES, () => new ResourceUnavailableError(
           `${path} is larger than the ${MAX_FILE_RESOURCE_BYTES / 1024 / 1024} MiB resource limit; split it in the sandbox (e.g. with split or head) and read the parts.`,
@@ -105,8 +110,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
           return { contents: [{ uri: href, mimeType: mimeType === 'application/octet-stream' ? 'text/plain' : mimeType, text: bytes.toString('utf8') }] };
         }
         return { contents: [{ uri: href, mimeType, blob: bytes.toString('base64') }] };
-      });
-    },
+      }),
   );
 
   server.registerResource(
@@ -118,12 +122,11 @@ export function registerResources(server: McpServer, conversation: Conversation,
       complete: { sandbox_id: completeSandboxId },
     }),
     { title: 'Sandbox metrics', description: 'CPU, memory, disk and process counts of a sandbox', mimeType: 'application/json' },
-    async (uri, variables, ctx) => {
-      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
-      return guarded(conversation, sandboxId, async () =>
-        json(uri.href, metricsView(sandboxId, await conversation.client.agent(sandboxId).metrics({ signal: ctx.mcpReq.signal }))),
-      );
-    },
+    async (uri, variables, ctx) =>
+      guarded(conversation, uri.href, async () => {
+        const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+        return json(uri.href, metricsView(sandboxId, await conversation.client.agent(sandboxId).metrics({ signal: ctx.mcpReq.signal })));
+      }),
   );
 
   server.registerResource(
@@ -148,16 +151,17 @@ export function registerResources(server: McpServer, conversation: Conversation,
       },
     }),
     { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget' },
-    async (_uri, variables) => {
-      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
-      const outputId = one(variables.output_id);
-      const o = conversation.outputs.get(sandboxId, outputId);
-      if (!o) {
-        throw new Error(`No output "${outputId}" for sandbox ${sandboxId}: outputs are kept for this conversation only, and the least recently used are dropped when the store is full. Rerun the tool to get it again.`);
-      }
-      const href = outputUri(sandboxId, outputId);
-      return { contents: [o.text !== undefined ? { uri: href, mimeType: o.mimeType, text: o.text } : { uri: href, mimeType: o.mimeType, blob: o.blob ?? '' }] };
-    },
+    async (uri, variables) =>
+      guarded(conversation, uri.href, async () => {
+        const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+        const outputId = one(variables.output_id);
+        const o = conversation.outputs.get(sandboxId, outputId);
+        if (!o) {
+          throw new ResourceMissingError(`No output "${outputId}" for sandbox ${sandboxId}: outputs are kept for this conversation only, and the least recently used are dropped when the store is full. Rerun the tool to get it again.`);
+        }
+        const href = outputUri(sandboxId, outputId);
+        return { contents: [o.text !== undefined ? { uri: href, mimeType: o.mimeType, text: o.text } : { uri: href, mimeType: o.mimeType, blob: o.blob ?? '' }] };
+      }),
   );
 
   // Registered last: its `{sandbox_id}` pattern is the least specific.
@@ -175,13 +179,12 @@ export function registerResources(server: McpServer, conversation: Conversation,
       complete: { sandbox_id: completeSandboxId },
     }),
     { title: 'Sandbox info', description: 'Status, template, region and expiry of a sandbox', mimeType: 'application/json' },
-    async (uri, variables, ctx) => {
-      const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
-      return guarded(conversation, sandboxId, async () => {
+    async (uri, variables, ctx) =>
+      guarded(conversation, uri.href, async () => {
+        const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
         const info = await conversation.client.sandboxes.get(sandboxId, { signal: ctx.mcpReq.signal });
         conversation.noteExpiry(sandboxId, info.expiresAt);
         return json(uri.href, summarize(info, conversation));
-      });
-    },
+      }),
   );
 }

@@ -227,8 +227,12 @@ describe('resources', () => {
     } finally {
       await other.close();
     }
-    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/missing.txt` })).rejects.toThrow(/missing\.txt/);
-    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toThrow(/No output "out-000000000000"/);
+    // The protocol's "resource not found" (-32602 with data.uri, per the 2026-07-28 spec), not an
+    // internal error (-32603), with the message kept.
+    const notFound = (message: RegExp) => expect.objectContaining({ code: -32602, message: expect.stringMatching(message) });
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/missing.txt` })).rejects.toEqual(notFound(/missing\.txt.*sandbox_list_files/));
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toEqual(notFound(/No output "out-000000000000"/));
+    await expect(s.client.readResource({ uri: 'hopx://sandboxes/sbx-nobody/metrics' })).rejects.toEqual(notFound(/not attached to this conversation/));
   });
 
   it('completes sandbox ids and file paths', async () => {
