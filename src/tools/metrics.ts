@@ -116,8 +116,14 @@ const sandboxGetAgentInfo = defineSandboxTool({
       languages: i.languages,
       details: scrubSecrets(i.raw),
     };
-    const { details: _details, ...shown } = v;
-    return { text: `Agent of sandbox ${ctx.sandboxId}:\n${jsonText(shown)}`, structured: v };
+    // One line; the raw details stay in structuredContent.
+    const parts = [
+      [v.agent, v.version].filter(Boolean).join(' ') || 'unknown agent',
+      v.os || v.arch ? [v.os, v.arch].filter(Boolean).join('/') : null,
+      v.uptime_seconds !== null ? `up ${Math.round(v.uptime_seconds)} s` : null,
+      v.languages.length > 0 ? `languages: ${v.languages.join(', ')}` : null,
+    ].filter(Boolean);
+    return { text: `Agent of sandbox ${ctx.sandboxId}: ${parts.join(', ')}.`, structured: v };
   },
 });
 

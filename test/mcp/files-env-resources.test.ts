@@ -187,6 +187,7 @@ describe('preview, metrics, agent info', () => {
     expect(textOf(am)).toContain(`requests ${am.structuredContent.total_requests}`);
     const info = await callOk(s.client, 'sandbox_get_agent_info', {});
     expect(info.structuredContent.languages).toEqual(expect.arrayContaining(['python', 'bash']));
+    expect(textOf(info)).toMatch(/^Agent of sandbox \S+: \S+ \S+, linux\/\w+, up \d+ s, languages: python, [a-z, ]+\.$/);
     expect(JSON.stringify(info)).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
   });
 
