@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { MetricsSnapshot } from '../client/types.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
-import { jsonText, scrubSecrets } from './result.js';
+import { scrubSecrets } from './result.js';
 
 const Usage = z.object({ total_bytes: z.number().nullable(), used_bytes: z.number().nullable(), usage_percent: z.number().nullable() }).nullable();
 
