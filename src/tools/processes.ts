@@ -109,10 +109,14 @@ const sandboxListProcesses = defineSandboxTool({
     });
     const blocks = processes.map((p) => {
       const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}`;
-      const body = [p.stdout ? `  stdout:\n${p.stdout}` : '', p.stderr ? `  stderr:\n${p.stderr}` : ''].filter(Boolean).join('\n');
-      return body ? `${head}\n${body}` : head;
+      // The same stream markers as sandbox_run_code; the final newline would only add a blank line.
+      const stream = (name: string, text: string | null) => (text ? `--- ${name} ---\n${text.replace(/\n$/, '')}` : '');
+      return [head, stream('stdout', p.stdout), stream('stderr', p.stderr)].filter(Boolean).join('\n');
     });
-    const text = processes.length === 0 ? `No background processes in sandbox ${ctx.sandboxId}.` : `Background processes in sandbox ${ctx.sandboxId}:\n${blocks.join('\n')}`;
+    const text =
+      processes.length === 0
+        ? `No background processes in sandbox ${ctx.sandboxId}.`
+        : `Background processes in sandbox ${ctx.sandboxId}:\n${blocks.join('\n\n')}`;
     return { text, structured: { sandbox_id: ctx.sandboxId, kind: 'background' as const, processes, system_processes: [] } };
   },
 });

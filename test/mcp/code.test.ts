@@ -216,5 +216,6 @@ describe('sandbox_run_command', () => {
       'background command',
     );
     expect(done.structuredContent.processes[0].exit_code).toBe(0);
+    expect(textOf(done)).toBe(`Background processes in sandbox ${sandboxId}:\n${pid}: completed, exit 0\n--- stdout ---\nbg-done`);
   });
 });
