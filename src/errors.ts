@@ -149,7 +149,10 @@ function remedyFor(names: string[], f: ErrorFields): string | null {
   if (has('SandboxNotFoundError')) return 'It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.';
   if (has('SandboxNotRunningError')) return `${f.sandboxStatus ? `Its status is ${f.sandboxStatus}. ` : ''}Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
   if (has('FileNotFoundError')) return 'Check the path with sandbox_list_files.';
-  if (has('PathNotAllowedError')) return 'Use a path under /workspace or /tmp.';
+  if (has('PathNotAllowedError')) {
+    // "Use a path under /workspace" would be no advice when /workspace itself was refused.
+    return /\s\/(workspace|tmp)\/?$/.test(f.message.replace(/[.\s]+$/, '')) ? 'That is a sandbox root folder: act on paths inside it instead.' : 'Use a path under /workspace or /tmp.';
+  }
   if (has('ProcessNotFoundError')) return 'sandbox_list_processes shows the current ones.';
   if (has('ExecutionTimeoutError')) return 'Raise timeout_seconds, or run it in the background (sandbox_run_code_background, or sandbox_run_command with background: true) and poll sandbox_list_processes.';
   if (has('RequestTimeoutError')) return 'Retry; for long work use a background run and poll sandbox_list_processes.';

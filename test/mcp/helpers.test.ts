@@ -9,6 +9,7 @@ import {
   ExecutionTimeoutError,
   HopxError,
   NetworkError,
+  PathNotAllowedError,
   RateLimitError,
   SandboxExpiredError,
   SandboxNotFoundError,
@@ -91,6 +92,16 @@ describe('toToolError', () => {
   it('swaps generic advice for advice that names the tools', () => {
     const r = toToolError(new ExecutionTimeoutError('Run timed out after 5 s. Raise the timeout, or poll it'));
     expect(text(r)).toMatch(/^Run timed out after 5 s\. Raise timeout_seconds, or run it in the background \(sandbox_run_code_background/);
+  });
+
+  it('a refused path gets advice that fits it', () => {
+    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /etc/shadow')))).toBe(
+      'The sandbox does not allow access to /etc/shadow. Use a path under /workspace or /tmp.',
+    );
+    // Refusing /workspace itself (e.g. removing it): "use a path under /workspace" would contradict it.
+    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /workspace')))).toBe(
+      'The sandbox does not allow access to /workspace. That is a sandbox root folder: act on paths inside it instead.',
+    );
   });
 
   it('starts with a capital and names what timed out, not the operation', () => {
