@@ -62,7 +62,10 @@ const sandboxListProcesses = defineSandboxTool({
       const lines = shown.map((p) => `${p.pid}\t${p.status ?? ''}\t${p.command ?? p.name ?? ''}`);
       const more = all.length > shown.length ? `\n(${all.length - shown.length} more not shown)` : '';
       return {
-        text: `${all.length} OS processes in sandbox ${ctx.sandboxId}:\n${lines.join('\n')}${more}`,
+        text:
+          all.length === 0
+            ? `The sandbox ${ctx.sandboxId} reported no OS processes.`
+            : `${all.length} OS process${all.length === 1 ? '' : 'es'} in sandbox ${ctx.sandboxId}:\n${lines.join('\n')}${more}`,
         structured: { sandbox_id: ctx.sandboxId, kind: 'system' as const, processes: [], system_processes: shown },
       };
     }

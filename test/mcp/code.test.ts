@@ -195,6 +195,7 @@ describe('background runs and processes', () => {
   it('lists OS processes', async () => {
     const r = await callOk(s.client, 'sandbox_list_processes', { kind: 'system' });
     expect(r.structuredContent.system_processes.length).toBeGreaterThan(0);
+    expect(textOf(r)).toMatch(new RegExp(`^${r.structuredContent.system_processes.length} OS process(es)? in sandbox \\S+:\\n\\d+\\t`));
     expect(r.structuredContent.processes).toEqual([]);
   });
 });
