@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fitStreams, seconds } from './result.js';
+import { fitStreams, seconds, streamSection } from './result.js';
 import { renderRichOutputs, RichOutputSummary } from './rich.js';
 
 export const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
@@ -79,9 +79,9 @@ const sandboxRunCode = defineSandboxTool({
       Math.max(0, ctx.budget.textChars - richChars),
     );
     const lines = [`${r.success ? 'Succeeded' : 'Failed'} (exit ${r.exitCode})${seconds(r.executionTimeSeconds)}, ${args.language}, sandbox ${ctx.sandboxId}.`];
-    if (stdout.text) lines.push(`--- stdout ---\n${stdout.text}`);
-    if (stderr.text) lines.push(`--- stderr ---\n${stderr.text}`);
-    if (result.text) lines.push(`--- result ---\n${result.text}`);
+    if (stdout.text) lines.push(streamSection('stdout', stdout.text));
+    if (stderr.text) lines.push(streamSection('stderr', stderr.text));
+    if (result.text) lines.push(streamSection('result', result.text));
     for (const s of rich.summaries) lines.push(`--- ${s.mime_type} ---\n${s.summary}${s.resource_uri ? `\n(full: ${s.resource_uri})` : ''}`);
     return {
       text: lines.join('\n'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fitStreams, seconds } from './result.js';
+import { fitStreams, seconds, streamSection } from './result.js';
 import { ENV_PARAM, WORKING_DIR_PARAM } from './code.js';
 
 const sandboxRunCommand = defineSandboxTool({
@@ -63,8 +63,8 @@ const sandboxRunCommand = defineSandboxTool({
       ctx.budget.textChars,
     );
     const lines = [`Exit ${r.exitCode}${seconds(r.executionTimeSeconds)}, sandbox ${ctx.sandboxId}.`];
-    if (stdout.text) lines.push(`--- stdout ---\n${stdout.text}`);
-    if (stderr.text) lines.push(`--- stderr ---\n${stderr.text}`);
+    if (stdout.text) lines.push(streamSection('stdout', stdout.text));
+    if (stderr.text) lines.push(streamSection('stderr', stderr.text));
     return {
       text: lines.join('\n'),
       structured: {

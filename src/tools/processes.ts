@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { allocate, fitList, fitStreams } from './result.js';
+import { allocate, fitList, fitStreams, streamSection } from './result.js';
 
 const BackgroundProcessOut = z.object({
   process_id: z.string(),
@@ -112,8 +112,8 @@ const sandboxListProcesses = defineSandboxTool({
     });
     const blocks = processes.map((p) => {
       const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}`;
-      // The same stream markers as sandbox_run_code; the final newline would only add a blank line.
-      const stream = (name: string, text: string | null) => (text ? `--- ${name} ---\n${text.replace(/\n$/, '')}` : '');
+      // The same stream markers as sandbox_run_code.
+      const stream = (name: string, text: string | null) => (text ? streamSection(name, text) : '');
       return [head, stream('stdout', p.stdout), stream('stderr', p.stderr)].filter(Boolean).join('\n');
     });
     const text =

@@ -118,6 +118,14 @@ export function fitList<T>(items: readonly T[], budgetChars: number, max: number
   return out;
 }
 
+/**
+ * A stream under its marker in a result's text ("--- stdout ---"). One final newline is dropped:
+ * it only made a blank line before the next marker. structuredContent keeps the stream exact.
+ */
+export function streamSection(name: string, text: string): string {
+  return `--- ${name} ---\n${text.endsWith('\n') ? text.slice(0, -1) : text}`;
+}
+
 /** Seconds → "1.23 s" for text summaries. */
 export function seconds(s: number | null | undefined): string {
   return s === null || s === undefined ? '' : ` in ${s.toFixed(s < 10 ? 2 : 1)} s`;
