@@ -46,9 +46,22 @@ export function summaryLine(s: SandboxSummary): string {
   const parts = [`${s.sandbox_id}: ${s.status}`];
   if (s.template) parts.push(`template ${s.template}`);
   if (s.region) parts.push(`region ${s.region}`);
-  if (s.expires_at) parts.push(`expires ${s.expires_at}`);
+  if (s.expires_at) parts.push(`expires ${expiresIn(s.expires_at)}`);
   if (s.current) parts.push('the current sandbox');
   return parts.join(', ');
+}
+
+/**
+ * "in 59 min (2026-...Z)": a model rarely knows the current time, so the absolute time alone
+ * does not tell it whether the sandbox is about to die.
+ */
+export function expiresIn(expiresAt: string, nowMs = Date.now()): string {
+  const ms = Date.parse(expiresAt) - nowMs;
+  if (!Number.isFinite(ms)) return expiresAt;
+  if (ms <= 0) return `${expiresAt} (already passed)`;
+  const min = Math.round(ms / 60_000);
+  const rel = ms < 90_000 ? `${Math.round(ms / 1000)} s` : min < 120 ? `${min} min` : `${(ms / 3_600_000).toFixed(1)} h`;
+  return `in ${rel} (${expiresAt})`;
 }
 
 const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
@@ -320,7 +333,7 @@ const sandboxSetTimeout = defineSandboxTool({
     const t = await ctx.conversation.client.sandboxes.setTimeout(ctx.sandboxId, args.timeout_seconds, ctx.call);
     ctx.conversation.noteExpiry(ctx.sandboxId, t.expiresAt, args.timeout_seconds);
     return {
-      text: `Sandbox ${ctx.sandboxId} now expires ${t.expiresAt ?? `in ${args.timeout_seconds} s`}.`,
+      text: `Sandbox ${ctx.sandboxId} now expires ${t.expiresAt ? expiresIn(t.expiresAt) : `in ${args.timeout_seconds} s`}.`,
       structured: { sandbox_id: ctx.sandboxId, timeout_seconds: t.timeoutSeconds, expires_at: t.expiresAt },
     };
   },

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, truncateMiddle } from '../../src/tools/result.js';
 import { htmlToText } from '../../src/tools/rich.js';
+import { expiresIn } from '../../src/tools/sandbox.js';
 import { toToolError } from '../../src/errors.js';
 import { OutputStore, setProcessOutputLimit } from '../../src/resources/output-store.js';
 import {
@@ -57,6 +58,17 @@ describe('truncateMiddle', () => {
       expect(r.text.replace('[cut]', ''), String(max)).toMatch(/^(?:😀)+$/u);
     }
   });
+});
+
+describe('expiresIn', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  it.each([
+    ['2026-01-01T00:00:45Z', 'in 45 s (2026-01-01T00:00:45Z)'],
+    ['2026-01-01T00:59:40Z', 'in 60 min (2026-01-01T00:59:40Z)'],
+    ['2026-01-01T05:00:00Z', 'in 5.0 h (2026-01-01T05:00:00Z)'],
+    ['2025-12-31T23:00:00Z', '2025-12-31T23:00:00Z (already passed)'],
+    ['not a time', 'not a time'],
+  ])('%s → %s', (at, expected) => expect(expiresIn(at, now)).toBe(expected));
 });
 
 describe('allocate', () => {

@@ -26,6 +26,8 @@ describe('lifecycle tools', () => {
       const id = created.structuredContent.sandbox_id as string;
       expect(created.structuredContent).toMatchObject({ status: 'running', template: 'code-interpreter', attached: 'created', current: true, timeout_seconds: 600 });
       expect(textOf(created)).toContain(`Created sandbox ${id}`);
+      // Relative first: a model rarely knows what time it is.
+      expect(textOf(created)).toMatch(/expires in 10 min \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
       expect(JSON.stringify(created)).not.toMatch(/eyJ|public_host|127\.0\.0\.1/);
 
       const info = await callOk(s.client, 'sandbox_get_info', {});
@@ -37,6 +39,7 @@ describe('lifecycle tools', () => {
 
       const t = await callOk(s.client, 'sandbox_set_timeout', { timeout_seconds: 1200 });
       expect(t.structuredContent.timeout_seconds).toBe(1200);
+      expect(textOf(t)).toMatch(/^Sandbox \S+ now expires in 20 min \(/);
       expect(Date.parse(t.structuredContent.expires_at) - Date.now()).toBeGreaterThan(1100_000);
 
       const again = await callOk(s.client, 'sandbox_resume', {});
