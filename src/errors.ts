@@ -189,6 +189,9 @@ function describe(names: string[], f: ErrorFields): string | null {
     if (/\bpaused\b/i.test(msg)) return `${state('paused')}. Resume it with sandbox_resume, then retry.`;
     if (/\bstopped\b/i.test(msg)) return `${state('stopped')}. Start it with sandbox_start, then retry.`;
   }
+  // A file tool aimed at a directory: say that plainly (the client's message is generic).
+  const dir = /"Is a directory: ([^"]+)"/.exec(msg);
+  if (dir && names.includes('ValidationError')) return `${dir[1]} is a directory, not a file. List it with sandbox_list_files, or use a file path inside it.`;
   const remedy = remedyFor(names, f);
   if (remedy === null || TOOL_NAME.test(msg)) return `${msg}.`;
   if (HAS_ADVICE.test(msg)) {

@@ -79,6 +79,15 @@ describe('file tools', () => {
     expect(textOf(r)).toMatch(/"content" is not valid base64/);
   });
 
+  it('a directory given to a file tool is named as one', async () => {
+    await callOk(s.client, 'sandbox_make_dir', { path: '/workspace/a-dir' });
+    for (const [tool, args] of [['sandbox_read_file', {}], ['sandbox_write_file', { content: 'x' }]] as const) {
+      const r = await call(s.client, tool, { path: '/workspace/a-dir', ...args });
+      expect(r.isError).toBe(true);
+      expect(textOf(r), tool).toMatch(/^\/workspace\/a-dir is a directory, not a file\. List it with sandbox_list_files, or use a file path inside it\./);
+    }
+  });
+
   it('a missing file names the path and the next step', async () => {
     const r = await call(s.client, 'sandbox_read_file', { path: '/workspace/nope.txt' });
     expect(r.isError).toBe(true);
