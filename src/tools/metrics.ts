@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { MetricsSnapshot } from '../client/types.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { scrubSecrets } from './result.js';
+import { formatBytes } from './rich.js';
 
 const Usage = z.object({ total_bytes: z.number().nullable(), used_bytes: z.number().nullable(), usage_percent: z.number().nullable() }).nullable();
 
@@ -36,12 +37,16 @@ export function metricsView(sandboxId: string, m: MetricsSnapshot): z.infer<type
 
 function metricsText(title: string, v: z.infer<typeof MetricsOut>): string {
   const pct = (n: number | null | undefined) => (n === null || n === undefined ? '?' : `${n.toFixed(1)}%`);
+  // Sizes beside percentages: "0.4%" alone does not say whether 100 MB more would fit.
+  const used = (d: { total_bytes: number | null; used_bytes: number | null } | null) =>
+    d && d.used_bytes !== null && d.total_bytes ? ` (${formatBytes(d.used_bytes)} of ${formatBytes(d.total_bytes)})` : '';
   const parts = [
-    `CPU ${pct(v.cpu?.usage_percent)}${v.cpu?.cores ? ` of ${v.cpu.cores} cores` : ''}`,
-    `memory ${pct(v.memory?.usage_percent)}`,
-    `disk ${pct(v.disk?.usage_percent)}`,
+    `CPU ${pct(v.cpu?.usage_percent)}${v.cpu?.cores ? ` of ${v.cpu.cores} core${v.cpu.cores === 1 ? '' : 's'}` : ''}`,
+    `memory ${pct(v.memory?.usage_percent)}${used(v.memory)}`,
+    `disk ${pct(v.disk?.usage_percent)}${used(v.disk)}`,
   ];
-  if (v.processes?.count !== null && v.processes?.count !== undefined) parts.push(`${v.processes.count} processes`);
+  const n = v.processes?.count;
+  if (n !== null && n !== undefined) parts.push(`${n} process${n === 1 ? '' : 'es'}`);
   if (v.uptime_seconds !== null) parts.push(`up ${Math.round(v.uptime_seconds)} s`);
   return `${title} of sandbox ${v.sandbox_id}: ${parts.join(', ')}.`;
 }

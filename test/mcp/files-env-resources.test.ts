@@ -190,6 +190,7 @@ describe('preview, metrics, agent info', () => {
     const m = await callOk(s.client, 'sandbox_get_metrics', {});
     expect(m.structuredContent.sandbox_id).toBe(sandboxId);
     expect(m.structuredContent.memory).not.toBeNull();
+    expect(textOf(m)).toMatch(/^System metrics of sandbox \S+: CPU [\d.]+% of \d+ cores?, memory [\d.]+% \([\d.]+ [KMG]?B of [\d.]+ [KMG]?B\), disk [\d.]+% \([\d.]+ [KMG]?B of [\d.]+ [KMG]?B\), \d+ process(es)?/);
     const am = await callOk(s.client, 'sandbox_get_agent_metrics', {});
     // Earlier tests in this file made many agent requests; the counter must show them.
     expect(am.structuredContent.total_requests).toBeGreaterThan(10);
