@@ -128,7 +128,10 @@ export function streamSection(name: string, text: string): string {
 
 /** Seconds → "1.23 s" for text summaries. */
 export function seconds(s: number | null | undefined): string {
-  return s === null || s === undefined ? '' : ` in ${s.toFixed(s < 10 ? 2 : 1)} s`;
+  if (s === null || s === undefined) return '';
+  // "in 0.00 s" reads as "did not run".
+  if (s < 0.005) return ' in <0.01 s';
+  return ` in ${s.toFixed(s < 10 ? 2 : 1)} s`;
 }
 
 /** A compact, stable JSON rendering for text blocks. */

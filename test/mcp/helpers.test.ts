@@ -1,6 +1,6 @@
 /** Pure helpers: the output budget, HTML rendering, error translation, the output store. */
 import { describe, expect, it } from 'vitest';
-import { allocate, truncateMiddle } from '../../src/tools/result.js';
+import { allocate, seconds, truncateMiddle } from '../../src/tools/result.js';
 import { htmlToText } from '../../src/tools/rich.js';
 import { expiresIn } from '../../src/tools/sandbox.js';
 import { toToolError } from '../../src/errors.js';
@@ -58,6 +58,16 @@ describe('truncateMiddle', () => {
       expect(r.text.replace('[cut]', ''), String(max)).toMatch(/^(?:😀)+$/u);
     }
   });
+});
+
+describe('seconds', () => {
+  it.each([
+    [null, ''],
+    [0, ' in <0.01 s'],
+    [0.004, ' in <0.01 s'],
+    [0.25, ' in 0.25 s'],
+    [12.34, ' in 12.3 s'],
+  ])('%s → %j', (s, expected) => expect(seconds(s)).toBe(expected));
 });
 
 describe('expiresIn', () => {
