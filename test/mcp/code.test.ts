@@ -206,7 +206,7 @@ describe('sandbox_run_command', () => {
     const r = await callOk(s.client, 'sandbox_run_command', { command: 'echo "$GREETING from $(pwd)"; echo oops >&2; exit 3', env: { GREETING: 'hi' }, working_dir: '/workspace/cmd' });
     expect(r.structuredContent).toMatchObject({ background: false, exit_code: 3, success: false, stdout: 'hi from /workspace/cmd\n', stderr: 'oops\n' });
     // No blank line from the streams' final newlines between the sections.
-    expect(textOf(r)).toMatch(/^Exit 3 in [\d.]+ s, sandbox \S+\.\n--- stdout ---\nhi from \/workspace\/cmd\n--- stderr ---\noops$/);
+    expect(textOf(r)).toMatch(/^Exit 3 in <?[\d.]+ s, sandbox \S+\.\n--- stdout ---\nhi from \/workspace\/cmd\n--- stderr ---\noops$/);
   });
 
   it('runs a command in the background and its output shows in the process list', async () => {
