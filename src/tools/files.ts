@@ -4,7 +4,7 @@ import { ToolInputError } from '../errors.js';
 import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
 import { fromFirstLineStart, readBounded, toLastLineEnd, trimUtf8End, trimUtf8Start } from './bounded-read.js';
-import { formatBytes } from './rich.js';
+import { formatBytes, INLINE_IMAGE_TYPES, looksLikeImage } from './rich.js';
 import { fitList } from './result.js';
 
 const PATH = z
@@ -23,6 +23,7 @@ const sandboxReadFile = defineSandboxTool({
   title: 'Read file',
   description:
     'Read a file from the remote sandbox (not the local machine). Text by default; encoding "base64" for binary. ' +
+    'PNG, JPEG, GIF and WebP images come back as image content you can see. ' +
     'Large files are cut (head and tail kept) and the whole file is offered as a hopx:// resource.',
   toolset: 'files',
   kind: 'read',
@@ -33,7 +34,7 @@ const sandboxReadFile = defineSandboxTool({
     encoding: z.enum(['text', 'base64']),
     mime_type: z.string(),
     size_bytes: z.number(),
-    content: z.string().nullable().describe('The content (base64 for encoding "base64"); null when too large to include'),
+    content: z.string().nullable().describe('The content (base64 for encoding "base64"); null when too large to include, or for an image returned as image content'),
     truncated: z.boolean(),
     resource_uri: z.string().describe('hopx:// resource serving the whole file'),
   }),
@@ -43,6 +44,27 @@ const sandboxReadFile = defineSandboxTool({
     const budget = ctx.budget.textChars;
     const base = { sandbox_id: ctx.sandboxId, path: args.path, encoding: args.encoding, mime_type: mimeType, resource_uri: uri };
     const stream = await ctx.agent.files.download(args.path, ctx.call);
+
+    if (args.encoding === 'text' && INLINE_IMAGE_TYPES.has(mimeType)) {
+      // An image is more use seen than as base64 text; base64 stays out of structuredContent.
+      const read = await readBounded(stream, Math.floor((ctx.budget.imageChars * 3) / 4), 0);
+      if (looksLikeImage(read.prefix, mimeType)) {
+        const size = formatBytes(read.totalBytes);
+        if (read.complete) {
+          return {
+            text: `${args.path} (${size}, ${mimeType}) in sandbox ${ctx.sandboxId}, shown as image content.`,
+            content: [{ type: 'image', data: read.prefix.toString('base64'), mimeType }],
+            structured: { ...base, encoding: 'base64' as const, size_bytes: read.totalBytes, content: null, truncated: false },
+          };
+        }
+        return {
+          text: `${args.path} is a ${size} image, too large to show here; read the resource ${uri} instead.`,
+          content: [{ type: 'resource_link', uri, name: args.path, mimeType, description: `${size} image in sandbox ${ctx.sandboxId}` }],
+          structured: { ...base, encoding: 'base64' as const, size_bytes: read.totalBytes, content: null, truncated: true },
+        };
+      }
+      throw new ToolInputError(`"${args.path}" is named like ${mimeType} but is not one; read it with "encoding": "base64".`, 'path');
+    }
 
     if (args.encoding === 'base64') {
       // Base64 grows by 4/3: only files that fit the budget once encoded are included.

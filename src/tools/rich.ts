@@ -19,7 +19,23 @@ export const RichOutputSummary = z.object({
 export type RichOutputSummary = z.infer<typeof RichOutputSummary>;
 
 /** Image types MCP clients (and model APIs) accept as image content. */
-const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+export const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/** Whether `b` starts like an image of that type (an extension alone can lie). */
+export function looksLikeImage(b: Buffer, mimeType: string): boolean {
+  switch (mimeType) {
+    case 'image/png':
+      return b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    case 'image/jpeg':
+      return b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+    case 'image/gif':
+      return b.subarray(0, 4).toString('latin1') === 'GIF8';
+    case 'image/webp':
+      return b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP';
+    default:
+      return false;
+  }
+}
 const SUMMARY_CHARS = 2_000;
 const MAX_RICH_OUTPUTS = 10;
 

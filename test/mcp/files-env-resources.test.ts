@@ -36,9 +36,21 @@ describe('file tools', () => {
     expect(bin.structuredContent.content).toBe(PNG_1PX);
     const embedded = (bin.content as { type: string; resource?: { blob?: string; mimeType?: string } }[]).find((c) => c.type === 'resource');
     expect(embedded?.resource).toMatchObject({ blob: PNG_1PX, mimeType: 'image/png' });
-    const asText = await call(s.client, 'sandbox_read_file', { path: '/workspace/dir/pixel.png' });
+    // Read without an encoding, an image is shown (image content), not refused as binary.
+    const seen = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/dir/pixel.png' });
+    expect(seen.content).toContainEqual({ type: 'image', data: PNG_1PX, mimeType: 'image/png' });
+    expect(textOf(seen)).toBe(`/workspace/dir/pixel.png (${Buffer.from(PNG_1PX, 'base64').length} B, image/png) in sandbox ${sandboxId}, shown as image content.`);
+    expect(seen.structuredContent).toMatchObject({ encoding: 'base64', content: null, truncated: false, mime_type: 'image/png' });
+    // A file named like an image that is not one is not passed off as one.
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/dir/fake.png', content: 'not a png' });
+    const fake = await call(s.client, 'sandbox_read_file', { path: '/workspace/dir/fake.png' });
+    expect(fake.isError).toBe(true);
+    expect(textOf(fake)).toMatch(/named like image\/png but is not one; read it with "encoding": "base64"/);
+    await callOk(s.client, 'sandbox_write_file', { path: '/workspace/dir/blob.bin', content: Buffer.from([0, 1, 2, 255, 254]).toString('base64'), encoding: 'base64' });
+    const asText = await call(s.client, 'sandbox_read_file', { path: '/workspace/dir/blob.bin' });
     expect(asText.isError).toBe(true);
     expect(textOf(asText)).toMatch(/binary file.*"encoding": "base64"/);
+    for (const extra of ['fake.png', 'blob.bin']) await callOk(s.client, 'sandbox_remove_file', { path: `/workspace/dir/${extra}` });
 
     const ls = await callOk(s.client, 'sandbox_list_files', { path: '/workspace/dir' });
     expect(ls.structuredContent.entries.map((e: { name: string }) => e.name).sort()).toEqual(['hello.txt', 'pixel.png']);
