@@ -149,10 +149,7 @@ function remedyFor(names: string[], f: ErrorFields): string | null {
   if (has('SandboxNotFoundError')) return 'It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.';
   if (has('SandboxNotRunningError')) return `${f.sandboxStatus ? `Its status is ${f.sandboxStatus}. ` : ''}Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
   if (has('FileNotFoundError')) return 'Check the path with sandbox_list_files.';
-  if (has('PathNotAllowedError')) {
-    // "Use a path under /workspace" would be no advice when /workspace itself was refused.
-    return /\s\/(workspace|tmp)\/?$/.test(f.message.replace(/[.\s]+$/, '')) ? 'That is a sandbox root folder: act on paths inside it instead.' : 'Use a path under /workspace or /tmp.';
-  }
+  if (has('PathNotAllowedError')) return 'Use a path under /workspace or /tmp.';
   if (has('ProcessNotFoundError')) return 'sandbox_list_processes shows the current ones.';
   if (has('ExecutionTimeoutError')) return 'Raise timeout_seconds, or run it in the background (sandbox_run_code_background, or sandbox_run_command with background: true) and poll sandbox_list_processes.';
   if (has('RequestTimeoutError')) return 'Retry; for long work use a background run and poll sandbox_list_processes.';
@@ -189,6 +186,9 @@ function describe(names: string[], f: ErrorFields): string | null {
     if (/\bpaused\b/i.test(msg)) return `${state('paused')}. Resume it with sandbox_resume, then retry.`;
     if (/\bstopped\b/i.test(msg)) return `${state('stopped')}. Start it with sandbox_start, then retry.`;
   }
+  // "Use a path under /workspace" is no advice when /workspace itself was refused (e.g. removing it).
+  const root = /^(.*? access to \/(?:workspace|tmp)\/?)(?:\.|$)/.exec(msg);
+  if (root && names.includes('PathNotAllowedError')) return `${root[1]}. That is a sandbox root folder: act on paths inside it instead.`;
   // A file tool aimed at a directory: say that plainly (the client's message is generic).
   const dir = /"Is a directory: ([^"]+)"/.exec(msg);
   if (dir && names.includes('ValidationError')) return `${dir[1]} is a directory, not a file. List it with sandbox_list_files, or use a file path inside it.`;

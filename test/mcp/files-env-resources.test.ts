@@ -91,6 +91,12 @@ describe('file tools', () => {
     expect(textOf(r)).toMatch(/"content" is not valid base64/);
   });
 
+  it('removing a sandbox root folder is refused with advice that fits', async () => {
+    const r = await call(s.client, 'sandbox_remove_file', { path: '/workspace' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/^The sandbox does not allow access to \/workspace\. That is a sandbox root folder: act on paths inside it instead\./);
+  });
+
   it('a directory given to a file tool is named as one', async () => {
     await callOk(s.client, 'sandbox_make_dir', { path: '/workspace/a-dir' });
     for (const [tool, args] of [['sandbox_read_file', {}], ['sandbox_write_file', { content: 'x' }]] as const) {

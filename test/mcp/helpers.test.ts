@@ -117,11 +117,11 @@ describe('toToolError', () => {
   });
 
   it('a refused path gets advice that fits it', () => {
-    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /etc/shadow')))).toBe(
+    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /etc/shadow. Use a path under /workspace or /tmp.')))).toBe(
       'The sandbox does not allow access to /etc/shadow. Use a path under /workspace or /tmp.',
     );
     // Refusing /workspace itself (e.g. removing it): "use a path under /workspace" would contradict it.
-    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /workspace')))).toBe(
+    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /workspace. Use a path under /workspace or /tmp.')))).toBe(
       'The sandbox does not allow access to /workspace. That is a sandbox root folder: act on paths inside it instead.',
     );
   });
