@@ -32,6 +32,11 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     expect(err.success).toBe(false);
     expect(err.stderr).toContain('ZeroDivisionError');
     expect((await a().code.run({ code: 'x' })).result).toBe('20');
+    // A kernel that exits says so once, and the next run starts a fresh one.
+    const died = await a().code.run({ code: 'import os\nos._exit(3)' });
+    expect(died.success).toBe(false);
+    expect(died.stderr.match(/lost/g)).toHaveLength(1);
+    expect((await a().code.run({ code: '"x" in globals()' })).result).toBe('False');
   });
 
   test('a matplotlib chart comes back as a PNG rich output', async (ctx) => {

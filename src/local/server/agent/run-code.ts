@@ -52,8 +52,8 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
       const text = result.error.traceback || `${result.error.name}: ${result.error.value}`;
       stderr += (stderr && !stderr.endsWith('\n') ? '\n' : '') + text;
     }
-    if (result.oomKilled) notes.push('The Python kernel ran out of memory (sandbox memory limit) and was killed.');
-    if (result.stateLost) notes.push('The Python kernel was restarted: variables from earlier runs are gone.');
+    // A dead kernel (OOM, exit, kill after a timeout) comes back as result.error, whose text
+    // already says why and that earlier variables are lost: no extra note.
     return {
       stdout: result.stdout,
       stderr,
