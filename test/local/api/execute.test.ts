@@ -35,7 +35,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
     // A kernel that exits says so once, and the next run starts a fresh one.
     const died = await a().code.run({ code: 'import os\nos._exit(3)' });
     expect(died.success).toBe(false);
-    expect(died.stderr.match(/lost/g)).toHaveLength(1);
+    expect(died.stderr.match(/variables from earlier/g)).toHaveLength(1);
     expect((await a().code.run({ code: '"x" in globals()' })).result).toBe('False');
   });
 
