@@ -78,6 +78,11 @@ function array(value: unknown): unknown[] {
   return Array.isArray(value) ? value.filter((item) => item !== null && item !== undefined) : [];
 }
 
+/** The items of a list response: a bare array, or the array under the first of `keys` present. */
+function listItems(value: unknown, ...keys: string[]): unknown[] {
+  return array(Array.isArray(value) ? value : first(asRecord(value), ...keys));
+}
+
 /** public_host is used verbatim (minus a trailing slash); direct_url is the fallback (§4.2). */
 export function agentBaseUrl(body: Json): string {
   const raw = str(body.public_host) ?? str(body.direct_url) ?? '';
@@ -163,8 +168,7 @@ export function toTemplateInfo(value: unknown): TemplateInfo {
 }
 
 export function toTemplateList(value: unknown): TemplateInfo[] {
-  const body = asRecord(value);
-  const items = Array.isArray(value) ? value : array(first(body, 'data', 'templates'));
+  const items = listItems(value, 'data', 'templates');
   return items.map(toTemplateInfo);
 }
 
@@ -284,8 +288,7 @@ export function toBackgroundProcess(value: unknown): BackgroundProcess {
 }
 
 export function toBackgroundProcessList(value: unknown): BackgroundProcess[] {
-  const body = asRecord(value);
-  const items = Array.isArray(value) ? value : array(body.processes);
+  const items = listItems(value, 'processes');
   return items.map(toBackgroundProcess);
 }
 
@@ -303,8 +306,7 @@ export function toSystemProcess(value: unknown): SystemProcess {
 }
 
 export function toSystemProcessList(value: unknown): SystemProcess[] {
-  const body = asRecord(value);
-  const items = Array.isArray(value) ? value : array(body.processes);
+  const items = listItems(value, 'processes');
   return items.map(toSystemProcess);
 }
 
@@ -341,8 +343,7 @@ export function toFileInfo(value: unknown): FileInfo {
 }
 
 export function toFileList(value: unknown): FileInfo[] {
-  const body = asRecord(value);
-  const items = Array.isArray(value) ? value : array(body.files);
+  const items = listItems(value, 'files');
   return items.map(toFileInfo);
 }
 
@@ -541,8 +542,7 @@ export function toAsyncExecutionHandle(value: unknown): AsyncExecutionHandle {
 }
 
 export function toJupyterSessions(value: unknown): JupyterSession[] {
-  const body = asRecord(value);
-  const items = Array.isArray(value) ? value : array(body.sessions);
+  const items = listItems(value, 'sessions');
   return items.map((item) => {
     const s = asRecord(item);
     const kernel = asRecord(s.kernel);
