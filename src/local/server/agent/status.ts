@@ -2,6 +2,7 @@
 import { arch, platform, release } from 'node:os';
 import { type Router, nowIso, sendJson } from '../http.js';
 import type { AgentContext } from './context.js';
+import type { SandboxUsage } from '../../runtime/types.js';
 
 export const AGENT_NAME = 'hopx-local-agent';
 export const AGENT_VERSION = '3.2.8-local';
@@ -114,10 +115,7 @@ export function registerStatusRoutes(router: Router, ctx: AgentContext): void {
   router.add('GET', '/system', async ({ res }) => {
     const usage = await ctx.sandbox.runtime.usage();
     sendJson(res, 200, {
-      cpu: { usage_percent: usage.cpu.usagePercent, cores: usage.cpu.cores },
-      memory: memoryWire(usage.memory),
-      disk: memoryWire(usage.disk),
-      uptime: usage.uptimeSeconds,
+      ...usageWire(usage),
       os: { name: platform(), kernel: release(), arch: arch(), hostname: ctx.sandbox.id },
       hardware: { cpu_cores: usage.cpu.cores, memory_mb: Math.round(usage.memory.totalBytes / 1048576) },
       timestamp: nowIso(),
@@ -138,14 +136,7 @@ export function registerStatusRoutes(router: Router, ctx: AgentContext): void {
       requests_total: s.requestsTotal,
       avg_duration_ms: s.avgDurationMs,
       p95_duration_ms: s.p95DurationMs,
-      system: usage
-        ? {
-            cpu: { usage_percent: usage.cpu.usagePercent, cores: usage.cpu.cores },
-            memory: memoryWire(usage.memory),
-            disk: memoryWire(usage.disk),
-            uptime: usage.uptimeSeconds,
-          }
-        : null,
+      system: usage ? usageWire(usage) : null,
       process: usage ? { count: usage.processes.count, running: usage.processes.running } : null,
       cache: { size: cache.size, hits: cache.hits, misses: cache.misses, hit_rate: cache.hit_rate },
       timestamp: nowIso(),
@@ -201,6 +192,16 @@ export function registerStatusRoutes(router: Router, ctx: AgentContext): void {
       : [];
     sendJson(res, 200, { sessions, count: sessions.length, timestamp: nowIso() });
   });
+}
+
+/** The 3.1.1 `/system` usage shape, also nested as `system` in the metrics snapshot. */
+function usageWire(usage: SandboxUsage): Record<string, unknown> {
+  return {
+    cpu: { usage_percent: usage.cpu.usagePercent, cores: usage.cpu.cores },
+    memory: memoryWire(usage.memory),
+    disk: memoryWire(usage.disk),
+    uptime: usage.uptimeSeconds,
+  };
 }
 
 function memoryWire(m: { totalBytes: number; usedBytes: number; usagePercent: number }): Record<string, number> {
