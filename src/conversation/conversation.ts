@@ -9,11 +9,11 @@
  * outputs that results had to cut, and extends the lifetime of its sandboxes on activity (a
  * lease): abandoned sandboxes die at their HopX timeout, busy ones do not.
  */
-import type { HopxClientApi, SandboxInfo } from './client/types.js';
-import type { Logger } from './log.js';
-import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from './errors.js';
-import { OutputStore } from './resources/output-store.js';
-import { Terminals } from './conversation/terminals.js';
+import type { HopxClientApi, SandboxInfo } from '../client/types.js';
+import type { Logger } from '../log.js';
+import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
+import { OutputStore } from './output-store.js';
+import { Terminals } from './terminals.js';
 
 export interface ConversationOptions {
   id: string;
