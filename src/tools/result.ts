@@ -2,8 +2,8 @@
  * Small pure helpers for tool results: fitting outputs into the budget (cut by src/text/cut.ts)
  * and short text formatting.
  */
-import type { Conversation } from '../session.js';
-import { outputUri } from '../resources/output-store.js';
+import type { Conversation } from '../conversation/conversation.js';
+import { outputUri } from '../conversation/uris.js';
 import { cutMiddle } from '../text/cut.js';
 
 export interface FittedStream {
