@@ -4,7 +4,7 @@
  * bound to a longer-lived Conversation.
  */
 import { McpServer } from '@modelcontextprotocol/server';
-import type { Conversation } from './session.js';
+import type { Conversation } from './conversation/conversation.js';
 import { allTools, filterTools, registerTools, TOOLSETS } from './tools/index.js';
 import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';

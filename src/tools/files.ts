@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ConflictError, FileNotFoundError } from '../client/errors.js';
 import { ToolInputError } from '../errors.js';
-import { fileUri, looksLikeText, mimeTypeFor } from '../resources/uris.js';
+import { fileUri } from '../conversation/uris.js';
+import { looksLikeText, mimeTypeFor } from '../views/file-content.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fromFirstLineStart, readBounded, toLastLineEnd, trimUtf8End, trimUtf8Start } from './bounded-read.js';
+import { fromFirstLineStart, readBounded, toLastLineEnd, trimUtf8End, trimUtf8Start } from '../views/bounded-read.js';
 import { formatBytes, INLINE_IMAGE_TYPES, looksLikeImage } from './rich.js';
 import { fitList } from './result.js';
 

@@ -8,7 +8,7 @@
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
-import type { Conversation } from '../session.js';
+import type { Conversation } from '../conversation/conversation.js';
 import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
 import sandboxTools from './sandbox.js';

@@ -2,8 +2,8 @@
  * Small pure helpers for tool results: the output budget (head + tail kept, a marker saying how
  * much was cut and where the whole is) and short text formatting.
  */
-import type { Conversation } from '../session.js';
-import { outputUri } from '../resources/output-store.js';
+import type { Conversation } from '../conversation/conversation.js';
+import { outputUri } from '../conversation/uris.js';
 
 /** How far a cut may move to land on a line end. */
 const LINE_SNAP_CHARS = 400;

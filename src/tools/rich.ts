@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/server';
 import type { RichOutput } from '../client/types.js';
-import type { Conversation } from '../session.js';
-import { outputUri } from '../resources/output-store.js';
+import type { Conversation } from '../conversation/conversation.js';
+import { outputUri } from '../conversation/uris.js';
 import { truncateMiddle } from './result.js';
 
 export const RichOutputSummary = z.object({

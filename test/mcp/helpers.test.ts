@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, seconds, truncateMiddle } from '../../src/tools/result.js';
 import { htmlToText } from '../../src/tools/rich.js';
-import { expiresIn } from '../../src/tools/sandbox.js';
+import { expiresIn } from '../../src/views/sandbox.js';
 import { toToolError } from '../../src/errors.js';
-import { OutputStore, setProcessOutputLimit } from '../../src/resources/output-store.js';
+import { OutputStore, setProcessOutputLimit } from '../../src/conversation/output-store.js';
 import {
   ConflictError,
   ExecutionTimeoutError,
@@ -15,8 +15,8 @@ import {
   SandboxExpiredError,
   SandboxNotFoundError,
 } from '../../src/client/errors.js';
-import { pathFromUriVariable, fileUri } from '../../src/resources/uris.js';
-import { readAll, readBounded, trimUtf8End, trimUtf8Start } from '../../src/tools/bounded-read.js';
+import { pathFromUriVariable, fileUri } from '../../src/conversation/uris.js';
+import { readAll, readBounded, trimUtf8End, trimUtf8Start } from '../../src/views/bounded-read.js';
 
 async function* chunks(data: Buffer, size: number) {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);

@@ -9,10 +9,10 @@
  * outputs that results had to cut, and extends the lifetime of its sandboxes on activity (a
  * lease): abandoned sandboxes die at their HopX timeout, busy ones do not.
  */
-import type { HopxClientApi, SandboxInfo } from './client/types.js';
-import type { Logger } from './log.js';
-import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from './errors.js';
-import { OutputStore } from './resources/output-store.js';
+import type { HopxClientApi, SandboxInfo } from '../client/types.js';
+import type { Logger } from '../log.js';
+import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
+import { OutputStore } from './output-store.js';
 
 export interface ConversationOptions {
   id: string;

@@ -26,10 +26,6 @@ export interface OutputStoreLimits {
   maxBytes?: number;
 }
 
-export function outputUri(sandboxId: string, outputId: string): string {
-  return `hopx://sandboxes/${encodeURIComponent(sandboxId)}/outputs/${encodeURIComponent(outputId)}`;
-}
-
 /**
  * Every conversation has its own store, and an HTTP server may hold hundreds of conversations:
  * across all stores the process keeps at most this many bytes, dropping the least recently used
