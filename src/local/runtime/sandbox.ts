@@ -495,7 +495,7 @@ export class BwrapSandbox implements LocalSandbox {
   }
 
   async runPython(
-    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number },
+    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number; maxOutputChars?: number },
     onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void,
   ): Promise<KernelResult> {
     this.assertRunning();
