@@ -9,7 +9,7 @@ import { UnknownKeyError, type TerminalView } from '../conversation/terminal-ses
 import { KEY_NAMES_HELP } from '../conversation/terminal-keys.js';
 import { TerminalLimitError, UnknownTerminalError } from '../conversation/terminals.js';
 import { defineSandboxTool, defineTool, type ToolContext, type ToolDefinition } from './tool.js';
-import { truncateMiddle } from './result.js';
+import { cutMiddle } from '../text/cut.js';
 
 const TERMINAL_ID = z.string().min(1).max(64).describe('From sandbox_terminal_start.');
 const TIMEOUT = z.number().positive().max(600).optional().describe('Longest wait in seconds. Default 10.');
@@ -57,7 +57,7 @@ function render(view: TerminalView, budgetChars: number) {
   const screen = view.screen.slice(-screenChars);
   let output = view.output;
   if (view.outputDroppedChars > 0) output = `… [${view.outputDroppedChars} characters of output dropped between reads] …\n${output}`;
-  output = truncateMiddle(output, Math.max(200, budgetChars - screen.length), (n) => `\n… [${n} bytes of output cut; the screen below is current] …\n`).text;
+  output = cutMiddle(output, { maxChars: Math.max(400, budgetChars - screen.length) }, { label: 'terminal output', where: null }).text;
   const state = view.exited ? `ended (exit ${view.exitCode ?? 'unknown'})` : WAITED_TEXT[view.waited];
   const header = `Terminal ${view.terminalId} in sandbox ${view.sandboxId}, ${view.cols}x${view.rows}: ${state}.`;
   const sections = [header];
