@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import type { Backend } from '../transports/backend.js';
 import { sendJsonRpcError } from '../transports/http-guards.js';
-import { MemoryLimitCounters, type LimitCounters } from './counters.js';
+import type { StateStore } from '../state/types.js';
 import { CallerLimits, DEFAULT_LIMITS, type LimitSettings } from './limits.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { probeReadiness, type ReadinessCheck } from './readiness.js';
@@ -35,8 +35,6 @@ export interface HostingOptions {
   /** OAuth resource server (`--auth oauth`); wins over authToken. */
   oauth?: OAuthOptions;
   limits?: Partial<LimitSettings>;
-  /** Shared counters for several replicas; default in memory. */
-  limitCounters?: LimitCounters;
   /** More /readyz checks (e.g. the state store). */
   readinessChecks?: ReadinessCheck[];
 }
@@ -71,8 +69,11 @@ function carriesRequest(body: unknown): boolean {
   return messages.some((m) => m !== null && typeof m === 'object' && 'method' in m && 'id' in m);
 }
 
-/** `resourceUrl` is the URL the server listens on, known only after listen. */
-export function createHosting(o: HostingOptions, conversations: ConversationCounts, listenUrl: string): Hosting {
+/**
+ * `listenUrl` (the default OAuth resource) is known only after listen; `state` holds the limit
+ * counters (shared by replicas with Redis) and is checked by /readyz.
+ */
+export function createHosting(o: HostingOptions, conversations: ConversationCounts, state: StateStore, listenUrl: string): Hosting {
   let metrics: ServerMetrics | undefined;
   const onRefused = (reason: Parameters<ServerMetrics['authFailure']>[0]) => metrics?.authFailure(reason);
   const authenticator: Authenticator = o.oauth
@@ -89,7 +90,7 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
   const m = metrics;
   const limits = new CallerLimits(
     { ...DEFAULT_LIMITS, ...o.limits },
-    o.limitCounters ?? new MemoryLimitCounters(),
+    state,
     (identity) => conversations.liveSandboxes(identity),
     (limit) => m.limitRefusal(limit),
   );
@@ -102,6 +103,13 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
       },
     },
     { name: 'auth', check: () => authenticator.ready() },
+    {
+      name: 'state',
+      async check() {
+        await state.check();
+        return { ok: true, detail: state.describe };
+      },
+    },
     ...(o.readinessChecks ?? []),
   ];
 

@@ -10,11 +10,15 @@
  *   free one. Counted from the conversations themselves, so a killed or ended sandbox frees its
  *   slot without bookkeeping that could drift.
  *
- * 0 turns a limit off. The counters sit behind LimitCounters (memory here; Redis for replicas).
+ * 0 turns a limit off. The counters live in the state store (src/state): in memory for one
+ * process, in Redis when replicas share the limits.
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { StateStore } from '../state/types.js';
 import type { ToolCallHooks } from '../tools/index.js';
-import type { LimitCounters } from './counters.js';
+
+/** A counter that no replica changed for this long lapses (a replica that died mid-call leaks nothing for ever). */
+const COUNTER_TTL_MS = 60 * 60 * 1000;
 
 export interface LimitSettings {
   /** Live sandboxes per caller. */
@@ -40,7 +44,7 @@ export function identityOf(authInfo: { extra?: Record<string, unknown> } | undef
 export class CallerLimits {
   constructor(
     readonly settings: LimitSettings,
-    private readonly counters: LimitCounters,
+    private readonly counters: Pick<StateStore, 'takeToken' | 'adjustCounter'>,
     /** Sandboxes created and still held by the caller's conversations. */
     private readonly liveSandboxes: (identity: string) => number,
     private readonly onRefused?: (limit: LimitName) => void,
@@ -50,17 +54,14 @@ export class CallerLimits {
   async admit(identity: string): Promise<Admission> {
     const { requestsPerMinute, maxConcurrentCalls } = this.settings;
     if (requestsPerMinute > 0) {
-      const waitMs = await this.counters.takeToken(`rate:${identity}`, {
-        capacity: Math.max(5, Math.ceil(requestsPerMinute / 10)),
-        refillPerSecond: requestsPerMinute / 60,
-      });
-      if (waitMs > 0) {
-        return this.refuse('rate', Math.ceil(waitMs / 1000), `Too many requests: the limit is ${requestsPerMinute} per minute per caller.`);
+      const take = await this.counters.takeToken(`rate:${identity}`, Math.max(5, Math.ceil(requestsPerMinute / 10)), requestsPerMinute / 60, Date.now());
+      if (!take.ok) {
+        return this.refuse('rate', Math.ceil(take.retryAfterMs / 1000), `Too many requests: the limit is ${requestsPerMinute} per minute per caller.`);
       }
     }
     if (maxConcurrentCalls > 0) {
       const key = `calls:${identity}`;
-      if (!(await this.counters.tryAcquire(key, maxConcurrentCalls))) {
+      if (!(await this.tryAcquire(key, maxConcurrentCalls))) {
         return this.refuse('concurrency', 1, `Too many calls in flight: the limit is ${maxConcurrentCalls} at once per caller. Wait for one to finish.`);
       }
       let released = false;
@@ -69,7 +70,7 @@ export class CallerLimits {
         done: () => {
           if (released) return;
           released = true;
-          void this.counters.release(key);
+          this.release(key).catch(() => {});
         },
       };
     }
@@ -84,16 +85,27 @@ export class CallerLimits {
     const live = this.liveSandboxes(identity);
     // Creates in flight hold a slot too, so concurrent creates cannot overshoot the limit.
     const key = `creates:${identity}`;
-    if (live >= max || !(await this.counters.tryAcquire(key, max - live))) {
+    if (live >= max || !(await this.tryAcquire(key, max - live))) {
       this.onRefused?.('sandboxes');
       return sandboxLimitResult(max);
     }
     try {
       return await run();
     } finally {
-      await this.counters.release(key);
+      await this.release(key).catch(() => {});
     }
   };
+
+  /** Adds one to `key` unless that passes `max` (then takes it back): true when it stayed. */
+  private async tryAcquire(key: string, max: number): Promise<boolean> {
+    if ((await this.counters.adjustCounter(key, 1, COUNTER_TTL_MS)) <= max) return true;
+    await this.counters.adjustCounter(key, -1, COUNTER_TTL_MS);
+    return false;
+  }
+
+  private async release(key: string): Promise<void> {
+    await this.counters.adjustCounter(key, -1, COUNTER_TTL_MS);
+  }
 
   private refuse(limit: LimitName, retryAfterSeconds: number, message: string): Admission {
     this.onRefused?.(limit);

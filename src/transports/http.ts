@@ -21,8 +21,12 @@ import {
   isInitializeRequest,
   isJsonContentType,
   isLegacyRequest,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type AuthInfo,
 } from '@modelcontextprotocol/server';
+import { MemoryStateStore } from '../state/memory.js';
+import { sessionEventStore } from '../state/session-events.js';
+import type { StateStore } from '../state/types.js';
 import { identityOf } from '../hosting/limits.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import { createHosting, type Caller, type Hosting, type HostingOptions } from '../hosting/index.js';
@@ -42,7 +46,7 @@ export const MCP_PATH = '/mcp';
 /** Header a caller uses to bring its own HopX API key (honoured in cloud mode only). */
 export const CALLER_KEY_HEADER = 'x-hopx-api-key';
 
-export interface HttpServerOptions extends ServeOptions, Pick<HostingOptions, 'oauth' | 'limits' | 'limitCounters' | 'readinessChecks'> {
+export interface HttpServerOptions extends ServeOptions, Pick<HostingOptions, 'oauth' | 'limits' | 'readinessChecks'> {
   host: string;
   port: number;
   /** Bearer token callers must present (`--auth token`); it or `oauth` is required off loopback. */
@@ -57,7 +61,15 @@ export interface HttpServerOptions extends ServeOptions, Pick<HostingOptions, 'o
   maxBodyBytes: number;
   maxSessions: number;
   sessionIdleSeconds: number;
+  /**
+   * Hosted state shared by replicas (conversations, SSE events, the event bus); default a
+   * fresh in-memory store. The caller owns it (closes it after close()).
+   */
+  state?: StateStore;
 }
+
+/** SSE `retry:` sent to 2025-era clients: how soon to reconnect after a stream was closed. */
+export const SSE_RETRY_MS = 1000;
 
 export interface HttpServer {
   /** e.g. http://127.0.0.1:3100/mcp */
@@ -82,6 +94,19 @@ function lazyHooks(get: () => Hosting): ToolCallHooks {
   };
 }
 
+/**
+ * A 2025-era session's protocol version is the one negotiated at initialize. A request whose
+ * MCP-Protocol-Version header names an older supported version is served as the negotiated one:
+ * the SDK decides from the header alone whether a stream may be primed and resumed, and a client
+ * that negotiated 2025-11-25 handles that whatever its later headers say. Unknown versions are
+ * left alone (the SDK answers them 400).
+ */
+function alignProtocolVersion(req: IncomingMessage, negotiated: string | undefined): void {
+  const sent = req.headers['mcp-protocol-version'];
+  if (!negotiated || typeof sent !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(sent)) return;
+  if (sent < negotiated) req.headers['mcp-protocol-version'] = negotiated;
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { logger } = options;
   const loopback = isLoopbackHost(options.host);
@@ -104,6 +129,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
     return false;
   };
+  const state = options.state ?? new MemoryStateStore();
   const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger });
   let closing = false;
   // Made once the listening URL is known (the default OAuth resource URL); before any request.
@@ -146,6 +172,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     },
     {
       legacy: 'reject',
+      // subscriptions/listen streams hear events published on any replica.
+      bus: state.bus,
       maxRequestBodySize: options.maxBodyBytes,
       onerror: (error) => logger.debug({ err: error }, 'modern MCP request failed'),
     },
@@ -196,6 +224,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         res.writeHead(200).end();
         return;
       }
+      alignProtocolVersion(req, session.server?.server.getNegotiatedProtocolVersion());
       const counts = req.method === 'POST';
       if (counts) session.active++;
       try {
@@ -231,6 +260,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: options.maxBodyBytes,
+      // Resumable streams: a client whose SSE stream dropped reconnects with Last-Event-ID and
+      // gets what it missed (from any replica, with the Redis store).
+      eventStore: sessionEventStore(state.eventStore, id),
+      retryInterval: SSE_RETRY_MS,
     });
     const server = open.newServer();
     const session: HeldConversation = {
@@ -334,7 +367,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const address = httpServer.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' || address.family === (6 as unknown) ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}${MCP_PATH}`;
-  hosting = createHosting(options, held, url);
+  hosting = createHosting(options, held, state, url);
   if (hosting.authenticator.mode === 'oauth') {
     // Not fatal: the server starts (not ready) while the authorization server is down or wrong.
     void hosting.authenticator.ready().then(({ ok, detail }) => {
