@@ -10,7 +10,7 @@ import { decodeJwt } from 'jose';
 import { silentLogger } from '../../src/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
-import { signingKey, startAuthServer, type AuthServer } from '../support/oidc.js';
+import { signingKey, startAuthServer, type AuthServer } from '../support/oidc.mjs';
 import { backendOver, callTool, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, waitFor, type Era } from './helpers.js';
 
 let test: TestBackend;
@@ -137,6 +137,26 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     const params = challenge(forbidden!.wwwAuthenticate ?? undefined);
     expect(params).toMatchObject({ error: 'insufficient_scope', scope: 'sandbox:write', resource_metadata: metadataUrl(server) });
     expect((await test.client.sandboxes.list()).length).toBe(before);
+  });
+});
+
+describe('scopes on raw requests', () => {
+  it('a token without scope may list tools, but neither call a read tool nor read a resource (403 naming sandbox:read)', async () => {
+    const server = await serve();
+    const token = await as.token('nobody', { resource: server.url, scope: '' });
+    const init = await rawRequest(server.url, { headers: bearer(token), body: INITIALIZE_BODY });
+    expect(init.status).toBe(200);
+    const headers = { ...bearer(token), 'mcp-session-id': String(init.headers['mcp-session-id']), 'mcp-protocol-version': '2025-11-25' };
+    const send = (id: number, method: string, params: unknown) => rawRequest(server.url, { headers, body: JSON.stringify({ jsonrpc: '2.0', id, method, params }) });
+    expect((await send(2, 'tools/list', {})).status).toBe(200);
+    for (const [method, params] of [
+      ['tools/call', { name: 'sandbox_list', arguments: {} }],
+      ['resources/read', { uri: 'hopx://templates' }],
+    ] as const) {
+      const res = await send(3, method, params);
+      expect(res.status, method).toBe(403);
+      expect(challenge(res.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: 'sandbox:read', resource_metadata: metadataUrl(server) });
+    }
   });
 });
 

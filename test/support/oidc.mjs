@@ -7,42 +7,49 @@
  * - `writer`: may get sandbox:read and sandbox:write
  * - `reader`: gets sandbox:read only, whatever it asks for
  * - `brief`:  like writer, but its tokens live 1 second (the expiry test)
+ * - `nobody`: gets a token for the resource with no scope at all
  * - `writer2`: a second subject with full scopes (the isolation tests)
  * - `mcp-server`: the resource server's own client, for introspection
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+// Plain JavaScript so that bench/ (which runs without a TypeScript step) uses the same server.
+import { createServer } from 'node:http';
+import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 
-export interface AuthServer {
-  issuer: string;
-  /** Token endpoint, for tests that fetch tokens by hand. */
-  tokenEndpoint: string;
-  /** A client_credentials token from `client` for `resource` (omit resource: no resource indicator). */
-  token(client: string, options?: { resource?: string; scope?: string }): Promise<string>;
-  close(): Promise<void>;
-}
+/**
+ * @typedef {object} AuthServer
+ * @property {string} issuer
+ * @property {string} tokenEndpoint token endpoint, for tests that fetch tokens by hand
+ * @property {(client: string, options?: { resource?: string; scope?: string }) => Promise<string>} token
+ *   a client_credentials token from `client` for `resource` (omit resource: no resource indicator)
+ * @property {() => Promise<void>} close
+ */
 
-export const SCOPE_BY_CLIENT: Record<string, string> = {
+/** @type {Record<string, string>} */
+export const SCOPE_BY_CLIENT = {
   writer: 'sandbox:read sandbox:write',
   writer2: 'sandbox:read sandbox:write',
   reader: 'sandbox:read',
   brief: 'sandbox:read sandbox:write',
 };
 
-export async function signingKey(): Promise<JWK> {
+/** @returns {Promise<import('jose').JWK>} */
+export async function signingKey() {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   return { ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
 }
 
-export async function startAuthServer(options: { key?: JWK; format?: 'jwt' | 'opaque' } = {}): Promise<AuthServer> {
+/**
+ * @param {{ key?: import('jose').JWK; format?: 'jwt' | 'opaque' }} [options]
+ * @returns {Promise<AuthServer>}
+ */
+export async function startAuthServer(options = {}) {
   const key = options.key ?? (await signingKey());
-  const http: Server = createServer();
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const http = createServer();
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${http.address().port}`;
 
-  const client = (id: string, extra: Record<string, unknown> = {}) => ({
+  const client = (id, extra = {}) => ({
     client_id: id,
     client_secret: `${id}-secret`,
     grant_types: ['client_credentials'],
@@ -52,7 +59,7 @@ export async function startAuthServer(options: { key?: JWK; format?: 'jwt' | 'op
     ...extra,
   });
   const provider = new Provider(issuer, {
-    clients: [client('writer'), client('writer2'), client('reader'), client('brief'), client('mcp-server')],
+    clients: ['writer', 'writer2', 'reader', 'brief', 'nobody', 'mcp-server'].map((id) => client(id)),
     jwks: { keys: [key] },
     // Set explicitly (the defaults work, but print a notice each time they are used).
     ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 300 },
@@ -88,12 +95,12 @@ export async function startAuthServer(options: { key?: JWK; format?: 'jwt' | 'op
         headers: { authorization: `Basic ${Buffer.from(`${id}:${id}-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
         body,
       });
-      const json = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
+      const json = await response.json();
       if (!json.access_token) throw new Error(`token request for ${id} failed: ${json.error}: ${json.error_description}`);
       return json.access_token;
     },
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise((resolve) => {
         http.closeAllConnections();
         http.close(() => resolve());
       }),
