@@ -8,6 +8,7 @@ import type { Conversation } from './conversation/conversation.js';
 import { allTools, filterTools, registerTools, TOOLSETS, type ToolCallHooks } from './tools/index.js';
 import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
+import { registerSubscriptions } from './resources/subscriptions.js';
 
 export { TOOLSETS };
 export type { ToolDefinition };
@@ -97,5 +98,6 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     hooks: options.hooks,
   });
   registerResources(server, conversation, { readOnly: options.readOnly === true });
+  registerSubscriptions(server, conversation);
   return server;
 }

@@ -11,6 +11,7 @@
  */
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
+import { ResourceWatches, type WatchTimings } from './watches.js';
 import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { Terminals } from './terminals.js';
 
@@ -23,6 +24,8 @@ export interface ConversationOptions {
   /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
   defaultSandboxTimeoutSeconds?: number;
   logger: Logger;
+  /** Poll intervals of resource watches (tests shorten them). */
+  watchTimings?: WatchTimings;
 }
 
 export type SandboxOrigin = 'created' | 'connected';
@@ -51,6 +54,8 @@ export class Conversation {
   readonly client: HopxClientApi;
   readonly backend: 'cloud' | 'local';
   readonly logger: Logger;
+  /** Resource subscriptions (2025 sessions and 2026 listen streams) and the watches behind them. */
+  readonly watches: ResourceWatches;
   readonly keepSandboxes: boolean;
   readonly defaultSandboxTimeoutSeconds: number;
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
@@ -71,6 +76,7 @@ export class Conversation {
     this.keepSandboxes = o.keepSandboxes ?? false;
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
+    this.watches = new ResourceWatches(this, o.watchTimings);
     this.logger.debug({ backend: o.backend }, 'conversation created');
   }
 
@@ -216,6 +222,7 @@ export class Conversation {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    this.watches.closeAll();
     this.terminals.closeAll();
     if (this.creating.size > 0) {
       // A create that finishes now meets `ending` in attach(), which kills its sandbox.
