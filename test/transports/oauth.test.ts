@@ -5,7 +5,15 @@
  * every refusal with its status and WWW-Authenticate header.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  ClientCredentialsProvider,
+  StreamableHTTPClientTransport,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type OAuthTokens,
+} from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { silentLogger } from '../../src/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
@@ -67,6 +75,64 @@ async function oauthClient(server: HttpServer, era: Era, clientId: string, seen:
   await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider, fetch: recordingFetch }));
   clients.push(client);
   return client;
+}
+
+/**
+ * What a remote connector (claude.ai, Claude Desktop, VS Code) keeps: it registers itself, sends
+ * the user's browser to the authorization URL, and holds the tokens. Here the "browser" is
+ * AuthServer.signIn.
+ */
+class ConnectorProvider implements OAuthClientProvider {
+  readonly redirectUrl = 'http://127.0.0.1:9/callback';
+  readonly clientMetadata: OAuthClientMetadata = {
+    client_name: 'remote connector (test)',
+    redirect_uris: [this.redirectUrl],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  };
+  authorizationUrl: URL | undefined;
+  private info: OAuthClientInformationMixed | undefined;
+  private saved: OAuthTokens | undefined;
+  private verifier = '';
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+/** Connects as a remote connector whose user `login` signs in (authorization code + PKCE). */
+async function connectorClient(server: HttpServer, era: Era, login: string): Promise<{ client: Client; provider: ConnectorProvider }> {
+  const provider = new ConnectorProvider();
+  const options = { versionNegotiation: { mode: era === 'legacy' ? ('legacy' as const) : ('auto' as const) } };
+  const first = new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider });
+  // No token yet: the 401 starts registration and sends the user to the authorization server.
+  await expect(new Client({ name: 'connector', version: '1.0.0' }, options).connect(first)).rejects.toThrow(/nauthorized/);
+  expect(provider.authorizationUrl?.searchParams.get('resource')).toBe(server.url);
+  expect(provider.authorizationUrl?.searchParams.get('code_challenge_method')).toBe('S256');
+  const back = await as.signIn(provider.authorizationUrl!.href, login);
+  await first.finishAuth(back.searchParams);
+  const client = new Client({ name: 'connector', version: '1.0.0' }, options);
+  await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider }));
+  clients.push(client);
+  return { client, provider };
 }
 
 function bearer(token: string): Record<string, string> {
@@ -137,6 +203,24 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     const params = challenge(forbidden!.wwwAuthenticate ?? undefined);
     expect(params).toMatchObject({ error: 'insufficient_scope', scope: 'sandbox:write', resource_metadata: metadataUrl(server) });
     expect((await test.client.sandboxes.list()).length).toBe(before);
+  });
+});
+
+describe.each(['legacy', 'modern'] as const)('%s-era remote connector (authorization code + PKCE, dynamic registration)', (era) => {
+  it('signs a user in, gets a token for this resource, and each user has their own sandboxes', async () => {
+    const server = await serve();
+    const alice = await connectorClient(server, era, 'alice');
+    expect(decodeJwt(alice.provider.tokens()!.access_token)).toMatchObject({ sub: 'alice', aud: server.url, iss: as.issuer });
+    const id = await createSandbox(alice.client);
+    const run = await callTool(alice.client, 'sandbox_run_code', { code: 'print("hi from alice")' });
+    expect(run.text).toContain('hi from alice');
+
+    const bob = await connectorClient(server, era, 'bob');
+    const bobList = await callTool(bob.client, 'sandbox_list');
+    expect(bobList.isError, bobList.text).toBe(false);
+    expect(bobList.text).not.toContain(id);
+    expect((await callTool(bob.client, 'sandbox_kill', { sandbox_id: id })).isError).toBe(true);
+    expect(await sandboxGone(test.client, id)).toBe(false);
   });
 });
 
