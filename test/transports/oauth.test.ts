@@ -15,44 +15,27 @@ import {
   type OAuthTokens,
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
-import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import type { HttpServer, HttpServerOptions } from '../../src/transports/http.js';
 import { signingKey, startAuthServer, type AuthServer } from '../support/oidc.mjs';
-import { backendOver, callTool, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, waitFor, type Era } from './helpers.js';
+import { callTool, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor, type Era } from './helpers.js';
 
-let test: TestBackend;
+const fixture = useHttpFixture();
 let as: AuthServer;
-const servers: HttpServer[] = [];
-const clients: Client[] = [];
 const authServers: AuthServer[] = [];
 
 beforeAll(async () => {
-  [test, as] = await Promise.all([startTestBackend(), startAuthServer()]);
+  as = await startAuthServer();
 });
 afterEach(async () => {
-  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
-  await Promise.allSettled(servers.splice(0).map((s) => s.close()));
   await Promise.allSettled(authServers.splice(0).map((a) => a.close()));
 });
 afterAll(async () => {
-  await Promise.allSettled([test?.close(), as?.close()]);
+  await as?.close();
 });
 
-async function serve(overrides: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
-  const server = await startHttpServer({
-    backend: backendOver(test),
-    logger: silentLogger(),
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 50,
-    sessionIdleSeconds: 600,
-    oauth: { issuer: as.issuer },
-    ...overrides,
-  });
-  servers.push(server);
-  return server;
+/** An HTTP server on the test backend, an OAuth resource server of `as` unless overridden. */
+function serve(overrides: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
+  return fixture.serve({ oauth: { issuer: as.issuer }, ...overrides });
 }
 
 /** HTTP exchanges the client made, for asserting statuses and challenges. */
@@ -73,7 +56,7 @@ async function oauthClient(server: HttpServer, era: Era, clientId: string, seen:
   };
   const client = new Client({ name: 'oauth-test', version: '1.0.0' }, { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } });
   await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider, fetch: recordingFetch }));
-  clients.push(client);
+  fixture.track(client);
   return client;
 }
 
@@ -131,7 +114,7 @@ async function connectorClient(server: HttpServer, era: Era, login: string): Pro
   await first.finishAuth(back.searchParams);
   const client = new Client({ name: 'connector', version: '1.0.0' }, options);
   await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider }));
-  clients.push(client);
+  fixture.track(client);
   return { client, provider };
 }
 
@@ -185,13 +168,13 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     expect(run.isError, run.text).toBe(false);
     expect(run.text).toContain('42');
     await server.close();
-    expect(await sandboxGone(test.client, id)).toBe(true);
+    expect(await sandboxGone(fixture.backend().client, id)).toBe(true);
   });
 
   it('refuses a tool beyond the token’s scope with 403 insufficient_scope naming sandbox:write', async () => {
     const server = await serve();
     const seen: Seen = [];
-    const before = (await test.client.sandboxes.list()).length;
+    const before = (await fixture.backend().client.sandboxes.list()).length;
     const client = await oauthClient(server, era, 'reader', seen);
     // Reading works with sandbox:read.
     const list = await callTool(client, 'sandbox_list');
@@ -202,7 +185,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     expect(forbidden, JSON.stringify(seen)).toBeDefined();
     const params = challenge(forbidden!.wwwAuthenticate ?? undefined);
     expect(params).toMatchObject({ error: 'insufficient_scope', scope: 'sandbox:write', resource_metadata: metadataUrl(server) });
-    expect((await test.client.sandboxes.list()).length).toBe(before);
+    expect((await fixture.backend().client.sandboxes.list()).length).toBe(before);
   });
 });
 
@@ -220,7 +203,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era remote connector (authoriza
     expect(bobList.isError, bobList.text).toBe(false);
     expect(bobList.text).not.toContain(id);
     expect((await callTool(bob.client, 'sandbox_kill', { sandbox_id: id })).isError).toBe(true);
-    expect(await sandboxGone(test.client, id)).toBe(false);
+    expect(await sandboxGone(fixture.backend().client, id)).toBe(false);
   });
 });
 
