@@ -7,37 +7,30 @@ import { defineSandboxTool, type ToolDefinition } from './tool.js';
 import { fromFirstLineStart, readBounded, toLastLineEnd, trimUtf8End, trimUtf8Start } from '../views/bounded-read.js';
 import { formatBytes, INLINE_IMAGE_TYPES, looksLikeImage } from './rich.js';
 import { fitList } from './result.js';
+import { filePath, inTheSandbox } from './params.js';
 
-const PATH = z
-  .string()
-  .min(1)
-  .max(4096)
-  .regex(/^\//, 'must be an absolute path in the sandbox, e.g. /workspace/data.csv')
-  .describe('Absolute path inside the sandbox, e.g. /workspace/data.csv.');
-
-const ENCODING = z.enum(['text', 'base64']).default('text').describe('"text" (UTF-8, default) or "base64" for binary files.');
+const ENCODING = z.enum(['text', 'base64']).default('text').describe('"base64" for binary files.');
 
 const MAX_LISTED_FILES = 500;
 
 const sandboxReadFile = defineSandboxTool({
   name: 'sandbox_read_file',
   title: 'Read file',
-  description:
-    'Read a file from the remote sandbox (not the local machine). Text by default; encoding "base64" for binary. ' +
-    'PNG, JPEG, GIF and WebP images come back as image content you can see. ' +
-    'Large files are cut (head and tail kept) and the whole file is offered as a hopx:// resource.',
+  description: (backend) =>
+    `Read a file ${inTheSandbox(backend)}. PNG, JPEG, GIF and WebP images come back as images you can see. ` +
+    'Large files are cut (head and tail kept); the whole file is a hopx:// resource.',
   toolset: 'files',
   kind: 'read',
-  input: z.strictObject({ path: PATH, encoding: ENCODING }),
+  input: (backend) => z.strictObject({ path: filePath(backend), encoding: ENCODING }),
   output: z.object({
     sandbox_id: z.string(),
     path: z.string(),
     encoding: z.enum(['text', 'base64']),
     mime_type: z.string(),
     size_bytes: z.number(),
-    content: z.string().nullable().describe('The content (base64 for encoding "base64"); null when too large to include, or for an image returned as image content'),
+    content: z.string().nullable().describe('null: too large, or shown as an image'),
     truncated: z.boolean(),
-    resource_uri: z.string().describe('hopx:// resource serving the whole file'),
+    resource_uri: z.string(),
   }),
   async handle(ctx, args) {
     const mimeType = mimeTypeFor(args.path);
@@ -113,16 +106,16 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const sandboxWriteFile = defineSandboxTool({
   name: 'sandbox_write_file',
   title: 'Write file',
-  description: 'Write a file in the remote sandbox (not the local machine), creating parent directories as needed. Text by default; encoding "base64" for binary.',
+  description: (backend) => `Write a file ${inTheSandbox(backend)}, creating parent directories. Text, or base64 for binary.`,
   toolset: 'files',
   kind: 'write',
   idempotent: true,
-  input: z.strictObject({
-    path: PATH,
-    content: z.string().max(10_000_000).describe('The file content: UTF-8 text, or base64 when encoding is "base64".'),
+  input: (backend) => z.strictObject({
+    path: filePath(backend),
+    content: z.string().max(10_000_000).describe('UTF-8 text, or base64 with encoding "base64".'),
     encoding: ENCODING,
-    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal permission string like "0644"').optional().describe('File permissions as an octal string, e.g. "0755" for a script. Default "0644".'),
-    overwrite: z.boolean().default(true).describe('Replace the file if it exists. Default true.'),
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal permission string like "0644"').optional().describe('Octal, e.g. "0755". Default "0644".'),
+    overwrite: z.boolean().default(true).describe('Replace an existing file.'),
   }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), bytes_written: z.number(), resource_uri: z.string() }),
   async handle(ctx, args) {
@@ -161,11 +154,11 @@ const FileEntry = z.object({
 const sandboxListFiles = defineSandboxTool({
   name: 'sandbox_list_files',
   title: 'List files',
-  description: 'List the entries of a directory in the remote sandbox (not the local machine).',
+  description: (backend) => `List a directory ${inTheSandbox(backend)}.`,
   toolset: 'files',
   kind: 'read',
-  input: z.strictObject({
-    path: PATH.default('/workspace').describe('Directory to list. Default /workspace.'),
+  input: (backend) => z.strictObject({
+    path: filePath(backend, '/workspace').default('/workspace'),
   }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), entries: z.array(FileEntry), total: z.number(), truncated: z.boolean() }),
   async handle(ctx, args) {
@@ -185,10 +178,10 @@ const sandboxListFiles = defineSandboxTool({
 const sandboxFileExists = defineSandboxTool({
   name: 'sandbox_file_exists',
   title: 'Check file exists',
-  description: 'Check whether a file or directory exists in the remote sandbox.',
+  description: 'Check whether a file or directory exists in the sandbox.',
   toolset: 'files',
   kind: 'read',
-  input: z.strictObject({ path: PATH }),
+  input: (backend) => z.strictObject({ path: filePath(backend) }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), exists: z.boolean() }),
   async handle(ctx, args) {
     const exists = await ctx.agent.files.exists(args.path, ctx.call);
@@ -199,11 +192,11 @@ const sandboxFileExists = defineSandboxTool({
 const sandboxRemoveFile = defineSandboxTool({
   name: 'sandbox_remove_file',
   title: 'Remove file',
-  description: 'Delete a file or directory (recursively) in the remote sandbox. Removing something already absent is not an error.',
+  description: 'Delete a file or directory (recursively) in the sandbox. One already absent is not an error.',
   toolset: 'files',
   kind: 'destructive',
   idempotent: true,
-  input: z.strictObject({ path: PATH }),
+  input: (backend) => z.strictObject({ path: filePath(backend) }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), removed: z.boolean().describe('false when it did not exist') }),
   async handle(ctx, args) {
     let removed = true;
@@ -223,11 +216,11 @@ const sandboxRemoveFile = defineSandboxTool({
 const sandboxMakeDir = defineSandboxTool({
   name: 'sandbox_make_dir',
   title: 'Make directory',
-  description: 'Create a directory (and its parents) in the remote sandbox.',
+  description: 'Create a directory and its parents in the sandbox.',
   toolset: 'files',
   kind: 'write',
   idempotent: true,
-  input: z.strictObject({ path: PATH }),
+  input: (backend) => z.strictObject({ path: filePath(backend) }),
   output: z.object({ sandbox_id: z.string(), path: z.string() }),
   async handle(ctx, args) {
     await ctx.agent.files.mkdir(args.path, ctx.call);

@@ -9,7 +9,8 @@
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
 import type { Conversation } from '../conversation/conversation.js';
-import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
+import { leanInputSchema, leanOutputSchema } from './advertise.js';
+import { annotationsFor, descriptionFor, inputFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
 import sandboxTools from './sandbox.js';
 import codeTools from './code.js';
@@ -21,7 +22,7 @@ import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
 
-export { TOOLSETS, type Toolset } from './tool.js';
+export { TOOLSETS, descriptionFor, inputFor, type BackendKind, type Toolset } from './tool.js';
 
 export const allTools: readonly ToolDefinition[] = [
   ...sandboxTools,
@@ -57,33 +58,30 @@ export function filterTools(tools: readonly ToolDefinition[], filter: ToolFilter
 }
 
 type StandardProps = StandardSchemaWithJSON['~standard'];
-
-/**
- * The JSON Schema a tool advertises, without the `$schema` line zod adds to every schema: 2020-12
- * is MCP's default dialect, and tools/list is sent to the model on every turn.
- */
-function lean(convert: StandardProps['jsonSchema']): StandardProps['jsonSchema'] {
-  const strip = (schema: Record<string, unknown>) => {
-    const { $schema: _dialect, ...rest } = schema;
-    return rest;
-  };
-  return { input: (o) => strip(convert.input(o)), output: (o) => strip(convert.output(o)) };
-}
+type AnyObject = ReturnType<typeof inputFor>;
 
 /**
  * The SDK validates arguments before calling the handler and reports failures as a raw zod
- * message. Registering this wrapper (same JSON Schema in tools/list, validation always passing)
- * lets the seam validate with the real schema and phrase the error itself.
+ * message. Registering this wrapper (the lean JSON Schema in tools/list, validation always
+ * passing) lets the seam validate with the real schema and phrase the error itself.
  */
-function advertiseOnly(schema: ToolDefinition['input']): StandardSchemaWithJSON {
+function advertiseOnly(schema: AnyObject): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+  const jsonSchema: StandardProps['jsonSchema'] = {
+    input: (o) => leanInputSchema(std.jsonSchema.input(o)),
+    output: (o) => leanInputSchema(std.jsonSchema.output(o)),
+  };
+  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema } } as StandardSchemaWithJSON;
 }
 
 /** The output schema as is (the SDK still validates results with it), advertised lean. */
 function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { ...std, jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+  const jsonSchema: StandardProps['jsonSchema'] = {
+    input: (o) => leanOutputSchema(std.jsonSchema.input(o)),
+    output: (o) => leanOutputSchema(std.jsonSchema.output(o)),
+  };
+  return { '~standard': { ...std, jsonSchema } } as StandardSchemaWithJSON;
 }
 
 export interface RegisterDeps {
@@ -119,13 +117,14 @@ function startKeepalive(tool: ToolDefinition, mcp: ServerContext, intervalMs: nu
 }
 
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
+  const { backend } = deps.conversation;
   for (const tool of tools) {
     server.registerTool(
       tool.name,
       {
         title: tool.title,
-        description: tool.description,
-        inputSchema: advertiseOnly(tool.input),
+        description: descriptionFor(tool, backend),
+        inputSchema: advertiseOnly(inputFor(tool, backend)),
         outputSchema: tool.output ? advertisedOutput(tool.output) : undefined,
         annotations: annotationsFor(tool),
       },
@@ -138,7 +137,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   const { conversation, budget } = deps;
   const logger = conversation.logger.child({ tool: tool.name });
   const started = performance.now();
-  const validated = validateInput(tool.name, tool.input, rawArgs);
+  const validated = validateInput(tool.name, inputFor(tool, conversation.backend), rawArgs);
   if (!validated.ok) {
     logger.info({ outcome: 'invalid_input' }, 'tool call rejected');
     return { content: [{ type: 'text', text: validated.message }], isError: true };
