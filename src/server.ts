@@ -76,6 +76,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   ],
   metrics: [],
   cache: [],
+  terminal: ['For interactive programs (REPLs, prompts, top) open sandbox_terminal_start and drive it with sandbox_terminal_send.'],
 };
 
 export function buildInstructions(backend: BackendKind, toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {

@@ -21,6 +21,7 @@ import envTools from './env.js';
 import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
+import terminalTools from './terminal.js';
 
 export { TOOLSETS, descriptionFor, inputFor, type BackendKind, type Toolset } from './tool.js';
 
@@ -34,6 +35,7 @@ export const allTools: readonly ToolDefinition[] = [
   ...previewTools,
   ...metricsTools,
   ...cacheTools,
+  ...terminalTools,
 ];
 
 export interface ToolFilter {

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { SANDBOX_ID } from './params.js';
 
-export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache'] as const;
+export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /**
