@@ -50,7 +50,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
         ? 'Sandboxes are isolated environments on this machine, each with its own files (writable: /workspace, /tmp, /root), processes and network; your own files are not in them. ' +
           "They have no internet unless created with internet_access: true, and /usr is this machine's, read-only (no apt-get)."
         : 'Sandboxes are HopX cloud VMs, not this machine; your own files are not in them.',
-    'Create one with sandbox_create and reuse it: it becomes the current sandbox, so later tools need no sandbox_id.',
+    'Create one with sandbox_create and reuse it: it becomes the current sandbox, which every tool acts on when sandbox_id is left out.',
     'Sandboxes made with sandbox_create belong to this conversation and are killed when it ends.',
     'To use a sandbox created elsewhere, attach it with sandbox_connect (sandbox_list with scope "account" shows them).',
   ],

@@ -8,7 +8,8 @@
  * - output: the top-level fields and their JSON types, plus a description where a field's name
  *   does not say enough; nested structure, `required` and `additionalProperties` go. The result
  *   is looser than the zod schema that shapes structuredContent, so every result validates
- *   against what is advertised.
+ *   against what is advertised. Tools whose result only confirms the action advertise none
+ *   (`confirmation` in tool.ts).
  *
  * `$defs`/`$ref` are not used: clients do not reliably resolve them.
  */
@@ -40,12 +41,13 @@ function stripStringConstraints(node: unknown): unknown {
 }
 
 /**
- * The advertised output schema: top-level fields with their types (and descriptions where given),
- * except `sandbox_id`, which every sandbox tool's result carries and the tool's input already names.
+ * The advertised output schema: top-level fields with their types (and descriptions where given).
+ * A field that echoes an input parameter of the same name (`sandbox_id`, `path`, `port`, ...) is
+ * left out: the result still carries it, and the input schema already says what it is.
  */
-export function leanOutputSchema(schema: Json): Json {
-  const { sandbox_id: _echo, ...fields } = (schema.properties ?? {}) as Json;
-  return { type: 'object', properties: mapValues(fields, (field) => shallowField(field as Json)) };
+export function leanOutputSchema(schema: Json, inputNames: readonly string[]): Json {
+  const fields = Object.entries((schema.properties ?? {}) as Json).filter(([name]) => !inputNames.includes(name));
+  return { type: 'object', properties: Object.fromEntries(fields.map(([name, field]) => [name, shallowField(field as Json)])) };
 }
 
 function shallowField(field: Json): Json {

@@ -25,6 +25,7 @@ const sandboxCacheClear = defineSandboxTool({
   toolset: 'cache',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({}),
   output: z.object({ sandbox_id: z.string(), entries_removed: z.number().nullable(), message: z.string().nullable() }),
   async handle(ctx) {

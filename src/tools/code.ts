@@ -86,13 +86,12 @@ const sandboxRunCodeBackground = defineSandboxTool({
   name: 'sandbox_run_code_background',
   title: 'Run code in background',
   description:
-    'Start code in the sandbox without waiting (servers, long jobs); returns a process_id. ' +
-    'sandbox_list_processes shows its status and output; sandbox_kill_process stops it.',
+    'Start code in the sandbox without waiting (servers, long jobs); returns a process_id for sandbox_list_processes and sandbox_kill_process.',
   toolset: 'code',
   kind: 'write',
   input: z.strictObject({
     code: CODE,
-    language: z.enum(LANGUAGES).default('python').describe("A new process: sandbox_run_code's python variables are not there."),
+    language: z.enum(LANGUAGES).default('python').describe('A new process, without sandbox_run_code variables.'),
     timeout_seconds: z.number().int().min(1).max(86_400).default(3600).describe('Then it is killed.'),
     env: RUN_ENV,
     working_dir: WORKING_DIR,

@@ -7,7 +7,7 @@ const sandboxRunCommand = defineSandboxTool({
   name: 'sandbox_run_command',
   title: 'Run shell command',
   description: (backend) =>
-    `Run a shell command line (bash -c) ${inTheSandbox(backend)} and wait for it, or with background: true return a process_id at once (servers, long jobs). ` +
+    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs). ` +
     'Long output is cut (head and tail kept).',
   toolset: 'commands',
   kind: 'write',

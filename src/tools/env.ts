@@ -10,7 +10,7 @@ const NAME = ENV_NAME;
 const sandboxGetEnv = defineSandboxTool({
   name: 'sandbox_get_env',
   title: 'Get env vars',
-  description: 'The environment variables set in the sandbox. Values of secret-looking names (TOKEN, KEY, PASSWORD...) are masked unless reveal_secrets.',
+  description: 'The environment variables set in the sandbox; values of secret-looking names (TOKEN, KEY...) masked unless reveal_secrets.',
   toolset: 'env',
   kind: 'read',
   input: z.strictObject({
@@ -76,6 +76,7 @@ const sandboxSetEnv = defineSandboxTool({
   toolset: 'env',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
     variables: ENV_VARS.describe('e.g. {"DEBUG": "1"}'),
     mode: z.enum(['merge', 'replace']).default('merge').describe('"replace" removes every variable not given.'),
@@ -100,6 +101,7 @@ const sandboxDeleteEnv = defineSandboxTool({
   toolset: 'env',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({ name: NAME.describe('e.g. "DEBUG"') }),
   output: z.object({ sandbox_id: z.string(), name: z.string() }),
   async handle(ctx, args) {

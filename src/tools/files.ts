@@ -18,7 +18,7 @@ const sandboxReadFile = defineSandboxTool({
   name: 'sandbox_read_file',
   title: 'Read file',
   description: (backend) =>
-    `Read a file ${inTheSandbox(backend)}. PNG, JPEG, GIF and WebP images come back as images you can see. ` +
+    `Read a file ${inTheSandbox(backend)}; PNG, JPEG, GIF and WebP come back as images. ` +
     'Large files are cut (head and tail kept); the whole file is a hopx:// resource.',
   toolset: 'files',
   kind: 'read',
@@ -109,6 +109,7 @@ const sandboxWriteFile = defineSandboxTool({
   toolset: 'files',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: (backend) => z.strictObject({
     path: filePath(backend),
     content: z.string().max(10_000_000).describe('UTF-8 text, or base64 with encoding "base64".'),
@@ -195,8 +196,9 @@ const sandboxRemoveFile = defineSandboxTool({
   toolset: 'files',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: (backend) => z.strictObject({ path: filePath(backend) }),
-  output: z.object({ sandbox_id: z.string(), path: z.string(), removed: z.boolean().describe('false when it did not exist') }),
+  output: z.object({ sandbox_id: z.string(), path: z.string(), removed: z.boolean() }),
   async handle(ctx, args) {
     let removed = true;
     try {
@@ -219,6 +221,7 @@ const sandboxMakeDir = defineSandboxTool({
   toolset: 'files',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: (backend) => z.strictObject({ path: filePath(backend) }),
   output: z.object({ sandbox_id: z.string(), path: z.string() }),
   async handle(ctx, args) {

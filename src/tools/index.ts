@@ -77,11 +77,11 @@ function advertiseOnly(schema: AnyObject): StandardSchemaWithJSON {
 }
 
 /** The output schema as is (the SDK still validates results with it), advertised lean. */
-function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): StandardSchemaWithJSON {
+function advertisedOutput(schema: NonNullable<ToolDefinition['output']>, inputNames: readonly string[]): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
   const jsonSchema: StandardProps['jsonSchema'] = {
-    input: (o) => leanOutputSchema(std.jsonSchema.input(o)),
-    output: (o) => leanOutputSchema(std.jsonSchema.output(o)),
+    input: (o) => leanOutputSchema(std.jsonSchema.input(o), inputNames),
+    output: (o) => leanOutputSchema(std.jsonSchema.output(o), inputNames),
   };
   return { '~standard': { ...std, jsonSchema } } as StandardSchemaWithJSON;
 }
@@ -121,13 +121,14 @@ function startKeepalive(tool: ToolDefinition, mcp: ServerContext, intervalMs: nu
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
   const { backend } = deps.conversation;
   for (const tool of tools) {
+    const input = inputFor(tool, backend);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: descriptionFor(tool, backend),
-        inputSchema: advertiseOnly(inputFor(tool, backend)),
-        outputSchema: tool.output ? advertisedOutput(tool.output) : undefined,
+        inputSchema: advertiseOnly(input),
+        outputSchema: tool.output && !tool.confirmation ? advertisedOutput(tool.output, Object.keys(input.shape)) : undefined,
         annotations: annotationsFor(tool),
       },
       ((args: unknown, mcp: ServerContext) => runTool(tool, args, mcp, deps)) as never,

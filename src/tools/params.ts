@@ -11,8 +11,12 @@
 import { z } from 'zod';
 import type { BackendKind } from './tool.js';
 
-/** The optional `sandbox_id` every sandbox-scoped tool takes (added by defineSandboxTool). */
-export const SANDBOX_ID = z.string().min(1).max(128).optional().describe('Default: current sandbox.');
+/**
+ * The optional `sandbox_id` every sandbox-scoped tool takes (added by defineSandboxTool). The one
+ * parameter without a description: it appears in some 30 tools, its name says what it is, and
+ * leaving it out means the current sandbox, which sandbox_create and the instructions say once.
+ */
+export const SANDBOX_ID = z.string().min(1).max(128).optional();
 
 /** An id a tool returned earlier (process_id, terminal_id, ...). */
 export function idParam(description: string) {
@@ -32,7 +36,7 @@ export const ENV_NAME = z
 export const ENV_VARS = z.record(ENV_NAME, z.string().max(100_000));
 
 /** Extra environment variables for one run or command. */
-export const RUN_ENV = ENV_VARS.optional().describe('Extra variables for this run, e.g. {"DEBUG": "1"}.');
+export const RUN_ENV = ENV_VARS.optional().describe('For this run, e.g. {"DEBUG": "1"}');
 
 /** The folders a local sandbox's file tools reach (the local backend refuses the rest). */
 const LOCAL_FILE_ROOTS = '/workspace, /tmp or /root';
@@ -41,11 +45,11 @@ const absolutePath = (example: string) => z.string().min(1).max(4096).regex(/^\/
 
 /** A file or directory path for the file tools; the example must exist or be creatable where used. */
 export function filePath(backend: BackendKind, example = '/workspace/data.csv') {
-  const where = backend === 'local' ? `Absolute path under ${LOCAL_FILE_ROOTS}` : 'Absolute path';
-  return absolutePath(example).describe(`${where}, e.g. ${example}.`);
+  const where = backend === 'local' ? `Under ${LOCAL_FILE_ROOTS}` : 'Absolute';
+  return absolutePath(example).describe(`${where}, e.g. ${example}`);
 }
 
-export const WORKING_DIR = absolutePath('/workspace').optional().describe('Absolute path. Default /workspace.');
+export const WORKING_DIR = absolutePath('/workspace').optional().describe('Default /workspace.');
 
 export const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
 

@@ -131,6 +131,7 @@ const sandboxKillProcess = defineSandboxTool({
   toolset: 'code',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
     process_id: PROCESS_ID,
   }),

@@ -15,7 +15,7 @@ const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
 /** Each backend's real default (the local backend gives a sandbox loopback only unless asked). */
 const INTERNET_ACCESS: Record<BackendKind, z.ZodDefault<z.ZodBoolean>> = {
   cloud: z.boolean().default(true).describe('Outbound internet.'),
-  local: z.boolean().default(false).describe("Share this machine's network (internet, and its local services). Off: loopback only, so installs fail."),
+  local: z.boolean().default(false).describe("Share this machine's network (internet and local services); off: loopback only."),
 };
 
 const sandboxCreate = defineTool({
@@ -23,9 +23,9 @@ const sandboxCreate = defineTool({
   title: 'Create sandbox',
   description: (backend) =>
     (backend === 'local'
-      ? 'Create a sandbox: an isolated environment on this machine with its own files, processes and network, not your working directory. '
+      ? 'Create a sandbox: an isolated environment on this machine (own files, processes, network), not your working directory. '
       : 'Create a sandbox: a HopX cloud VM, not this machine. ') +
-    'It becomes the current sandbox, is killed when this conversation ends, and dies at its timeout if idle.',
+    'It becomes the current sandbox (what tools act on without sandbox_id) and is killed when this conversation ends.',
   toolset: 'sandbox',
   kind: 'write',
   input: (backend) =>
@@ -37,14 +37,14 @@ const sandboxCreate = defineTool({
         .min(1)
         .max(64)
         .optional()
-        .describe(backend === 'local' ? 'A label only: local sandboxes all run here. Default "local".' : 'e.g. "us-east". Default: chosen by HopX.'),
+        .describe(backend === 'local' ? 'Only a label here. Default "local".' : 'e.g. "us-east". Default: chosen by HopX.'),
       timeout_seconds: z
         .number()
         .int()
         .min(60)
         .max(86_400)
         .optional()
-        .describe('Lifetime; tool calls on the sandbox keep renewing it. Default 3600.'),
+        .describe('Lifetime, renewed by tool calls on it. Default 3600.'),
       internet_access: INTERNET_ACCESS[backend],
       env_vars: ENV_VARS.optional().describe('e.g. {"DEBUG": "1"}'),
     }),
@@ -72,7 +72,7 @@ const sandboxConnect = defineTool({
   description: (backend) =>
     (backend === 'local'
       ? 'Attach a sandbox of this server created by another conversation, and make it current. '
-      : 'Attach an existing sandbox of the HopX account (e.g. from an earlier conversation), and make it current. ') +
+      : 'Attach an existing sandbox of the HopX account (say, from an earlier conversation) and make it current. ') +
     'It is not killed when this conversation ends.',
   toolset: 'sandbox',
   kind: 'read',
@@ -206,6 +206,7 @@ function stateTool(spec: {
     toolset: 'sandbox',
     kind: spec.kind,
     idempotent: true,
+    confirmation: true,
     input: z.strictObject({}),
     output: StateChange,
     async handle(ctx) {
@@ -270,7 +271,7 @@ const sandboxKill = defineSandboxTool({
   kind: 'destructive',
   idempotent: true,
   input: z.strictObject({}),
-  output: z.object({ sandbox_id: z.string(), killed: z.boolean().describe('false when it was already gone'), current_sandbox_id: z.string().nullable() }),
+  output: z.object({ sandbox_id: z.string(), killed: z.boolean(), current_sandbox_id: z.string().nullable() }),
   async handle(ctx) {
     const existed = await ctx.conversation.client.sandboxes.kill(ctx.sandboxId, ctx.call);
     ctx.conversation.detach(ctx.sandboxId);

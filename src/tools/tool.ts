@@ -87,6 +87,11 @@ interface ToolMeta {
   kind: ToolKind;
   /** Calling it twice with the same arguments has the same effect as once. */
   idempotent?: boolean;
+  /**
+   * The result only confirms the action (stopped, removed, closed): structuredContent is still
+   * returned, but no output schema is advertised, to keep tools/list small (issue 8 §5).
+   */
+  confirmation?: boolean;
 }
 
 export interface ToolDefinition extends ToolMeta {

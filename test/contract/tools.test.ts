@@ -134,6 +134,8 @@ describe('registry lint', () => {
           for (const k of ['anyOf', 'oneOf', 'allOf', 'not', '$ref', '$defs']) expect(input[k], `top-level ${k}`).toBeUndefined();
           for (const [name, prop] of Object.entries<Record<string, any>>(input.properties ?? {})) {
             expect(name).toMatch(/^[a-z][a-z0-9_]*$/);
+            // The optional sandbox_id of ~30 tools is the one exception (see SANDBOX_ID in params.ts).
+            if (name === 'sandbox_id' && !(input.required ?? []).includes(name)) continue;
             expect(prop.description, `${tool.name}.${name} has no description`).toBeTruthy();
           }
         }
@@ -149,9 +151,10 @@ describe('registry lint', () => {
         }
       });
 
-      it('declares an output schema and annotations that mean its kind (absent hints take the spec defaults)', () => {
+      it('declares an output schema unless it only confirms an action, and annotations that mean its kind (absent hints take the spec defaults)', () => {
         for (const t of schemas()) {
-          expect(t.outputSchema, 'data tools declare an output schema').toBeDefined();
+          if (tool.confirmation) expect(tool.kind, 'a read tool returns data').not.toBe('read');
+          expect(t.outputSchema === undefined, 'data tools declare an output schema').toBe(tool.confirmation === true);
           const a = t.annotations ?? {};
           expect(a.readOnlyHint ?? false).toBe(tool.kind === 'read');
           if (tool.kind !== 'read') {

@@ -106,8 +106,8 @@ function sample(name: string, prop: Record<string, any>): unknown {
       return {};
     default:
       if (name === 'mode') return '0644';
-      // Path parameters say so in their description (the advertised schema has no pattern).
-      if (/^Absolute path/.test(prop.description ?? '')) return '/workspace/x';
+      // Paths (the advertised schema carries no pattern; validation wants an absolute one).
+      if (name === 'path' || name === 'working_dir') return '/workspace/x';
       return 'x';
   }
 }
