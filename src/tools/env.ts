@@ -10,7 +10,7 @@ const NAME = ENV_NAME;
 const sandboxGetEnv = defineSandboxTool({
   name: 'sandbox_get_env',
   title: 'Get env vars',
-  description: 'The environment variables set in the sandbox; values of secret-looking names (TOKEN, KEY...) masked unless reveal_secrets.',
+  description: 'Environment variables of the sandbox; secret-looking ones (TOKEN, KEY...) masked unless reveal_secrets.',
   toolset: 'env',
   kind: 'read',
   input: z.strictObject({

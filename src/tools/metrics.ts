@@ -65,7 +65,7 @@ const sandboxGetMetrics = metricsTool({
 const sandboxGetAgentMetrics = metricsTool({
   name: 'sandbox_get_agent_metrics',
   title: 'Get agent metrics',
-  description: "Request, error and execution counters of the sandbox's agent (the service running tool calls in it); CPU, memory, disk: sandbox_get_metrics.",
+  description: "Request, error and execution counters of the sandbox's agent (which runs the tool calls in it); for CPU, memory, disk: sandbox_get_metrics.",
   output: AgentMetricsOut,
   read: (ctx) => ctx.agent.agentMetrics(ctx.call),
   text: (v) =>

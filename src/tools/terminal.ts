@@ -84,7 +84,7 @@ const sandboxTerminalStart = defineSandboxTool({
   title: 'Start terminal',
   description:
     'Open an interactive terminal in the sandbox (a shell, or `command`) for programs that need a keyboard: REPLs, prompts, top, debuggers. ' +
-    'Returns a terminal_id and the first screen; drive it with sandbox_terminal_send.',
+    'Returns a terminal_id for sandbox_terminal_send, and the first screen.',
   toolset: 'terminal',
   kind: 'write',
   input: z.strictObject({
