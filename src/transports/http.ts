@@ -12,6 +12,7 @@
  * Guards run first, in this order: path, Host, Origin, bearer token, caller key (when required),
  * method, Content-Type, size.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
@@ -25,7 +26,8 @@ import {
 } from '@modelcontextprotocol/server';
 import { MemoryStateStore } from '../state/memory.js';
 import { sessionEventStore } from '../state/session-events.js';
-import type { StateStore } from '../state/types.js';
+import { StateUnavailableError, type ConversationRecord, type StateStore } from '../state/types.js';
+import type { HopxClientApi } from '../client/types.js';
 import { openConversation, type ServeOptions } from './conversations.js';
 import { HeldConversations, type HeldConversation } from './http-conversations.js';
 import {
@@ -72,8 +74,10 @@ export interface HttpServer {
   /** e.g. http://127.0.0.1:3100/mcp */
   url: string;
   port: number;
-  /** Open conversations, by kind (for tests and the benchmark). */
+  /** Open conversations held by this process, by kind (for tests and the benchmark). */
   stats(): { sessions: number; callers: number };
+  /** Ready to serve: not shutting down, and the state store answers (for /readyz). */
+  ready(): Promise<{ ready: boolean; state: string; reason?: string }>;
   /** Stops accepting, ends every conversation (killing its sandboxes), closes every socket. */
   close(): Promise<void>;
 }
@@ -120,8 +124,29 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return false;
   };
   const state = options.state ?? new MemoryStateStore();
-  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger });
+  // Every conversation this server opens is recorded in the same store its sweeper reads.
+  const serve: ServeOptions = { ...options, state };
+  const replicaId = randomUUID();
+  /** Clients for callers' own HopX keys seen by this replica, by account (to end their conversations). */
+  const accountClients = new Map<string, HopxClientApi>();
+
+  /** Ends a stored conversation this replica does not hold: kills its created sandboxes, deletes it. */
+  const endStored = async (record: ConversationRecord, reason: string): Promise<void> => {
+    const client = record.meta.account === 'server' ? options.backend.client : accountClients.get(record.meta.account);
+    if (!client) {
+      // The key was the caller's and never stored: its sandboxes die at their HopX timeout.
+      logger.warn({ conversation_id: record.meta.id, sandboxes: record.sandboxes.length }, 'conversation ended without the caller key; its sandboxes expire at their HopX timeout');
+      await state.deleteConversation(record.meta.id);
+      return;
+    }
+    const open = openConversation(serve, { transport: 'http', era: record.meta.kind === 'session' ? 'legacy' : 'modern', client, resume: record });
+    await open.end(reason);
+  };
+  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger, state, replicaId, endStored });
   let closing = false;
+
+  const refuseStateDown = (res: ServerResponse, error: StateUnavailableError): void =>
+    sendJsonRpcError(res, 503, -32000, error.message, { 'retry-after': '2' });
 
   const refuseCapacity = (res: ServerResponse): void =>
     sendJsonRpcError(
@@ -133,11 +158,59 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     );
 
   /** Who is calling: their own HopX key (cloud only), else the bearer token, else anonymous. */
-  const identify = (req: IncomingMessage): { identity: string; callerKey?: string } => {
+  const identify = (req: IncomingMessage): { identity: string; callerKey?: string; account: string } => {
     const raw = req.headers[CALLER_KEY_HEADER];
     const callerKey = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-    if (callerKey && options.backend.kind === 'cloud') return { identity: `key:${fingerprint(callerKey)}`, callerKey };
-    return { identity: options.authToken ? 'bearer' : 'anonymous' };
+    if (callerKey && options.backend.kind === 'cloud') {
+      const account = `key:${fingerprint(callerKey)}`;
+      return { identity: account, callerKey, account };
+    }
+    return { identity: options.authToken ? 'bearer' : 'anonymous', account: 'server' };
+  };
+  const clientFor = (callerKey: string | undefined, account: string): HopxClientApi | undefined => {
+    if (!callerKey) return undefined;
+    const client = options.backend.clientForKey(callerKey);
+    accountClients.set(account, client);
+    return client;
+  };
+
+  /**
+   * The caller's conversation as every replica sees it: this replica's copy refreshed from the
+   * store, or one resumed from the store (started on another replica), or a new one.
+   */
+  const callerConversation = async (req: IncomingMessage): Promise<HeldConversation | 'full'> => {
+    const { identity, callerKey, account } = identify(req);
+    for (let attempt = 0; ; attempt++) {
+      const { id, created } = await state.callerConversation(identity, randomUUID());
+      let caller = held.get('caller', identity);
+      if (caller && caller.open.conversation.id === id) {
+        if (await caller.open.conversation.refresh()) return caller;
+      }
+      // This replica's copy is stale (ended or replaced elsewhere): drop it, nothing to kill here.
+      if (caller) await held.release(caller, 'ended by another replica');
+      const record = created ? undefined : await state.loadConversation(id);
+      if (!created && !record) {
+        // The link outlived its conversation (ended mid-way elsewhere): make a new one.
+        await state.forgetCaller(identity, id);
+        if (attempt < 2) continue;
+      }
+      if (!held.hasRoom()) return 'full';
+      const client = clientFor(callerKey, account);
+      const open = openConversation(serve, {
+        transport: 'http',
+        era: 'modern',
+        client,
+        id,
+        kind: 'caller',
+        identity,
+        account,
+        resume: record ?? undefined,
+      });
+      await open.conversation.ready;
+      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
+      held.add(caller);
+      return caller;
+    }
   };
 
   // ---- 2026-era leg: stateless per request, conversation per caller identity.
@@ -161,29 +234,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
 
   const handleModern = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const { identity, callerKey } = identify(req);
-    let caller = held.get('caller', identity);
-    if (!caller) {
-      if (!held.hasRoom()) return refuseCapacity(res);
-      const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
-      const open = openConversation(options, { transport: 'http', era: 'modern', client });
-      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
-      held.add(caller);
-    }
-    const auth: AuthInfo = { token: identity, clientId: identity, scopes: [] };
+    const caller = await callerConversation(req);
+    if (caller === 'full') return refuseCapacity(res);
+    const auth: AuthInfo = { token: caller.identity, clientId: caller.identity, scopes: [] };
     (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
     caller.active++;
     try {
+      await held.touch(caller);
       await serveModern(req, res, body);
     } finally {
       caller.active--;
-      caller.lastSeenMs = Date.now();
+      await held.touch(caller).catch(() => {});
     }
   };
 
   // ---- 2025-era leg: one sessionful transport + conversation per Mcp-Session-Id.
   const handleLegacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const { identity, callerKey } = identify(req);
+    const { identity, callerKey, account } = identify(req);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
 
@@ -193,7 +260,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       if (!session || session.identity !== identity) {
         return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
       }
-      session.lastSeenMs = Date.now();
+      // Idle expiry on another replica may have ended it (e.g. this one was unreachable).
+      if (!(await session.open.conversation.refresh())) {
+        await held.release(session, 'ended by another replica');
+        return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
+      }
+      await held.touch(session);
       if (req.method === 'DELETE') {
         // Ended here rather than inside the transport, so the caller's DELETE returns only after
         // the conversation's sandboxes are gone.
@@ -208,7 +280,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         await session.transport!.handleRequest(req, res, body);
       } finally {
         if (counts) session.active--;
-        session.lastSeenMs = Date.now();
+        await held.touch(session).catch(() => {});
       }
       return;
     }
@@ -231,9 +303,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     if (!held.hasRoom()) return refuseCapacity(res);
 
-    const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
-    const open = openConversation(options, { transport: 'http', era: 'legacy', client });
+    const client = clientFor(callerKey, account);
+    const open = openConversation(serve, { transport: 'http', era: 'legacy', client, kind: 'session', identity, account });
     const id = open.conversation.id;
+    try {
+      await open.conversation.ready;
+    } catch (error) {
+      await open.release('state store unavailable');
+      throw error;
+    }
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: options.maxBodyBytes,
@@ -273,6 +351,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       res.end(JSON.stringify({ ok: !closing, backend: options.backend.kind }));
       return;
     }
+    if (path === '/readyz' && req.method === 'GET') {
+      const status = await ready();
+      res.writeHead(status.ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(status));
+      return;
+    }
     if (path !== MCP_PATH) return sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}.`);
     if (!checkHost(req, res) || !checkOrigin(req, res) || !checkBearer(req, res) || !checkCallerKey(req, res)) return;
     if (closing) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down.');
@@ -308,8 +392,25 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return handleModern(req, res, body);
   };
 
+  /** Ready = not closing and the state store answers. (Backend reachability: see the oauth/operations work.) */
+  const ready = async (): Promise<{ ready: boolean; state: string; reason?: string }> => {
+    if (closing) return { ready: false, state: state.describe, reason: 'shutting down' };
+    try {
+      await state.check();
+      return { ready: true, state: state.describe };
+    } catch (error) {
+      return { ready: false, state: state.describe, reason: (error as Error).message };
+    }
+  };
+
   const httpServer: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof StateUnavailableError) {
+        logger.warn({ method: req.method, err: error.message }, 'request refused: state store unavailable');
+        if (!res.headersSent) refuseStateDown(res, error);
+        else res.end();
+        return;
+      }
       logger.error({ err: error, method: req.method }, 'HTTP request failed');
       sendJsonRpcError(res, 500, -32603, 'Internal server error.');
     });
@@ -338,6 +439,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     url,
     port: address.port,
     stats: () => held.stats(),
+    ready,
     close: () =>
       (closed ??= (async () => {
         closing = true;
