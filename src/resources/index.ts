@@ -11,11 +11,14 @@ import { summarize } from '../views/sandbox.js';
 import { metricsView } from '../views/metrics.js';
 import { looksLikeText, mimeTypeFor } from '../views/file-content.js';
 import { fileUri, metricsUri, outputUri, pathFromUriVariable, sandboxUri } from '../conversation/uris.js';
+import { requireScope, SCOPE_READ } from '../auth/scopes.js';
 
 /** Files larger than this are refused as resources (they would not fit any client anyway). */
 const MAX_FILE_RESOURCE_BYTES = 20 * 1024 * 1024;
 const MAX_COMPLETIONS = 50;
 const COMPLETION_TIMEOUT_MS = 5_000;
+/** Reading any resource needs sandbox:read from OAuth callers (403 insufficient_scope otherwise). */
+const READ_SCOPE = { scopeChallenge: requireScope(SCOPE_READ) };
 
 /** One URI variable, percent-decoding undone. */
 function one(v: string | string[] | undefined): string {
@@ -59,7 +62,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'templates',
     'hopx://templates',
-    { title: 'Sandbox templates', description: 'Templates available to sandbox_create', mimeType: 'application/json' },
+    { title: 'Sandbox templates', description: 'Templates available to sandbox_create', mimeType: 'application/json', ...READ_SCOPE },
     async (uri, ctx) =>
       guarded(conversation, uri.href, async () => {
         const templates = await conversation.client.templates.list({}, { signal: ctx.mcpReq.signal });
@@ -94,7 +97,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
         },
       },
     }),
-    { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob' },
+    { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob', ...READ_SCOPE },
     async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
@@ -121,7 +124,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       }),
       complete: { sandbox_id: completeSandboxId },
     }),
-    { title: 'Sandbox metrics', description: 'CPU, memory, disk and process counts of a sandbox', mimeType: 'application/json' },
+    { title: 'Sandbox metrics', description: 'CPU, memory, disk and process counts of a sandbox', mimeType: 'application/json', ...READ_SCOPE },
     async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
@@ -150,7 +153,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
             .slice(0, MAX_COMPLETIONS),
       },
     }),
-    { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget' },
+    { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget', ...READ_SCOPE },
     async (uri, variables) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
@@ -178,7 +181,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       }),
       complete: { sandbox_id: completeSandboxId },
     }),
-    { title: 'Sandbox info', description: 'Status, template, region and expiry of a sandbox', mimeType: 'application/json' },
+    { title: 'Sandbox info', description: 'Status, template, region and expiry of a sandbox', mimeType: 'application/json', ...READ_SCOPE },
     async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));

@@ -154,9 +154,11 @@ it('reports not-ready while Redis is down, refuses calls clearly, and recovers w
   await cluster.redis.stop();
   for (const r of cluster.replicas) {
     await waitUntil(async () => (await readyz(`${r.base}/readyz`)) === 503, 10_000, 'replica not ready');
-    const body = (await (await fetch(`${r.base}/readyz`)).json()) as { ready: boolean; reason?: string };
-    expect(body.ready).toBe(false);
-    expect(body.reason).toMatch(/state store is unavailable/);
+    const body = (await (await fetch(`${r.base}/readyz`)).json()) as { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+    expect(body.ok).toBe(false);
+    expect(body.checks.state.ok).toBe(false);
+    expect(body.checks.state.detail).toMatch(/state store is unavailable/);
+    expect(body.checks.backend.ok).toBe(true);
   }
   // Through HAProxy: either the proxy has no ready replica (503) or a replica refuses (503 + message).
   const refused = await fetch(cluster.url, {
