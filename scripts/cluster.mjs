@@ -191,7 +191,8 @@ export async function startCluster(options = {}) {
     }
 
     const proxyPort = await freePort();
-    const env = { HOPX_PROXY_BIND: `127.0.0.1:${proxyPort}` };
+    const statsPort = await freePort();
+    const env = { HOPX_PROXY_BIND: `127.0.0.1:${proxyPort}`, HOPX_PROXY_STATS: `127.0.0.1:${statsPort}` };
     replicas.forEach((r, i) => (env[`HOPX_REPLICA_${i + 1}`] = `127.0.0.1:${r.port}`));
     if (count !== 2) throw new Error('deploy/haproxy.cfg names two replicas');
     const proxy = run('haproxy', 'haproxy', ['-db', '-f', HAPROXY_CFG], { env });
@@ -199,6 +200,8 @@ export async function startCluster(options = {}) {
     const cluster = {
       url: `http://127.0.0.1:${proxyPort}/mcp`,
       proxyBase: `http://127.0.0.1:${proxyPort}`,
+      /** HAProxy's view of each replica: "UP", "DOWN", ... (its health checks of /readyz). */
+      serverStates: () => serverStates(`http://127.0.0.1:${statsPort}/stats;csv`),
       replicas,
       redis,
       backend,
@@ -210,15 +213,32 @@ export async function startCluster(options = {}) {
     await waitUntil(
       async () => {
         if (proxy.child.exitCode !== null) throw new Error(`haproxy exited (${proxy.child.exitCode}):\n${proxy.tail}`);
-        return (await readyz(`${cluster.proxyBase}/readyz`)) === 200;
+        // A passed health check, not just the initial state (HAProxy starts servers as UP).
+        const states = await cluster.serverStates();
+        return replicas.every((r) => states[`replica${r.index + 1}`] === 'UP L7OK');
       },
       30_000,
-      'HAProxy routing to a ready replica',
+      'HAProxy health checks passing on every replica',
     );
     return cluster;
   } catch (error) {
     await cleanup();
     throw error;
+  }
+}
+
+/** HAProxy's stats CSV → { replica1: "UP L7OK", ... } (status and last check result). */
+export async function serverStates(url) {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const [header, ...rows] = (await res.text()).trim().split('\n');
+    const cols = header.replace(/^# /, '').split(',');
+    const at = (row, name) => row.split(',')[cols.indexOf(name)];
+    const out = {};
+    for (const row of rows) if (at(row, 'pxname') === 'replicas' && at(row, 'svname').startsWith('replica')) out[at(row, 'svname')] = `${at(row, 'status')} ${at(row, 'check_status')}`;
+    return out;
+  } catch {
+    return {};
   }
 }
 
