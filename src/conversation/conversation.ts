@@ -5,9 +5,9 @@
  * transport binds requests to. The McpServer holds no state of its own, so a fresh server per
  * request bound to a longer-lived Conversation behaves the same as one long-lived server.
  *
- * It records the sandboxes this conversation created or connected, the current sandbox, full
- * outputs that results had to cut, and extends the lifetime of its sandboxes on activity (a
- * lease): abandoned sandboxes die at their HopX timeout, busy ones do not.
+ * It records the sandboxes this conversation created or connected and the current sandbox, and
+ * extends the lifetime of its sandboxes on activity (a lease): abandoned sandboxes die at their
+ * HopX timeout, busy ones do not. (Outputs that results cut are kept in the sandboxes themselves.)
  *
  * Sandboxes and the current sandbox live in the state store (src/state/), so that with Redis
  * another replica can carry the conversation on. This object is a cache of that record: the
@@ -20,7 +20,6 @@ import type { Logger } from '../log.js';
 import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory.js';
 import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
-import { OutputStore } from './output-store.js';
 import { Terminals } from './terminals.js';
 
 export interface ConversationOptions {
@@ -59,8 +58,6 @@ export class Conversation {
   readonly logger: Logger;
   readonly keepSandboxes: boolean;
   readonly defaultSandboxTimeoutSeconds: number;
-  /** Full outputs cut from results, served as resources. */
-  readonly outputs = new OutputStore();
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
   readonly terminals = new Terminals();
 
@@ -154,7 +151,6 @@ export class Conversation {
     this.terminals.closeAll();
     this.sandboxes.clear();
     this.current = null;
-    this.outputs.clear();
   }
 
   get ended(): boolean {
@@ -233,7 +229,6 @@ export class Conversation {
       this.killedIds.add(sandboxId);
       if (this.killedIds.size > MAX_KILLED_IDS) this.killedIds.delete(this.killedIds.values().next().value as string);
     }
-    this.outputs.deleteForSandbox(sandboxId);
     this.terminals.closeForSandbox(sandboxId);
     if (this.current === sandboxId) {
       const rest = [...this.sandboxes.values()].sort((a, b) => a.attachedAt.localeCompare(b.attachedAt));
@@ -356,7 +351,6 @@ export class Conversation {
     }
     this.sandboxes.clear();
     this.current = null;
-    this.outputs.clear();
     await this.state.deleteConversation(this.id).catch((error: unknown) => {
       this.logger.warn({ err: String(error) }, 'conversation record not deleted (state store unreachable); idle expiry will retry');
     });
