@@ -82,6 +82,8 @@ export interface AnchorOptions {
   root: boolean;
   /** Host file of kernel.py, bound read-only into SANDBOX_ASSET_DIR. */
   kernelPath: string;
+  /** Host file of desktop.py, bound read-only next to it. */
+  desktopPath: string;
   extraReadOnlyDirs: string[];
   /** fd on which bwrap writes its JSON info (child-pid). */
   infoFd: number;
@@ -121,6 +123,7 @@ export function anchorOptions(o: AnchorOptions): string[] {
     '--bind', o.dirs.workspace, '/workspace',
     '--bind', o.dirs.home, '/root',
     '--ro-bind', o.kernelPath, `${SANDBOX_ASSET_DIR}/kernel.py`,
+    '--ro-bind', o.desktopPath, `${SANDBOX_ASSET_DIR}/desktop.py`,
     ...o.extraReadOnlyDirs.flatMap((dir) => ['--ro-bind', dir, dir]),
     '--hostname', o.hostname,
     '--chdir', '/workspace',
