@@ -3,7 +3,7 @@
  * programmatically (the `hopx-mcp` command is a thin wrapper over these).
  */
 export { createHopxMcpServer, TOOLSETS, type ServerOptions, type ToolDefinition } from './server.js';
-export { Conversation, type ConversationOptions } from './session.js';
+export { Conversation, type ConversationOptions } from './conversation/conversation.js';
 export { HopxClient } from './client/index.js';
 export type * from './client/types.js';
 export { startLocalBackend } from './local/index.js';

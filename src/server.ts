@@ -4,7 +4,7 @@
  * bound to a longer-lived Conversation.
  */
 import { McpServer } from '@modelcontextprotocol/server';
-import type { Conversation } from './session.js';
+import type { Conversation } from './conversation/conversation.js';
 import { allTools, filterTools, registerTools, TOOLSETS } from './tools/index.js';
 import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
@@ -60,6 +60,7 @@ const INSTRUCTIONS: Record<Toolset, string[]> = {
   preview: ['To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its URL.'],
   metrics: [],
   cache: [],
+  terminal: ['For interactive programs (REPLs, prompts, top) open sandbox_terminal_start and drive it with sandbox_terminal_send.'],
 };
 
 export function buildInstructions(toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {

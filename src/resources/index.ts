@@ -4,13 +4,13 @@
  * reads refuse sandboxes the conversation neither created nor connected.
  */
 import { ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
-import type { Conversation } from '../session.js';
+import type { Conversation } from '../conversation/conversation.js';
 import { errorText, isNotFoundError, ResourceMissingError, ResourceUnavailableError } from '../errors.js';
-import { readAll } from '../tools/bounded-read.js';
-import { summarize } from '../tools/sandbox.js';
-import { metricsView } from '../tools/metrics.js';
-import { fileUri, looksLikeText, metricsUri, mimeTypeFor, pathFromUriVariable, sandboxUri } from './uris.js';
-import { outputUri } from './output-store.js';
+import { readAll } from '../views/bounded-read.js';
+import { summarize } from '../views/sandbox.js';
+import { metricsView } from '../views/metrics.js';
+import { looksLikeText, mimeTypeFor } from '../views/file-content.js';
+import { fileUri, metricsUri, outputUri, pathFromUriVariable, sandboxUri } from '../conversation/uris.js';
 
 /** Files larger than this are refused as resources (they would not fit any client anyway). */
 const MAX_FILE_RESOURCE_BYTES = 20 * 1024 * 1024;

@@ -8,7 +8,7 @@
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
-import type { Conversation } from '../session.js';
+import type { Conversation } from '../conversation/conversation.js';
 import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
 import sandboxTools from './sandbox.js';
@@ -20,6 +20,7 @@ import envTools from './env.js';
 import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
+import terminalTools from './terminal.js';
 
 export { TOOLSETS, type Toolset } from './tool.js';
 
@@ -33,6 +34,7 @@ export const allTools: readonly ToolDefinition[] = [
   ...previewTools,
   ...metricsTools,
   ...cacheTools,
+  ...terminalTools,
 ];
 
 export interface ToolFilter {

@@ -9,7 +9,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import type { HopxClientApi } from '../client/types.js';
 import type { Logger } from '../log.js';
 import { createHopxMcpServer, type ServerOptions } from '../server.js';
-import { Conversation } from '../session.js';
+import { Conversation } from '../conversation/conversation.js';
 import type { Backend } from './backend.js';
 
 export interface ServeOptions {

@@ -8,7 +8,7 @@ import { HopxClient } from '../../src/client/index.js';
 import type { HopxClientApi } from '../../src/client/types.js';
 import { silentLogger } from '../../src/log.js';
 import { createHopxMcpServer, type ServerOptions } from '../../src/server.js';
-import { Conversation, type ConversationOptions } from '../../src/session.js';
+import { Conversation, type ConversationOptions } from '../../src/conversation/conversation.js';
 
 export interface Connected {
   client: Client;
