@@ -21,7 +21,7 @@ export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
 export const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
 
 export interface ServerOptions {
-  /** Toolset names to enable (see TOOLSETS); default all. */
+  /** Toolset names to enable (see TOOLSETS); default all but OFF_BY_DEFAULT (desktop). */
   toolsets?: string[];
   /** Hide every tool that changes anything, and never extend a sandbox's lifetime on activity. */
   readOnly?: boolean;
@@ -60,6 +60,9 @@ const INSTRUCTIONS: Record<Toolset, string[]> = {
   preview: ['To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its URL.'],
   metrics: [],
   cache: [],
+  desktop: [
+    'For GUI apps use a sandbox from the "desktop" template: start the app in the background, then sandbox_desktop_screenshot, sandbox_desktop_click and sandbox_desktop_type; look again after each step.',
+  ],
   terminal: ['For interactive programs (REPLs, prompts, top) open sandbox_terminal_start and drive it with sandbox_terminal_send.'],
 };
 

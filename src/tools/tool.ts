@@ -8,8 +8,10 @@ import type { CallOptions, SandboxAgent } from '../client/types.js';
 import type { Logger } from '../log.js';
 import type { Conversation } from '../conversation/conversation.js';
 
-export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal'] as const;
+export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal', 'desktop'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+/** Toolsets left out unless named (--toolsets desktop, or all): most agents never need a screen. */
+export const OFF_BY_DEFAULT: readonly Toolset[] = ['desktop'];
 
 /** read: changes nothing. write: changes something, recoverably. destructive: deletes or kills. */
 export type ToolKind = 'read' | 'write' | 'destructive';

@@ -117,6 +117,9 @@ export function anchorOptions(o: AnchorOptions): string[] {
     '--symlink', 'usr/lib64', '/lib64',
     '--symlink', 'usr/sbin', '/sbin',
     '--ro-bind', '/etc', '/etc',
+    // The host's font cache (built by apt's fontconfig trigger): without it every GUI program in a
+    // fresh sandbox rebuilds one first, which took openbox and Tk tens of seconds.
+    '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
     '--proc', '/proc',
     '--dev', '/dev',
     '--bind', o.dirs.scratch, '/tmp',
