@@ -5,11 +5,11 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { Conversation } from './conversation/conversation.js';
-import { allTools, filterTools, registerTools, TOOLSETS } from './tools/index.js';
+import { allTools, filterTools, OFF_BY_DEFAULT, registerTools, TOOLSETS } from './tools/index.js';
 import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
 
-export { TOOLSETS };
+export { OFF_BY_DEFAULT, TOOLSETS };
 export type { ToolDefinition };
 
 export const SERVER_NAME = 'hopx-mcp';

@@ -8,10 +8,12 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
 
-const X = z.number().int().min(0).describe('Pixels from the left of the screenshot');
-const Y = z.number().int().min(0).describe('Pixels from the top');
+const X = z.number().int().min(0).max(10_000).describe('Screen x');
+const Y = z.number().int().min(0).max(10_000).describe('Screen y');
 const BUTTON = z.enum(['left', 'middle', 'right']).optional().describe('Default left');
-const DONE = z.object({ sandbox_id: z.string() });
+// Actions report only where they acted (the result text says what happened).
+const DONE = z.object({ sandbox_id: z.string().optional() });
+const SIZE = z.number().int().min(1).max(10_000);
 
 function kb(bytes: number): string {
   return bytes < 1024 ? `${bytes} B` : `${Math.round(bytes / 1024)} KB`;
@@ -20,24 +22,24 @@ function kb(bytes: number): string {
 const screenshot = defineSandboxTool({
   name: 'sandbox_desktop_screenshot',
   title: 'Desktop screenshot',
-  description: "Screenshot of the sandbox's desktop (PNG), or of a region. Click coordinates are pixels of the full screenshot.",
+  description: "Screenshot of the sandbox's desktop, or a region. Desktop tools take pixels of the full screenshot.",
   toolset: 'desktop',
   kind: 'read',
   idempotent: true,
   input: z.strictObject({
     region: z
-      .strictObject({ x: X, y: Y, width: z.number().int().min(1), height: z.number().int().min(1) })
+      .strictObject({ x: X, y: Y, width: SIZE, height: SIZE })
       .optional()
-      .describe('Only this rectangle. Default: whole screen'),
+      .describe('Default: whole screen'),
   }),
-  output: z.object({ sandbox_id: z.string(), width: z.number().nullable(), height: z.number().nullable(), bytes: z.number(), mime_type: z.string(), inlined: z.boolean() }),
+  output: z.object({ sandbox_id: z.string(), width: z.number().optional(), height: z.number().optional(), bytes: z.number(), inlined: z.boolean() }),
   async handle(ctx, args) {
     const shot = args.region ? await ctx.agent.desktop.screenshotRegion(args.region, ctx.call) : await ctx.agent.desktop.screenshot(ctx.call);
     const size = shot.width !== null && shot.height !== null ? `${shot.width}x${shot.height}` : 'unknown size';
     const where = args.region ? ` region at (${args.region.x}, ${args.region.y})` : '';
     const base64 = shot.data.toString('base64');
     const inlined = base64.length <= ctx.budget.imageChars;
-    const structured = { sandbox_id: ctx.sandboxId, width: shot.width, height: shot.height, bytes: shot.data.length, mime_type: shot.mimeType, inlined };
+    const structured = { sandbox_id: ctx.sandboxId, width: shot.width ?? undefined, height: shot.height ?? undefined, bytes: shot.data.length, inlined };
     if (!inlined) {
       return {
         text:
@@ -57,10 +59,10 @@ const screenshot = defineSandboxTool({
 const click = defineSandboxTool({
   name: 'sandbox_desktop_click',
   title: 'Desktop click',
-  description: 'Click at a point of the desktop (screenshot pixels).',
+  description: "Click on the sandbox's desktop.",
   toolset: 'desktop',
   kind: 'write',
-  input: z.strictObject({ x: X, y: Y, button: BUTTON, double: z.boolean().optional().describe('Double-click') }),
+  input: z.strictObject({ x: X, y: Y, button: BUTTON, double: z.boolean().optional().describe('Default false') }),
   output: DONE,
   async handle(ctx, args) {
     await ctx.agent.desktop.click({ x: args.x, y: args.y, button: args.button ?? 'left', clicks: args.double ? 2 : 1 }, ctx.call);
@@ -72,10 +74,10 @@ const click = defineSandboxTool({
 const type = defineSandboxTool({
   name: 'sandbox_desktop_type',
   title: 'Desktop type',
-  description: 'Type text into the focused window (click it first). For Enter or shortcuts use sandbox_desktop_key.',
+  description: 'Type into the focused window of the sandbox desktop.',
   toolset: 'desktop',
   kind: 'write',
-  input: z.strictObject({ text: z.string().min(1).max(10_000) }),
+  input: z.strictObject({ text: z.string().min(1).max(10_000).describe('Text to type') }),
   output: DONE,
   async handle(ctx, args) {
     await ctx.agent.desktop.type(args.text, {}, ctx.call);
@@ -86,10 +88,10 @@ const type = defineSandboxTool({
 const key = defineSandboxTool({
   name: 'sandbox_desktop_key',
   title: 'Desktop key',
-  description: 'Press a key or a combination: "Return", "Tab", "Escape", "F5", "ctrl+s", "ctrl+shift+t", "alt+F4".',
+  description: 'Press keys on the sandbox desktop: "Return", "F5", "ctrl+s".',
   toolset: 'desktop',
   kind: 'write',
-  input: z.strictObject({ keys: z.string().min(1).max(100).describe('Key names joined by "+"; "plus" for the + key') }),
+  input: z.strictObject({ keys: z.string().min(1).max(100).describe('Joined by "+"') }),
   output: DONE,
   async handle(ctx, args) {
     const parts = args.keys.length > 1 ? args.keys.split('+').map((k) => k.trim()) : [args.keys];
@@ -105,12 +107,12 @@ const key = defineSandboxTool({
 const scroll = defineSandboxTool({
   name: 'sandbox_desktop_scroll',
   title: 'Desktop scroll',
-  description: 'Turn the mouse wheel, at a point if given.',
+  description: 'Mouse wheel on the sandbox desktop, at x, y if given.',
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({
-    direction: z.enum(['up', 'down', 'left', 'right']),
-    amount: z.number().int().min(1).max(100).optional().describe('Wheel clicks. Default 3'),
+    direction: z.enum(['up', 'down', 'left', 'right']).describe('Wheel'),
+    amount: z.number().int().min(1).max(100).optional().describe('Clicks. Default 3'),
     x: X.optional(),
     y: Y.optional(),
   }),
@@ -129,7 +131,7 @@ const scroll = defineSandboxTool({
 const drag = defineSandboxTool({
   name: 'sandbox_desktop_drag',
   title: 'Desktop drag',
-  description: 'Press the left button at one point, move to another, release.',
+  description: 'Drag with the left button on the sandbox desktop.',
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({ from_x: X, from_y: Y, to_x: X, to_y: Y }),
@@ -143,16 +145,16 @@ const drag = defineSandboxTool({
 const windows = defineSandboxTool({
   name: 'sandbox_desktop_windows',
   title: 'Desktop windows',
-  description: 'List the windows on the desktop, or focus or close one.',
+  description: 'List, focus or close windows on the sandbox desktop.',
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({
     action: z.enum(['list', 'focus', 'close']).optional().describe('Default list'),
-    window_id: z.string().min(1).max(64).optional().describe('From list; for focus and close'),
+    window_id: z.string().min(1).max(64).optional().describe('From list'),
   }),
   output: z.object({
     sandbox_id: z.string(),
-    windows: z.array(z.object({ id: z.string(), title: z.string(), x: z.number().nullable(), y: z.number().nullable(), width: z.number().nullable(), height: z.number().nullable() })),
+    windows: z.array(z.object({ id: z.string(), title: z.string() })),
   }),
   async handle(ctx, args) {
     const action = args.action ?? 'list';
@@ -162,8 +164,8 @@ const windows = defineSandboxTool({
       else await ctx.agent.desktop.closeWindow(args.window_id, ctx.call);
     }
     const list = await ctx.agent.desktop.windows(ctx.call);
-    const shown = list.map(({ id, title, x, y, width, height }) => ({ id, title, x, y, width, height }));
-    const lines = shown.map((w) => `- ${w.id} "${w.title}"${w.width !== null ? ` ${w.width}x${w.height} at (${w.x}, ${w.y})` : ''}`);
+    const shown = list.map(({ id, title }) => ({ id, title }));
+    const lines = list.map((w) => `- ${w.id} "${w.title}"${w.width !== null ? ` ${w.width}x${w.height} at (${w.x}, ${w.y})` : ''}`);
     const done = action === 'focus' ? `Focused ${args.window_id}. ` : action === 'close' ? `Asked ${args.window_id} to close. ` : '';
     const head = list.length === 0 ? `No windows on the desktop of sandbox ${ctx.sandboxId}.` : `${list.length} window${list.length === 1 ? '' : 's'} in sandbox ${ctx.sandboxId}:`;
     return { text: [done + head, ...lines].join('\n'), structured: { sandbox_id: ctx.sandboxId, windows: shown } };
@@ -173,24 +175,24 @@ const windows = defineSandboxTool({
 const vnc = defineSandboxTool({
   name: 'sandbox_desktop_vnc',
   title: 'Desktop VNC',
-  description: 'Start or stop a VNC server on the desktop, so a person can watch or take over; start returns its URL.',
+  description: 'VNC to the sandbox desktop, for a person to watch.',
   toolset: 'desktop',
   kind: 'write',
   idempotent: true,
   input: z.strictObject({
-    action: z.enum(['start', 'stop', 'status']),
-    password: z.string().min(1).max(8).optional().describe('VNC password (8 characters at most). Default none'),
+    action: z.enum(['start', 'stop', 'status']).describe('start returns the URL'),
+    password: z.string().min(1).max(8).optional().describe('Default none'),
   }),
-  output: z.object({ sandbox_id: z.string(), running: z.boolean(), port: z.number().nullable(), url: z.string().nullable() }),
+  output: z.object({ sandbox_id: z.string(), running: z.boolean(), port: z.number().optional(), url: z.string().optional() }),
   async handle(ctx, args) {
     const desktop = ctx.agent.desktop;
     if (args.action === 'stop') {
       await desktop.vncStop(ctx.call);
-      return { text: `VNC stopped in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, running: false, port: null, url: null } };
+      return { text: `VNC stopped in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId, running: false } };
     }
     const info = args.action === 'start' ? await desktop.vncStart(args.password ? { password: args.password } : {}, ctx.call) : await desktop.vncStatus(ctx.call);
     if (!info.running || info.port === null) {
-      return { text: `VNC is not running in sandbox ${ctx.sandboxId}; start it with action "start".`, structured: { sandbox_id: ctx.sandboxId, running: false, port: null, url: null } };
+      return { text: `VNC is not running in sandbox ${ctx.sandboxId}; start it with action "start".`, structured: { sandbox_id: ctx.sandboxId, running: false } };
     }
     // The URL comes from the preview mechanism, as for any port of the sandbox.
     const url = await ctx.agent.previewUrl(info.port, ctx.call);

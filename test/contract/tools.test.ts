@@ -7,17 +7,23 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTools, filterTools } from '../../src/tools/index.js';
-import { TOOLSETS } from '../../src/server.js';
+import { OFF_BY_DEFAULT, TOOLSETS } from '../../src/server.js';
 import { connect, makeConversation, unreachableClient, type Connected } from '../mcp/harness.js';
 
 const SNAPSHOT = fileURLToPath(new URL('./__toolsnaps__/tools.json', import.meta.url));
 
 let session: Connected;
+/** Every tool (all toolsets): what the snapshot and the registry lint cover. */
 let listed: Awaited<ReturnType<Connected['client']['listTools']>>['tools'];
+/** The default tools/list (toolsets off by default left out). */
+let listedByDefault: typeof listed;
 
 beforeAll(async () => {
-  session = await connect(makeConversation(unreachableClient()));
+  session = await connect(makeConversation(unreachableClient()), { toolsets: [...TOOLSETS] });
   listed = (await session.client.listTools()).tools;
+  const byDefault = await connect(makeConversation(unreachableClient()));
+  listedByDefault = (await byDefault.client.listTools()).tools;
+  await byDefault.close();
 });
 afterAll(async () => session.close());
 
@@ -40,7 +46,7 @@ describe('tools/list snapshot', () => {
   });
 
   it('stays small enough for clients that send it every turn', () => {
-    const bytes = JSON.stringify(listed).length;
+    const bytes = JSON.stringify(listedByDefault).length;
     // A budget, not a speed target: schemas cost context tokens on every turn.
     expect(bytes).toBeLessThan(70_000);
   });
@@ -106,6 +112,22 @@ describe('registry lint', () => {
 });
 
 describe('toolsets and read-only mode', () => {
+  it('leaves the desktop toolset out by default; naming it (or all) brings it in, within 6 KB of tools/list', () => {
+    const desktop = listed.filter((t) => t.name.startsWith('sandbox_desktop_'));
+    expect(desktop.map((t) => t.name).sort()).toEqual(filterTools(allTools, { toolsets: ['desktop'] }).map((t) => t.name).sort());
+    expect(listedByDefault.map((t) => t.name)).not.toContain('sandbox_desktop_screenshot');
+    expect(OFF_BY_DEFAULT).toEqual(['desktop']);
+    expect(listedByDefault.length).toBe(listed.length - desktop.length);
+    // What enabling the toolset adds to every tools/list a client sends to its model, less the
+    // shared sandbox_id parameter (its schema is the registry's, not this toolset's, and shrinks
+    // when the shared params land; then this counts it too).
+    const withoutSharedId = desktop.map((t) => {
+      const { sandbox_id: _shared, ...own } = (t.inputSchema as { properties: Record<string, unknown> }).properties;
+      return { ...t, inputSchema: { ...t.inputSchema, properties: own } };
+    });
+    expect(JSON.stringify(withoutSharedId).length).toBeLessThanOrEqual(6 * 1024);
+  });
+
   it('read-only keeps only read tools', () => {
     const ro = filterTools(allTools, { readOnly: true });
     expect(ro.length).toBeGreaterThan(5);

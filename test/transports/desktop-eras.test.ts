@@ -121,7 +121,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
       const layout = JSON.parse((await readFile(client, '/workspace/layout.json'))!) as Record<'button' | 'entry' | 'label', Box>;
 
       const before = await screenshot(client);
-      expect(before.structured).toMatchObject({ width: 1280, height: 800, mime_type: 'image/png', inlined: true });
+      expect(before.structured).toMatchObject({ width: 1280, height: 800, inlined: true });
       expect(before.text).toMatch(/1280x800 PNG/);
       const labelEdge = { x: layout.label[0] + 3, y: layout.label[1] + Math.floor(layout.label[3] / 2) };
       expect(pixelAt(before.pixels, labelEdge.x, labelEdge.y)).not.toEqual([255, 0, 0]);
