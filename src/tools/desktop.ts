@@ -11,8 +11,6 @@ import { defineSandboxTool, type ToolDefinition } from './tool.js';
 const X = z.number().int().min(0).max(10_000).describe('Screen x');
 const Y = z.number().int().min(0).max(10_000).describe('Screen y');
 const BUTTON = z.enum(['left', 'middle', 'right']).optional().describe('Default left');
-// Actions report only where they acted (the result text says what happened).
-const DONE = z.object({ sandbox_id: z.string().optional() });
 const SIZE = z.number().int().min(1).max(10_000);
 
 function kb(bytes: number): string {
@@ -63,7 +61,7 @@ const click = defineSandboxTool({
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({ x: X, y: Y, button: BUTTON, double: z.boolean().optional().describe('Default false') }),
-  output: DONE,
+  confirmation: true,
   async handle(ctx, args) {
     await ctx.agent.desktop.click({ x: args.x, y: args.y, button: args.button ?? 'left', clicks: args.double ? 2 : 1 }, ctx.call);
     const what = `${args.double ? 'Double-clicked' : 'Clicked'}${args.button && args.button !== 'left' ? ` ${args.button}` : ''}`;
@@ -78,7 +76,7 @@ const type = defineSandboxTool({
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({ text: z.string().min(1).max(10_000).describe('Text to type') }),
-  output: DONE,
+  confirmation: true,
   async handle(ctx, args) {
     await ctx.agent.desktop.type(args.text, {}, ctx.call);
     return { text: `Typed ${args.text.length} character${args.text.length === 1 ? '' : 's'} in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId } };
@@ -92,7 +90,7 @@ const key = defineSandboxTool({
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({ keys: z.string().min(1).max(100).describe('Joined by "+"') }),
-  output: DONE,
+  confirmation: true,
   async handle(ctx, args) {
     const parts = args.keys.length > 1 ? args.keys.split('+').map((k) => k.trim()) : [args.keys];
     if (parts.some((p) => p === '')) {
@@ -116,7 +114,7 @@ const scroll = defineSandboxTool({
     x: X.optional(),
     y: Y.optional(),
   }),
-  output: DONE,
+  confirmation: true,
   async handle(ctx, args) {
     if ((args.x === undefined) !== (args.y === undefined)) {
       return { text: 'Give both x and y (the point to scroll at), or neither.', isError: true };
@@ -135,7 +133,7 @@ const drag = defineSandboxTool({
   toolset: 'desktop',
   kind: 'write',
   input: z.strictObject({ from_x: X, from_y: Y, to_x: X, to_y: Y }),
-  output: DONE,
+  confirmation: true,
   async handle(ctx, args) {
     await ctx.agent.desktop.drag({ fromX: args.from_x, fromY: args.from_y, toX: args.to_x, toY: args.to_y }, ctx.call);
     return { text: `Dragged from (${args.from_x}, ${args.from_y}) to (${args.to_x}, ${args.to_y}) in sandbox ${ctx.sandboxId}.`, structured: { sandbox_id: ctx.sandboxId } };
