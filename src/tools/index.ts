@@ -176,6 +176,10 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   try {
     conversation.assertActive();
     const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp, readOnly: deps.readOnly === true }, args);
+    // Changes to the conversation (current sandbox, detach, expiry) are saved before the result
+    // goes out: the caller's next request may land on another replica. A failure is logged; the
+    // action itself happened, so the result stands.
+    await conversation.flush().catch((error: unknown) => logger.warn({ err: String(error) }, 'conversation change not saved'));
     const content: ContentBlock[] = [];
     if (out.text !== '') content.push({ type: 'text', text: out.text });
     if (out.content) content.push(...out.content);
