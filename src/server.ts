@@ -67,7 +67,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   ],
   files: [
     'Move files with sandbox_write_file and sandbox_read_file (encoding "base64" for binary).',
-    'Long outputs and files are cut to fit; the result names a hopx:// resource with the whole.',
+    'Long outputs and files are cut to fit, and the result says where the whole is (a cut output is kept in a sandbox file): read it in pages with sandbox_read_file start_line.',
   ],
   env: ['sandbox_set_env sets variables for later runs; sandbox_get_env masks secret-looking values.'],
   preview: [
@@ -85,7 +85,10 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
 };
 
 export function buildInstructions(backend: BackendKind, toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
-  const available = (sentence: string) => (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !enabledTools || enabledTools.has(name));
+  // Tool names only: sandbox_id is a parameter, not a tool that could be hidden.
+  const toolNames = new Set(allTools.map((t) => t.name));
+  const available = (sentence: string) =>
+    (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !toolNames.has(name) || !enabledTools || enabledTools.has(name));
   return toolsets
     .map((t) =>
       INSTRUCTIONS[t]
