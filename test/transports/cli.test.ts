@@ -173,6 +173,10 @@ describe('hopx-mcp --http --auth oauth', () => {
       await createSandbox(client);
       const second = await callTool(client, 'sandbox_create');
       expect(second.text).toMatch(/each caller may have 1 live sandboxes/);
+      // The command's server also exports the process metrics.
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('hopx_mcp_tool_calls_total{tool="sandbox_create",outcome="ok"} 1');
+      expect(metrics).toMatch(/^hopx_mcp_process_cpu_user_seconds_total \d/m);
       await client.close();
     } finally {
       server.child.kill('SIGKILL');
