@@ -8,6 +8,7 @@
  * This file is the contract between the client (src/client), the MCP tools (src/tools) and the
  * local backend's tests: change it deliberately.
  */
+import type { Desktop } from './desktop.js';
 
 /** Options every client call accepts. */
 export interface CallOptions {
@@ -607,6 +608,8 @@ export interface TerminalSession {
 
 export interface SandboxAgent {
   readonly sandboxId: string;
+  /** Desktop automation (§5.14): needs a sandbox from a desktop template. */
+  readonly desktop: Desktop;
   readonly code: CodeApi;
   readonly processes: ProcessesApi;
   readonly commands: CommandsApi;
