@@ -8,6 +8,7 @@ import type { Conversation } from './conversation/conversation.js';
 import { allTools, filterTools, OFF_BY_DEFAULT, registerTools, TOOLSETS, type ToolCallHooks } from './tools/index.js';
 import { forBackend, type BackendKind, type OutputBudget, type PerBackend, type ToolDefinition, type Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
+import { registerSubscriptions } from './resources/subscriptions.js';
 
 export { OFF_BY_DEFAULT, TOOLSETS };
 export type { ToolDefinition };
@@ -124,5 +125,6 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     hooks: options.hooks,
   });
   registerResources(server, conversation, { readOnly: options.readOnly === true });
+  registerSubscriptions(server, conversation);
   return server;
 }

@@ -17,6 +17,7 @@
  */
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
+import { ResourceWatches, type WatchTimings } from './watches.js';
 import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory.js';
 import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
@@ -31,6 +32,8 @@ export interface ConversationOptions {
   /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
   defaultSandboxTimeoutSeconds?: number;
   logger: Logger;
+  /** Poll intervals of resource watches (tests shorten them). */
+  watchTimings?: WatchTimings;
   /** Where the conversation's record lives; default a private in-memory store. */
   state?: StateStore;
   /** Who it belongs to (stored with the record). Default: a stdio conversation of "local". */
@@ -56,6 +59,8 @@ export class Conversation {
   readonly client: HopxClientApi;
   readonly backend: 'cloud' | 'local';
   readonly logger: Logger;
+  /** Resource subscriptions (2025 sessions and 2026 listen streams) and the watches behind them. */
+  readonly watches: ResourceWatches;
   readonly keepSandboxes: boolean;
   readonly defaultSandboxTimeoutSeconds: number;
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
@@ -83,6 +88,7 @@ export class Conversation {
     this.keepSandboxes = o.keepSandboxes ?? o.resume?.meta.keepSandboxes ?? false;
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
+    this.watches = new ResourceWatches(this, o.watchTimings);
     this.state = o.state ?? new MemoryStateStore();
     this.meta = o.resume?.meta ?? {
       id: o.id,
@@ -148,6 +154,7 @@ export class Conversation {
    */
   abandon(): void {
     this.ending ??= Promise.resolve();
+    this.watches.closeAll();
     this.terminals.closeAll();
     this.sandboxes.clear();
     this.current = null;
@@ -323,6 +330,7 @@ export class Conversation {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    this.watches.closeAll();
     this.terminals.closeAll();
     if (this.creating.size > 0) {
       // A create that finishes now meets `ending` in attach(), which kills its sandbox.
