@@ -77,6 +77,15 @@ export class Conversation {
   readonly meta: ConversationMeta;
   /** The record exists in the store (created, or resumed). Every store write waits for it. */
   readonly ready: Promise<void>;
+  /**
+   * Change notifications for `subscriptions/listen` streams on every replica: published on the
+   * store's ServerEventBus (Redis pub/sub with several replicas), which createMcpHandler's listen
+   * router filters by each stream's subscriptions.
+   */
+  readonly notify = {
+    resourceUpdated: (uri: string): void => this.state.bus.publish({ kind: 'resource_updated', uri }),
+    resourcesChanged: (): void => this.state.bus.publish({ kind: 'resources_list_changed' }),
+  };
   /** Store writes not yet awaited (detach, select, expiry updates). */
   private readonly writes = new Set<Promise<unknown>>();
   private failedWrite: unknown = null;
