@@ -12,13 +12,13 @@ import { registerResources } from './resources/index.js';
 export { TOOLSETS };
 export type { ToolDefinition };
 
-export const SERVER_NAME = 'hopx-mcp';
-export const SERVER_VERSION = '0.1.0';
+const SERVER_NAME = 'hopx-mcp';
+const SERVER_VERSION = '0.1.0';
 
 /** Default output budget: ~10k tokens of output per result, well under the 25k-token client cap. */
 export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
 /** Default budget for inlined images per result (base64 characters, ~600 KB decoded). */
-export const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
+const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
 
 export interface ServerOptions {
   /** Toolset names to enable (see TOOLSETS); default all. */
@@ -62,7 +62,7 @@ const INSTRUCTIONS: Record<Toolset, string[]> = {
   cache: [],
 };
 
-export function buildInstructions(toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
+function buildInstructions(toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
   const available = (sentence: string) => (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !enabledTools || enabledTools.has(name));
   return toolsets
     .map((t) => INSTRUCTIONS[t].filter(available).join(' '))

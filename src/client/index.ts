@@ -26,9 +26,8 @@ import type { CallOptions, ControlPlaneHealth, HopxClientApi, HopxClientOptions,
 
 export * from './types.js';
 export * from './errors.js';
-export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './config.js';
+export { resolveClientConfig } from './config.js';
 export { cloudPreviewUrl } from './metrics.js';
-export { MASKED_VALUE } from './env.js';
 
 export class HopxClient implements HopxClientApi {
   readonly sandboxes: Sandboxes;

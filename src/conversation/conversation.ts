@@ -37,7 +37,7 @@ export interface AttachedSandbox {
   attachedAt: string;
 }
 
-export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
+const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
 
 /** How many killed ids a conversation remembers for its error messages. */
 const MAX_KILLED_IDS = 100;

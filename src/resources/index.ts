@@ -32,13 +32,13 @@ function one(v: string | string[] | undefined): string {
  * sandbox or output is the protocol's "resource not found" (the SDK's ResourceNotFoundError:
  * -32602 with data.uri), not an internal error.
  */
-async function guarded<T>(conversation: Conversation, uri: string, read: () => Promise<T>): Promise<T> {
+async function guarded<T>(conversation: Conversation, uri: string, read: () => T | Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
     conversation.logger.info({ uri, err: String(err) }, 'resource read failed');
     if (isNotFoundError(err)) throw new ResourceNotFoundError(uri, errorText(err));
-    throw new Error(errorText(err));
+    throw new Error(errorText(err), { cause: err });
   }
 }
 
@@ -116,7 +116,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'sandbox-metrics',
     new ResourceTemplate('hopx://sandboxes/{sandbox_id}/metrics', {
-      list: async () => ({
+      list: () => ({
         resources: conversation.attachedSandboxes().map((s) => ({ uri: metricsUri(s.id), name: `metrics of ${s.id}`, mimeType: 'application/json' })),
       }),
       complete: { sandbox_id: completeSandboxId },
@@ -132,7 +132,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'sandbox-output',
     new ResourceTemplate('hopx://sandboxes/{sandbox_id}/outputs/{output_id}', {
-      list: async () => ({
+      list: () => ({
         resources: conversation.outputs.list().map((o) => ({
           uri: outputUri(o.sandboxId, o.id),
           name: `${o.label} ${o.id}`,
@@ -151,8 +151,8 @@ export function registerResources(server: McpServer, conversation: Conversation,
       },
     }),
     { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget' },
-    async (uri, variables) =>
-      guarded(conversation, uri.href, async () => {
+    (uri, variables) =>
+      guarded(conversation, uri.href, () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
         const outputId = one(variables.output_id);
         const o = conversation.outputs.get(sandboxId, outputId);
@@ -168,7 +168,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'sandbox',
     new ResourceTemplate('hopx://sandboxes/{sandbox_id}', {
-      list: async () => ({
+      list: () => ({
         resources: conversation.attachedSandboxes().map((s) => ({
           uri: sandboxUri(s.id),
           name: `sandbox ${s.id}`,

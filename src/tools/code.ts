@@ -3,7 +3,7 @@ import { defineSandboxTool, type ToolDefinition } from './tool.js';
 import { fitStreams, seconds, streamSection } from './result.js';
 import { renderRichOutputs, RichOutputSummary } from './rich.js';
 
-export const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
+const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
 
 /** An environment variable name. */
 export const ENV_NAME = z

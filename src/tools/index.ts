@@ -21,7 +21,7 @@ import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
 
-export { TOOLSETS, type Toolset } from './tool.js';
+export { TOOLSETS } from './tool.js';
 
 export const allTools: readonly ToolDefinition[] = [
   ...sandboxTools,
@@ -43,7 +43,7 @@ export interface ToolFilter {
 }
 
 /** Throws on an unknown toolset name, listing the valid ones. */
-export function checkToolsets(names: readonly string[]): Toolset[] {
+function checkToolsets(names: readonly string[]): Toolset[] {
   const unknown = names.filter((n) => !(TOOLSETS as readonly string[]).includes(n));
   if (unknown.length > 0) {
     throw new Error(`Unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; valid toolsets: ${TOOLSETS.join(', ')}.`);
@@ -77,13 +77,13 @@ function lean(convert: StandardProps['jsonSchema']): StandardProps['jsonSchema']
  */
 function advertiseOnly(schema: ToolDefinition['input']): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema: lean(std.jsonSchema) } };
 }
 
 /** The output schema as is (the SDK still validates results with it), advertised lean. */
 function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { ...std, jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+  return { '~standard': { ...std, jsonSchema: lean(std.jsonSchema) } };
 }
 
 export interface RegisterDeps {
@@ -95,7 +95,7 @@ export interface RegisterDeps {
   progressIntervalMs?: number;
 }
 
-export const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 
 /**
  * Clients give up on silent calls after 60 s or so, whatever the tool's own timeout. When the
@@ -154,7 +154,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     if (out.content) content.push(...out.content);
     const result: CallToolResult = { content };
     if (out.isError) result.isError = true;
-    else if (tool.output) result.structuredContent = tool.output.parse(out.structured) as Record<string, unknown>;
+    else if (tool.output) result.structuredContent = tool.output.parse(out.structured);
     logger.info({ sandbox_id: explicitSandbox ?? conversation.currentSandboxId, ms: Math.round(performance.now() - started), outcome: out.isError ? 'error' : 'ok' }, 'tool call');
     return result;
   } catch (err) {

@@ -114,7 +114,7 @@ export function renderRichOutputs(
  * Whether two renderings carry mostly the same words (a table as HTML and as text differ in
  * layout and in a footer like "[100 rows x 3 columns]" vs "100 rows × 3 columns").
  */
-export function sameWords(a: string, b: string): boolean {
+function sameWords(a: string, b: string): boolean {
   const words = (s: string) => new Set(s.split(/\s+/).filter(Boolean));
   const wa = words(a);
   const wb = words(b);

@@ -12,7 +12,7 @@ export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** read: changes nothing. write: changes something, recoverably. destructive: deletes or kills. */
-export type ToolKind = 'read' | 'write' | 'destructive';
+type ToolKind = 'read' | 'write' | 'destructive';
 
 export interface OutputBudget {
   /** Characters of command/code/file output per copy (the text block and structuredContent each). */
@@ -39,7 +39,7 @@ export interface SandboxToolContext extends ToolContext {
 }
 
 /** What a handler returns; the registration seam turns it into a CallToolResult. */
-export interface ToolOutput<S = Record<string, unknown>> {
+interface ToolOutput<S = Record<string, unknown>> {
   /** The short text for the model ('' = no text block). */
   text: string;
   /** Required when the tool declares an output schema; parsed through it (extra keys dropped). */
@@ -80,7 +80,7 @@ interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> exte
 export function defineTool<I extends AnyObject, O extends AnyObject | undefined = undefined>(
   spec: ToolSpec<I, O, ToolContext>,
 ): ToolDefinition {
-  return { ...spec, sandboxScoped: false, handle: spec.handle as ToolDefinition['handle'] };
+  return { ...spec, sandboxScoped: false };
 }
 
 export const SANDBOX_ID_PARAM = z
@@ -101,14 +101,14 @@ export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject |
 ): ToolDefinition {
   return {
     ...spec,
-    input: z.strictObject({ sandbox_id: SANDBOX_ID_PARAM, ...spec.input.shape }) as unknown as AnyObject,
+    input: z.strictObject({ sandbox_id: SANDBOX_ID_PARAM, ...spec.input.shape }),
     sandboxScoped: true,
     async handle(ctx, args) {
       const sandboxId = ctx.conversation.resolveSandbox(args.sandbox_id as string | undefined);
       const agent = ctx.conversation.client.agent(sandboxId);
       const out = await spec.handle({ ...ctx, sandboxId, agent }, args as z.output<z.ZodObject<S>>);
       if (!out.isError && !ctx.readOnly) ctx.conversation.noteActivity(sandboxId);
-      return out as ToolOutput;
+      return out;
     },
   };
 }

@@ -2,7 +2,7 @@
 import type { ExecHandle, ExecOutcome } from '../../runtime/types.js';
 
 /** Per stream, per call. Beyond it the middle is dropped and a marker says how much. */
-export const MAX_CAPTURED_CHARS = 8 * 1024 * 1024;
+const MAX_CAPTURED_CHARS = 8 * 1024 * 1024;
 
 export class OutputBuffer {
   private head = '';
