@@ -10,6 +10,7 @@
  *   resources/
  *   views/            what tools and resources both render
  *   conversation/     the conversation, its kept outputs, hopx:// URIs
+ *   state/            where hosted state lives (memory or Redis)
  *   errors.ts         the MCP layer's errors and the one error → advice table
  *   client/           the HopX client           local/   the local HopX-compatible backend
  *   text/, log.ts     leaves, importable from everywhere
@@ -62,6 +63,13 @@ module.exports = {
       comment: 'The conversation holds state; it renders nothing and serves no transport.',
       from: { path: '^src/conversation/' },
       to: { path: '^src/(tools|resources|views|transports)/|^src/(server|config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'state-below-conversation',
+      severity: 'error',
+      comment: 'The state store keeps records; it knows nothing of conversations, tools or transports.',
+      from: { path: '^src/state/' },
+      to: { path: [MCP_LAYERS, '^src/(client|local)/'] },
     },
     {
       name: 'views-below-resources',

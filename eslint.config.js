@@ -20,6 +20,8 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Handlers implement async interfaces; one that happens not to await is fine.
+      '@typescript-eslint/require-await': 'off',
     },
   },
   {
@@ -32,7 +34,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-base-to-string': 'off',
     },
   },

@@ -60,6 +60,7 @@ const INSTRUCTIONS: Record<Toolset, string[]> = {
   preview: ['To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its URL.'],
   metrics: [],
   cache: [],
+  terminal: ['For interactive programs (REPLs, prompts, top) open sandbox_terminal_start and drive it with sandbox_terminal_send.'],
 };
 
 function buildInstructions(toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {

@@ -13,6 +13,7 @@ import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
 import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { OutputStore } from './output-store.js';
+import { Terminals } from './terminals.js';
 
 export interface ConversationOptions {
   id: string;
@@ -55,6 +56,8 @@ export class Conversation {
   readonly defaultSandboxTimeoutSeconds: number;
   /** Full outputs cut from results, served as resources. */
   readonly outputs = new OutputStore();
+  /** Interactive terminals opened in this conversation (live sockets held by this process). */
+  readonly terminals = new Terminals();
 
   private readonly sandboxes = new Map<string, AttachedSandbox>();
   private current: string | null = null;
@@ -135,6 +138,7 @@ export class Conversation {
       if (this.killedIds.size > MAX_KILLED_IDS) this.killedIds.delete(this.killedIds.values().next().value as string);
     }
     this.outputs.deleteForSandbox(sandboxId);
+    this.terminals.closeForSandbox(sandboxId);
     if (this.current === sandboxId) {
       const rest = [...this.sandboxes.keys()];
       this.current = rest.length > 0 ? rest[rest.length - 1] : null;
@@ -216,6 +220,7 @@ export class Conversation {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    this.terminals.closeAll();
     if (this.creating.size > 0) {
       // A create that finishes now meets `ending` in attach(), which kills its sandbox.
       this.logger.info({ reason, creates: this.creating.size }, 'conversation ending: waiting for sandbox creates in flight');

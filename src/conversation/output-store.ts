@@ -5,6 +5,7 @@
  * output falls out rather than the server growing without limit.
  */
 import { randomBytes } from 'node:crypto';
+import { cutMiddle } from '../text/cut.js';
 
 export interface StoredOutput {
   id: string;
@@ -61,9 +62,7 @@ export class OutputStore {
   put(o: { sandboxId: string; label: string; mimeType: string; text?: string; blob?: string }): StoredOutput {
     // One output larger than the whole store keeps its head and tail; the store must stay bounded.
     if (o.text !== undefined && o.text.length > this.maxBytes / 2) {
-      const keep = Math.floor(this.maxBytes / 4);
-      const cut = o.text.length - 2 * keep;
-      o = { ...o, text: `${o.text.slice(0, keep)}\n… [${cut} characters not kept: outputs are stored up to ${this.maxBytes / 2} characters] …\n${o.text.slice(-keep)}` };
+      o = { ...o, text: cutMiddle(o.text, { maxChars: this.maxBytes / 2, headShare: 0.5 }, { label: o.label, where: null }).text };
     }
     // A blob cannot be cut usefully: past the same bound, keep a note saying so instead.
     if (o.blob !== undefined && o.blob.length > this.maxBytes / 2) {

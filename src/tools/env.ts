@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { MASKED_VALUE } from '../client/env.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { ENV_NAME } from './code.js';
-import { allocate, looksSecret, maskValue, truncateMiddle } from './result.js';
+import { cutMiddle } from '../text/cut.js';
+import { allocate, looksSecret, maskValue } from './result.js';
 
 const NAME = ENV_NAME;
 
@@ -46,7 +47,7 @@ const sandboxGetEnv = defineSandboxTool({
     const shares = allocate(names.map((k) => variables[k].length), room);
     names.forEach((k, i) => {
       const v = variables[k];
-      if (v.length > shares[i]) variables[k] = truncateMiddle(v, Math.max(shares[i], 40), (n) => `… [${n} bytes cut] …`).text;
+      if (v.length > shares[i]) variables[k] = cutMiddle(v, { maxChars: Math.max(shares[i], 200) }, { label: k, where: `$${k} in the sandbox` }).text;
     });
     const lines = Object.entries(variables).map(([k, v]) => `${k}=${v}`);
     const body = lines.join('\n');

@@ -4,7 +4,8 @@ import { ToolInputError } from '../errors.js';
 import { fileUri } from '../conversation/uris.js';
 import { looksLikeText, mimeTypeFor } from '../views/file-content.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fromFirstLineStart, readBounded, toLastLineEnd, trimUtf8End, trimUtf8Start } from '../views/bounded-read.js';
+import { joinCut } from '../text/cut.js';
+import { readBounded, trimUtf8End, trimUtf8Start } from '../views/bounded-read.js';
 import { formatBytes, INLINE_IMAGE_TYPES, looksLikeImage } from './rich.js';
 import { fitList } from './result.js';
 
@@ -85,22 +86,20 @@ const sandboxReadFile = defineSandboxTool({
       };
     }
 
-    const marker = (n: number) => `\n… [truncated ${n} bytes; whole file: ${uri}] …\n`;
-    const room = Math.max(0, budget - marker(Number.MAX_SAFE_INTEGER).length);
-    const headBytes = Math.ceil(room * 0.4);
-    const read = await readBounded(stream, budget, room - headBytes);
+    const read = await readBounded(stream, budget, budget);
     if (!looksLikeText(read.prefix, mimeType)) {
       throw new ToolInputError(`"${args.path}" is a binary file (${formatBytes(read.totalBytes)}); read it with "encoding": "base64", or read the resource ${uri}.`, 'encoding');
     }
-    let content: string;
-    if (read.complete) {
-      content = read.prefix.toString('utf8');
-    } else {
-      // Cut at line ends when near: a partial line beside the marker reads as real content.
-      const head = trimUtf8End(toLastLineEnd(read.prefix.subarray(0, headBytes)));
-      const tail = trimUtf8Start(fromFirstLineStart(read.tail));
-      content = `${head.toString('utf8')}${marker(read.totalBytes - head.length - tail.length)}${tail.toString('utf8')}`;
-    }
+    const content = read.complete
+      ? read.prefix.toString('utf8')
+      : joinCut(
+          trimUtf8End(read.prefix).toString('utf8'),
+          trimUtf8Start(read.tail).toString('utf8'),
+          { bytes: 0, lines: 0 },
+          { maxChars: budget },
+          { label: 'file', where: uri },
+          { bytes: read.totalBytes, lines: read.lines },
+        ).text;
     return {
       text: `${args.path} (${formatBytes(read.totalBytes)}${read.complete ? '' : ', cut to fit'}) in sandbox ${ctx.sandboxId}:\n${content}`,
       structured: { ...base, size_bytes: read.totalBytes, content, truncated: !read.complete },

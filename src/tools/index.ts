@@ -20,6 +20,7 @@ import envTools from './env.js';
 import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
+import terminalTools from './terminal.js';
 
 export { TOOLSETS } from './tool.js';
 
@@ -33,6 +34,7 @@ export const allTools: readonly ToolDefinition[] = [
   ...previewTools,
   ...metricsTools,
   ...cacheTools,
+  ...terminalTools,
 ];
 
 export interface ToolFilter {

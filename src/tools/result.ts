@@ -1,50 +1,10 @@
 /**
- * Small pure helpers for tool results: the output budget (head + tail kept, a marker saying how
- * much was cut and where the whole is) and short text formatting.
+ * Small pure helpers for tool results: fitting outputs into the budget (cut by src/text/cut.ts)
+ * and short text formatting.
  */
 import type { Conversation } from '../conversation/conversation.js';
 import { outputUri } from '../conversation/uris.js';
-
-/** How far a cut may move to land on a line end. */
-const LINE_SNAP_CHARS = 400;
-
-const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
-
-export interface Truncated {
-  text: string;
-  truncated: boolean;
-  /** Bytes (UTF-8) left out of `text`. */
-  cutBytes: number;
-}
-
-/**
- * Keeps the head and tail of `text` within `maxChars` (marker included), cutting in the middle,
- * where output is least useful: the start shows what ran, the end shows how it finished.
- */
-export function truncateMiddle(text: string, maxChars: number, marker: (cutBytes: number) => string): Truncated {
-  if (text.length <= maxChars) return { text, truncated: false, cutBytes: 0 };
-  // Reserve room for the marker, assuming a generous byte count width.
-  const reserve = marker(Buffer.byteLength(text)).length;
-  const room = Math.max(0, maxChars - reserve);
-  let headLen = Math.ceil(room * 0.4);
-  let tailStart = text.length - (room - headLen);
-  // Cut at line ends when one is near: a partial line next to the marker ("18", "296") reads as
-  // real output. The newline itself is dropped; the marker brings its own.
-  const slack = Math.min(LINE_SNAP_CHARS, Math.floor(room / 10));
-  const headBreak = text.lastIndexOf('\n', headLen - 1);
-  if (headBreak >= 0 && headLen - headBreak <= slack) headLen = headBreak;
-  const tailBreak = text.indexOf('\n', tailStart);
-  if (tailBreak >= 0 && tailBreak - tailStart < slack) tailStart = tailBreak + 1;
-  // Never split a surrogate pair.
-  if (headLen > 0 && isHighSurrogate(text.charCodeAt(headLen - 1))) headLen -= 1;
-  if (tailStart < text.length && isLowSurrogate(text.charCodeAt(tailStart))) tailStart += 1;
-  const head = text.slice(0, headLen);
-  const tail = text.slice(tailStart);
-  const cut = text.slice(headLen, tailStart);
-  const cutBytes = Buffer.byteLength(cut);
-  return { text: `${head}${marker(cutBytes)}${tail}`, truncated: true, cutBytes };
-}
+import { cutMiddle } from '../text/cut.js';
 
 export interface FittedStream {
   name: string;
@@ -77,7 +37,7 @@ export function fitStreams(
     }
     const stored = conversation.outputs.put({ sandboxId, label: s.name, mimeType: s.mimeType ?? 'text/plain', text: s.text });
     const uri = outputUri(sandboxId, stored.id);
-    const cut = truncateMiddle(s.text, allowance[i], (n) => `\n… [truncated ${n} bytes of ${s.name}; full output: ${uri}] …\n`);
+    const cut = cutMiddle(s.text, { maxChars: allowance[i] }, { label: s.name, where: uri });
     return { name: s.name, text: cut.text, truncated: true, totalBytes, fullOutputUri: uri };
   });
 }

@@ -8,7 +8,7 @@ import type { ContentBlock } from '@modelcontextprotocol/server';
 import type { RichOutput } from '../client/types.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { outputUri } from '../conversation/uris.js';
-import { truncateMiddle } from './result.js';
+import { cutMiddle } from '../text/cut.js';
 
 export const RichOutputSummary = z.object({
   mime_type: z.string(),
@@ -87,17 +87,17 @@ export function renderRichOutputs(
       summaries.push({ mime_type: mime, summary: 'HTML rendering of the result above', inline: false, resource_uri: uri });
     } else if (mime === 'text/html') {
       const text = htmlToText(o.data);
-      const cut = truncateMiddle(text, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
-      const uri = cut.truncated || o.data.length > summaryChars ? keepAside(o, 'html', false) : null;
+      const uri = text.length > summaryChars || o.data.length > summaryChars ? keepAside(o, 'html', false) : null;
+      const cut = cutMiddle(text, { maxChars: summaryChars }, { label: 'HTML text', where: uri });
       summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
     } else if (mime === 'application/json' || mime.endsWith('+json')) {
       const text = prettyJson(o.data);
-      const cut = truncateMiddle(text, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
-      const uri = cut.truncated ? keepAside(o, 'json', false) : null;
+      const uri = text.length > summaryChars ? keepAside(o, 'json', false) : null;
+      const cut = cutMiddle(text, { maxChars: summaryChars }, { label: 'JSON', where: uri });
       summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
     } else if (mime.startsWith('text/')) {
-      const cut = truncateMiddle(o.data, summaryChars, (n) => `\n… [${n} bytes cut] …\n`);
-      const uri = cut.truncated ? keepAside(o, 'text', false) : null;
+      const uri = o.data.length > summaryChars ? keepAside(o, 'text', false) : null;
+      const cut = cutMiddle(o.data, { maxChars: summaryChars }, { label: mime, where: uri });
       summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
     } else {
       const uri = keepAside(o, 'output', true);

@@ -8,7 +8,7 @@ import type { CallOptions, SandboxAgent } from '../client/types.js';
 import type { Logger } from '../log.js';
 import type { Conversation } from '../conversation/conversation.js';
 
-export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache'] as const;
+export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** read: changes nothing. write: changes something, recoverably. destructive: deletes or kills. */

@@ -20,8 +20,12 @@ import {
   isInitializeRequest,
   isJsonContentType,
   isLegacyRequest,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type AuthInfo,
 } from '@modelcontextprotocol/server';
+import { MemoryStateStore } from '../state/memory.js';
+import { sessionEventStore } from '../state/session-events.js';
+import type { StateStore } from '../state/types.js';
 import { openConversation, type ServeOptions } from './conversations.js';
 import { HeldConversations, type HeldConversation } from './http-conversations.js';
 import {
@@ -54,7 +58,15 @@ export interface HttpServerOptions extends ServeOptions {
   maxBodyBytes: number;
   maxSessions: number;
   sessionIdleSeconds: number;
+  /**
+   * Hosted state shared by replicas (conversations, SSE events, the event bus); default a
+   * fresh in-memory store. The caller owns it (closes it after close()).
+   */
+  state?: StateStore;
 }
+
+/** SSE `retry:` sent to 2025-era clients: how soon to reconnect after a stream was closed. */
+export const SSE_RETRY_MS = 1000;
 
 export interface HttpServer {
   /** e.g. http://127.0.0.1:3100/mcp */
@@ -69,6 +81,19 @@ export interface HttpServer {
 /** Refusal to start: bad bind/auth combination. */
 export class HttpStartError extends Error {
   override name = 'HttpStartError';
+}
+
+/**
+ * A 2025-era session's protocol version is the one negotiated at initialize. A request whose
+ * MCP-Protocol-Version header names an older supported version is served as the negotiated one:
+ * the SDK decides from the header alone whether a stream may be primed and resumed, and a client
+ * that negotiated 2025-11-25 handles that whatever its later headers say. Unknown versions are
+ * left alone (the SDK answers them 400).
+ */
+function alignProtocolVersion(req: IncomingMessage, negotiated: string | undefined): void {
+  const sent = req.headers['mcp-protocol-version'];
+  if (!negotiated || typeof sent !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(sent)) return;
+  if (sent < negotiated) req.headers['mcp-protocol-version'] = negotiated;
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
@@ -94,6 +119,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
     return false;
   };
+  const state = options.state ?? new MemoryStateStore();
   const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger });
   let closing = false;
 
@@ -123,6 +149,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     },
     {
       legacy: 'reject',
+      // subscriptions/listen streams hear events published on any replica.
+      bus: state.bus,
       maxRequestBodySize: options.maxBodyBytes,
       onerror: (error) => logger.debug({ err: error }, 'modern MCP request failed'),
     },
@@ -173,6 +201,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         res.writeHead(200).end();
         return;
       }
+      alignProtocolVersion(req, session.server?.server.getNegotiatedProtocolVersion());
       const counts = req.method === 'POST';
       if (counts) session.active++;
       try {
@@ -208,6 +237,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: options.maxBodyBytes,
+      // Resumable streams: a client whose SSE stream dropped reconnects with Last-Event-ID and
+      // gets what it missed (from any replica, with the Redis store).
+      eventStore: sessionEventStore(state.eventStore, id),
+      retryInterval: SSE_RETRY_MS,
     });
     const server = open.newServer();
     const session: HeldConversation = {

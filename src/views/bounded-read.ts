@@ -8,6 +8,8 @@ export interface BoundedRead {
   /** The last `tailBytes` bytes seen. */
   tail: Buffer;
   totalBytes: number;
+  /** Line ends in the whole stream. */
+  lines: number;
   /** The whole file fit in `prefix`. */
   complete: boolean;
 }
@@ -18,9 +20,11 @@ export async function readBounded(stream: AsyncIterable<Uint8Array>, limit: numb
   let tail: Buffer[] = [];
   let tailLen = 0;
   let total = 0;
+  let lines = 0;
   for await (const raw of stream) {
     const chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     total += chunk.length;
+    for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) lines++;
     if (prefixLen < limit) {
       const take = chunk.subarray(0, limit - prefixLen);
       prefix.push(Buffer.from(take));
@@ -36,10 +40,13 @@ export async function readBounded(stream: AsyncIterable<Uint8Array>, limit: numb
     }
   }
   const tailBuf = Buffer.concat(tail);
+  // The tail never repeats bytes the prefix holds (a stream only a little longer than `limit`).
+  const keepTail = Math.min(tailBytes, Math.max(0, total - prefixLen));
   return {
     prefix: Buffer.concat(prefix),
-    tail: tailBuf.subarray(Math.max(0, tailBuf.length - tailBytes)),
+    tail: tailBuf.subarray(tailBuf.length - Math.min(keepTail, tailBuf.length)),
     totalBytes: total,
+    lines,
     complete: total <= limit,
   };
 }
@@ -77,19 +84,4 @@ export function trimUtf8Start(b: Buffer): Buffer {
   let i = 0;
   while (i < b.length && i < 3 && (b[i] & 0xc0) === 0x80) i++;
   return b.subarray(i);
-}
-
-/** How far a cut may move to land on a line end. */
-const LINE_SNAP_BYTES = 400;
-
-/** `b` up to its last line end when one is within reach (newline dropped), else `b`. */
-export function toLastLineEnd(b: Buffer): Buffer {
-  const i = b.lastIndexOf(0x0a);
-  return i >= 0 && b.length - i <= LINE_SNAP_BYTES ? b.subarray(0, i) : b;
-}
-
-/** `b` from just after its first line end when one is within reach, else `b`. */
-export function fromFirstLineStart(b: Buffer): Buffer {
-  const i = b.indexOf(0x0a);
-  return i >= 0 && i < LINE_SNAP_BYTES ? b.subarray(i + 1) : b;
 }

@@ -71,6 +71,19 @@ export function registerConformanceFixtures(server: McpServer): void {
     await ctx.mcpReq.log('info', 'Tool execution completed');
     return { content: [{ type: 'text', text: 'Logging tool finished.' }] };
   });
+  server.registerTool(
+    'test_reconnection',
+    { description: 'Closes its SSE stream mid-call; the result arrives on the resumed stream.' },
+    async (ctx) => {
+      // Only offered on a resumable stream (event store, protocol >= 2025-11-25): the client then
+      // reconnects with Last-Event-ID and the stored result is replayed to it.
+      const close = ctx.http?.closeSSE;
+      if (!close) return { content: [{ type: 'text', text: 'The stream is not resumable.' }], isError: true };
+      close();
+      await sleep(100);
+      return { content: [{ type: 'text', text: 'Reconnection test completed.' }] };
+    },
+  );
   server.registerTool('test_error_handling', { description: 'Always fails.' }, async () => {
     throw new Error('This tool intentionally returns an error for testing');
   });

@@ -135,7 +135,7 @@ describe('sandbox_run_code', () => {
     expect(sc.stdout.length).toBeLessThanOrEqual(2000);
     expect(sc.stdout).toMatch(/^line 00000\n/);
     expect(sc.stdout).toMatch(/line 04999\n$/);
-    expect(sc.stdout).toMatch(/\[truncated \d+ bytes of stdout; full output: hopx:\/\/sandboxes\/.+\/outputs\/out-[0-9a-f]+\]/);
+    expect(sc.stdout).toMatch(/\[\d+ bytes \(\d+ lines\) of stdout cut after line \d+; whole stdout: hopx:\/\/sandboxes\/.+\/outputs\/out-[0-9a-f]+\]/);
     // The whole result (text + structured) stays within the budget plus framing.
     expect(JSON.stringify(r).length).toBeLessThan(4000 + 2500);
     const full = await s.client.readResource({ uri: sc.stdout_full_uri });

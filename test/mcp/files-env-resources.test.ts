@@ -123,7 +123,7 @@ describe('file tools', () => {
     expect(r.structuredContent.content).toMatch(/row 2999$/);
     // Cut at line ends: only whole rows beside the marker.
     const rows = new Set(big.split('\n'));
-    const kept = (r.structuredContent.content as string).split('\n').filter((l) => !l.includes('[truncated'));
+    const kept = (r.structuredContent.content as string).split('\n').filter((l) => !l.includes('… ['));
     for (const line of kept) expect(rows.has(line), line).toBe(true);
     const whole = await s.client.readResource({ uri: r.structuredContent.resource_uri });
     expect((whole.contents[0] as { text: string }).text).toBe(big);
@@ -138,7 +138,7 @@ describe('large files', () => {
     expect(r.structuredContent.content.length).toBeLessThanOrEqual(2000);
     expect(r.structuredContent.content).toMatch(/^FIRST-LINE\nxxx/);
     expect(r.structuredContent.content).toMatch(/xxx\nLAST-LINE\n$/);
-    expect(r.structuredContent.content).toMatch(/\[truncated \d+ bytes; whole file: hopx:\/\/sandboxes\/.+\/files\/workspace\/huge\.txt\]/);
+    expect(r.structuredContent.content).toMatch(/\[\d+ bytes \(\d+ lines\) of file cut after line \d+; whole file: hopx:\/\/sandboxes\/.+\/files\/workspace\/huge\.txt\]/);
     const b64 = await callOk(s.client, 'sandbox_read_file', { path: '/workspace/huge.txt', encoding: 'base64' });
     expect(b64.structuredContent).toMatchObject({ content: null, truncated: true });
     await expect(s.client.readResource({ uri: r.structuredContent.resource_uri })).rejects.toThrow(/larger than the 20 MiB resource limit/);
@@ -169,7 +169,7 @@ describe('env tools', () => {
     await callOk(s.client, 'sandbox_set_env', { variables: { BIG_A: `A${'a'.repeat(50_000)}Z`, BIG_B: 'b'.repeat(50_000) } });
     const big = await callOk(s.client, 'sandbox_get_env', {});
     expect(JSON.stringify(big.structuredContent).length).toBeLessThan(4000);
-    expect(big.structuredContent.variables.BIG_A).toMatch(/^Aaaa.*bytes cut.*aaaZ$/);
+    expect(big.structuredContent.variables.BIG_A).toMatch(/^Aaaa[\s\S]*bytes \(0 lines\) of BIG_A cut[\s\S]*aaaZ$/);
     expect(big.structuredContent.variables.APP_MODE).toBe('test');
 
     await callOk(s.client, 'sandbox_set_env', { variables: { ONLY: 'me' }, mode: 'replace' });

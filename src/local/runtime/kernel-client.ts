@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
+import { HeadTailBuffer } from '../../text/cut.js';
 import { SandboxStateError } from './errors.js';
 import { KILL_GRACE_MS, PausableTimer, signalGroup } from './exec-handle.js';
 import type { KernelResult, MimeBundle } from './types.js';
@@ -17,6 +18,8 @@ export interface KernelCellRequest {
   cwd?: string;
   env: Record<string, string>;
   timeoutMs: number;
+  /** Per stream, how much of the cell's output the result keeps (head + tail). Default 16 Mi characters. */
+  maxOutputChars?: number;
 }
 
 type OutputCallback = (stream: 'stdout' | 'stderr', chunk: string) => void;
@@ -44,10 +47,9 @@ interface KernelMessage {
 
 interface Cell {
   id: number;
-  stdout: string;
-  stderr: string;
-  /** Characters not kept in stdout/stderr because the cell went over MAX_KEPT_OUTPUT. */
-  dropped: { stdout: number; stderr: number };
+  /** Bounded copies for the result; every chunk is also streamed to onOutput whole. */
+  stdout: HeadTailBuffer;
+  stderr: HeadTailBuffer;
   displays: MimeBundle[];
   onOutput?: OutputCallback;
   finish: (m: KernelMessage | { died: string; oom: boolean }) => void;
@@ -63,7 +65,7 @@ const MAX_REPLY_CHARS = 64 * 1024 * 1024;
 const DIAGNOSTIC_CHARS = 4096;
 /** How long to wait for the end-of-cell markers after "done" (user code may have closed fd 1). */
 const MARKER_WAIT_MS = 500;
-/** Per stream, how much of a cell's output the KernelResult keeps. */
+/** Per stream, how much of a cell's output the KernelResult keeps by default. */
 const MAX_KEPT_OUTPUT = 16 * 1024 * 1024;
 
 /**
@@ -202,12 +204,7 @@ class KernelProcess {
     if (!cell) return;
     // Everything is streamed; only the returned copy is bounded, so a runaway print loop cannot
     // exhaust the backend's memory.
-    const room = MAX_KEPT_OUTPUT - cell[stream].length;
-    if (room >= chunk.length) cell[stream] += chunk;
-    else {
-      cell[stream] += chunk.slice(0, Math.max(0, room));
-      cell.dropped[stream] += chunk.length - Math.max(0, room);
-    }
+    cell[stream].append(chunk);
     cell.onOutput?.(stream, chunk);
   }
 
@@ -320,7 +317,8 @@ export class PythonKernel {
     let timedOut = false;
     let timer: PausableTimer | undefined;
     let hardKill: PausableTimer | undefined;
-    const cell: Cell = { id, stdout: '', stderr: '', dropped: { stdout: 0, stderr: 0 }, displays: [], onOutput, finish: () => {} };
+    const limits = { maxChars: request.maxOutputChars ?? MAX_KEPT_OUTPUT };
+    const cell: Cell = { id, stdout: new HeadTailBuffer(limits), stderr: new HeadTailBuffer(limits), displays: [], onOutput, finish: () => {} };
     const outcome = new Promise<KernelMessage | { died: string; oom: boolean }>((resolve) => {
       cell.finish = resolve;
     });
@@ -342,8 +340,7 @@ export class PythonKernel {
       t?.clear();
       if (t) this.cellTimers.delete(t);
     }
-    const kept = (stream: 'stdout' | 'stderr') =>
-      cell.dropped[stream] ? `${cell[stream]}\n[${cell.dropped[stream]} more characters of ${stream} were dropped: over ${MAX_KEPT_OUTPUT / 1024 / 1024} MiB]\n` : cell[stream];
+    const kept = (stream: 'stdout' | 'stderr') => cell[stream].finish({ label: stream, where: null }).text;
     const base = { stdout: kept('stdout'), stderr: kept('stderr'), displays: cell.displays, timedOut, durationMs: Date.now() - started };
     if ('died' in message) {
       const why = timedOut

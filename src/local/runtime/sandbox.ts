@@ -4,6 +4,7 @@
  * In the `process` tier (no bubblewrap, explicit opt-out) the same API runs plain host processes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { posix, join } from 'node:path';
 import { SandboxCgroup } from './cgroups.js';
@@ -24,6 +25,7 @@ import { SpawnedExec, signalGroup } from './exec-handle.js';
 import { PythonKernel } from './kernel-client.js';
 import { SandboxPathError, SandboxStateError } from './errors.js';
 import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
+import { addressSpaceCap } from './address-space.js';
 import { planCode, type CodePlan } from './languages.js';
 import { PortForward, nodeForwarderScript } from './port-forward.js';
 import type { HostProfile } from './probe.js';
@@ -44,7 +46,6 @@ import type {
 } from './types.js';
 
 const MIB = 1024 * 1024;
-const RLIMIT_AS_HEADROOM_MB = 512;
 /** fd on which bwrap reports the sandbox's pid 1 (the anchor we nsenter into). */
 const INFO_FD = 3;
 /** fd from which bwrap reads its NUL-separated options. */
@@ -359,17 +360,19 @@ export class BwrapSandbox implements LocalSandbox {
   private hostCommand(
     argv: string[],
     cwd: string | undefined,
-    env: Record<string, string>,
+    requestEnv: Record<string, string>,
     options: { python?: boolean; keepFds?: number } = {},
   ): { argv: string[]; hostCwd: string; env: Record<string, string> } {
-    const { host: hostEnv, inside } = splitHostEnv(env);
+    let env = requestEnv;
     let inner = argv;
     if (options.python && !this.cgroup && this.host.probe.limits === 'prlimit') {
       // No memory cgroup: cap python's address space instead (node cannot start under a small
-      // RLIMIT_AS, §4). Address space is not RSS: numpy + matplotlib + pandas with their threads map
-      // ~580 MB on 2 cores, and openblas spins instead of failing when it cannot, hence the headroom.
-      inner = ['prlimit', `--as=${(this.spec.limits.memoryMb + RLIMIT_AS_HEADROOM_MB) * MIB}`, '--', ...inner];
+      // RLIMIT_AS, §4). See address-space.ts for why the cap comes with thread settings.
+      const cap = addressSpaceCap(this.spec.limits, availableParallelism());
+      env = { ...cap.env, ...env };
+      inner = ['prlimit', `--as=${cap.bytes}`, '--', ...inner];
     }
+    const { host: hostEnv, inside } = splitHostEnv(env);
     const sandboxCwd = this.workingDirectory(cwd);
     const procsFiles = this.cgroup?.procsFiles ?? [];
     if (this.isolated) {
@@ -495,7 +498,7 @@ export class BwrapSandbox implements LocalSandbox {
   }
 
   async runPython(
-    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number },
+    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number; maxOutputChars?: number },
     onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void,
   ): Promise<KernelResult> {
     this.assertRunning();

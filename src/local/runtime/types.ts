@@ -193,7 +193,7 @@ export interface LocalSandbox {
   execCode(request: CodeRequest): ExecHandle;
   /** Stateful python in the sandbox's kernel; one cell at a time (queued). */
   runPython(
-    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number },
+    request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number; maxOutputChars?: number },
     onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void,
   ): Promise<KernelResult>;
 

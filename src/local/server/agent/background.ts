@@ -75,8 +75,8 @@ export class BackgroundJobs {
       endedAt: null,
       exitCode: null,
       timedOut: false,
-      stdout: new OutputBuffer(JOB_OUTPUT_CHARS),
-      stderr: new OutputBuffer(JOB_OUTPUT_CHARS),
+      stdout: new OutputBuffer('stdout', JOB_OUTPUT_CHARS),
+      stderr: new OutputBuffer('stderr', JOB_OUTPUT_CHARS),
       handle,
       killRequested: false,
     };

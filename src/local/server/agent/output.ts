@@ -1,39 +1,32 @@
 /** Collecting a process's output with a cap, so a runaway print cannot exhaust the backend. */
+import { HeadTailBuffer } from '../../../text/cut.js';
 import type { ExecHandle, ExecOutcome } from '../../runtime/types.js';
 
-/** Per stream, per call. Beyond it the middle is dropped and a marker says how much. */
+/** Per stream, per call. Beyond it the middle is dropped and one marker says how much. */
 const MAX_CAPTURED_CHARS = 8 * 1024 * 1024;
 
+/** One stream of a process's output, kept head + tail within a limit (src/text/cut.ts). */
 export class OutputBuffer {
-  private head = '';
-  private tail = '';
-  private dropped = 0;
+  private readonly buffer: HeadTailBuffer;
 
-  constructor(private readonly limit = MAX_CAPTURED_CHARS) {}
-
-  append(chunk: string): void {
-    if (this.head.length < this.limit / 2) {
-      const room = this.limit / 2 - this.head.length;
-      this.head += chunk.slice(0, room);
-      chunk = chunk.slice(room);
-    }
-    if (!chunk) return;
-    this.tail += chunk;
-    const excess = this.tail.length - this.limit / 2;
-    if (excess > 0) {
-      this.tail = this.tail.slice(excess);
-      this.dropped += excess;
-    }
+  constructor(
+    private readonly label: 'stdout' | 'stderr',
+    private readonly limit = MAX_CAPTURED_CHARS,
+  ) {
+    this.buffer = new HeadTailBuffer({ maxChars: limit });
   }
 
-  /** Characters kept (not counting the drop marker). */
+  append(chunk: string): void {
+    this.buffer.append(chunk);
+  }
+
+  /** Characters held (at most about the limit). */
   get length(): number {
-    return this.head.length + this.tail.length;
+    return Math.min(this.buffer.size.chars, this.limit);
   }
 
   toString(): string {
-    if (this.dropped === 0) return this.head + this.tail;
-    return `${this.head}\n[local backend: ${this.dropped} characters of output dropped]\n${this.tail}`;
+    return this.buffer.finish({ label: this.label, where: null }).text;
   }
 }
 
@@ -44,8 +37,8 @@ export interface Collected {
 }
 
 export async function collect(handle: ExecHandle, limit = MAX_CAPTURED_CHARS): Promise<Collected> {
-  const stdout = new OutputBuffer(limit);
-  const stderr = new OutputBuffer(limit);
+  const stdout = new OutputBuffer('stdout', limit);
+  const stderr = new OutputBuffer('stderr', limit);
   handle.onStdout((c) => stdout.append(c));
   handle.onStderr((c) => stderr.append(c));
   const outcome = await handle.done;
