@@ -20,6 +20,8 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // A variable made once, later, and read by closures made before it (lazy start-up objects).
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // Handlers implement async interfaces; one that happens not to await is fine.
       '@typescript-eslint/require-await': 'off',
     },

@@ -26,7 +26,7 @@ function say(text: string): void {
 
 /** Ready-to-paste connection hints for the HTTP endpoint. */
 function connectHints(url: string, config: Config): string {
-  const auth = config.authToken ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
+  const auth = config.auth === 'token' ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
   return [
     `Listening on ${url}`,
     'Connect a client:',
@@ -34,6 +34,9 @@ function connectHints(url: string, config: Config): string {
     `  Cursor:       { "mcpServers": { "hopx": { "url": "${url}" } } }`,
     `  VS Code:      { "servers": { "hopx": { "type": "http", "url": "${url}" } } }`,
     `  Inspector:    npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${url} --method tools/list`,
+    ...(config.auth === 'oauth'
+      ? [`OAuth: clients find the authorization server (${config.issuer}) from the 401 challenge; tokens need scope sandbox:read or sandbox:write.`]
+      : []),
     'Stop with Ctrl+C (ends every conversation and kills its sandboxes).',
   ].join('\n');
 }
@@ -125,7 +128,13 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
       ...serveOptions,
       host: config.host,
       port: config.port,
-      authToken: config.authToken,
+      authToken: config.auth === 'token' ? config.authToken : undefined,
+      oauth: config.auth === 'oauth' ? { issuer: config.issuer!, resourceUrl: config.resourceUrl, introspection: config.introspection } : undefined,
+      limits: {
+        maxSandboxes: config.maxSandboxesPerCaller,
+        maxConcurrentCalls: config.maxCallsPerCaller,
+        requestsPerMinute: config.rateLimitPerMinute,
+      },
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
       requireCallerKey: config.requireCallerKey,

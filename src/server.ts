@@ -5,7 +5,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { Conversation } from './conversation/conversation.js';
-import { allTools, filterTools, registerTools, TOOLSETS } from './tools/index.js';
+import { allTools, filterTools, registerTools, TOOLSETS, type ToolCallHooks } from './tools/index.js';
 import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
 
@@ -35,6 +35,8 @@ export interface ServerOptions {
   imageBudgetChars?: number;
   /** Keepalive progress interval for calls that carry a progress token; default 5 000 ms. */
   progressIntervalMs?: number;
+  /** Hosting hooks around every tool call (HTTP: per-caller limits and metrics). */
+  hooks?: ToolCallHooks;
   /** extra tools for tests (conformance fixtures) */
   extraTools?: ToolDefinition[];
 }
@@ -92,6 +94,7 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     budget,
     readOnly: options.readOnly,
     progressIntervalMs: options.progressIntervalMs,
+    hooks: options.hooks,
   });
   registerResources(server, conversation, { readOnly: options.readOnly === true });
   return server;

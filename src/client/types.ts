@@ -244,6 +244,24 @@ export interface ExecutionResult {
   /** Jupyter `text/plain` of the last expression, if any. */
   result: string | null;
   richOutputs: RichOutput[];
+  /** Whole streams the agent kept in the sandbox because its answer cut them. */
+  keptOutputs: KeptOutputs;
+}
+
+/**
+ * A whole output stream kept in the sandbox's filesystem (the local backend's `kept_outputs`
+ * extension of the /execute and /commands/run answers; HopX cloud agents send none).
+ */
+export interface KeptOutput {
+  /** Sandbox path of the file holding the whole stream. */
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+export interface KeptOutputs {
+  stdout?: KeptOutput;
+  stderr?: KeptOutput;
 }
 
 export interface RunBackgroundOptions extends RunCodeOptions {
@@ -351,6 +369,7 @@ export interface CommandResult {
   exitCode: number;
   executionTimeSeconds: number | null;
   pid: number | null;
+  keptOutputs: KeptOutputs;
 }
 
 // ---------------------------------------------------------------- agent: files

@@ -5,14 +5,13 @@
  * transport binds requests to. The McpServer holds no state of its own, so a fresh server per
  * request bound to a longer-lived Conversation behaves the same as one long-lived server.
  *
- * It records the sandboxes this conversation created or connected, the current sandbox, full
- * outputs that results had to cut, and extends the lifetime of its sandboxes on activity (a
- * lease): abandoned sandboxes die at their HopX timeout, busy ones do not.
+ * It records the sandboxes this conversation created or connected and the current sandbox, and
+ * extends the lifetime of its sandboxes on activity (a lease): abandoned sandboxes die at their
+ * HopX timeout, busy ones do not. (Outputs that results cut are kept in the sandboxes themselves.)
  */
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
 import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
-import { OutputStore } from './output-store.js';
 import { Terminals } from './terminals.js';
 
 export interface ConversationOptions {
@@ -54,8 +53,6 @@ export class Conversation {
   readonly logger: Logger;
   readonly keepSandboxes: boolean;
   readonly defaultSandboxTimeoutSeconds: number;
-  /** Full outputs cut from results, served as resources. */
-  readonly outputs = new OutputStore();
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
   readonly terminals = new Terminals();
 
@@ -137,7 +134,6 @@ export class Conversation {
       this.killedIds.add(sandboxId);
       if (this.killedIds.size > MAX_KILLED_IDS) this.killedIds.delete(this.killedIds.values().next().value as string);
     }
-    this.outputs.deleteForSandbox(sandboxId);
     this.terminals.closeForSandbox(sandboxId);
     if (this.current === sandboxId) {
       const rest = [...this.sandboxes.keys()];
@@ -239,7 +235,6 @@ export class Conversation {
     }
     this.sandboxes.clear();
     this.current = null;
-    this.outputs.clear();
     this.logger.info({ reason }, 'conversation cleanup done');
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fitStreams, seconds, streamSection } from './result.js';
+import { fitStreams, keptLink } from './kept.js';
+import { seconds, streamSection } from './result.js';
 import { renderRichOutputs, RichOutputSummary } from './rich.js';
 
 const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
@@ -37,8 +38,8 @@ const RunCodeOutput = z.object({
   execution_time_seconds: z.number().nullable(),
   rich_outputs: z.array(RichOutputSummary),
   truncated: z.boolean().describe('Whether stdout or stderr was cut to fit the output budget'),
-  stdout_full_uri: z.string().nullable().describe('Resource with the whole stdout, when cut'),
-  stderr_full_uri: z.string().nullable().describe('Resource with the whole stderr, when cut'),
+  stdout_full_path: z.string().nullable().describe('Sandbox file with the whole stdout when cut; page it with sandbox_read_file start_line'),
+  stderr_full_path: z.string().nullable().describe('Sandbox file with the whole stderr when cut'),
 });
 
 const sandboxRunCode = defineSandboxTool({
@@ -66,14 +67,13 @@ const sandboxRunCode = defineSandboxTool({
     // once, as the result. Rich summaries may take up to half the text budget; the streams share
     // what they leave.
     const richOutputs = r.richOutputs.filter((o) => !(o.mimeType === 'text/plain' && o.data === r.result));
-    const rich = renderRichOutputs(ctx.conversation, ctx.sandboxId, richOutputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2), r.result);
+    const rich = await renderRichOutputs(ctx, richOutputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2), r.result);
     const richChars = rich.summaries.reduce((n, s) => n + s.summary.length, 0);
-    const [stdout, stderr, result] = fitStreams(
-      ctx.conversation,
-      ctx.sandboxId,
+    const [stdout, stderr, result] = await fitStreams(
+      ctx,
       [
-        { name: 'stdout', text: r.stdout },
-        { name: 'stderr', text: r.stderr },
+        { name: 'stdout', text: r.stdout, kept: r.keptOutputs.stdout },
+        { name: 'stderr', text: r.stderr, kept: r.keptOutputs.stderr },
         { name: 'result', text: r.result ?? '' },
       ],
       Math.max(0, ctx.budget.textChars - richChars),
@@ -82,10 +82,10 @@ const sandboxRunCode = defineSandboxTool({
     if (stdout.text) lines.push(streamSection('stdout', stdout.text));
     if (stderr.text) lines.push(streamSection('stderr', stderr.text));
     if (result.text) lines.push(streamSection('result', result.text));
-    for (const s of rich.summaries) lines.push(`--- ${s.mime_type} ---\n${s.summary}${s.resource_uri ? `\n(full: ${s.resource_uri})` : ''}`);
+    for (const s of rich.summaries) lines.push(`--- ${s.mime_type} ---\n${s.summary}${s.full_path ? `\n(whole: ${s.full_path})` : ''}`);
     return {
       text: lines.join('\n'),
-      content: rich.content,
+      content: [...rich.content, ...[stdout, stderr, result].flatMap((s) => (s.fullPath ? [keptLink(ctx, { path: s.fullPath }, s.name)] : []))],
       structured: {
         sandbox_id: ctx.sandboxId,
         success: r.success,
@@ -96,8 +96,8 @@ const sandboxRunCode = defineSandboxTool({
         execution_time_seconds: r.executionTimeSeconds,
         rich_outputs: rich.summaries,
         truncated: stdout.truncated || stderr.truncated || result.truncated,
-        stdout_full_uri: stdout.fullOutputUri,
-        stderr_full_uri: stderr.fullOutputUri,
+        stdout_full_path: stdout.fullPath,
+        stderr_full_path: stderr.fullPath,
       },
     };
   },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fitStreams, seconds, streamSection } from './result.js';
+import { fitStreams, keptLink } from './kept.js';
+import { seconds, streamSection } from './result.js';
 import { ENV_PARAM, WORKING_DIR_PARAM } from './code.js';
 
 const sandboxRunCommand = defineSandboxTool({
@@ -28,8 +29,8 @@ const sandboxRunCommand = defineSandboxTool({
     stderr: z.string(),
     execution_time_seconds: z.number().nullable(),
     truncated: z.boolean(),
-    stdout_full_uri: z.string().nullable(),
-    stderr_full_uri: z.string().nullable(),
+    stdout_full_path: z.string().nullable().describe('Sandbox file with the whole stdout when cut; page it with sandbox_read_file start_line'),
+    stderr_full_path: z.string().nullable().describe('Sandbox file with the whole stderr when cut'),
   }),
   async handle(ctx, args) {
     const options = { command: args.command, timeoutSeconds: args.timeout_seconds, workingDir: args.working_dir, env: args.env };
@@ -47,18 +48,17 @@ const sandboxRunCommand = defineSandboxTool({
           stderr: '',
           execution_time_seconds: null,
           truncated: false,
-          stdout_full_uri: null,
-          stderr_full_uri: null,
+          stdout_full_path: null,
+          stderr_full_path: null,
         },
       };
     }
     const r = await ctx.agent.commands.run(options, ctx.call);
-    const [stdout, stderr] = fitStreams(
-      ctx.conversation,
-      ctx.sandboxId,
+    const [stdout, stderr] = await fitStreams(
+      ctx,
       [
-        { name: 'stdout', text: r.stdout },
-        { name: 'stderr', text: r.stderr },
+        { name: 'stdout', text: r.stdout, kept: r.keptOutputs.stdout },
+        { name: 'stderr', text: r.stderr, kept: r.keptOutputs.stderr },
       ],
       ctx.budget.textChars,
     );
@@ -67,6 +67,7 @@ const sandboxRunCommand = defineSandboxTool({
     if (stderr.text) lines.push(streamSection('stderr', stderr.text));
     return {
       text: lines.join('\n'),
+      content: [stdout, stderr].flatMap((s) => (s.fullPath ? [keptLink(ctx, { path: s.fullPath }, s.name)] : [])),
       structured: {
         sandbox_id: ctx.sandboxId,
         background: false,
@@ -77,8 +78,8 @@ const sandboxRunCommand = defineSandboxTool({
         stderr: stderr.text,
         execution_time_seconds: r.executionTimeSeconds,
         truncated: stdout.truncated || stderr.truncated,
-        stdout_full_uri: stdout.fullOutputUri,
-        stderr_full_uri: stderr.fullOutputUri,
+        stdout_full_path: stdout.fullPath,
+        stderr_full_path: stderr.fullPath,
       },
     };
   },

@@ -7,6 +7,7 @@
  * schema parsing, and error translation through `toToolError`.
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import { requireScope, scopeForKind } from '../auth/scopes.js';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
@@ -95,6 +96,21 @@ export interface RegisterDeps {
   readOnly?: boolean;
   /** How often a call with a progress token gets a keepalive progress notification. Default 5 000 ms. */
   progressIntervalMs?: number;
+  /** Hosting hooks around every call (per-caller limits, metrics); see ToolCallHooks. */
+  hooks?: ToolCallHooks;
+}
+
+/** How a call ended: a result, a refused input, a domain error, or an unexpected failure. */
+type ToolCallOutcome = 'ok' | 'error' | 'invalid_input' | 'failed';
+
+/**
+ * Seams for the HTTP host (src/transports/hosting): `around` may refuse a call with a result before
+ * it runs (a per-caller limit) or hold something for its duration; `ended` sees every call's
+ * outcome and duration (metrics). Both are optional; stdio uses neither.
+ */
+export interface ToolCallHooks {
+  around?(call: { tool: ToolDefinition; conversation: Conversation; mcp: ServerContext }, run: () => Promise<CallToolResult>): Promise<CallToolResult>;
+  ended?(call: { tool: ToolDefinition; outcome: ToolCallOutcome; seconds: number; error?: unknown }): void;
 }
 
 const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
@@ -130,8 +146,14 @@ export function registerTools(server: McpServer, tools: readonly ToolDefinition[
         inputSchema: advertiseOnly(tool.input),
         outputSchema: tool.output ? advertisedOutput(tool.output) : undefined,
         annotations: annotationsFor(tool),
+        // OAuth callers only (stdio and the static token carry no scopes): 403 insufficient_scope.
+        scopeChallenge: requireScope(scopeForKind(tool.kind)),
       },
-      ((args: unknown, mcp: ServerContext) => runTool(tool, args, mcp, deps)) as never,
+      ((args: unknown, mcp: ServerContext) => {
+        const hooks = deps.hooks;
+        if (!hooks?.around) return runTool(tool, args, mcp, deps);
+        return hooks.around({ tool, conversation: deps.conversation, mcp }, () => runTool(tool, args, mcp, deps));
+      }) as never,
     );
   }
 }
@@ -140,9 +162,12 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   const { conversation, budget } = deps;
   const logger = conversation.logger.child({ tool: tool.name });
   const started = performance.now();
+  const ended = (outcome: ToolCallOutcome, error?: unknown) =>
+    deps.hooks?.ended?.({ tool, outcome, seconds: (performance.now() - started) / 1000, error });
   const validated = validateInput(tool.name, tool.input, rawArgs);
   if (!validated.ok) {
     logger.info({ outcome: 'invalid_input' }, 'tool call rejected');
+    ended('invalid_input');
     return { content: [{ type: 'text', text: validated.message }], isError: true };
   }
   const args = validated.value;
@@ -158,13 +183,16 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     if (out.isError) result.isError = true;
     else if (tool.output) result.structuredContent = tool.output.parse(out.structured);
     logger.info({ sandbox_id: explicitSandbox ?? conversation.currentSandboxId, ms: Math.round(performance.now() - started), outcome: out.isError ? 'error' : 'ok' }, 'tool call');
+    ended(out.isError ? 'error' : 'ok');
     return result;
   } catch (err) {
     const ms = Math.round(performance.now() - started);
     if (isKnownError(err)) {
       logger.info({ ms, outcome: 'error', error: (err as Error).name, message: sanitizeMessage((err as Error).message) }, 'tool call failed');
+      ended('error', err);
     } else {
       logger.error({ ms, err }, 'tool call failed unexpectedly');
+      ended('failed', err);
     }
     return toToolError(err);
   } finally {

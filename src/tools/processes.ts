@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { allocate, fitList, fitStreams, streamSection } from './result.js';
+import { fitStreams } from './kept.js';
+import { allocate, fitList, streamSection } from './result.js';
 
 const BackgroundProcessOut = z.object({
   process_id: z.string(),
@@ -13,8 +14,8 @@ const BackgroundProcessOut = z.object({
   ended_at: z.string().nullable(),
   stdout: z.string().nullable(),
   stderr: z.string().nullable(),
-  stdout_full_uri: z.string().nullable(),
-  stderr_full_uri: z.string().nullable(),
+  stdout_full_path: z.string().nullable(),
+  stderr_full_path: z.string().nullable(),
 });
 
 const SystemProcessOut = z.object({
@@ -85,10 +86,9 @@ const sandboxListProcesses = defineSandboxTool({
       list.map((p) => (p.stdout?.length ?? 0) + (p.stderr?.length ?? 0)),
       ctx.budget.textChars,
     );
-    const processes = list.map((p, i) => {
-      const [out, err] = fitStreams(
-        ctx.conversation,
-        ctx.sandboxId,
+    const processes = await Promise.all(list.map(async (p, i) => {
+      const [out, err] = await fitStreams(
+        ctx,
         [
           { name: `stdout of ${p.processId}`, text: p.stdout ?? '' },
           { name: `stderr of ${p.processId}`, text: p.stderr ?? '' },
@@ -106,10 +106,10 @@ const sandboxListProcesses = defineSandboxTool({
         ended_at: p.endedAt,
         stdout: p.stdout === null ? null : out.text,
         stderr: p.stderr === null ? null : err.text,
-        stdout_full_uri: out.fullOutputUri,
-        stderr_full_uri: err.fullOutputUri,
+        stdout_full_path: out.fullPath,
+        stderr_full_path: err.fullPath,
       };
-    });
+    }));
     const blocks = processes.map((p) => {
       const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}`;
       // The same stream markers as sandbox_run_code.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../conversation/conversation.js';
-import { ConflictError } from '../client/errors.js';
+import { AbortedError, ConflictError } from '../client/errors.js';
 import { sanitizeMessage } from '../errors.js';
 import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type ToolDefinition } from './tool.js';
 import { jsonText } from './result.js';
@@ -41,9 +41,19 @@ const sandboxCreate = defineTool({
     const info = await ctx.conversation.trackCreate(async () => {
       const created = await ctx.conversation.client.sandboxes.create(
         { template, templateId: args.template_id, region: args.region, timeoutSeconds: timeout, internetAccess: args.internet_access, envVars: args.env_vars },
-        // Creating is never retried by the client and may take a while on HopX cloud.
-        { signal: ctx.call.signal, timeoutMs: 300_000 },
+        // Creating is never retried by the client and may take a while on HopX cloud. Not bound to
+        // the caller's signal: an aborted request may still make the sandbox, and then its id
+        // would never arrive to kill it.
+        { timeoutMs: 300_000 },
       );
+      if (ctx.call.signal?.aborted) {
+        // The caller went away while HopX was creating it: nobody will ever use it.
+        await ctx.conversation.client.sandboxes.kill(created.id, { timeoutMs: 15_000 }).then(
+          () => ctx.logger.info({ sandbox_id: created.id }, 'sandbox killed: its caller went away during create'),
+          (err: unknown) => ctx.logger.warn({ sandbox_id: created.id, err: String(err) }, 'sandbox kill after abandoned create failed; it will expire at its timeout'),
+        );
+        throw new AbortedError('Cancelled: the caller went away while the sandbox was being created; it was killed.');
+      }
       await ctx.conversation.attach(created, 'created', timeout);
       return created;
     });

@@ -64,6 +64,16 @@ export class HeldConversations {
     return { sessions: this.sessions.size, callers: this.callers.size };
   }
 
+  /** Sandboxes created and still held by the conversations of one identity, or of all (limits, metrics). */
+  liveSandboxes(identity?: string): number {
+    let count = 0;
+    for (const held of [...this.sessions.values(), ...this.callers.values()]) {
+      if (identity !== undefined && held.identity !== identity) continue;
+      count += held.open.conversation.attachedSandboxes().filter((s) => s.origin === 'created').length;
+    }
+    return count;
+  }
+
   private expireIdle(idleMs: number): void {
     const now = Date.now();
     for (const held of [...this.sessions.values(), ...this.callers.values()]) {

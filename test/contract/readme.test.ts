@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allTools } from '../../src/tools/index.js';
-// @ts-expect-error plain ESM script without type declarations
 import { END, renderToolTable, replaceRegion, START } from '../../scripts/update-readme.mjs';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));

@@ -260,7 +260,8 @@ describe('resources', () => {
     // internal error (-32603), with the message kept.
     const notFound = (message: RegExp) => expect.objectContaining({ code: -32602, message: expect.stringMatching(message) });
     await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/missing.txt` })).rejects.toEqual(notFound(/missing\.txt.*sandbox_list_files/));
-    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toEqual(notFound(/No output "out-000000000000"/));
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toEqual(notFound(/\/tmp\/hopx-outputs\/out-000000000000/));
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/..%2Fetc` })).rejects.toThrow(/not an output id/);
     await expect(s.client.readResource({ uri: 'hopx://sandboxes/sbx-nobody/metrics' })).rejects.toEqual(notFound(/not attached to this conversation/));
   });
 

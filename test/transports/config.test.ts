@@ -92,4 +92,53 @@ describe('resolveConfig', () => {
     expect(config.help).toBe(true);
     expect(resolve(['--version']).version).toBe(true);
   });
+
+  describe('--auth', () => {
+    const TOKEN = { HOPX_MCP_AUTH_TOKEN: '0123456789abcdef0123' };
+    it('defaults to the static token when HOPX_MCP_AUTH_TOKEN is set, else none', () => {
+      expect(resolve(['--http'], TOKEN)).toMatchObject({ auth: 'token', issuer: undefined });
+      expect(resolve(['--http'])).toMatchObject({ auth: 'none' });
+      expect(failure(['--http', '--auth', 'token'])).toMatch(/needs the HOPX_MCP_AUTH_TOKEN/);
+    });
+
+    it('oauth needs an issuer (https off loopback), takes a resource URL, and its env twins', () => {
+      expect(resolve(['--http', '--auth', 'oauth', '--issuer', 'https://auth.example.com'])).toMatchObject({
+        auth: 'oauth',
+        issuer: 'https://auth.example.com',
+        resourceUrl: undefined,
+        introspection: undefined,
+      });
+      expect(resolve([], { HOPX_MCP_HTTP: '1', HOPX_MCP_AUTH: 'oauth', HOPX_MCP_ISSUER: 'http://127.0.0.1:9000', HOPX_MCP_RESOURCE_URL: 'https://mcp.example.com/mcp' })).toMatchObject({
+        auth: 'oauth',
+        issuer: 'http://127.0.0.1:9000',
+        resourceUrl: 'https://mcp.example.com/mcp',
+      });
+      expect(failure(['--http', '--auth', 'oauth'])).toMatch(/needs --issuer/);
+      expect(failure(['--http', '--auth', 'oauth', '--issuer', 'http://auth.example.com'])).toMatch(/must be https/);
+      expect(failure(['--http', '--auth', 'oauth', '--issuer', 'https://a.example', '--resource-url', 'http://mcp.example.com/mcp'])).toMatch(/must be https/);
+      expect(failure(['--http', '--auth', 'oauth', '--issuer', 'not a url'])).toMatch(/--issuer="not a url" is not an http\(s\) URL/);
+      expect(failure(['--http', '--auth', 'magic'])).toMatch(/use "token" or "oauth"/);
+      expect(failure(['--http', '--issuer', 'https://auth.example.com'])).toMatch(/--issuer only applies with --auth oauth/);
+      expect(failure(['--auth', 'oauth', '--issuer', 'https://auth.example.com'])).toMatch(/only applies to HTTP/);
+    });
+
+    it('--introspect reads its client from the environment only', () => {
+      const argv = ['--http', '--auth', 'oauth', '--issuer', 'https://auth.example.com', '--introspect'];
+      expect(failure(argv)).toMatch(/HOPX_MCP_INTROSPECTION_CLIENT_ID and HOPX_MCP_INTROSPECTION_CLIENT_SECRET/);
+      expect(resolve(argv, { HOPX_MCP_INTROSPECTION_CLIENT_ID: 'rs', HOPX_MCP_INTROSPECTION_CLIENT_SECRET: 's3cret' })).toMatchObject({
+        introspection: { clientId: 'rs', clientSecret: 's3cret' },
+      });
+      expect(failure([...argv, '--client-secret', 'x'])).toMatch(/HOPX_MCP_INTROSPECTION_CLIENT_SECRET/);
+    });
+
+    it('per-caller limits default to 10 sandboxes, 16 calls, 600 requests a minute; 0 turns one off', () => {
+      expect(resolve(['--http'])).toMatchObject({ maxSandboxesPerCaller: 10, maxCallsPerCaller: 16, rateLimitPerMinute: 600 });
+      expect(resolve(['--http', '--max-sandboxes-per-caller', '3', '--max-calls-per-caller', '0', '--rate-limit', '60'])).toMatchObject({
+        maxSandboxesPerCaller: 3,
+        maxCallsPerCaller: 0,
+        rateLimitPerMinute: 60,
+      });
+      expect(failure(['--http', '--rate-limit', '-1'])).toMatch(/--rate-limit/);
+    });
+  });
 });

@@ -332,10 +332,12 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
       const sessions = await agent(w, 'GET', '/jupyter/sessions');
       expect(sessions.body.sessions[0]).toMatchObject({ execution_state: 'idle' });
       // Busy while any cell is queued or running, not only until the first one returns.
+      // The second cell holds the kernel until the test has looked (a file it waits for).
       const quick = a().code.run({ code: '1' });
-      const slow = a().code.run({ code: 'import time\ntime.sleep(1.5)' });
+      const slow = a().code.run({ code: 'import os, time\nwhile not os.path.exists("/tmp/release"): time.sleep(0.01)' });
       await quick;
       expect((await agent(w, 'GET', '/jupyter/sessions')).body.sessions[0]).toMatchObject({ execution_state: 'busy' });
+      await a().files.write('/tmp/release', '');
       await slow;
       expect((await agent(w, 'GET', '/jupyter/sessions')).body.sessions[0]).toMatchObject({ execution_state: 'idle' });
     }

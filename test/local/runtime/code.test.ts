@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { probeHost } from '../../../src/local/runtime/probe.js';
@@ -39,20 +41,22 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
   });
 
   test('applies the cell env and cwd, and streams output as it is produced', async () => {
-    const chunks: Array<[string, number]> = [];
-    const started = Date.now();
+    // The cell waits for a file that the test writes only once the first line has streamed out:
+    // without streaming the cell would hang until its timeout.
+    const go = join(sandbox.dirs.scratch, 'go');
     const r = await sandbox.runPython(
       {
-        code: 'import os, time\nprint(os.environ["GREETING"], os.getcwd(), flush=True)\ntime.sleep(0.6)\nprint("late")',
+        code: 'import os, time\nprint(os.environ["GREETING"], os.getcwd(), flush=True)\nwhile not os.path.exists("/tmp/go"): time.sleep(0.01)\nprint("late")',
         env: { GREETING: 'hello' },
         cwd: '/tmp',
-        timeoutMs: 20_000,
+        timeoutMs: 30_000,
       },
-      (_stream, chunk) => chunks.push([chunk, Date.now() - started]),
+      (_stream, chunk) => {
+        if (chunk.includes('hello')) writeFileSync(go, '');
+      },
     );
+    expect(r.timedOut).toBe(false);
     expect(r.stdout).toBe('hello /tmp\nlate\n');
-    const first = chunks.find(([c]) => c.includes('hello'));
-    expect(first![1]).toBeLessThan(r.durationMs - 300); // arrived well before the cell finished
     expect((await run('import os\n"GREETING" in os.environ')).result).toEqual({ 'text/plain': 'False' }); // restored after the cell
   });
 
@@ -117,8 +121,9 @@ describe.skipIf(noBwrap || noPython)('stateful python kernel', () => {
   });
 
   test('a cell that ignores interrupts is killed and state is lost', async () => {
-    await run('doomed = 1');
-    const r = await run('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)', 1000); // long enough that SIG_IGN is in place under load
+    // SIG_IGN goes in first, in a cell of its own, so the timeout cannot beat it on a busy machine.
+    await run('doomed = 1\nimport signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)');
+    const r = await run('import time\ntime.sleep(60)', 1000);
     expect(r).toMatchObject({ timedOut: true, stateLost: true });
     expect(r.error?.value).toMatch(/restarted; variables from earlier cells are lost/);
     expect((await run('doomed')).error?.name).toBe('NameError');
@@ -214,8 +219,16 @@ describe.skipIf(noBwrap)('stateless languages, terminal and ports', () => {
     await waitUntil(() => screen.includes('30 90'), 5000, 'stty size in the terminal');
     expect(screen).toContain('/dev/pts/');
     term.resize(120, 40);
-    await new Promise((r) => setTimeout(r, 100));
-    term.writeStdin('stty size; exit 5\n');
+    // The resize reaches the pty through the helper's control pipe, asynchronously: ask for the
+    // size, wait for each answer, and ask again until the new size shows.
+    const answers = () => screen.match(/^\d+ \d+\r?$/gm)?.length ?? 0;
+    for (let asked = 0; !screen.includes('40 120'); asked++) {
+      if (asked === 20) throw new Error(`the terminal never reported 40 120:\n${screen}`);
+      const before = answers();
+      term.writeStdin('stty size\n');
+      await waitUntil(() => answers() > before, 10_000, 'stty size to answer');
+    }
+    term.writeStdin('exit 5\n');
     const outcome = await term.done;
     expect(screen).toContain('40 120');
     expect(outcome.exitCode).toBe(5);

@@ -7,7 +7,7 @@ import { createRuntime } from '../../../src/local/runtime/index.js';
 import { probeHost } from '../../../src/local/runtime/probe.js';
 import { pidsInNamespace } from '../../../src/local/runtime/proc.js';
 import type { BwrapSandbox } from '../../../src/local/runtime/sandbox.js';
-import { bash, capture, expectPauseStopsProgress, skipReason, startRuntime, startTicker, waitUntil, type TestRuntime } from './helpers.js';
+import { bash, expectPauseStopsProgress, skipReason, startRuntime, startTicker, waitUntil, type TestRuntime } from './helpers.js';
 
 const host = await probeHost();
 const noBwrap = skipReason(host.probe.isolation !== 'namespaces', `bubblewrap unusable here: ${host.bwrapFailure}`);
@@ -97,19 +97,27 @@ describe.skipIf(noBwrap)('sandbox lifecycle', () => {
   test('time spent paused does not count against running work\'s timeouts', async () => {
     const sandbox = await rt.create('pausetime');
     try {
-      // ~1 s of real work with a 2 s timeout, paused for 1.5 s in the middle: it must finish.
-      const work = capture(
-        sandbox.exec({ argv: ['bash', '-c', 'for i in $(seq 20); do sleep 0.05; done; echo finished'], env: {}, timeoutMs: 2000, stdin: '' }),
-      );
+      // Short work with a 2 s timeout, paused once it has started for longer than that timeout:
+      // if paused time counted, both would time out; the work itself needs only a fraction of it.
+      const TIMEOUT_MS = 2000;
+      const started: string[] = [];
+      const work = sandbox.exec({ argv: ['bash', '-c', 'echo started; sleep 0.5; echo finished'], env: {}, timeoutMs: TIMEOUT_MS, stdin: '' });
+      let workOut = '';
+      work.onStdout((c) => {
+        workOut += c;
+        if (c.includes('started')) started.push('bash');
+      });
       const cell = host.probe.python
-        ? sandbox.runPython({ code: 'import time\nfor _ in range(20): time.sleep(0.05)\n"finished"', env: {}, timeoutMs: 2000 })
+        ? sandbox.runPython({ code: 'import time\nprint("started", flush=True)\ntime.sleep(0.5)\n"finished"', env: {}, timeoutMs: TIMEOUT_MS }, (_s, c) => {
+            if (c.includes('started')) started.push('python');
+          })
         : null;
-      await new Promise((r) => setTimeout(r, 200));
+      await waitUntil(() => started.length === (cell ? 2 : 1), 30_000, 'the work to start');
       await sandbox.pause();
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS + 500)); // paused for longer than the timeout
       await sandbox.resume();
-      const done = await work;
-      expect(done).toMatchObject({ timedOut: false, stdout: 'finished\n' });
+      expect(await work.done).toMatchObject({ timedOut: false });
+      expect(workOut).toBe('started\nfinished\n');
       if (cell) expect(await cell).toMatchObject({ timedOut: false, stateLost: false, result: { 'text/plain': "'finished'" } });
     } finally {
       await sandbox.destroy();
