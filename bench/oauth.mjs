@@ -2,10 +2,12 @@
 // OAuth access token costs per call, side by side with the static bearer token.
 //   1. End to end: two built servers on one local backend, one with `--auth oauth` (JWT access
 //      tokens from a real oidc-provider, JWKS fetched once and cached), one with `--auth token`.
-//      MCP `ping` (the cheapest request: it is all transport and auth) alternately on each, for
-//      both protocol eras — target: OAuth adds <= 0.2 ms per call at the median.
+//      The cheapest request of each era (2025: `ping`; 2026, which has no ping:
+//      `resources/templates/list`) alternately on each — target: OAuth adds <= 0.2 ms per call at
+//      the median.
 //   2. The authentication step alone, in process: the OAuth gate (JWT signature, issuer, expiry,
-//      audience) vs the static-token gate (SHA-256 + timingSafeEqual), median per request.
+//      audience) with its verified-token cache and without it, vs the static-token gate (SHA-256 +
+//      timingSafeEqual), median per request.
 // Options (env): BENCH_PINGS (default 2000 per server and era), BENCH_GATE (default 5000).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -65,18 +67,19 @@ try {
   servers.push(oauthServer, tokenServer);
   const accessToken = await as.token('writer', { resource: oauthServer.url });
 
-  console.log(`1. end to end: MCP ping, ${PINGS} per server and era, alternating (OAuth JWT vs static token)`);
+  console.log(`1. end to end: ${PINGS} cheapest calls per server and era, alternating (OAuth JWT vs static token)`);
   for (const era of ['legacy', 'modern']) {
     const viaOauth = await connect(oauthServer.url, era, accessToken);
     const viaToken = await connect(tokenServer.url, era, STATIC_TOKEN);
     clients.push(viaOauth, viaToken);
     const times = { oauth: [], token: [] };
+    const call = (client) => (era === 'legacy' ? client.ping() : client.listResourceTemplates());
     const one = async (client, into) => {
       const started = performance.now();
-      await client.ping();
+      await call(client);
       into.push(performance.now() - started);
     };
-    for (let i = 0; i < 200; i++) await Promise.all([viaOauth.ping(), viaToken.ping()]); // warm-up
+    for (let i = 0; i < 200; i++) await Promise.all([call(viaOauth), call(viaToken)]); // warm-up
     for (let i = 0; i < PINGS; i++) {
       // Alternate which goes first, so neither always follows the other's garbage.
       if (i % 2 === 0) {
@@ -100,8 +103,9 @@ try {
   const resource = new URL('http://127.0.0.1:1/mcp');
   const jwt = await as.token('writer', { resource: resource.href });
   const gates = {
-    oauth: { gate: oauthAuth({ issuer: as.issuer, resource }), header: `Bearer ${jwt}` },
-    token: { gate: staticTokenAuth(STATIC_TOKEN), header: `Bearer ${STATIC_TOKEN}` },
+    'oauth, verified-token cache (the default)': { gate: oauthAuth({ issuer: as.issuer, resource }), header: `Bearer ${jwt}` },
+    'oauth, signature checked every time': { gate: oauthAuth({ issuer: as.issuer, resource, cacheSeconds: 0 }), header: `Bearer ${jwt}` },
+    'static token': { gate: staticTokenAuth(STATIC_TOKEN), header: `Bearer ${STATIC_TOKEN}` },
   };
   const res = { writeHead: () => res, end: () => res, setHeader: () => {}, headersSent: false };
   for (const [name, { gate, header }] of Object.entries(gates)) {
@@ -113,7 +117,7 @@ try {
       await gate.authenticate(req, res);
       times.push(performance.now() - started);
     }
-    console.log(`   ${name.padEnd(6)}  p50 ${ms(median(times))}`);
+    console.log(`   ${name.padEnd(42)}  p50 ${ms(median(times))}`);
   }
 } finally {
   await Promise.allSettled(clients.map((c) => c.close()));

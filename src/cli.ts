@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, resolveConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import type { Backend, BackendOptions } from './transports/backend.js';
+import type { StateStore } from './state/types.js';
 import type { ServeOptions } from './transports/conversations.js';
 import { deferBackend } from './transports/deferred-backend.js';
 
@@ -120,7 +121,16 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
   } catch (error) {
     backendFailed(error);
   }
-  const serveOptions: ServeOptions = { backend, logger, keepSandboxes: config.keepSandboxes, server: serverOptions(config) };
+  let state: StateStore;
+  try {
+    const { openStateStore } = await import('./state/index.js');
+    state = await openStateStore(config.state, logger);
+  } catch (error) {
+    await backend.close().catch(() => {});
+    say(`hopx-mcp: cannot open the state store: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const serveOptions: ServeOptions = { backend, logger, keepSandboxes: config.keepSandboxes, server: serverOptions(config), state };
 
   const { startHttpServer, HttpStartError } = await httpModule;
   try {
@@ -141,13 +151,16 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
       maxBodyBytes: config.maxBodyBytes,
       maxSessions: config.maxSessions,
       sessionIdleSeconds: config.sessionIdleSeconds,
+      state,
     });
     say(connectHints(http.url, config));
     onShutdownSignal(logger, async () => {
       await http.close();
+      await state.close();
       await backend.close();
     });
   } catch (error) {
+    await state.close().catch(() => {});
     await backend.close().catch(() => {});
     if (error instanceof HttpStartError) {
       say(`hopx-mcp: ${error.message}`);

@@ -45,6 +45,8 @@ export interface Config {
   allowedOrigins: string[];
   /** HTTP, cloud mode: every caller must bring its own HopX key (X-HopX-Api-Key). */
   requireCallerKey: boolean;
+  /** HTTP: where hosted state lives: undefined = this process's memory, else a redis:// URL. */
+  state: string | undefined;
   /** From HOPX_API_KEY: set = HopX cloud, unset = the local backend in process. */
   apiKey: string | undefined;
   /** From HOPX_BASE_URL. */
@@ -151,6 +153,11 @@ export const OPTIONS: Record<string, OptionSpec> = {
     kind: 'boolean',
     help: 'HTTP, HopX cloud: every caller must send its own key in X-HopX-Api-Key (hosted multi-user)',
   },
+  state: {
+    kind: 'string',
+    value: 'URL',
+    help: 'HTTP: shared state for several replicas, redis://[user:pass@]host:port[/db] (default: memory)',
+  },
   help: { kind: 'boolean', help: 'show this help', noEnv: true },
   version: { kind: 'boolean', help: 'print the version', noEnv: true },
 };
@@ -236,6 +243,7 @@ const ConfigSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1)),
   allowedOrigins: z.array(z.string().min(1)),
   requireCallerKey: z.boolean(),
+  state: z.string().min(1).optional(),
   apiKey: z.string().min(1).optional(),
   baseUrl: urlSchema.optional(),
   authToken: z.string().min(16).optional(),
@@ -288,7 +296,8 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
   const issuerArg = str('issuer');
   const resourceArg = str('resource-url');
   // A flag that only HTTP uses is a mistake on stdio; an env twin may be set for other runs.
-  const httpOnlyFlag = [host, port, authArg, issuerArg, resourceArg].find((got) => got?.source.startsWith('--'));
+  const stateArg = str('state');
+  const httpOnlyFlag = [host, port, authArg, issuerArg, resourceArg, stateArg].find((got) => got?.source.startsWith('--'));
   if (!http && httpOnlyFlag) {
     throw new ConfigError(`${httpOnlyFlag.source} only applies to HTTP: add --http (stdio is the default).`);
   }
@@ -329,6 +338,25 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     throw new ConfigError('HOPX_MCP_AUTH_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`).');
   }
 
+  let state: string | undefined;
+  if (stateArg && stateArg.raw.trim() !== '' && stateArg.raw.trim() !== 'memory') {
+    const raw = stateArg.raw.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) {
+      // The value may hold a password: name the source, not the value.
+      throw new ConfigError(`${stateArg.source} is not a Redis URL: use redis://host:6379 (or rediss:// for TLS), or "memory".`);
+    }
+    if ((parsed.password || parsed.username) && stateArg.source.startsWith('--')) {
+      throw new ConfigError('--state carries a password: secrets on the command line leak into the process list. Set HOPX_MCP_STATE instead.');
+    }
+    state = raw;
+  }
+
   const oauth = resolveOAuth({ auth: authArg, issuer: issuerArg, resource: resourceArg, introspect: bool('introspect'), authToken, env });
 
   const resolved: Config = {
@@ -348,6 +376,7 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     allowedHosts: list(str('allowed-hosts')?.raw ?? ''),
     allowedOrigins: list(str('allowed-origins')?.raw ?? ''),
     requireCallerKey: bool('require-caller-key'),
+    state,
     apiKey,
     baseUrl,
     authToken,

@@ -46,6 +46,8 @@ export interface OAuthGateOptions {
   /** This server's canonical URL (the MCP endpoint): the token audience and the PRM `resource`. */
   resource: URL;
   introspection?: { clientId: string; clientSecret: string };
+  /** Seconds a verified JWT is trusted without a new signature check (default 60; 0 = never). */
+  cacheSeconds?: number;
   /** Called on every refusal with its reason (metrics). */
   onRefused?: (reason: RefusalReason) => void;
   verifier?: IssuerTokenVerifier;
@@ -88,7 +90,8 @@ async function sendWebResponse(res: ServerResponse, response: Response): Promise
 }
 
 export function oauthAuth(o: OAuthGateOptions): Authenticator & { metadata: OAuthProtectedResourceMetadata; metadataUrl: string } {
-  const verifier = o.verifier ?? new IssuerTokenVerifier({ issuer: o.issuer, resource: o.resource, introspection: o.introspection });
+  const verifier =
+    o.verifier ?? new IssuerTokenVerifier({ issuer: o.issuer, resource: o.resource, introspection: o.introspection, cacheSeconds: o.cacheSeconds });
   const metadataUrl = getOAuthProtectedResourceMetadataUrl(o.resource);
   const metadataPath = new URL(metadataUrl).pathname;
   // RFC 9728 §2. Built here rather than with the SDK's buildOAuthProtectedResourceMetadata, which

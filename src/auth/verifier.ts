@@ -11,6 +11,11 @@
  * The audience must be this server's canonical URL (RFC 8707 resource indicator): a token minted
  * for another resource is refused even when the issuer and signature are right. The caller is
  * issuer + subject (`sub`, else `client_id` for client-credentials tokens without one).
+ *
+ * A JWT that passed is remembered (by its exact text) until it expires, for at most
+ * `cacheSeconds`: a client sends the same token on every request, and the signature check is the
+ * only costly step. Expiry is still checked on every request (by the SDK's verifyBearerToken).
+ * Introspection answers are never cached: revocation is why one introspects.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { OAuthError, OAuthErrorCode, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
@@ -49,6 +54,8 @@ export interface VerifierOptions {
   introspection?: { clientId: string; clientSecret: string };
   /** Discovery, key and introspection requests give up after this long. Default 5 000 ms. */
   timeoutMs?: number;
+  /** How long a verified JWT is trusted without checking its signature again; 0 = never. Default 60. */
+  cacheSeconds?: number;
   fetch?: typeof fetch;
 }
 
@@ -57,6 +64,9 @@ function comparable(value: string): string {
   const hash = value.indexOf('#');
   return (hash === -1 ? value : value.slice(0, hash)).replace(/\/$/, '');
 }
+
+/** Verified tokens remembered at most (about 1 KB each). */
+const MAX_CACHED_TOKENS = 2_000;
 
 function scopesOf(claims: { scope?: unknown; scp?: unknown }): string[] {
   if (typeof claims.scope === 'string') return claims.scope.split(' ').filter(Boolean);
@@ -69,10 +79,14 @@ export class IssuerTokenVerifier implements OAuthTokenVerifier {
   private jwks: JWTVerifyGetKey | undefined;
   private readonly audience: string;
   private readonly timeoutMs: number;
+  private readonly cacheMs: number;
+  /** Verified JWTs by their text (insertion order = age, for eviction). */
+  private readonly verified = new Map<string, { info: AuthInfo; untilMs: number }>();
 
   constructor(private readonly o: VerifierOptions) {
     this.audience = comparable(o.resource.href);
     this.timeoutMs = o.timeoutMs ?? 5_000;
+    this.cacheMs = (o.cacheSeconds ?? 60) * 1000;
   }
 
   get mode(): 'jwt' | 'introspection' {
@@ -102,6 +116,9 @@ export class IssuerTokenVerifier implements OAuthTokenVerifier {
   }
 
   private async verifyJwt(token: string, metadata: IssuerMetadata): Promise<AuthInfo> {
+    const known = this.verified.get(token);
+    if (known && known.untilMs > Date.now()) return known.info;
+    if (known) this.verified.delete(token);
     if (!metadata.jwks_uri) {
       throw new TokenRefused('unavailable', `The issuer ${this.o.issuer} publishes no jwks_uri: configure token introspection instead`, OAuthErrorCode.ServerError);
     }
@@ -112,7 +129,12 @@ export class IssuerTokenVerifier implements OAuthTokenVerifier {
     } catch (error) {
       throw refusalFromJose(error);
     }
-    return this.authInfo(token, payload);
+    const info = this.authInfo(token, payload);
+    if (this.cacheMs > 0) {
+      if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, { info, untilMs: Math.min(Date.now() + this.cacheMs, (payload.exp ?? 0) * 1000) });
+    }
+    return info;
   }
 
   private async introspect(token: string, metadata: IssuerMetadata, client: { clientId: string; clientSecret: string }): Promise<AuthInfo> {

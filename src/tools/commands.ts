@@ -2,27 +2,27 @@ import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
 import { fitStreams, keptLink } from './kept.js';
 import { seconds, streamSection } from './result.js';
-import { ENV_PARAM, WORKING_DIR_PARAM } from './code.js';
+import { inTheSandbox, RUN_ENV, WORKING_DIR } from './params.js';
 
 const sandboxRunCommand = defineSandboxTool({
   name: 'sandbox_run_command',
   title: 'Run shell command',
-  description:
-    'Run a shell command line (bash -c) inside the remote sandbox, not on the local machine, e.g. "pip install requests" or "ls -la". ' +
-    'With background: true it returns a process_id at once (for servers and long jobs); otherwise it waits. Long output is cut (head and tail kept).',
+  description: (backend) =>
+    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs). ` +
+    'Long output is cut (head and tail kept).',
   toolset: 'commands',
   kind: 'write',
   input: z.strictObject({
-    command: z.string().min(1).max(100_000).describe('The command line, run with bash -c, e.g. "python3 -m http.server 8000".'),
-    timeout_seconds: z.number().int().min(1).max(3600).default(60).describe('Stop it after this many seconds. Default 60 (waiting runs are capped by your client\'s own timeout; use background for long work).'),
-    working_dir: WORKING_DIR_PARAM,
-    env: ENV_PARAM,
-    background: z.boolean().default(false).describe('Start it and return its process_id without waiting. Default false.'),
+    command: z.string().min(1).max(100_000).describe('e.g. "ls -la"'),
+    timeout_seconds: z.number().int().min(1).max(3600).default(60).describe('Your client may give up sooner: use background for long work.'),
+    working_dir: WORKING_DIR,
+    env: RUN_ENV,
+    background: z.boolean().default(false).describe('Return a process_id without waiting.'),
   }),
   output: z.object({
     sandbox_id: z.string(),
     background: z.boolean(),
-    process_id: z.string().nullable().describe('Set for background commands'),
+    process_id: z.string().nullable(),
     success: z.boolean().nullable(),
     exit_code: z.number().nullable(),
     stdout: z.string(),

@@ -8,15 +8,9 @@ import { cutMiddle, joinCut, type CutNote } from '../text/cut.js';
 import { readBounded, trimUtf8End, trimUtf8Start } from '../views/bounded-read.js';
 import { formatBytes, INLINE_IMAGE_TYPES, looksLikeImage } from './rich.js';
 import { fitList } from './result.js';
+import { filePath, inTheSandbox } from './params.js';
 
-const PATH = z
-  .string()
-  .min(1)
-  .max(4096)
-  .regex(/^\//, 'must be an absolute path in the sandbox, e.g. /workspace/data.csv')
-  .describe('Absolute path inside the sandbox, e.g. /workspace/data.csv.');
-
-const ENCODING = z.enum(['text', 'base64']).default('text').describe('"text" (UTF-8, default) or "base64" for binary files.');
+const ENCODING = z.enum(['text', 'base64']).default('text').describe('"base64" for binary files.');
 
 const MAX_LISTED_FILES = 500;
 const DEFAULT_PAGE_LINES = 200;
@@ -114,30 +108,30 @@ async function readLines(stream: AsyncIterable<Uint8Array>, from: number, count:
 const sandboxReadFile = defineSandboxTool({
   name: 'sandbox_read_file',
   title: 'Read file',
-  description:
-    'Read a file from the remote sandbox (not the local machine). Text by default; encoding "base64" for binary. ' +
-    'PNG, JPEG, GIF and WebP images come back as image content you can see. ' +
-    'Large files are cut (head and tail kept); start_line and line_count read one page of lines, to go through a large file or a kept output.',
+  description: (backend) =>
+    `Read a file ${inTheSandbox(backend)}; PNG, JPEG, GIF and WebP come back as images. ` +
+    'Large files are cut (head and tail kept); start_line and line_count read a page of lines (of a large file or a kept output).',
   toolset: 'files',
   kind: 'read',
-  input: z.strictObject({
-    path: PATH,
-    encoding: ENCODING,
-    start_line: z.number().int().min(1).optional().describe('Read lines from this one (1 = first), as text; the result gives next_start_line for the next page.'),
-    line_count: z.number().int().min(1).max(MAX_PAGE_LINES).optional().describe(`Lines to read from start_line. Default ${DEFAULT_PAGE_LINES}; a page also stops at the output budget.`),
-  }),
+  input: (backend) =>
+    z.strictObject({
+      path: filePath(backend),
+      encoding: ENCODING,
+      start_line: z.number().int().min(1).optional().describe('1 = the first line; the result gives next_start_line.'),
+      line_count: z.number().int().min(1).max(MAX_PAGE_LINES).optional().describe(`Default ${DEFAULT_PAGE_LINES}; a page also stops at the output budget.`),
+    }),
   output: z.object({
     sandbox_id: z.string(),
     path: z.string(),
     encoding: z.enum(['text', 'base64']),
     mime_type: z.string(),
-    size_bytes: z.number().nullable().describe('null for a page of lines (the file is not read past it)'),
-    content: z.string().nullable().describe('The content (base64 for encoding "base64"); null when too large to include, or for an image returned as image content'),
+    size_bytes: z.number().nullable().describe('null for a page of lines'),
+    content: z.string().nullable().describe('null: too large, or shown as an image'),
     truncated: z.boolean(),
-    resource_uri: z.string().describe('hopx:// resource serving the whole file'),
-    start_line: z.number().nullable().describe('First line in content, for a page of lines'),
-    end_line: z.number().nullable().describe('Last line in content, for a page of lines'),
-    next_start_line: z.number().nullable().describe('start_line of the next page; null at the end of the file'),
+    resource_uri: z.string(),
+    start_line: z.number().nullable(),
+    end_line: z.number().nullable(),
+    next_start_line: z.number().nullable().describe('null at the end of the file'),
   }),
   async handle(ctx, args) {
     const mimeType = mimeTypeFor(args.path);
@@ -235,16 +229,17 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const sandboxWriteFile = defineSandboxTool({
   name: 'sandbox_write_file',
   title: 'Write file',
-  description: 'Write a file in the remote sandbox (not the local machine), creating parent directories as needed. Text by default; encoding "base64" for binary.',
+  description: (backend) => `Write a file ${inTheSandbox(backend)}, creating parent directories. Text, or base64 for binary.`,
   toolset: 'files',
   kind: 'write',
   idempotent: true,
-  input: z.strictObject({
-    path: PATH,
-    content: z.string().max(10_000_000).describe('The file content: UTF-8 text, or base64 when encoding is "base64".'),
+  confirmation: true,
+  input: (backend) => z.strictObject({
+    path: filePath(backend),
+    content: z.string().max(10_000_000).describe('UTF-8 text, or base64 with encoding "base64".'),
     encoding: ENCODING,
-    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal permission string like "0644"').optional().describe('File permissions as an octal string, e.g. "0755" for a script. Default "0644".'),
-    overwrite: z.boolean().default(true).describe('Replace the file if it exists. Default true.'),
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal permission string like "0644"').optional().describe('Octal, e.g. "0755". Default "0644".'),
+    overwrite: z.boolean().default(true).describe('Replace an existing file.'),
   }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), bytes_written: z.number(), resource_uri: z.string() }),
   async handle(ctx, args) {
@@ -283,11 +278,11 @@ const FileEntry = z.object({
 const sandboxListFiles = defineSandboxTool({
   name: 'sandbox_list_files',
   title: 'List files',
-  description: 'List the entries of a directory in the remote sandbox (not the local machine).',
+  description: (backend) => `List a directory ${inTheSandbox(backend)}.`,
   toolset: 'files',
   kind: 'read',
-  input: z.strictObject({
-    path: PATH.default('/workspace').describe('Directory to list. Default /workspace.'),
+  input: (backend) => z.strictObject({
+    path: filePath(backend, '/workspace').default('/workspace'),
   }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), entries: z.array(FileEntry), total: z.number(), truncated: z.boolean() }),
   async handle(ctx, args) {
@@ -307,10 +302,10 @@ const sandboxListFiles = defineSandboxTool({
 const sandboxFileExists = defineSandboxTool({
   name: 'sandbox_file_exists',
   title: 'Check file exists',
-  description: 'Check whether a file or directory exists in the remote sandbox.',
+  description: 'Check whether a file or directory exists in the sandbox.',
   toolset: 'files',
   kind: 'read',
-  input: z.strictObject({ path: PATH }),
+  input: (backend) => z.strictObject({ path: filePath(backend) }),
   output: z.object({ sandbox_id: z.string(), path: z.string(), exists: z.boolean() }),
   async handle(ctx, args) {
     const exists = await ctx.agent.files.exists(args.path, ctx.call);
@@ -321,12 +316,13 @@ const sandboxFileExists = defineSandboxTool({
 const sandboxRemoveFile = defineSandboxTool({
   name: 'sandbox_remove_file',
   title: 'Remove file',
-  description: 'Delete a file or directory (recursively) in the remote sandbox. Removing something already absent is not an error.',
+  description: 'Delete a file or directory (recursively) in the sandbox. One already absent is not an error.',
   toolset: 'files',
   kind: 'destructive',
   idempotent: true,
-  input: z.strictObject({ path: PATH }),
-  output: z.object({ sandbox_id: z.string(), path: z.string(), removed: z.boolean().describe('false when it did not exist') }),
+  confirmation: true,
+  input: (backend) => z.strictObject({ path: filePath(backend) }),
+  output: z.object({ sandbox_id: z.string(), path: z.string(), removed: z.boolean() }),
   async handle(ctx, args) {
     let removed = true;
     try {
@@ -345,11 +341,12 @@ const sandboxRemoveFile = defineSandboxTool({
 const sandboxMakeDir = defineSandboxTool({
   name: 'sandbox_make_dir',
   title: 'Make directory',
-  description: 'Create a directory (and its parents) in the remote sandbox.',
+  description: 'Create a directory and its parents in the sandbox.',
   toolset: 'files',
   kind: 'write',
   idempotent: true,
-  input: z.strictObject({ path: PATH }),
+  confirmation: true,
+  input: (backend) => z.strictObject({ path: filePath(backend) }),
   output: z.object({ sandbox_id: z.string(), path: z.string() }),
   async handle(ctx, args) {
     await ctx.agent.files.mkdir(args.path, ctx.call);

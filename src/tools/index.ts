@@ -10,7 +10,8 @@ import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSc
 import { requireScope, scopeForKind } from '../auth/scopes.js';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
 import type { Conversation } from '../conversation/conversation.js';
-import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
+import { leanInputSchema, leanOutputSchema } from './advertise.js';
+import { annotationsFor, descriptionFor, inputFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
 import sandboxTools from './sandbox.js';
 import codeTools from './code.js';
@@ -23,7 +24,7 @@ import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
 import terminalTools from './terminal.js';
 
-export { TOOLSETS } from './tool.js';
+export { TOOLSETS, descriptionFor, inputFor, type BackendKind } from './tool.js';
 
 export const allTools: readonly ToolDefinition[] = [
   ...sandboxTools,
@@ -60,33 +61,30 @@ export function filterTools(tools: readonly ToolDefinition[], filter: ToolFilter
 }
 
 type StandardProps = StandardSchemaWithJSON['~standard'];
-
-/**
- * The JSON Schema a tool advertises, without the `$schema` line zod adds to every schema: 2020-12
- * is MCP's default dialect, and tools/list is sent to the model on every turn.
- */
-function lean(convert: StandardProps['jsonSchema']): StandardProps['jsonSchema'] {
-  const strip = (schema: Record<string, unknown>) => {
-    const { $schema: _dialect, ...rest } = schema;
-    return rest;
-  };
-  return { input: (o) => strip(convert.input(o)), output: (o) => strip(convert.output(o)) };
-}
+type AnyObject = ReturnType<typeof inputFor>;
 
 /**
  * The SDK validates arguments before calling the handler and reports failures as a raw zod
- * message. Registering this wrapper (same JSON Schema in tools/list, validation always passing)
- * lets the seam validate with the real schema and phrase the error itself.
+ * message. Registering this wrapper (the lean JSON Schema in tools/list, validation always
+ * passing) lets the seam validate with the real schema and phrase the error itself.
  */
-function advertiseOnly(schema: ToolDefinition['input']): StandardSchemaWithJSON {
+function advertiseOnly(schema: AnyObject): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema: lean(std.jsonSchema) } };
+  const jsonSchema: StandardProps['jsonSchema'] = {
+    input: (o) => leanInputSchema(std.jsonSchema.input(o)),
+    output: (o) => leanInputSchema(std.jsonSchema.output(o)),
+  };
+  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema } };
 }
 
 /** The output schema as is (the SDK still validates results with it), advertised lean. */
-function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): StandardSchemaWithJSON {
+function advertisedOutput(schema: NonNullable<ToolDefinition['output']>, inputNames: readonly string[]): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { ...std, jsonSchema: lean(std.jsonSchema) } };
+  const jsonSchema: StandardProps['jsonSchema'] = {
+    input: (o) => leanOutputSchema(std.jsonSchema.input(o), inputNames),
+    output: (o) => leanOutputSchema(std.jsonSchema.output(o), inputNames),
+  };
+  return { '~standard': { ...std, jsonSchema } };
 }
 
 export interface RegisterDeps {
@@ -137,14 +135,16 @@ function startKeepalive(tool: ToolDefinition, mcp: ServerContext, intervalMs: nu
 }
 
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
+  const { backend } = deps.conversation;
   for (const tool of tools) {
+    const input = inputFor(tool, backend);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
-        description: tool.description,
-        inputSchema: advertiseOnly(tool.input),
-        outputSchema: tool.output ? advertisedOutput(tool.output) : undefined,
+        description: descriptionFor(tool, backend),
+        inputSchema: advertiseOnly(input),
+        outputSchema: tool.output && !tool.confirmation ? advertisedOutput(tool.output, Object.keys(input.shape)) : undefined,
         annotations: annotationsFor(tool),
         // OAuth callers only (stdio and the static token carry no scopes): 403 insufficient_scope.
         scopeChallenge: requireScope(scopeForKind(tool.kind)),
@@ -164,7 +164,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   const started = performance.now();
   const ended = (outcome: ToolCallOutcome, error?: unknown) =>
     deps.hooks?.ended?.({ tool, outcome, seconds: (performance.now() - started) / 1000, error });
-  const validated = validateInput(tool.name, tool.input, rawArgs);
+  const validated = validateInput(tool.name, inputFor(tool, conversation.backend), rawArgs);
   if (!validated.ok) {
     logger.info({ outcome: 'invalid_input' }, 'tool call rejected');
     ended('invalid_input');
@@ -176,6 +176,10 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   try {
     conversation.assertActive();
     const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp, readOnly: deps.readOnly === true }, args);
+    // Changes to the conversation (current sandbox, detach, expiry) are saved before the result
+    // goes out: the caller's next request may land on another replica. A failure is logged; the
+    // action itself happened, so the result stands.
+    await conversation.flush().catch((error: unknown) => logger.warn({ err: String(error) }, 'conversation change not saved'));
     const content: ContentBlock[] = [];
     if (out.text !== '') content.push({ type: 'text', text: out.text });
     if (out.content) content.push(...out.content);

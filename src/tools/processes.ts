@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
 import { fitStreams } from './kept.js';
 import { allocate, fitList, streamSection } from './result.js';
+import { PROCESS_ID } from './params.js';
 
 const BackgroundProcessOut = z.object({
   process_id: z.string(),
@@ -33,13 +34,12 @@ const MAX_SYSTEM_PROCESSES = 200;
 const sandboxListProcesses = defineSandboxTool({
   name: 'sandbox_list_processes',
   title: 'List processes',
-  description:
-    'List background runs and commands started in the remote sandbox, with their status and latest output; or, with kind "system", every OS process in it.',
+  description: 'Background runs and commands in the sandbox, with status and latest output; with kind "system", every OS process in it.',
   toolset: 'code',
   kind: 'read',
   input: z.strictObject({
-    kind: z.enum(['background', 'system']).default('background').describe('"background" (default): runs started by sandbox_run_code_background / background commands; "system": OS processes.'),
-    process_id: z.string().min(1).max(128).optional().describe('Only this background process (its full status and output).'),
+    kind: z.enum(['background', 'system']).default('background').describe('"system": OS processes.'),
+    process_id: PROCESS_ID.optional().describe('Only this background process.'),
   }),
   output: z.object({
     sandbox_id: z.string(),
@@ -127,12 +127,13 @@ const sandboxListProcesses = defineSandboxTool({
 const sandboxKillProcess = defineSandboxTool({
   name: 'sandbox_kill_process',
   title: 'Kill process',
-  description: 'Stop a background process in the remote sandbox by its process_id (from sandbox_run_code_background or a background command).',
+  description: 'Stop a background run or command in the sandbox.',
   toolset: 'code',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
-    process_id: z.string().min(1).max(128).describe('The process_id to stop, as returned when it was started.'),
+    process_id: PROCESS_ID,
   }),
   output: z.object({ sandbox_id: z.string(), process_id: z.string(), status: z.string() }),
   async handle(ctx, args) {

@@ -13,6 +13,7 @@
  * src/hosting), caller key (when required), method, Content-Type, size, per-caller limits.
  * Operator routes (/healthz, /readyz, /metrics, OAuth metadata) answer before the guards.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
@@ -26,7 +27,8 @@ import {
 } from '@modelcontextprotocol/server';
 import { MemoryStateStore } from '../state/memory.js';
 import { sessionEventStore } from '../state/session-events.js';
-import type { StateStore } from '../state/types.js';
+import { StateUnavailableError, type ConversationRecord, type StateStore } from '../state/types.js';
+import type { HopxClientApi } from '../client/types.js';
 import { identityOf } from '../hosting/limits.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import { createHosting, type Caller, type Hosting, type HostingOptions } from '../hosting/index.js';
@@ -75,7 +77,7 @@ export interface HttpServer {
   /** e.g. http://127.0.0.1:3100/mcp */
   url: string;
   port: number;
-  /** Open conversations, by kind (for tests and the benchmark). */
+  /** Open conversations held by this process, by kind (for tests and the benchmark). */
   stats(): { sessions: number; callers: number };
   /** Stops accepting, ends every conversation (killing its sandboxes), closes every socket. */
   close(): Promise<void>;
@@ -130,12 +132,32 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return false;
   };
   const state = options.state ?? new MemoryStateStore();
-  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger });
+  const replicaId = randomUUID();
+  /** Clients for callers' own HopX keys seen by this replica, by account (to end their conversations). */
+  const accountClients = new Map<string, HopxClientApi>();
+
+  /** Ends a stored conversation this replica does not hold: kills its created sandboxes, deletes it. */
+  const endStored = async (record: ConversationRecord, reason: string): Promise<void> => {
+    const client = record.meta.account === 'server' ? options.backend.client : accountClients.get(record.meta.account);
+    if (!client) {
+      // The key was the caller's and never stored: its sandboxes die at their HopX timeout.
+      logger.warn({ conversation_id: record.meta.id, sandboxes: record.sandboxes.length }, 'conversation ended without the caller key; its sandboxes expire at their HopX timeout');
+      await state.deleteConversation(record.meta.id);
+      return;
+    }
+    const open = openConversation(serve, { transport: 'http', era: record.meta.kind === 'session' ? 'legacy' : 'modern', client, resume: record });
+    await open.end(reason);
+  };
+  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger, state, replicaId, endStored });
   let closing = false;
   // Made once the listening URL is known (the default OAuth resource URL); before any request.
   let hosting!: Hosting;
   // Every conversation's McpServers report to the hosting hooks (limits, metrics).
-  const serve: ServeOptions = { ...options, server: { ...options.server, hooks: lazyHooks(() => hosting) } };
+  // Every conversation is recorded in the same store the sweeper reads.
+  const serve: ServeOptions = { ...options, state, server: { ...options.server, hooks: lazyHooks(() => hosting) } };
+
+  const refuseStateDown = (res: ServerResponse, error: StateUnavailableError): void =>
+    sendJsonRpcError(res, 503, -32000, error.message, { 'retry-after': '2' });
 
   const refuseCapacity = (res: ServerResponse): void =>
     sendJsonRpcError(
@@ -153,13 +175,59 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
   /**
    * Who is calling: the authenticated caller (an OAuth subject, or the one static-token or
-   * anonymous caller), told apart further by their own HopX key (cloud only).
+   * anonymous caller), told apart further by their own HopX key (cloud only). `account` names the
+   * HopX account its sandboxes live in (stored with the conversation; the key never is).
    */
-  const identify = (req: IncomingMessage, caller: Caller): { identity: string; callerKey?: string } => {
+  const identify = (req: IncomingMessage, caller: Caller): { identity: string; callerKey?: string; account: string } => {
     const callerKey = callerKeyOf(req);
-    if (!callerKey) return { identity: caller.identity };
+    if (!callerKey) return { identity: caller.identity, account: 'server' };
     const byKey = `key:${fingerprint(callerKey)}`;
-    return { identity: caller.authInfo ? `${caller.identity}+${byKey}` : byKey, callerKey };
+    return { identity: caller.authInfo ? `${caller.identity}+${byKey}` : byKey, callerKey, account: byKey };
+  };
+  const clientFor = (callerKey: string | undefined, account: string): HopxClientApi | undefined => {
+    if (!callerKey) return undefined;
+    const client = options.backend.clientForKey(callerKey);
+    accountClients.set(account, client);
+    return client;
+  };
+
+  /**
+   * The caller's conversation as every replica sees it: this replica's copy refreshed from the
+   * store, or one resumed from the store (started on another replica), or a new one.
+   */
+  const callerConversation = async (req: IncomingMessage, who: Caller): Promise<HeldConversation | 'full'> => {
+    const { identity, callerKey, account } = identify(req, who);
+    for (let attempt = 0; ; attempt++) {
+      const { id, created } = await state.callerConversation(identity, randomUUID());
+      let caller = held.get('caller', identity);
+      if (caller && caller.open.conversation.id === id) {
+        if (await caller.open.conversation.refresh()) return caller;
+      }
+      // This replica's copy is stale (ended or replaced elsewhere): drop it, nothing to kill here.
+      if (caller) await held.release(caller, 'ended by another replica');
+      const record = created ? undefined : await state.loadConversation(id);
+      if (!created && !record) {
+        // The link outlived its conversation (ended mid-way elsewhere): make a new one.
+        await state.forgetCaller(identity, id);
+        if (attempt < 2) continue;
+      }
+      if (!held.hasRoom()) return 'full';
+      const client = clientFor(callerKey, account);
+      const open = openConversation(serve, {
+        transport: 'http',
+        era: 'modern',
+        client,
+        id,
+        kind: 'caller',
+        identity,
+        account,
+        resume: record ?? undefined,
+      });
+      await open.conversation.ready;
+      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
+      held.add(caller);
+      return caller;
+    }
   };
 
   // ---- 2026-era leg: stateless per request, conversation per caller identity.
@@ -184,28 +252,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
 
   const handleModern = async (req: IncomingMessage, res: ServerResponse, body: unknown, who: Caller): Promise<void> => {
-    const { identity, callerKey } = identify(req, who);
-    let caller = held.get('caller', identity);
-    if (!caller) {
-      if (!held.hasRoom()) return refuseCapacity(res);
-      const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
-      const open = openConversation(serve, { transport: 'http', era: 'modern', client });
-      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
-      held.add(caller);
-    }
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = hosting.authInfoFor(who, identity);
+    const caller = await callerConversation(req, who);
+    if (caller === 'full') return refuseCapacity(res);
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = hosting.authInfoFor(who, caller.identity);
     caller.active++;
     try {
+      await held.touch(caller);
       await serveModern(req, res, body);
     } finally {
       caller.active--;
-      caller.lastSeenMs = Date.now();
+      await held.touch(caller).catch(() => {});
     }
   };
 
   // ---- 2025-era leg: one sessionful transport + conversation per Mcp-Session-Id.
   const handleLegacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, who: Caller): Promise<void> => {
-    const { identity, callerKey } = identify(req, who);
+    const { identity, callerKey, account } = identify(req, who);
     (req as IncomingMessage & { auth?: AuthInfo }).auth = hosting.authInfoFor(who, identity);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
@@ -216,7 +278,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       if (!session || session.identity !== identity) {
         return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
       }
-      session.lastSeenMs = Date.now();
+      // Idle expiry on another replica may have ended it (e.g. this one was unreachable).
+      if (!(await session.open.conversation.refresh())) {
+        await held.release(session, 'ended by another replica');
+        return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
+      }
+      await held.touch(session);
       if (req.method === 'DELETE') {
         // Ended here rather than inside the transport, so the caller's DELETE returns only after
         // the conversation's sandboxes are gone.
@@ -231,7 +298,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         await session.transport!.handleRequest(req, res, body);
       } finally {
         if (counts) session.active--;
-        session.lastSeenMs = Date.now();
+        await held.touch(session).catch(() => {});
       }
       return;
     }
@@ -254,9 +321,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     if (!held.hasRoom()) return refuseCapacity(res);
 
-    const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
-    const open = openConversation(serve, { transport: 'http', era: 'legacy', client });
+    const client = clientFor(callerKey, account);
+    const open = openConversation(serve, { transport: 'http', era: 'legacy', client, kind: 'session', identity, account });
     const id = open.conversation.id;
+    try {
+      await open.conversation.ready;
+    } catch (error) {
+      await open.release('state store unavailable');
+      throw error;
+    }
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: options.maxBodyBytes,
@@ -346,6 +419,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const httpServer: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof StateUnavailableError) {
+        logger.warn({ method: req.method, err: error.message }, 'request refused: state store unavailable');
+        if (!res.headersSent) refuseStateDown(res, error);
+        else res.end();
+        return;
+      }
       logger.error({ err: error, method: req.method }, 'HTTP request failed');
       sendJsonRpcError(res, 500, -32603, 'Internal server error.');
     });

@@ -10,6 +10,8 @@
  * - `nobody`: gets a token for the resource with no scope at all
  * - `writer2`: a second subject with full scopes (the isolation tests)
  * - `mcp-server`: the resource server's own client, for introspection
+ * Clients may also register themselves (RFC 7591) and use the authorization code flow with PKCE,
+ * signing a user in through oidc-provider's development login and consent pages (`signIn`).
  */
 // Plain JavaScript so that bench/ (which runs without a TypeScript step) uses the same server.
 import { createServer } from 'node:http';
@@ -22,6 +24,9 @@ import Provider from 'oidc-provider';
  * @property {string} tokenEndpoint token endpoint, for tests that fetch tokens by hand
  * @property {(client: string, options?: { resource?: string; scope?: string }) => Promise<string>} token
  *   a client_credentials token from `client` for `resource` (omit resource: no resource indicator)
+ * @property {(authorizationUrl: string, login: string) => Promise<URL>} signIn
+ *   what a browser does with an authorization URL: sign `login` in, consent, and return the
+ *   redirect back to the client (with `code`, `state` and `iss`)
  * @property {() => Promise<void>} close
  */
 
@@ -31,7 +36,10 @@ export const SCOPE_BY_CLIENT = {
   writer2: 'sandbox:read sandbox:write',
   reader: 'sandbox:read',
   brief: 'sandbox:read sandbox:write',
+  nobody: '',
 };
+/** What dynamically registered clients may get (the user consents to it). */
+const REGISTERED_SCOPE = 'sandbox:read sandbox:write';
 
 /** @returns {Promise<import('jose').JWK>} */
 export async function signingKey() {
@@ -63,8 +71,11 @@ export async function startAuthServer(options = {}) {
     jwks: { keys: [key] },
     // Set explicitly (the defaults work, but print a notice each time they are used).
     ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 300 },
+    // Scopes the authorization endpoint accepts (the resource server's scopes come from below).
+    scopes: ['openid', 'offline_access', 'sandbox:read', 'sandbox:write'],
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
+      registration: { enabled: true },
       clientCredentials: { enabled: true },
       // Only the resource server's own client may introspect.
       introspection: { enabled: true, allowedPolicy: (ctx) => ctx.oidc.client?.clientId === 'mcp-server' },
@@ -72,7 +83,7 @@ export async function startAuthServer(options = {}) {
         enabled: true,
         // A token names the resource it was asked for; what a client may do there is its grant.
         getResourceServerInfo: (_ctx, resource, requester) => ({
-          scope: SCOPE_BY_CLIENT[requester.clientId] ?? '',
+          scope: SCOPE_BY_CLIENT[requester.clientId] ?? REGISTERED_SCOPE,
           audience: resource,
           accessTokenTTL: requester.clientId === 'brief' ? 1 : 300,
           accessTokenFormat: options.format ?? 'jwt',
@@ -98,6 +109,45 @@ export async function startAuthServer(options = {}) {
       const json = await response.json();
       if (!json.access_token) throw new Error(`token request for ${id} failed: ${json.error}: ${json.error_description}`);
       return json.access_token;
+    },
+    async signIn(authorizationUrl, login) {
+      /** @type {Map<string, string>} */
+      const cookies = new Map();
+      const go = async (url, init = {}) => {
+        const response = await fetch(url, {
+          ...init,
+          redirect: 'manual',
+          headers: { ...init.headers, cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+        });
+        for (const line of response.headers.getSetCookie()) {
+          const [pair] = line.split(';');
+          const eq = pair.indexOf('=');
+          cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+        }
+        return response;
+      };
+      const form = (fields) => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+      let url = new URL(authorizationUrl);
+      for (let hop = 0; hop < 12; hop++) {
+        if (!url.href.startsWith(issuer)) return url; // back at the client: done
+        const response = await go(url);
+        const location = response.headers.get('location');
+        if (location) {
+          url = new URL(location, url);
+          continue;
+        }
+        const page = await response.text();
+        if (response.status !== 200) throw new Error(`authorization failed at ${url}: ${response.status} ${page.slice(0, 300)}`);
+        const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
+        const fields = prompt === 'login' ? { prompt, login, password: 'any' } : { prompt: String(prompt) };
+        const submitted = await go(url, form(fields));
+        url = new URL(String(submitted.headers.get('location')), url);
+      }
+      throw new Error('authorization did not return to the client');
     },
     close: () =>
       new Promise((resolve) => {

@@ -86,6 +86,19 @@ describe('resolveConfig', () => {
     expect(failure(['--host', '0.0.0.0'])).toMatch(/--host only applies to HTTP/);
   });
 
+  it('takes --state memory (default) or a Redis URL, keeping passwords off the command line', () => {
+    expect(resolve(['--http']).state).toBeUndefined();
+    expect(resolve(['--http', '--state', 'memory']).state).toBeUndefined();
+    expect(resolve(['--http', '--state', 'redis://127.0.0.1:6380/2']).state).toBe('redis://127.0.0.1:6380/2');
+    expect(resolve(['--http'], { HOPX_MCP_STATE: 'rediss://:s3cret@redis.internal:6379' }).state).toBe('rediss://:s3cret@redis.internal:6379');
+    expect(failure(['--http', '--state', 'postgres://db'])).toMatch(/--state is not a Redis URL: use redis:\/\/host:6379/);
+    const leaked = failure(['--http', '--state', 'redis://:s3cret@redis.internal:6379']);
+    expect(leaked).toMatch(/Set HOPX_MCP_STATE instead/);
+    expect(leaked).not.toContain('s3cret');
+    expect(failure(['--http'], { HOPX_MCP_STATE: 'nonsense' })).toMatch(/^HOPX_MCP_STATE is not a Redis URL/);
+    expect(failure(['--state', 'redis://127.0.0.1:6379'])).toMatch(/--state only applies to HTTP/);
+  });
+
   it('parses lists and help/version', () => {
     const config = resolve(['--http', '--allowed-hosts', 'mcp.example.com, other.example.com', '--help']);
     expect(config.allowedHosts).toEqual(['mcp.example.com', 'other.example.com']);

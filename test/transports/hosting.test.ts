@@ -5,48 +5,17 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { HopxClient } from '../../src/client/index.js';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
-import { startTestBackend, type TestBackend } from '../support/local-backend.js';
-import { backendOver, callTool, connectHttp, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, waitFor } from './helpers.js';
+import type { HttpServer } from '../../src/transports/http.js';
+import { backendOver, callTool, connectHttp, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor } from './helpers.js';
 
-let test: TestBackend;
-const servers: HttpServer[] = [];
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  test = await startTestBackend();
-});
-afterEach(async () => {
-  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
-  await Promise.allSettled(servers.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await test?.close();
-});
-
-async function serve(overrides: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
-  const server = await startHttpServer({
-    backend: backendOver(test),
-    logger: silentLogger(),
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 50,
-    sessionIdleSeconds: 600,
-    ...overrides,
-  });
-  servers.push(server);
-  return server;
-}
+const fixture = useHttpFixture();
+const serve = fixture.serve;
 
 async function connect(server: HttpServer, era: 'legacy' | 'modern'): Promise<Client> {
-  const client = await connectHttp(server.url, era);
-  clients.push(client);
-  return client;
+  return fixture.track(await connectHttp(server.url, era));
 }
 
 function origin(server: HttpServer): string {
@@ -99,9 +68,9 @@ describe('per-caller limits', () => {
     const busy = callTool(client, 'sandbox_run_code', {
       code: 'import os, time\nopen("/tmp/started", "w").close()\nwhile not os.path.exists("/tmp/go"): time.sleep(0.02)\nprint("released")',
     });
-    await waitFor(() => test.client.agent(id).files.exists('/tmp/started'), 15_000, 'the busy call to start');
+    await waitFor(() => fixture.backend().client.agent(id).files.exists('/tmp/started'), 15_000, 'the busy call to start');
     await expect(client.listTools()).rejects.toThrow(/429|Too many calls in flight/);
-    await test.client.agent(id).files.write('/tmp/go', 'x');
+    await fixture.backend().client.agent(id).files.write('/tmp/go', 'x');
     const done = await busy;
     expect(done.text).toContain('released');
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
@@ -143,10 +112,10 @@ async function holdingProxy(target: string): Promise<{ url: string; created: Pro
 
 describe('a sandbox_create whose caller went away', () => {
   it('kills the sandbox when its id arrives', async () => {
-    const proxy = await holdingProxy(test.backend.url);
-    const client = new HopxClient({ apiKey: test.backend.apiKey, baseUrl: proxy.url });
+    const proxy = await holdingProxy(fixture.backend().backend.url);
+    const client = new HopxClient({ apiKey: fixture.backend().backend.apiKey, baseUrl: proxy.url });
     try {
-      const server = await serve({ backend: { ...backendOver(test), baseUrl: proxy.url, client } });
+      const server = await serve({ backend: { ...backendOver(fixture.backend()), baseUrl: proxy.url, client } });
       const init = await rawRequest(server.url, { headers: MCP_HEADERS, body: INITIALIZE_BODY });
       const session = { ...MCP_HEADERS, 'mcp-session-id': String(init.headers['mcp-session-id']), 'mcp-protocol-version': '2025-11-25' };
       await rawRequest(server.url, { headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
@@ -162,9 +131,9 @@ describe('a sandbox_create whose caller went away', () => {
         body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'user left' } }),
       });
       expect(cancel.status).toBe(202);
-      expect(await sandboxGone(test.client, id)).toBe(false);
+      expect(await sandboxGone(fixture.backend().client, id)).toBe(false);
       proxy.release();
-      await waitFor(() => sandboxGone(test.client, id), 15_000, 'the abandoned sandbox to be killed');
+      await waitFor(() => sandboxGone(fixture.backend().client, id), 15_000, 'the abandoned sandbox to be killed');
       expect(server.stats().sessions).toBe(1);
     } finally {
       await client.close();
@@ -179,7 +148,7 @@ describe('operations', () => {
     const refused = await rawRequest(server.url, { headers: MCP_HEADERS, body: INITIALIZE_BODY });
     expect(refused.status).toBe(401);
     const client = await connectHttp(server.url, 'legacy', { authorization: 'Bearer a-static-token-for-tests-0123456789' });
-    clients.push(client);
+    fixture.track(client);
     await createSandbox(client);
     await callTool(client, 'sandbox_run_code', { code: 'print(1)' });
     await callTool(client, 'sandbox_read_file', { path: '/nonexistent/file' });
@@ -210,7 +179,7 @@ describe('operations', () => {
 
     // A backend that does not answer: not ready, still healthy.
     const dead = new HopxClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', maxRetries: 0 });
-    const broken = await serve({ backend: { ...backendOver(test), client: dead } });
+    const broken = await serve({ backend: { ...backendOver(fixture.backend()), client: dead } });
     const notReady = await fetch(`${origin(broken)}/readyz`);
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { checks: { backend: { ok: boolean } } }).checks.backend.ok).toBe(false);

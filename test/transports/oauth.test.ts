@@ -5,46 +5,38 @@
  * every refusal with its status and WWW-Authenticate header.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  ClientCredentialsProvider,
+  StreamableHTTPClientTransport,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type OAuthTokens,
+} from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
-import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import type { HttpServer, HttpServerOptions } from '../../src/transports/http.js';
+// @ts-expect-error plain ESM script without type declarations (JSDoc types only)
 import { signingKey, startAuthServer, type AuthServer } from '../support/oidc.mjs';
-import { backendOver, callTool, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, waitFor, type Era } from './helpers.js';
+import { callTool, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor, type Era } from './helpers.js';
 
-let test: TestBackend;
+const fixture = useHttpFixture();
 let as: AuthServer;
-const servers: HttpServer[] = [];
-const clients: Client[] = [];
 const authServers: AuthServer[] = [];
 
 beforeAll(async () => {
-  [test, as] = await Promise.all([startTestBackend(), startAuthServer()]);
+  as = await startAuthServer();
 });
 afterEach(async () => {
-  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
-  await Promise.allSettled(servers.splice(0).map((s) => s.close()));
   await Promise.allSettled(authServers.splice(0).map((a) => a.close()));
 });
 afterAll(async () => {
-  await Promise.allSettled([test?.close(), as?.close()]);
+  await as?.close();
 });
 
-async function serve(overrides: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
-  const server = await startHttpServer({
-    backend: backendOver(test),
-    logger: silentLogger(),
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 50,
-    sessionIdleSeconds: 600,
-    oauth: { issuer: as.issuer },
-    ...overrides,
-  });
-  servers.push(server);
-  return server;
+/** An HTTP server on the test backend, an OAuth resource server of `as` unless overridden. */
+function serve(overrides: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
+  return fixture.serve({ oauth: { issuer: as.issuer }, ...overrides });
 }
 
 /** HTTP exchanges the client made, for asserting statuses and challenges. */
@@ -65,8 +57,66 @@ async function oauthClient(server: HttpServer, era: Era, clientId: string, seen:
   };
   const client = new Client({ name: 'oauth-test', version: '1.0.0' }, { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } });
   await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider, fetch: recordingFetch }));
-  clients.push(client);
+  fixture.track(client);
   return client;
+}
+
+/**
+ * What a remote connector (claude.ai, Claude Desktop, VS Code) keeps: it registers itself, sends
+ * the user's browser to the authorization URL, and holds the tokens. Here the "browser" is
+ * AuthServer.signIn.
+ */
+class ConnectorProvider implements OAuthClientProvider {
+  readonly redirectUrl = 'http://127.0.0.1:9/callback';
+  readonly clientMetadata: OAuthClientMetadata = {
+    client_name: 'remote connector (test)',
+    redirect_uris: [this.redirectUrl],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  };
+  authorizationUrl: URL | undefined;
+  private info: OAuthClientInformationMixed | undefined;
+  private saved: OAuthTokens | undefined;
+  private verifier = '';
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+/** Connects as a remote connector whose user `login` signs in (authorization code + PKCE). */
+async function connectorClient(server: HttpServer, era: Era, login: string): Promise<{ client: Client; provider: ConnectorProvider }> {
+  const provider = new ConnectorProvider();
+  const options = { versionNegotiation: { mode: era === 'legacy' ? ('legacy' as const) : ('auto' as const) } };
+  const first = new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider });
+  // No token yet: the 401 starts registration and sends the user to the authorization server.
+  await expect(new Client({ name: 'connector', version: '1.0.0' }, options).connect(first)).rejects.toThrow(/nauthorized/);
+  expect(provider.authorizationUrl?.searchParams.get('resource')).toBe(server.url);
+  expect(provider.authorizationUrl?.searchParams.get('code_challenge_method')).toBe('S256');
+  const back = await as.signIn(provider.authorizationUrl!.href, login);
+  await first.finishAuth(back.searchParams);
+  const client = new Client({ name: 'connector', version: '1.0.0' }, options);
+  await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider }));
+  fixture.track(client);
+  return { client, provider };
 }
 
 function bearer(token: string): Record<string, string> {
@@ -119,13 +169,13 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     expect(run.isError, run.text).toBe(false);
     expect(run.text).toContain('42');
     await server.close();
-    expect(await sandboxGone(test.client, id)).toBe(true);
+    expect(await sandboxGone(fixture.backend().client, id)).toBe(true);
   });
 
   it('refuses a tool beyond the token’s scope with 403 insufficient_scope naming sandbox:write', async () => {
     const server = await serve();
     const seen: Seen = [];
-    const before = (await test.client.sandboxes.list()).sandboxes.length;
+    const before = (await fixture.backend().client.sandboxes.list()).sandboxes.length;
     const client = await oauthClient(server, era, 'reader', seen);
     // Reading works with sandbox:read.
     const list = await callTool(client, 'sandbox_list');
@@ -136,7 +186,25 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     expect(forbidden, JSON.stringify(seen)).toBeDefined();
     const params = challenge(forbidden!.wwwAuthenticate ?? undefined);
     expect(params).toMatchObject({ error: 'insufficient_scope', scope: 'sandbox:write', resource_metadata: metadataUrl(server) });
-    expect((await test.client.sandboxes.list()).sandboxes.length).toBe(before);
+    expect((await fixture.backend().client.sandboxes.list()).sandboxes.length).toBe(before);
+  });
+});
+
+describe.each(['legacy', 'modern'] as const)('%s-era remote connector (authorization code + PKCE, dynamic registration)', (era) => {
+  it('signs a user in, gets a token for this resource, and each user has their own sandboxes', async () => {
+    const server = await serve();
+    const alice = await connectorClient(server, era, 'alice');
+    expect(decodeJwt(alice.provider.tokens()!.access_token)).toMatchObject({ sub: 'alice', aud: server.url, iss: as.issuer });
+    const id = await createSandbox(alice.client);
+    const run = await callTool(alice.client, 'sandbox_run_code', { code: 'print("hi from alice")' });
+    expect(run.text).toContain('hi from alice');
+
+    const bob = await connectorClient(server, era, 'bob');
+    const bobList = await callTool(bob.client, 'sandbox_list');
+    expect(bobList.isError, bobList.text).toBe(false);
+    expect(bobList.text).not.toContain(id);
+    expect((await callTool(bob.client, 'sandbox_kill', { sandbox_id: id })).isError).toBe(true);
+    expect(await sandboxGone(fixture.backend().client, id)).toBe(false);
   });
 });
 
