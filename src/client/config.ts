@@ -15,7 +15,7 @@
 import { ValidationError } from './errors.js';
 import type { ClientLogger, HopxClientOptions } from './types.js';
 
-const DEFAULT_BASE_URL = 'https://api.hopx.dev';
+export const DEFAULT_BASE_URL = 'https://api.hopx.dev';
 /** Largest response body the client buffers (JSON, text, readBytes); downloads stream instead. */
 const DEFAULT_MAX_RESPONSE_BYTES = 256 * 2 ** 20;
 

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ClientConfig } from './config.js';
-import { AbortedError, HopxError, NetworkError, ResourceLimitError, ValidationError } from './errors.js';
+import { AbortedError, DesktopNotAvailableError, HopxError, NetworkError, ResourceLimitError, ValidationError } from './errors.js';
 import { errorFromResponse, errorFromTransport, parseErrorBody, parseRetryAfterHeader, type ErrorContext } from './error-table.js';
 
 type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -239,6 +239,7 @@ export class HttpClient {
     attempt: number,
   ): number | undefined {
     if (attempt >= this.config.maxRetries) return undefined;
+    if (error instanceof DesktopNotAvailableError) return undefined; // an answer, not a transient fault
     const status = res.statusCode;
     if (status === 429 || status === 503) {
       if (error instanceof ResourceLimitError) return undefined; // a quota does not clear by waiting

@@ -8,6 +8,7 @@
  * This file is the contract between the client (src/client), the MCP tools (src/tools) and the
  * local backend's tests: change it deliberately.
  */
+import type { Desktop } from './desktop.js';
 
 /** Options every client call accepts. */
 export interface CallOptions {
@@ -390,6 +391,13 @@ export interface WriteFileOptions {
   overwrite?: boolean;
 }
 
+export interface WatchStatusHooks {
+  /** The agent watches `path` now: changes from here on are reported. */
+  watching?(path: string): void;
+  /** The agent refused the watch (e.g. DIRECTORY_NOT_FOUND) or dropped events. */
+  error?(message: string, code: string | null): void;
+}
+
 export interface FileChangeEvent {
   path: string;
   event: 'created' | 'modified' | 'deleted' | 'renamed' | (string & {});
@@ -579,8 +587,8 @@ export interface FilesApi {
   ): Promise<void>;
   /** Streams the file's bytes (GET /files/download). */
   download(path: string, call?: CallOptions): Promise<AsyncIterable<Uint8Array>>;
-  /** WebSocket /files/watch; ends when the signal aborts. */
-  watch(path: string, call?: CallOptions): AsyncIterable<FileChangeEvent>;
+  /** WebSocket /files/watch; ends when the signal aborts. `status` hears when the watch is in place, and errors. */
+  watch(path: string, call?: CallOptions, status?: WatchStatusHooks): AsyncIterable<FileChangeEvent>;
 }
 
 export interface EnvApi {
@@ -607,6 +615,8 @@ export interface TerminalSession {
 
 export interface SandboxAgent {
   readonly sandboxId: string;
+  /** Desktop automation (§5.14): needs a sandbox from a desktop template. */
+  readonly desktop: Desktop;
   readonly code: CodeApi;
   readonly processes: ProcessesApi;
   readonly commands: CommandsApi;

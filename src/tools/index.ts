@@ -11,7 +11,7 @@ import { requireScope, scopeForKind } from '../auth/scopes.js';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { leanInputSchema, leanOutputSchema } from './advertise.js';
-import { annotationsFor, descriptionFor, inputFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
+import { annotationsFor, descriptionFor, inputFor, OFF_BY_DEFAULT, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
 import sandboxTools from './sandbox.js';
 import codeTools from './code.js';
@@ -23,8 +23,9 @@ import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
 import terminalTools from './terminal.js';
+import desktopTools from './desktop.js';
 
-export { TOOLSETS, descriptionFor, inputFor, type BackendKind } from './tool.js';
+export { OFF_BY_DEFAULT, TOOLSETS, descriptionFor, inputFor, type BackendKind } from './tool.js';
 
 export const allTools: readonly ToolDefinition[] = [
   ...sandboxTools,
@@ -37,10 +38,11 @@ export const allTools: readonly ToolDefinition[] = [
   ...metricsTools,
   ...cacheTools,
   ...terminalTools,
+  ...desktopTools,
 ];
 
 export interface ToolFilter {
-  /** Toolset names to enable; undefined or empty = all. */
+  /** Toolset names to enable; undefined or empty = all but OFF_BY_DEFAULT. */
   toolsets?: readonly string[];
   /** Drop every tool whose kind is not `read`. */
   readOnly?: boolean;
@@ -57,7 +59,8 @@ function checkToolsets(names: readonly string[]): Toolset[] {
 
 export function filterTools(tools: readonly ToolDefinition[], filter: ToolFilter = {}): ToolDefinition[] {
   const sets = filter.toolsets && filter.toolsets.length > 0 ? new Set(checkToolsets(filter.toolsets)) : null;
-  return tools.filter((t) => (sets === null || sets.has(t.toolset)) && (!filter.readOnly || t.kind === 'read'));
+  const enabled = (t: ToolDefinition) => (sets === null ? !OFF_BY_DEFAULT.includes(t.toolset) : sets.has(t.toolset));
+  return tools.filter((t) => enabled(t) && (!filter.readOnly || t.kind === 'read'));
 }
 
 type StandardProps = StandardSchemaWithJSON['~standard'];

@@ -9,8 +9,10 @@ import type { Logger } from '../log.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { SANDBOX_ID } from './params.js';
 
-export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal'] as const;
+export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal', 'desktop'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+/** Toolsets left out unless named (--toolsets desktop, or all): most agents never need a screen. */
+export const OFF_BY_DEFAULT: readonly Toolset[] = ['desktop'];
 
 /**
  * The backend serving the tools (design.md decision 10: say only what is true of it). Known from

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTools, descriptionFor, filterTools, type BackendKind } from '../../src/tools/index.js';
-import { TOOLSETS } from '../../src/server.js';
+import { OFF_BY_DEFAULT, TOOLSETS } from '../../src/server.js';
 import { connect, makeConversation, unreachableClient, type Connected } from '../mcp/harness.js';
 // @ts-expect-error plain ESM script without type declarations
 import { BUDGET, measureToolsList } from '../../bench/tools-list.mjs';
@@ -17,7 +17,10 @@ const snapshotPath = (backend: BackendKind) => fileURLToPath(new URL(`./__toolsn
 
 type Listed = Awaited<ReturnType<Connected['client']['listTools']>>['tools'];
 const sessions: Connected[] = [];
+/** The default tools/list: what the budget measures. */
 const listed = {} as Record<BackendKind, Listed>;
+/** Every toolset, off-by-default ones included: what the snapshot and the registry lint cover. */
+const listedAll = {} as Record<BackendKind, Listed>;
 const instructions = {} as Record<BackendKind, string>;
 
 beforeAll(async () => {
@@ -26,6 +29,9 @@ beforeAll(async () => {
     sessions.push(session);
     listed[backend] = (await session.client.listTools()).tools;
     instructions[backend] = session.client.getInstructions() ?? '';
+    const every = await connect(makeConversation(unreachableClient(), { backend }), { toolsets: [...TOOLSETS] });
+    sessions.push(every);
+    listedAll[backend] = (await every.client.listTools()).tools;
   }
 });
 afterAll(async () => {
@@ -41,7 +47,7 @@ function allText(backend: BackendKind): string {
 describe.each(BACKENDS)('tools/list snapshot (%s backend)', (backend) => {
   it('matches the checked-in snapshot', () => {
     const file = snapshotPath(backend);
-    const current = listed[backend].map((t) => ({
+    const current = listedAll[backend].map((t) => ({
       name: t.name,
       title: t.title,
       description: t.description,
@@ -96,6 +102,12 @@ describe('what each backend is told', () => {
     expect(create.properties.internet_access.default).toBe(true);
   });
 
+  it('says once what leaving sandbox_id out means (the parameter itself carries no description)', () => {
+    // A sentence naming the parameter sandbox_id must not be dropped as if it named a hidden tool.
+    for (const backend of BACKENDS) expect(instructions[backend]).toMatch(/current sandbox, which every tool acts on when sandbox_id is left out/);
+    for (const backend of BACKENDS) expect(descriptionFor(allTools.find((t) => t.name === 'sandbox_create')!, backend)).toMatch(/current sandbox \(what tools act on without sandbox_id\)/);
+  });
+
   it('says when to use sandbox_run_command and when bash in sandbox_run_code', () => {
     for (const backend of BACKENDS) expect(instructions[backend]).toMatch(/sandbox_run_command .*3600 s.*bash in sandbox_run_code start a fresh shell each call.*300 s/s);
   });
@@ -103,12 +115,15 @@ describe('what each backend is told', () => {
 
 describe('registry lint', () => {
   it('lists every registry tool and nothing else', () => {
-    for (const backend of BACKENDS) expect(listed[backend].map((t) => t.name).sort()).toEqual(allTools.map((t) => t.name).sort());
+    for (const backend of BACKENDS) {
+      expect(listedAll[backend].map((t) => t.name).sort()).toEqual(allTools.map((t) => t.name).sort());
+      expect(listed[backend].map((t) => t.name).sort()).toEqual(filterTools(allTools).map((t) => t.name).sort());
+    }
   });
 
   for (const tool of allTools) {
     describe(tool.name, () => {
-      const schemas = () => BACKENDS.map((backend) => listed[backend].find((t) => t.name === tool.name)!);
+      const schemas = () => BACKENDS.map((backend) => listedAll[backend].find((t) => t.name === tool.name)!);
 
       it('has a sandbox_ snake_case name, a title, a kind and a toolset', () => {
         expect(tool.name).toMatch(/^sandbox_[a-z_]+$/);
@@ -153,7 +168,8 @@ describe('registry lint', () => {
 
       it('declares an output schema unless it only confirms an action, and annotations that mean its kind (absent hints take the spec defaults)', () => {
         for (const t of schemas()) {
-          if (tool.confirmation) expect(tool.kind, 'a read tool returns data').not.toBe('read');
+          // sandbox_connect is 'read' (it changes nothing on the backend) but acts: it attaches.
+          if (tool.confirmation && tool.name !== 'sandbox_connect') expect(tool.kind, 'a read tool returns data').not.toBe('read');
           expect(t.outputSchema === undefined, 'data tools declare an output schema').toBe(tool.confirmation === true);
           const a = t.annotations ?? {};
           expect(a.readOnlyHint ?? false).toBe(tool.kind === 'read');
@@ -184,6 +200,15 @@ describe('toolsets and read-only mode', () => {
 
   it('rejects an unknown toolset by name, listing the valid ones', () => {
     expect(() => filterTools(allTools, { toolsets: ['files', 'nope'] })).toThrow(/Unknown toolset "nope"; valid toolsets: sandbox, code/);
+  });
+
+  it('leaves the desktop toolset out by default; naming it (or all) brings it in', () => {
+    expect(OFF_BY_DEFAULT).toEqual(['desktop']);
+    for (const backend of BACKENDS) {
+      expect(listed[backend].some((t) => t.name.startsWith('sandbox_desktop_'))).toBe(false);
+      expect(listedAll[backend].filter((t) => t.name.startsWith('sandbox_desktop_'))).toHaveLength(8);
+    }
+    expect(filterTools(allTools, { toolsets: ['desktop'] }).map((t) => t.name)).toContain('sandbox_desktop_screenshot');
   });
 
   it('every toolset has at least one tool', () => {

@@ -16,6 +16,8 @@ export * from './types.js';
 
 /** kernel.py sits next to this module in src/ (vitest) and in dist/ (copied by scripts/copy-assets.mjs). */
 const KERNEL_SOURCE = fileURLToPath(new URL('./kernel.py', import.meta.url));
+/** desktop.py (the in-sandbox X display helper) travels the same way. */
+const DESKTOP_SOURCE = fileURLToPath(new URL('./desktop.py', import.meta.url));
 
 let runtimeCounter = 0;
 
@@ -44,6 +46,7 @@ class Runtime implements SandboxRuntime {
     private readonly options: RuntimeOptions,
     private readonly owner: string,
     private readonly kernelPath: string,
+    private readonly desktopPath: string,
   ) {}
 
   get probe(): RuntimeProbe {
@@ -58,6 +61,7 @@ class Runtime implements SandboxRuntime {
       host: this.host,
       owner: this.owner,
       kernelPath: this.kernelPath,
+      desktopPath: this.desktopPath,
       logger: this.options.logger,
       // Forget destroyed sandboxes so get() stops returning them and the id can be reused.
       onDestroyed: () => {
@@ -138,6 +142,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<SandboxRun
   // A copy inside the state dir: the installed package may sit where the sandbox uid cannot read.
   const kernelPath = join(stateDir, 'assets', 'kernel.py');
   await copyFile(KERNEL_SOURCE, kernelPath);
+  const desktopPath = join(stateDir, 'assets', 'desktop.py');
+  await copyFile(DESKTOP_SOURCE, desktopPath);
 
   const swept = await sweepStaleSandboxes(stateDir);
   const sweptCgroups = await sweepStaleCgroups(host.cgroups);
@@ -149,5 +155,5 @@ export async function createRuntime(options: RuntimeOptions): Promise<SandboxRun
     { isolation: host.probe.isolation, limits: host.probe.limits, pause: host.probe.pause, root: host.probe.root },
     'local runtime ready',
   );
-  return new Runtime(host, { ...options, stateDir }, owner, kernelPath);
+  return new Runtime(host, { ...options, stateDir }, owner, kernelPath, desktopPath);
 }
