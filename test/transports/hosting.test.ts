@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { HopxClient } from '../../src/client/index.js';
+import { silentLogger } from '../../src/log.js';
+import { RedisStateStore } from '../../src/state/redis.js';
+import { startTestRedis } from '../support/redis.js';
 import type { HttpServer } from '../../src/transports/http.js';
 import { backendOver, callTool, connectHttp, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor } from './helpers.js';
 
@@ -58,6 +61,24 @@ describe('per-caller limits', () => {
     // A notification is not a request: it is never refused (a refused cancel would make things worse).
     const note = await rawRequest(server.url, { headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
     expect(note.status).not.toBe(429);
+  });
+
+  it('shares the rate between replicas on one Redis (real redis-server)', async () => {
+    const redis = await startTestRedis();
+    const prefix = `limits-${process.pid}-${Date.now()}:`;
+    const stores = await Promise.all([0, 1].map(() => RedisStateStore.open({ url: redis.url, logger: silentLogger(), prefix })));
+    try {
+      const [a, b] = await Promise.all(stores.map((state) => serve({ state, limits: { requestsPerMinute: 6 } })));
+      const statuses: number[] = [];
+      for (const server of [a, b, a, b, a, b]) {
+        statuses.push((await rawRequest(server!.url, { headers: MCP_HEADERS, body: INITIALIZE_BODY })).status);
+      }
+      // One bucket of 5 for the caller, whichever replica it reaches.
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    } finally {
+      await Promise.allSettled(stores.map((s) => s.close()));
+      await redis.close();
+    }
   });
 
   it('refuses a call past the calls-in-flight limit with 429, and admits again once one ends', async () => {
@@ -171,7 +192,7 @@ describe('operations', () => {
     expect(text).not.toContain('a-static-token-for-tests');
   });
 
-  it('/readyz checks the backend; /healthz stays up', async () => {
+  it('/readyz checks the backend; /healthz stays up; backend failures are counted', async () => {
     const server = await serve();
     const ready = await fetch(`${origin(server)}/readyz`);
     expect(ready.status).toBe(200);
@@ -184,6 +205,14 @@ describe('operations', () => {
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { checks: { backend: { ok: boolean } } }).checks.backend.ok).toBe(false);
     expect((await fetch(`${origin(broken)}/healthz`)).status).toBe(200);
+
+    // A call that needs it fails with a result that says so, and counts as a backend error.
+    const client = await connect(broken, 'modern');
+    const listed = await callTool(client, 'sandbox_list', { scope: 'account' });
+    expect(listed.isError).toBe(true);
+    const metrics = await (await fetch(`${origin(broken)}/metrics`)).text();
+    expect(metrics).toMatch(/hopx_mcp_backend_errors_total\{error="(NetworkError|RequestTimeoutError|ServerError)"\} 1/);
+    expect(metrics).toContain('hopx_mcp_tool_calls_total{tool="sandbox_list",outcome="error"} 1');
     await dead.close();
   });
 });
