@@ -64,7 +64,8 @@ function watchTarget(uri: string): WatchTarget | null {
 }
 
 interface Watch {
-  readonly sinks: Map<object, UpdateSink>;
+  /** Per subscriber: its sink, and the channel it sends on (one send per channel and update). */
+  readonly sinks: Map<object, { sink: UpdateSink; channel: object }>;
   stop(): void;
 }
 
@@ -88,10 +89,11 @@ export class ResourceWatches {
 
   /**
    * Subscribes `subscriber` to `uri`; resolves once the watch is in place (an update after that is
-   * not missed). A URI that cannot be watched, a foreign sandbox or a missing file or process is a
+   * not missed). Subscribers that share a `channel` (listen streams fed by one event bus) get one
+   * send per update between them. A URI that cannot be watched, a foreign sandbox or a missing file or process is a
    * protocol error naming the URI, and nothing is watched.
    */
-  async subscribe(uri: string, subscriber: object, sink: UpdateSink): Promise<void> {
+  async subscribe(uri: string, subscriber: object, sink: UpdateSink, channel: object = sink): Promise<void> {
     if (this.closed) throw new ProtocolError(INVALID_PARAMS, `${uri}: this conversation has ended; nothing is watched.`, { uri });
     const target = watchTarget(uri);
     if (!target) {
@@ -123,7 +125,7 @@ export class ResourceWatches {
       }
       this.watches.set(uri, watch);
     }
-    watch.sinks.set(subscriber, sink);
+    watch.sinks.set(subscriber, { sink, channel });
   }
 
   unsubscribe(uri: string, subscriber: object): void {
@@ -149,15 +151,17 @@ export class ResourceWatches {
   }
 
   private async start(uri: string, target: WatchTarget): Promise<Watch> {
-    const sinks = new Map<object, UpdateSink>();
+    const sinks = new Map<object, { sink: UpdateSink; channel: object }>();
     let timer: NodeJS.Timeout | undefined;
     // Several events from one change (created, then modified) make one notification.
     const emit = () => {
       if (timer) return;
       timer = setTimeout(() => {
         timer = undefined;
-        // A sink shared by several subscribers (the event bus) is called once.
-        for (const sink of new Set(sinks.values())) {
+        // Subscribers on one channel (listen streams on the event bus) get one send.
+        const byChannel = new Map<object, UpdateSink>();
+        for (const { sink, channel } of sinks.values()) byChannel.set(channel, sink);
+        for (const sink of byChannel.values()) {
           try {
             sink(uri);
           } catch (err) {

@@ -34,6 +34,11 @@ export function registerSubscriptions(server: McpServer, conversation: Conversat
   };
 }
 
+/** The SDK handler's notifier (`createMcpHandler(...).notify`): one per handler, so one channel. */
+export interface ListenNotifier {
+  resourceUpdated(uri: string): void;
+}
+
 /** A 2026-era `subscriptions/listen` request body, by its method. */
 function isListenRequest(body: unknown): body is { id: string | number; method: 'subscriptions/listen'; params?: { notifications?: { resourceSubscriptions?: unknown } } } {
   return typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
@@ -45,7 +50,7 @@ function isListenRequest(body: unknown): body is { id: string | number; method: 
  * URI, in band (HTTP 200) like the SDK's own listen errors, and nothing is watched. Otherwise the
  * caller hands the request on to the SDK, which acknowledges it.
  */
-export async function watchListenStream(conversation: Conversation, body: unknown, res: ServerResponse, sink: UpdateSink): Promise<boolean> {
+export async function watchListenStream(conversation: Conversation, body: unknown, res: ServerResponse, notify: ListenNotifier): Promise<boolean> {
   if (!isListenRequest(body)) return true;
   const requested = body.params?.notifications?.resourceSubscriptions;
   if (!Array.isArray(requested) || requested.length === 0) return true;
@@ -58,7 +63,7 @@ export async function watchListenStream(conversation: Conversation, body: unknow
   try {
     for (const uri of requested as unknown[]) {
       if (typeof uri !== 'string') throw new ProtocolError(-32602, 'resourceSubscriptions must be a list of URI strings.', { uri });
-      await conversation.watches.subscribe(uri, stream, sink);
+      await conversation.watches.subscribe(uri, stream, (u) => notify.resourceUpdated(u), notify);
     }
   } catch (err) {
     conversation.watches.unsubscribeAll(stream);
