@@ -10,6 +10,7 @@ import { noAuth, oauthAuth, staticTokenAuth, type Authenticator, type Caller } f
 import type { Logger } from '../log.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import type { Backend } from '../transports/backend.js';
+import { isListenRequest } from '../resources/subscriptions.js';
 import { sendJsonRpcError } from '../transports/http-guards.js';
 import type { StateStore } from '../state/types.js';
 import { CallerLimits, DEFAULT_LIMITS, type LimitSettings } from './limits.js';
@@ -143,7 +144,7 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
     authenticate: (req, res) => authenticator.authenticate(req, res),
     async admit(identity, body, res) {
       if (!carriesRequest(body)) return () => {};
-      const admission = await limits.admit(identity);
+      const admission = await limits.admit(identity, isListenRequest(body));
       if (admission.ok) return admission.done;
       sendJsonRpcError(res, 429, -32000, admission.message, { 'retry-after': String(admission.retryAfterSeconds) });
       return undefined;
