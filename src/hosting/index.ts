@@ -10,7 +10,6 @@ import { noAuth, oauthAuth, staticTokenAuth, type Authenticator, type Caller } f
 import type { Logger } from '../log.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import type { Backend } from '../transports/backend.js';
-import { isListenRequest } from '../resources/subscriptions.js';
 import { sendJsonRpcError } from '../transports/http-guards.js';
 import type { StateStore } from '../state/types.js';
 import { CallerLimits, DEFAULT_LIMITS, type LimitSettings } from './limits.js';
@@ -65,6 +64,11 @@ export interface ConversationCounts {
   stats(): { sessions: number; callers: number };
   /** Sandboxes created and held by conversations, of one identity or of all. */
   liveSandboxes(identity?: string): number;
+}
+
+/** A 2026-era `subscriptions/listen`: its response is a stream that stays open by design. */
+function opensListenStream(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && (body as { method?: unknown }).method === 'subscriptions/listen';
 }
 
 function carriesRequest(body: unknown): boolean {
@@ -144,7 +148,7 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
     authenticate: (req, res) => authenticator.authenticate(req, res),
     async admit(identity, body, res) {
       if (!carriesRequest(body)) return () => {};
-      const admission = await limits.admit(identity, isListenRequest(body));
+      const admission = await limits.admit(identity, opensListenStream(body));
       if (admission.ok) return admission.done;
       sendJsonRpcError(res, 429, -32000, admission.message, { 'retry-after': String(admission.retryAfterSeconds) });
       return undefined;
