@@ -73,6 +73,8 @@ const KEEP_RAW_BYTES = 4 * 1024 * 1024;
 
 export class WireServer {
   readonly requests: RecordedRequest[] = [];
+  /** Called as request bodies stream in, with the bytes of the current body so far (tests that watch an upload). */
+  onBodyProgress: ((bytesSoFar: number) => void) | undefined;
   private routes: Route[] = [];
   private wsRoutes: WsRoute[] = [];
   private readonly sockets = new Set<Socket>();
@@ -142,6 +144,7 @@ export class WireServer {
         const buf = chunk as Buffer;
         hash.update(buf);
         bytes += buf.length;
+        this.onBodyProgress?.(bytes);
         if (bytes <= KEEP_RAW_BYTES) kept.push(buf);
         else kept.length = 0; // too big to keep: let it go as it streams
       }
