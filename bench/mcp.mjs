@@ -130,7 +130,8 @@ try {
   }
 
   // ---------------------------------------------------------------- 3. HTTP, many conversations
-  const server = spawn(process.execPath, [CLI, '--http', '--port', '0', '--max-sessions', String(CONVERSATIONS + 10)], {
+  // Every client here is the one anonymous caller: per-caller limits off, or they would measure 429s.
+  const server = spawn(process.execPath, [CLI, '--http', '--port', '0', '--max-sessions', String(CONVERSATIONS + 10), '--max-calls-per-caller', '0', '--rate-limit', '0'], {
     env: cloudEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

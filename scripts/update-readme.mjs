@@ -10,19 +10,28 @@ export const END = '<!-- tools:end -->';
 
 const KIND_LABEL = { read: 'read-only', write: 'changes state', destructive: 'destructive' };
 
-/** Markdown for the registry: one table per toolset, in registry order. */
-export function renderToolTable(tools) {
+/**
+ * Markdown for the registry: one table per toolset, in registry order, in the words tools/list
+ * uses with HopX cloud (`describe(tool)` = descriptionFor(tool, 'cloud'), `params(tool)` = the
+ * parameter names of inputFor(tool, 'cloud')).
+ */
+export function renderToolTable(tools, describe, params) {
   const sets = [];
   for (const t of tools) if (!sets.includes(t.toolset)) sets.push(t.toolset);
-  const out = ['', '_Generated from the tool registry by `npm run docs:tools`; do not edit by hand._', ''];
+  const out = [
+    '',
+    '_Generated from the tool registry by `npm run docs:tools`; do not edit by hand. Descriptions as HopX cloud shows them; on the local backend',
+    'tools/list says what is true there (`test/contract/__toolsnaps__/tools.local.json`)._',
+    '',
+  ];
   for (const set of sets) {
     out.push(`**Toolset \`${set}\`**`, '', '| Tool | What it does | Parameters | Kind |', '| --- | --- | --- | --- |');
     for (const t of tools.filter((x) => x.toolset === set)) {
-      const params = Object.keys(t.input.shape)
+      const names = params(t)
         .map((p) => `\`${p}\``)
         .join(', ');
-      const desc = t.description.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
-      out.push(`| \`${t.name}\` | ${desc} | ${params || '—'} | ${KIND_LABEL[t.kind]} |`);
+      const desc = describe(t).replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+      out.push(`| \`${t.name}\` | ${desc} | ${names || '—'} | ${KIND_LABEL[t.kind]} |`);
     }
     out.push('');
   }
@@ -39,10 +48,11 @@ export function replaceRegion(readme, table) {
 
 async function main() {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const { allTools } = await import(pathToFileURL(`${root}dist/tools/index.js`).href);
+  const { allTools, descriptionFor, inputFor } = await import(pathToFileURL(`${root}dist/tools/index.js`).href);
   const readmePath = `${root}README.md`;
   const readme = readFileSync(readmePath, 'utf8');
-  const next = replaceRegion(readme, renderToolTable(allTools));
+  const table = renderToolTable(allTools, (t) => descriptionFor(t, 'cloud'), (t) => Object.keys(inputFor(t, 'cloud').shape));
+  const next = replaceRegion(readme, table);
   if (process.argv.includes('--check')) {
     if (next !== readme) {
       console.error('README.md tool table is stale: run `npm run docs:tools`.');

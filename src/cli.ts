@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, resolveConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import type { Backend, BackendOptions } from './transports/backend.js';
+import type { StateStore } from './state/types.js';
 import type { ServeOptions } from './transports/conversations.js';
 import { deferBackend } from './transports/deferred-backend.js';
 
@@ -26,7 +27,7 @@ function say(text: string): void {
 
 /** Ready-to-paste connection hints for the HTTP endpoint. */
 function connectHints(url: string, config: Config): string {
-  const auth = config.authToken ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
+  const auth = config.auth === 'token' ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
   return [
     `Listening on ${url}`,
     'Connect a client:',
@@ -34,6 +35,9 @@ function connectHints(url: string, config: Config): string {
     `  Cursor:       { "mcpServers": { "hopx": { "url": "${url}" } } }`,
     `  VS Code:      { "servers": { "hopx": { "type": "http", "url": "${url}" } } }`,
     `  Inspector:    npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${url} --method tools/list`,
+    ...(config.auth === 'oauth'
+      ? [`OAuth: clients find the authorization server (${config.issuer}) from the 401 challenge; tokens need scope sandbox:read or sandbox:write.`]
+      : []),
     'Stop with Ctrl+C (ends every conversation and kills its sandboxes).',
   ].join('\n');
 }
@@ -117,7 +121,16 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
   } catch (error) {
     backendFailed(error);
   }
-  const serveOptions: ServeOptions = { backend, logger, keepSandboxes: config.keepSandboxes, server: serverOptions(config) };
+  let state: StateStore;
+  try {
+    const { openStateStore } = await import('./state/index.js');
+    state = await openStateStore(config.state, logger);
+  } catch (error) {
+    await backend.close().catch(() => {});
+    say(`hopx-mcp: cannot open the state store: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const serveOptions: ServeOptions = { backend, logger, keepSandboxes: config.keepSandboxes, server: serverOptions(config), state };
 
   const { startHttpServer, HttpStartError } = await httpModule;
   try {
@@ -125,20 +138,29 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
       ...serveOptions,
       host: config.host,
       port: config.port,
-      authToken: config.authToken,
+      authToken: config.auth === 'token' ? config.authToken : undefined,
+      oauth: config.auth === 'oauth' ? { issuer: config.issuer!, resourceUrl: config.resourceUrl, introspection: config.introspection } : undefined,
+      limits: {
+        maxSandboxes: config.maxSandboxesPerCaller,
+        maxConcurrentCalls: config.maxCallsPerCaller,
+        requestsPerMinute: config.rateLimitPerMinute,
+      },
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
       requireCallerKey: config.requireCallerKey,
       maxBodyBytes: config.maxBodyBytes,
       maxSessions: config.maxSessions,
       sessionIdleSeconds: config.sessionIdleSeconds,
+      state,
     });
     say(connectHints(http.url, config));
     onShutdownSignal(logger, async () => {
       await http.close();
+      await state.close();
       await backend.close();
     });
   } catch (error) {
+    await state.close().catch(() => {});
     await backend.close().catch(() => {});
     if (error instanceof HttpStartError) {
       say(`hopx-mcp: ${error.message}`);

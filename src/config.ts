@@ -15,6 +15,9 @@ export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_SESSIONS = 256;
 export const DEFAULT_SESSION_IDLE_SECONDS = 30 * 60;
+export const DEFAULT_MAX_SANDBOXES_PER_CALLER = 10;
+export const DEFAULT_MAX_CALLS_PER_CALLER = 16;
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -43,12 +46,26 @@ export interface Config {
   allowedOrigins: string[];
   /** HTTP, cloud mode: every caller must bring its own HopX key (X-HopX-Api-Key). */
   requireCallerKey: boolean;
+  /** HTTP: where hosted state lives: undefined = this process's memory, else a redis:// URL. */
+  state: string | undefined;
   /** From HOPX_API_KEY: set = HopX cloud, unset = the local backend in process. */
   apiKey: string | undefined;
   /** From HOPX_BASE_URL. */
   baseUrl: string | undefined;
   /** From HOPX_MCP_AUTH_TOKEN: bearer token HTTP callers must present. */
   authToken: string | undefined;
+  /** HTTP authentication: none (loopback only), token (static bearer), oauth (resource server). */
+  auth: 'none' | 'token' | 'oauth';
+  /** OAuth: the authorization server's issuer URL. */
+  issuer: string | undefined;
+  /** OAuth: this server's canonical URL (the token audience); default the listening /mcp URL. */
+  resourceUrl: string | undefined;
+  /** OAuth: verify tokens by introspection with these credentials (from the environment). */
+  introspection: { clientId: string; clientSecret: string } | undefined;
+  /** HTTP: per-caller limits; 0 = off. */
+  maxSandboxesPerCaller: number;
+  maxCallsPerCaller: number;
+  rateLimitPerMinute: number;
   help: boolean;
   version: boolean;
 }
@@ -103,9 +120,44 @@ export const OPTIONS: Record<string, OptionSpec> = {
   },
   'allowed-hosts': { kind: 'string', value: 'LIST', help: 'HTTP: extra accepted Host names (comma-separated)' },
   'allowed-origins': { kind: 'string', value: 'LIST', help: 'HTTP: extra accepted browser Origin host names' },
+  auth: {
+    kind: 'string',
+    value: 'MODE',
+    help: 'HTTP authentication: "token" (HOPX_MCP_AUTH_TOKEN; the default when it is set) or "oauth" (needs --issuer)',
+  },
+  issuer: { kind: 'string', value: 'URL', help: 'OAuth: the authorization server issuer URL, exactly as it publishes it' },
+  'resource-url': {
+    kind: 'string',
+    value: 'URL',
+    help: 'OAuth: public URL of this server\'s /mcp endpoint, the audience tokens must name (default: the listening URL)',
+  },
+  introspect: {
+    kind: 'boolean',
+    help: 'OAuth: check tokens by introspection (RFC 7662) with HOPX_MCP_INTROSPECTION_CLIENT_ID/_SECRET instead of as JWTs',
+  },
+  'max-sandboxes-per-caller': {
+    kind: 'string',
+    value: 'N',
+    help: `HTTP: live sandboxes per caller, 0 = no limit (default ${DEFAULT_MAX_SANDBOXES_PER_CALLER})`,
+  },
+  'max-calls-per-caller': {
+    kind: 'string',
+    value: 'N',
+    help: `HTTP: requests in flight per caller, 0 = no limit (default ${DEFAULT_MAX_CALLS_PER_CALLER})`,
+  },
+  'rate-limit': {
+    kind: 'string',
+    value: 'N',
+    help: `HTTP: requests per minute per caller, 0 = no limit (default ${DEFAULT_RATE_LIMIT_PER_MINUTE})`,
+  },
   'require-caller-key': {
     kind: 'boolean',
     help: 'HTTP, HopX cloud: every caller must send its own key in X-HopX-Api-Key (hosted multi-user)',
+  },
+  state: {
+    kind: 'string',
+    value: 'URL',
+    help: 'HTTP: shared state for several replicas, redis://[user:pass@]host:port[/db] (default: memory)',
   },
   help: { kind: 'boolean', help: 'show this help', noEnv: true },
   version: { kind: 'boolean', help: 'print the version', noEnv: true },
@@ -121,6 +173,8 @@ const SECRET_FLAGS: Record<string, string> = {
   apikey: 'HOPX_API_KEY',
   'auth-token': 'HOPX_MCP_AUTH_TOKEN',
   token: 'HOPX_MCP_AUTH_TOKEN',
+  'client-secret': 'HOPX_MCP_INTROSPECTION_CLIENT_SECRET',
+  'introspection-client-secret': 'HOPX_MCP_INTROSPECTION_CLIENT_SECRET',
 };
 
 function parseFlags(argv: string[]): Record<string, string | boolean> {
@@ -190,9 +244,17 @@ const ConfigSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1)),
   allowedOrigins: z.array(z.string().min(1)),
   requireCallerKey: z.boolean(),
+  state: z.string().min(1).optional(),
   apiKey: z.string().min(1).optional(),
   baseUrl: urlSchema.optional(),
   authToken: z.string().min(16).optional(),
+  auth: z.enum(['none', 'token', 'oauth']),
+  issuer: urlSchema.optional(),
+  resourceUrl: urlSchema.optional(),
+  introspection: z.strictObject({ clientId: z.string().min(1), clientSecret: z.string().min(1) }).optional(),
+  maxSandboxesPerCaller: z.number().int().min(0),
+  maxCallsPerCaller: z.number().int().min(0),
+  rateLimitPerMinute: z.number().int().min(0),
   help: z.boolean(),
   version: z.boolean(),
 });
@@ -231,8 +293,12 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
   const http = bool('http');
   const host = str('host');
   const port = str('port');
+  const authArg = str('auth');
+  const issuerArg = str('issuer');
+  const resourceArg = str('resource-url');
   // A flag that only HTTP uses is a mistake on stdio; an env twin may be set for other runs.
-  const httpOnlyFlag = [host, port].find((got) => got?.source.startsWith('--'));
+  const stateArg = str('state');
+  const httpOnlyFlag = [host, port, authArg, issuerArg, resourceArg, stateArg].find((got) => got?.source.startsWith('--'));
   if (!http && httpOnlyFlag) {
     throw new ConfigError(`${httpOnlyFlag.source} only applies to HTTP: add --http (stdio is the default).`);
   }
@@ -273,6 +339,27 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     throw new ConfigError('HOPX_MCP_AUTH_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`).');
   }
 
+  let state: string | undefined;
+  if (stateArg && stateArg.raw.trim() !== '' && stateArg.raw.trim() !== 'memory') {
+    const raw = stateArg.raw.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) {
+      // The value may hold a password: name the source, not the value.
+      throw new ConfigError(`${stateArg.source} is not a Redis URL: use redis://host:6379 (or rediss:// for TLS), or "memory".`);
+    }
+    if ((parsed.password || parsed.username) && stateArg.source.startsWith('--')) {
+      throw new ConfigError('--state carries a password: secrets on the command line leak into the process list. Set HOPX_MCP_STATE instead.');
+    }
+    state = raw;
+  }
+
+  const oauth = resolveOAuth({ auth: authArg, issuer: issuerArg, resource: resourceArg, introspect: bool('introspect'), authToken, env });
+
   const resolved: Config = {
     transport: http ? 'http' : 'stdio',
     host: host?.raw.trim() ?? DEFAULT_HOST,
@@ -290,9 +377,14 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     allowedHosts: list(str('allowed-hosts')?.raw ?? ''),
     allowedOrigins: list(str('allowed-origins')?.raw ?? ''),
     requireCallerKey: bool('require-caller-key'),
+    state,
     apiKey,
     baseUrl,
     authToken,
+    ...oauth,
+    maxSandboxesPerCaller: int('max-sandboxes-per-caller', DEFAULT_MAX_SANDBOXES_PER_CALLER, 0, 100_000),
+    maxCallsPerCaller: int('max-calls-per-caller', DEFAULT_MAX_CALLS_PER_CALLER, 0, 100_000),
+    rateLimitPerMinute: int('rate-limit', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 10_000_000),
     help: bool('help'),
     version: bool('version'),
   };
@@ -302,6 +394,61 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     throw new ConfigError(`Invalid configuration at ${issue.path.join('.') || '(root)'}: ${issue.message}.`);
   }
   return resolved;
+}
+
+type Picked = { raw: string; source: string } | undefined;
+
+/** --auth and its companions: which mode, and that the mode has what it needs. */
+function resolveOAuth(o: {
+  auth: Picked;
+  issuer: Picked;
+  resource: Picked;
+  introspect: boolean;
+  authToken: string | undefined;
+  env: Env;
+}): Pick<Config, 'auth' | 'issuer' | 'resourceUrl' | 'introspection'> {
+  const mode = o.auth ? o.auth.raw.trim().toLowerCase() : o.authToken ? 'token' : 'none';
+  if (mode !== 'token' && mode !== 'oauth' && mode !== 'none') {
+    throw new ConfigError(`${o.auth!.source}="${o.auth!.raw}" is not an authentication mode: use "token" or "oauth".`);
+  }
+  const checkUrl = (got: Picked, example: string): string | undefined => {
+    if (!got) return undefined;
+    const value = got.raw.trim();
+    if (!urlSchema.safeParse(value).success) throw new ConfigError(`${got.source}="${got.raw}" is not an http(s) URL, e.g. ${example}.`);
+    return value;
+  };
+  const issuer = checkUrl(o.issuer, 'https://auth.example.com');
+  const resourceUrl = checkUrl(o.resource, 'https://mcp.example.com/mcp');
+  if (mode === 'token' && !o.authToken) {
+    throw new ConfigError('--auth token needs the HOPX_MCP_AUTH_TOKEN environment variable (e.g. `export HOPX_MCP_AUTH_TOKEN=$(openssl rand -hex 32)`).');
+  }
+  if (mode !== 'oauth') {
+    const stray = [o.issuer, o.resource].find((got) => got?.source.startsWith('--'));
+    if (stray || o.introspect) throw new ConfigError(`${stray?.source ?? '--introspect'} only applies with --auth oauth.`);
+    return { auth: mode, issuer: undefined, resourceUrl: undefined, introspection: undefined };
+  }
+  if (!issuer) throw new ConfigError('--auth oauth needs --issuer URL: the issuer identifier of your authorization server.');
+  if (new URL(issuer).protocol !== 'https:' && !isLoopbackUrl(issuer)) {
+    throw new ConfigError(`--issuer ${issuer} must be https (plain http is accepted only on loopback, for testing).`);
+  }
+  if (resourceUrl && new URL(resourceUrl).protocol !== 'https:' && !isLoopbackUrl(resourceUrl)) {
+    throw new ConfigError(`--resource-url ${resourceUrl} must be https (OAuth 2.1 protects only https resources beyond loopback).`);
+  }
+  let introspection: Config['introspection'];
+  if (o.introspect) {
+    const clientId = o.env.HOPX_MCP_INTROSPECTION_CLIENT_ID?.trim();
+    const clientSecret = o.env.HOPX_MCP_INTROSPECTION_CLIENT_SECRET?.trim();
+    if (!clientId || !clientSecret) {
+      throw new ConfigError('--introspect needs HOPX_MCP_INTROSPECTION_CLIENT_ID and HOPX_MCP_INTROSPECTION_CLIENT_SECRET: this server\'s client at the authorization server.');
+    }
+    introspection = { clientId, clientSecret };
+  }
+  return { auth: 'oauth', issuer, resourceUrl, introspection };
+}
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Text for `hopx-mcp --help`. */
@@ -325,7 +472,8 @@ export function helpText(version: string): string {
     'Environment:',
     '  HOPX_API_KEY          use HopX cloud with this key (unset: sandboxes run on this machine)',
     '  HOPX_BASE_URL         HopX control plane URL (default https://api.hopx.dev)',
-    '  HOPX_MCP_AUTH_TOKEN   bearer token HTTP callers must send (required off loopback)',
+    '  HOPX_MCP_AUTH_TOKEN   bearer token HTTP callers must send (--auth token; it or OAuth is required off loopback)',
+    '  HOPX_MCP_INTROSPECTION_CLIENT_ID, HOPX_MCP_INTROSPECTION_CLIENT_SECRET   this server\'s client for --introspect',
     '',
   ].join('\n');
 }

@@ -174,7 +174,7 @@ function remedyFor(names: string[], f: ErrorFields): string | null {
   return null;
 }
 
-const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConversationError', 'ConversationEndedError', 'ResourceUnavailableError', 'BackendUnavailableError'];
+const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConversationError', 'ConversationEndedError', 'ResourceUnavailableError', 'StateUnavailableError', 'BackendUnavailableError'];
 
 /** What happened and what to do next, for one error; `null` when the error is not recognised. */
 function describe(names: string[], f: ErrorFields): string | null {

@@ -5,11 +5,11 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { Conversation } from './conversation/conversation.js';
-import { allTools, filterTools, registerTools, TOOLSETS } from './tools/index.js';
-import type { OutputBudget, ToolDefinition, Toolset } from './tools/tool.js';
+import { allTools, filterTools, OFF_BY_DEFAULT, registerTools, TOOLSETS, type ToolCallHooks } from './tools/index.js';
+import { forBackend, type BackendKind, type OutputBudget, type PerBackend, type ToolDefinition, type Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
 
-export { TOOLSETS };
+export { OFF_BY_DEFAULT, TOOLSETS };
 export type { ToolDefinition };
 
 export const SERVER_NAME = 'hopx-mcp';
@@ -21,7 +21,7 @@ export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
 export const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
 
 export interface ServerOptions {
-  /** Toolset names to enable (see TOOLSETS); default all. */
+  /** Toolset names to enable (see TOOLSETS); default all but OFF_BY_DEFAULT (desktop). */
   toolsets?: string[];
   /** Hide every tool that changes anything, and never extend a sandbox's lifetime on activity. */
   readOnly?: boolean;
@@ -35,38 +35,64 @@ export interface ServerOptions {
   imageBudgetChars?: number;
   /** Keepalive progress interval for calls that carry a progress token; default 5 000 ms. */
   progressIntervalMs?: number;
+  /** Hosting hooks around every tool call (HTTP: per-caller limits and metrics). */
+  hooks?: ToolCallHooks;
   /** extra tools for tests (conformance fixtures) */
   extraTools?: ToolDefinition[];
 }
 
-/** Workflow guidance per toolset, one sentence per entry; sentences naming a hidden tool are left out. */
-const INSTRUCTIONS: Record<Toolset, string[]> = {
+/**
+ * Workflow guidance per toolset, one sentence per entry, in the words of the backend serving
+ * (design.md decision 10); sentences naming a hidden tool are left out.
+ */
+const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   sandbox: [
-    'Sandboxes are remote cloud VMs, not the local machine.',
-    'Create one with sandbox_create and reuse it: it becomes the current sandbox, so later tools need no sandbox_id.',
+    (backend) =>
+      backend === 'local'
+        ? 'Sandboxes are isolated environments on this machine, each with its own files (writable: /workspace, /tmp, /root), processes and network; your own files are not in them. ' +
+          "They have no internet unless created with internet_access: true, and /usr is this machine's, read-only (no apt-get)."
+        : 'Sandboxes are HopX cloud VMs, not this machine; your own files are not in them.',
+    'Create one with sandbox_create and reuse it: it becomes the current sandbox, which every tool acts on when sandbox_id is left out.',
     'Sandboxes made with sandbox_create belong to this conversation and are killed when it ends.',
     'To use a sandbox created elsewhere, attach it with sandbox_connect (sandbox_list with scope "account" shows them).',
   ],
   code: [
-    'Run code with sandbox_run_code (python keeps state between calls; plots come back as images).',
+    'sandbox_run_code runs python (variables kept between calls; plots come back as images), javascript, bash or go (fresh each call).',
     'For long jobs or servers use sandbox_run_code_background, then sandbox_list_processes to read their output.',
   ],
-  commands: ['Run shell commands with sandbox_run_command; set background: true for servers and long jobs.'],
+  commands: [
+    (backend) =>
+      `sandbox_run_command is the shell for ${backend === 'local' ? 'builds, tests, git and file work' : 'installs, builds, tests and git'}: up to 3600 s, or background: true for servers.`,
+    'It and bash in sandbox_run_code start a fresh shell each call (cd and shell variables are not kept: pass working_dir and env); sandbox_run_code stops a run at 300 s.',
+  ],
   files: [
     'Move files with sandbox_write_file and sandbox_read_file (encoding "base64" for binary).',
     'Long outputs and files are cut to fit; the result names a hopx:// resource with the whole.',
   ],
   env: ['sandbox_set_env sets variables for later runs; sandbox_get_env masks secret-looking values.'],
-  preview: ['To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its URL.'],
+  preview: [
+    (backend) =>
+      backend === 'local'
+        ? 'To reach a web server, start it in the background, then sandbox_get_preview_url gives its URL on this machine.'
+        : 'To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its public URL.',
+  ],
   metrics: [],
   cache: [],
+  desktop: [
+    'For GUI apps use a sandbox from the "desktop" template: start the app in the background, then sandbox_desktop_screenshot, sandbox_desktop_click and sandbox_desktop_type; look again after each step.',
+  ],
   terminal: ['For interactive programs (REPLs, prompts, top) open sandbox_terminal_start and drive it with sandbox_terminal_send.'],
 };
 
-export function buildInstructions(toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
+export function buildInstructions(backend: BackendKind, toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
   const available = (sentence: string) => (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !enabledTools || enabledTools.has(name));
   return toolsets
-    .map((t) => INSTRUCTIONS[t].filter(available).join(' '))
+    .map((t) =>
+      INSTRUCTIONS[t]
+        .map((sentence) => forBackend(sentence, backend))
+        .filter(available)
+        .join(' '),
+    )
     .filter((s) => s !== '')
     .join('\n');
 }
@@ -76,7 +102,7 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
   const enabledSets = TOOLSETS.filter((t) => tools.some((tool) => tool.toolset === t));
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'HopX sandboxes' },
-    { instructions: buildInstructions(enabledSets, new Set(tools.map((t) => t.name))), capabilities: { logging: {} } },
+    { instructions: buildInstructions(conversation.backend, enabledSets, new Set(tools.map((t) => t.name))), capabilities: { logging: {} } },
   );
   const budgetChars = options.outputBudgetChars ?? DEFAULT_OUTPUT_BUDGET_CHARS;
   if (!Number.isFinite(budgetChars) || budgetChars < 1000) {
@@ -92,6 +118,7 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     budget,
     readOnly: options.readOnly,
     progressIntervalMs: options.progressIntervalMs,
+    hooks: options.hooks,
   });
   registerResources(server, conversation, { readOnly: options.readOnly === true });
   return server;

@@ -19,6 +19,7 @@ import {
   SandboxExpiredError,
   SandboxNotRunningError,
   ExecutionTimeoutError,
+  DesktopNotAvailableError,
   ResourceLimitError,
   RateLimitError,
   ServerError,
@@ -34,7 +35,7 @@ export interface ErrorContext {
   operation: string;
   plane: 'control' | 'agent';
   /** What the request was about; decides which NotFound subclass a bare 404 becomes. */
-  resource?: 'sandbox' | 'template' | 'file' | 'process' | 'env' | 'other';
+  resource?: 'sandbox' | 'template' | 'file' | 'process' | 'env' | 'desktop' | 'other';
   sandboxId?: string;
   path?: string;
   processId?: string;
@@ -188,6 +189,25 @@ function retryPhrase(seconds: number | undefined): string {
  * matches when its status list or its code list matches (and its `when`, if any, holds).
  */
 export const ERROR_RULES: readonly ErrorRule[] = [
+  {
+    // The code wherever it appears; on a desktop call also a bare 501 (JS SDK) or a 503 that says
+    // "desktop" (spec). A 503 that does not is a gateway fault (paused sandbox) and stays one.
+    codes: ['DESKTOP_NOT_AVAILABLE'],
+    status: [501, 503],
+    when: (i) =>
+      i.body.code === 'DESKTOP_NOT_AVAILABLE' ||
+      (i.context.resource === 'desktop' && (i.status === 501 || i.text.includes('desktop'))),
+    build: (i, init) => {
+      const listed = i.body.details?.missing_dependencies;
+      const missingDependencies = Array.isArray(listed) ? listed.filter((d): d is string => typeof d === 'string') : [];
+      return new DesktopNotAvailableError(
+        `Sandbox ${i.context.sandboxId ?? ''} has no desktop, so it cannot ${i.context.operation}.${serverSaid(i)} ` +
+          'Create a sandbox from a desktop template (sandbox_create with template "desktop") and use that one' +
+          `${missingDependencies.length ? `; a custom template needs ${missingDependencies.join(', ')}` : ''}.`,
+        { ...init, missingDependencies },
+      );
+    },
+  },
   {
     status: [408],
     codes: ['EXECUTION_TIMEOUT'],

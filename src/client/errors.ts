@@ -121,6 +121,18 @@ export class SandboxNotRunningError extends HopxError {
   }
 }
 
+/**
+ * The sandbox has no desktop (503 / 501 / `DESKTOP_NOT_AVAILABLE`): it was not created from a
+ * desktop template, or the template lacks the X tools listed in `missingDependencies`.
+ */
+export class DesktopNotAvailableError extends HopxError {
+  readonly missingDependencies: string[];
+  constructor(message: string, init: HopxErrorInit & { missingDependencies?: string[] } = {}) {
+    super(message, init);
+    this.missingDependencies = init.missingDependencies ?? [];
+  }
+}
+
 /** 408 `EXECUTION_TIMEOUT`: the code or command ran longer than its timeout inside the sandbox. */
 export class ExecutionTimeoutError extends HopxError {
   readonly timeoutSeconds: number | undefined;

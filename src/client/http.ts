@@ -17,6 +17,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { ClientConfig } from './config.js';
 import {
   AbortedError,
+  DesktopNotAvailableError,
   errorFromResponse,
   errorFromTransport,
   HopxError,
@@ -249,6 +250,7 @@ export class HttpClient {
     attempt: number,
   ): number | undefined {
     if (attempt >= this.config.maxRetries) return undefined;
+    if (error instanceof DesktopNotAvailableError) return undefined; // an answer, not a transient fault
     const status = res.statusCode;
     if (status === 429 || status === 503) {
       if (error instanceof ResourceLimitError) return undefined; // a quota does not clear by waiting

@@ -12,6 +12,7 @@ import { Code } from './code.js';
 import { Commands } from './commands.js';
 import { resolveClientConfig } from './config.js';
 import { ClientContext } from './context.js';
+import { Desktop } from './desktop.js';
 import { Env } from './env.js';
 import { Files } from './files.js';
 import { HttpClient } from './http.js';
@@ -29,6 +30,19 @@ export * from './errors.js';
 export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './config.js';
 export { cloudPreviewUrl } from './metrics.js';
 export { MASKED_VALUE } from './env.js';
+export {
+  Desktop,
+  describeImage,
+  type DesktopImage,
+  type DesktopRegion,
+  type DesktopWindow,
+  type DisplayInfo,
+  type ElementBounds,
+  type MouseButton,
+  type RecordingInfo,
+  type ScrollDirection,
+  type VncInfo,
+} from './desktop.js';
 
 export class HopxClient implements HopxClientApi {
   readonly sandboxes: Sandboxes;
@@ -86,6 +100,7 @@ function createSandboxAgent(ctx: ClientContext, conn: AgentConnection): SandboxA
     commands: new Commands(conn),
     files: new Files(ctx, conn),
     env: new Env(conn),
+    desktop: new Desktop(conn),
     health: (call) => metrics.health(call),
     info: (call) => metrics.info(call),
     metrics: (call) => metrics.metrics(call),

@@ -8,6 +8,7 @@
  * This file is the contract between the client (src/client), the MCP tools (src/tools) and the
  * local backend's tests: change it deliberately.
  */
+import type { Desktop } from './desktop.js';
 
 /** Options every client call accepts. */
 export interface CallOptions {
@@ -244,6 +245,24 @@ export interface ExecutionResult {
   /** Jupyter `text/plain` of the last expression, if any. */
   result: string | null;
   richOutputs: RichOutput[];
+  /** Whole streams the agent kept in the sandbox because its answer cut them. */
+  keptOutputs: KeptOutputs;
+}
+
+/**
+ * A whole output stream kept in the sandbox's filesystem (the local backend's `kept_outputs`
+ * extension of the /execute and /commands/run answers; HopX cloud agents send none).
+ */
+export interface KeptOutput {
+  /** Sandbox path of the file holding the whole stream. */
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+export interface KeptOutputs {
+  stdout?: KeptOutput;
+  stderr?: KeptOutput;
 }
 
 export interface RunBackgroundOptions extends RunCodeOptions {
@@ -351,6 +370,7 @@ export interface CommandResult {
   exitCode: number;
   executionTimeSeconds: number | null;
   pid: number | null;
+  keptOutputs: KeptOutputs;
 }
 
 // ---------------------------------------------------------------- agent: files
@@ -588,6 +608,8 @@ export interface TerminalSession {
 
 export interface SandboxAgent {
   readonly sandboxId: string;
+  /** Desktop automation (§5.14): needs a sandbox from a desktop template. */
+  readonly desktop: Desktop;
   readonly code: CodeApi;
   readonly processes: ProcessesApi;
   readonly commands: CommandsApi;

@@ -24,6 +24,7 @@ import type {
   FileInfo,
   JupyterSession,
   MetricsSnapshot,
+  KeptOutputs,
   RichExecutionResult,
   RichOutput,
   SandboxInfo,
@@ -239,6 +240,18 @@ export function toRichOutputs(body: Json, stdout: string): RichOutput[] {
   return outputs;
 }
 
+/** `kept_outputs: {stdout: {path, bytes, lines}}`; entries without a path are ignored. */
+export function toKeptOutputs(value: unknown): KeptOutputs {
+  const body = asRecord(value);
+  const out: KeptOutputs = {};
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const entry = asRecord(body[stream]);
+    const path = str(entry.path);
+    if (path && path.startsWith('/')) out[stream] = { path, bytes: num(entry.bytes) ?? 0, lines: num(entry.lines) ?? 0 };
+  }
+  return out;
+}
+
 export function toExecutionResult(value: unknown): ExecutionResult {
   const body = asRecord(value);
   const stdout = typeof body.stdout === 'string' ? body.stdout : '';
@@ -252,6 +265,7 @@ export function toExecutionResult(value: unknown): ExecutionResult {
     language: str(body.language),
     result: str(body.result),
     richOutputs: toRichOutputs(body, stdout),
+    keptOutputs: toKeptOutputs(body.kept_outputs),
   };
 }
 
@@ -320,6 +334,7 @@ export function toCommandResult(value: unknown): CommandResult {
     exitCode,
     executionTimeSeconds: num(body.execution_time),
     pid: num(body.pid),
+    keptOutputs: toKeptOutputs(body.kept_outputs),
   };
 }
 

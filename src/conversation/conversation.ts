@@ -5,14 +5,21 @@
  * transport binds requests to. The McpServer holds no state of its own, so a fresh server per
  * request bound to a longer-lived Conversation behaves the same as one long-lived server.
  *
- * It records the sandboxes this conversation created or connected, the current sandbox, full
- * outputs that results had to cut, and extends the lifetime of its sandboxes on activity (a
- * lease): abandoned sandboxes die at their HopX timeout, busy ones do not.
+ * It records the sandboxes this conversation created or connected and the current sandbox, and
+ * extends the lifetime of its sandboxes on activity (a lease): abandoned sandboxes die at their
+ * HopX timeout, busy ones do not. (Outputs that results cut are kept in the sandboxes themselves.)
+ *
+ * Sandboxes and the current sandbox live in the state store (src/state/), so that with Redis
+ * another replica can carry the conversation on. This object is a cache of that record: the
+ * transport calls refresh() before serving a request, attach() writes through before it returns
+ * (a created sandbox that cannot be recorded is killed, never orphaned), and the other changes
+ * are written behind and awaited by flush() before a tool's result goes out.
  */
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
 import { BackendUnavailableError, ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
-import { OutputStore } from './output-store.js';
+import { MemoryStateStore } from '../state/memory.js';
+import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
 import { Terminals } from './terminals.js';
 
 export interface ConversationOptions {
@@ -26,24 +33,21 @@ export interface ConversationOptions {
   /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
   defaultSandboxTimeoutSeconds?: number;
   logger: Logger;
+  /** Where the conversation's record lives; default a private in-memory store. */
+  state?: StateStore;
+  /** Who it belongs to (stored with the record). Default: a stdio conversation of "local". */
+  kind?: ConversationMeta['kind'];
+  identity?: string;
+  /** "server", or "key:<fingerprint>" when the caller brought its own HopX key. */
+  account?: string;
+  /** Carry on an existing record (another replica's, or this one's before a restart) instead of creating one. */
+  resume?: ConversationRecord;
 }
 
-export type SandboxOrigin = 'created' | 'connected';
-
-export interface AttachedSandbox {
-  id: string;
-  origin: SandboxOrigin;
-  /** Lease length in seconds (the timeout it was created with); null = never extend. */
-  leaseSeconds: number | null;
-  /** When HopX will kill it, epoch ms; null = unknown or never. */
-  expiresAtMs: number | null;
-  attachedAt: string;
-}
+export type { AttachedSandbox, SandboxOrigin };
 
 export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
 
-/** How many killed ids a conversation remembers for its error messages. */
-const MAX_KILLED_IDS = 100;
 /** Kill calls during end() give up after this long; the sandbox then dies at its timeout. */
 const KILL_TIMEOUT_MS = 15_000;
 /** end() waits this long for creates in flight, so it can kill what they make. */
@@ -56,8 +60,6 @@ export class Conversation {
   readonly logger: Logger;
   readonly keepSandboxes: boolean;
   readonly defaultSandboxTimeoutSeconds: number;
-  /** Full outputs cut from results, served as resources. */
-  readonly outputs = new OutputStore();
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
   readonly terminals = new Terminals();
 
@@ -69,16 +71,90 @@ export class Conversation {
   private readonly creating = new Set<Promise<unknown>>();
   private ending: Promise<void> | null = null;
   private readonly backendUnavailable: () => string | undefined;
+  readonly state: StateStore;
+  readonly meta: ConversationMeta;
+  /** The record exists in the store (created, or resumed). Every store write waits for it. */
+  readonly ready: Promise<void>;
+  /** Store writes not yet awaited (detach, select, expiry updates). */
+  private readonly writes = new Set<Promise<unknown>>();
+  private failedWrite: unknown = null;
 
   constructor(o: ConversationOptions) {
     this.id = o.id;
     this.client = o.client;
     this.backend = o.backend;
     this.backendUnavailable = o.backendUnavailable ?? (() => undefined);
-    this.keepSandboxes = o.keepSandboxes ?? false;
+    this.keepSandboxes = o.keepSandboxes ?? o.resume?.meta.keepSandboxes ?? false;
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
-    this.logger.debug({ backend: o.backend }, 'conversation created');
+    this.state = o.state ?? new MemoryStateStore();
+    this.meta = o.resume?.meta ?? {
+      id: o.id,
+      kind: o.kind ?? 'stdio',
+      identity: o.identity ?? 'local',
+      account: o.account ?? 'server',
+      keepSandboxes: this.keepSandboxes,
+      createdAt: new Date().toISOString(),
+    };
+    if (o.resume) {
+      this.load(o.resume);
+      this.ready = Promise.resolve();
+    } else {
+      this.ready = this.state.createConversation(this.meta);
+      // Awaited by whoever needs it; an unobserved failure must not crash the process.
+      this.ready.catch(() => {});
+    }
+    this.logger.debug({ backend: o.backend, resumed: o.resume !== undefined }, 'conversation created');
+  }
+
+  private load(record: ConversationRecord): void {
+    this.sandboxes.clear();
+    for (const s of record.sandboxes) this.sandboxes.set(s.id, { ...s });
+    this.current = record.current;
+    this.killedIds.clear();
+    for (const id of record.killed) this.killedIds.add(id);
+  }
+
+  /**
+   * Reloads the record from the store (another replica may have attached, detached or selected).
+   * Returns false when the conversation no longer exists there: it was ended elsewhere (idle
+   * expiry on another replica); the caller then drops this copy with abandon().
+   */
+  async refresh(): Promise<boolean> {
+    await this.ready;
+    await this.flush();
+    const record = await this.state.loadConversation(this.id);
+    if (!record) return false;
+    this.load(record);
+    return true;
+  }
+
+  /** Waits for the changes written behind; rethrows the first failure (store unreachable). */
+  async flush(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    const failed = this.failedWrite;
+    this.failedWrite = null;
+    if (failed) throw failed;
+  }
+
+  private writeBehind(write: () => Promise<unknown>): void {
+    const running = this.ready.then(write).catch((error: unknown) => {
+      this.failedWrite ??= error;
+      this.logger.warn({ err: String(error) }, 'conversation change not saved to the state store');
+    });
+    this.writes.add(running);
+    void running.finally(() => this.writes.delete(running));
+  }
+
+  /**
+   * Drops this copy without touching its sandboxes: the conversation was ended elsewhere (its
+   * sandboxes dealt with there), or this replica is handing it over.
+   */
+  abandon(): void {
+    this.ending ??= Promise.resolve();
+    this.terminals.closeAll();
+    this.sandboxes.clear();
+    this.current = null;
   }
 
   get ended(): boolean {
@@ -114,6 +190,22 @@ export class Conversation {
       expiresAtMs: parseTime(info.expiresAt),
       attachedAt: existing?.attachedAt ?? new Date().toISOString(),
     };
+    // Recorded before anyone is told about it: a sandbox we created but could not record would
+    // be nobody's (no replica would ever kill it), so it is killed instead.
+    let recorded: boolean;
+    try {
+      await this.ready;
+      recorded = await this.state.putSandbox(this.id, attached, true);
+    } catch (error) {
+      if (origin === 'created' && !existing) await this.killQuietly(info.id, 'could not be recorded in the state store');
+      throw error;
+    }
+    if (!recorded) {
+      // Ended on another replica while this create ran.
+      if (origin === 'created' && !existing && !this.keepSandboxes) await this.killQuietly(info.id, 'conversation ended during create');
+      this.abandon();
+      throw new ConversationEndedError(this.id);
+    }
     this.sandboxes.set(info.id, attached);
     this.killedIds.delete(info.id);
     this.current = info.id;
@@ -143,12 +235,12 @@ export class Conversation {
       this.killedIds.add(sandboxId);
       if (this.killedIds.size > MAX_KILLED_IDS) this.killedIds.delete(this.killedIds.values().next().value as string);
     }
-    this.outputs.deleteForSandbox(sandboxId);
     this.terminals.closeForSandbox(sandboxId);
     if (this.current === sandboxId) {
-      const rest = [...this.sandboxes.keys()];
-      this.current = rest.length > 0 ? rest[rest.length - 1] : null;
+      const rest = [...this.sandboxes.values()].sort((a, b) => a.attachedAt.localeCompare(b.attachedAt));
+      this.current = rest.length > 0 ? rest[rest.length - 1].id : null;
     }
+    this.writeBehind(() => this.state.removeSandbox(this.id, sandboxId));
   }
 
   isAttached(sandboxId: string): boolean {
@@ -167,6 +259,7 @@ export class Conversation {
   select(sandboxId: string): void {
     if (!this.sandboxes.has(sandboxId)) throw this.notAttached(sandboxId);
     this.current = sandboxId;
+    this.writeBehind(() => this.state.setCurrent(this.id, sandboxId));
   }
 
   /**
@@ -193,6 +286,12 @@ export class Conversation {
     if (!s) return;
     s.expiresAtMs = parseTime(expiresAt);
     if (leaseSeconds !== undefined) s.leaseSeconds = leaseSeconds;
+    this.saveSandbox(s);
+  }
+
+  private saveSandbox(s: AttachedSandbox): void {
+    const copy = { ...s };
+    this.writeBehind(() => this.state.putSandbox(this.id, copy, false));
   }
 
   /**
@@ -211,6 +310,7 @@ export class Conversation {
       .setTimeout(sandboxId, lease, { timeoutMs: 10_000 })
       .then((t) => {
         s.expiresAtMs = parseTime(t.expiresAt) ?? Date.now() + lease * 1000;
+        if (this.sandboxes.get(sandboxId) === s && !this.ending) this.saveSandbox(s);
         this.logger.debug({ sandbox_id: sandboxId, expires_at: t.expiresAt }, 'sandbox lease extended');
       })
       .catch((err: unknown) => {
@@ -219,7 +319,10 @@ export class Conversation {
       .finally(() => this.extending.delete(sandboxId));
   }
 
-  /** Kill the sandboxes it created (unless keepSandboxes); idempotent. */
+  /**
+   * Kill the sandboxes it created (unless keepSandboxes), then delete its record; idempotent.
+   * With several replicas the transport makes sure only one replica ends a conversation (a lease).
+   */
   end(reason: string): Promise<void> {
     if (!this.ending) this.ending = this.shutdown(reason);
     return this.ending;
@@ -236,6 +339,15 @@ export class Conversation {
       clearTimeout(timer);
       if (outcome === 'timeout') this.logger.warn({ reason }, 'sandbox create still in flight; its sandbox will expire at its timeout');
     }
+    // Sandboxes another replica attached are ours to kill too.
+    try {
+      await this.ready;
+      await this.flush().catch(() => {});
+      const record = await this.state.loadConversation(this.id);
+      if (record) this.load(record);
+    } catch (error) {
+      this.logger.warn({ err: String(error) }, 'state store unreachable at conversation end: killing the sandboxes this replica knows of');
+    }
     const created = [...this.sandboxes.values()].filter((s) => s.origin === 'created').map((s) => s.id);
     this.logger.info({ reason, created: created.length, keep: this.keepSandboxes }, 'conversation ending');
     if (this.keepSandboxes) {
@@ -245,7 +357,9 @@ export class Conversation {
     }
     this.sandboxes.clear();
     this.current = null;
-    this.outputs.clear();
+    await this.state.deleteConversation(this.id).catch((error: unknown) => {
+      this.logger.warn({ err: String(error) }, 'conversation record not deleted (state store unreachable); idle expiry will retry');
+    });
     this.logger.info({ reason }, 'conversation cleanup done');
   }
 

@@ -4,8 +4,28 @@ export function sandboxUri(sandboxId: string): string {
   return `hopx://sandboxes/${encodeURIComponent(sandboxId)}`;
 }
 
+/**
+ * Whole outputs that results had to cut are kept in the sandbox's own filesystem, in this folder
+ * (the local backend's agent writes there too): no server memory holds them, and any server
+ * process can serve them. The output resource's id is the file's name.
+ */
+export const KEPT_OUTPUT_DIR = '/tmp/hopx-outputs';
+
+const OUTPUT_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$/;
+
 export function outputUri(sandboxId: string, outputId: string): string {
   return `${sandboxUri(sandboxId)}/outputs/${encodeURIComponent(outputId)}`;
+}
+
+/** The sandbox path of a kept output; null for an id that is not one (no `..`, no `/`). */
+export function keptOutputPath(outputId: string): string | null {
+  return OUTPUT_ID.test(outputId) && !outputId.includes('..') ? `${KEPT_OUTPUT_DIR}/${outputId}` : null;
+}
+
+/** The resource URI for a kept file: the output resource under KEPT_OUTPUT_DIR, else the file resource. */
+export function keptOutputUri(sandboxId: string, path: string): string {
+  const id = path.startsWith(`${KEPT_OUTPUT_DIR}/`) ? path.slice(KEPT_OUTPUT_DIR.length + 1) : '';
+  return keptOutputPath(id) ? outputUri(sandboxId, id) : fileUri(sandboxId, path);
 }
 
 export function metricsUri(sandboxId: string): string {

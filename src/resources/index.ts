@@ -1,5 +1,6 @@
 /**
- * MCP resources: a sandbox's info, metrics and files, full outputs that tool results had to cut,
+ * MCP resources: a sandbox's info, metrics and files, whole outputs that tool results had to cut
+ * (kept in the sandbox),
  * and the template catalogue. Lists and completions show only this conversation's sandboxes, and
  * reads refuse sandboxes the conversation neither created nor connected.
  */
@@ -10,12 +11,15 @@ import { readAll } from '../views/bounded-read.js';
 import { summarize } from '../views/sandbox.js';
 import { metricsView } from '../views/metrics.js';
 import { looksLikeText, mimeTypeFor } from '../views/file-content.js';
-import { fileUri, metricsUri, outputUri, pathFromUriVariable, sandboxUri } from '../conversation/uris.js';
+import { fileUri, KEPT_OUTPUT_DIR, keptOutputPath, metricsUri, outputUri, pathFromUriVariable, sandboxUri } from '../conversation/uris.js';
+import { requireScope, SCOPE_READ } from '../auth/scopes.js';
 
 /** Files larger than this are refused as resources (they would not fit any client anyway). */
 const MAX_FILE_RESOURCE_BYTES = 20 * 1024 * 1024;
 const MAX_COMPLETIONS = 50;
 const COMPLETION_TIMEOUT_MS = 5_000;
+/** Reading any resource needs sandbox:read from OAuth callers (403 insufficient_scope otherwise). */
+const READ_SCOPE = { scopeChallenge: requireScope(SCOPE_READ) };
 
 /** One URI variable, percent-decoding undone. */
 function one(v: string | string[] | undefined): string {
@@ -56,10 +60,24 @@ export function registerResources(server: McpServer, conversation: Conversation,
       .slice(0, MAX_COMPLETIONS);
   const sandboxFor = (args: Record<string, string> | undefined) => args?.sandbox_id || conversation.currentSandboxId;
 
+  /** A sandbox file as resource contents: text when it reads as text, else a base64 blob. */
+  const readFileResource = async (sandboxId: string, path: string, href: string, signal: AbortSignal): Promise<ReadResourceResult> => {
+    const stream = await conversation.client.agent(sandboxId).files.download(path, { signal });
+    const bytes = await readAll(stream, MAX_FILE_RESOURCE_BYTES, () => new ResourceUnavailableError(
+      `${path} is larger than the ${MAX_FILE_RESOURCE_BYTES / 1024 / 1024} MiB resource limit; read it in pages with sandbox_read_file (start_line, line_count), or split it in the sandbox.`,
+    ));
+    const mimeType = mimeTypeFor(path);
+    if (!options.readOnly) conversation.noteActivity(sandboxId);
+    if (looksLikeText(bytes, mimeType)) {
+      return { contents: [{ uri: href, mimeType: mimeType === 'application/octet-stream' ? 'text/plain' : mimeType, text: bytes.toString('utf8') }] };
+    }
+    return { contents: [{ uri: href, mimeType, blob: bytes.toString('base64') }] };
+  };
+
   server.registerResource(
     'templates',
     'hopx://templates',
-    { title: 'Sandbox templates', description: 'Templates available to sandbox_create', mimeType: 'application/json' },
+    { title: 'Sandbox templates', description: 'Templates available to sandbox_create', mimeType: 'application/json', ...READ_SCOPE },
     async (uri, ctx) =>
       guarded(conversation, uri.href, async () => {
         const templates = await conversation.client.templates.list({}, { signal: ctx.mcpReq.signal });
@@ -94,22 +112,12 @@ export function registerResources(server: McpServer, conversation: Conversation,
         },
       },
     }),
-    { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob' },
+    { title: 'Sandbox file', description: 'A file inside one of this conversation\'s sandboxes, as text or base64 blob', ...READ_SCOPE },
     async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
         const path = pathFromUriVariable(variables.path ?? '');
-        const stream = await conversation.client.agent(sandboxId).files.download(path, { signal: ctx.mcpReq.signal });
-        const bytes = await readAll(stream, MAX_FILE_RESOURCE_BYTES, () => new ResourceUnavailableError(
-          `${path} is larger than the ${MAX_FILE_RESOURCE_BYTES / 1024 / 1024} MiB resource limit; split it in the sandbox (e.g. with split or head) and read the parts.`,
-        ));
-        const mimeType = mimeTypeFor(path);
-        const href = fileUri(sandboxId, path);
-        if (!options.readOnly) conversation.noteActivity(sandboxId);
-        if (looksLikeText(bytes, mimeType)) {
-          return { contents: [{ uri: href, mimeType: mimeType === 'application/octet-stream' ? 'text/plain' : mimeType, text: bytes.toString('utf8') }] };
-        }
-        return { contents: [{ uri: href, mimeType, blob: bytes.toString('base64') }] };
+        return readFileResource(sandboxId, path, fileUri(sandboxId, path), ctx.mcpReq.signal);
       }),
   );
 
@@ -121,7 +129,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       }),
       complete: { sandbox_id: completeSandboxId },
     }),
-    { title: 'Sandbox metrics', description: 'CPU, memory, disk and process counts of a sandbox', mimeType: 'application/json' },
+    { title: 'Sandbox metrics', description: 'CPU, memory, disk and process counts of a sandbox', mimeType: 'application/json', ...READ_SCOPE },
     async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
@@ -132,35 +140,36 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'sandbox-output',
     new ResourceTemplate('hopx://sandboxes/{sandbox_id}/outputs/{output_id}', {
-      list: async () => ({
-        resources: conversation.outputs.list().map((o) => ({
-          uri: outputUri(o.sandboxId, o.id),
-          name: `${o.label} ${o.id}`,
-          mimeType: o.mimeType,
-          description: `Full ${o.label} (${o.bytes} bytes) from a tool result in sandbox ${o.sandboxId}`,
-        })),
-      }),
-      complete: {
-        sandbox_id: completeSandboxId,
-        output_id: (value, context) =>
-          conversation.outputs
-            .list()
-            .filter((o) => o.id.startsWith(value) && (!context?.arguments?.sandbox_id || o.sandboxId === context.arguments.sandbox_id))
-            .map((o) => o.id)
-            .slice(0, MAX_COMPLETIONS),
+      list: async (ctx) => {
+        // Kept outputs live in each sandbox's KEPT_OUTPUT_DIR: list what is there now.
+        const listed = await Promise.all(
+          conversation.attachedSandboxes().map(async (s) => {
+            const entries = await conversation.client
+              .agent(s.id)
+              .files.list(KEPT_OUTPUT_DIR, { signal: ctx.mcpReq.signal, timeoutMs: COMPLETION_TIMEOUT_MS })
+              .catch(() => []);
+            return entries
+              .filter((e) => !e.isDirectory && keptOutputPath(e.name))
+              .map((e) => ({
+                uri: outputUri(s.id, e.name),
+                name: e.name,
+                mimeType: mimeTypeFor(e.name),
+                description: `Whole output (${e.size} bytes) that a tool result cut, kept in sandbox ${s.id} at ${KEPT_OUTPUT_DIR}/${e.name}`,
+              }));
+          }),
+        );
+        return { resources: listed.flat() };
       },
+      complete: { sandbox_id: completeSandboxId },
     }),
-    { title: 'Full tool output', description: 'The whole output that a tool result cut to fit its budget' },
-    async (uri, variables) =>
+    { title: 'Whole tool output', description: `The whole output that a tool result cut to fit its budget, kept in the sandbox under ${KEPT_OUTPUT_DIR}`, ...READ_SCOPE },
+    async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
         const outputId = one(variables.output_id);
-        const o = conversation.outputs.get(sandboxId, outputId);
-        if (!o) {
-          throw new ResourceMissingError(`No output "${outputId}" for sandbox ${sandboxId}: outputs are kept for this conversation only, and the least recently used are dropped when the store is full. Rerun the tool to get it again.`);
-        }
-        const href = outputUri(sandboxId, outputId);
-        return { contents: [o.text !== undefined ? { uri: href, mimeType: o.mimeType, text: o.text } : { uri: href, mimeType: o.mimeType, blob: o.blob ?? '' }] };
+        const path = keptOutputPath(outputId);
+        if (!path) throw new ResourceMissingError(`"${outputId}" is not an output id; take one from a tool result or from resources/list.`);
+        return readFileResource(sandboxId, path, outputUri(sandboxId, outputId), ctx.mcpReq.signal);
       }),
   );
 
@@ -178,7 +187,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
       }),
       complete: { sandbox_id: completeSandboxId },
     }),
-    { title: 'Sandbox info', description: 'Status, template, region and expiry of a sandbox', mimeType: 'application/json' },
+    { title: 'Sandbox info', description: 'Status, template, region and expiry of a sandbox', mimeType: 'application/json', ...READ_SCOPE },
     async (uri, variables, ctx) =>
       guarded(conversation, uri.href, async () => {
         const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));

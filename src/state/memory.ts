@@ -36,6 +36,7 @@ export class MemoryStateStore implements StateStore {
 
   createConversation(meta: ConversationMeta): Promise<void> {
     this.conversations.set(meta.id, { meta: { ...meta }, sandboxes: new Map(), current: null, killed: [] });
+    this.lastSeen.set(meta.id, Date.now());
     return Promise.resolve();
   }
 
@@ -94,7 +95,9 @@ export class MemoryStateStore implements StateStore {
   }
 
   touch(conversationId: string, nowMs: number): Promise<void> {
-    this.lastSeen.set(conversationId, nowMs);
+    // Like Redis ZADD XX GT: never resurrect an ended conversation, never move back in time.
+    const seen = this.lastSeen.get(conversationId);
+    if (seen !== undefined && nowMs > seen) this.lastSeen.set(conversationId, nowMs);
     return Promise.resolve();
   }
 

@@ -4,7 +4,8 @@ import { defineSandboxTool, type ToolDefinition } from './tool.js';
 const sandboxCacheStats = defineSandboxTool({
   name: 'sandbox_cache_stats',
   title: 'Cache statistics',
-  description: "Statistics of the sandbox agent's execution cache: size, hits, misses, hit rate.",
+  description: (backend) =>
+    backend === 'local' ? "Size, hits and misses of the sandbox's Go build cache." : "Size, hits and misses of the sandbox agent's execution cache.",
   toolset: 'cache',
   kind: 'read',
   input: z.strictObject({}),
@@ -19,10 +20,12 @@ const sandboxCacheStats = defineSandboxTool({
 const sandboxCacheClear = defineSandboxTool({
   name: 'sandbox_cache_clear',
   title: 'Clear cache',
-  description: "Empty the sandbox agent's execution cache (files and variables are not touched).",
+  description: (backend) =>
+    `Empty ${backend === 'local' ? "the sandbox's Go build cache" : "the sandbox agent's execution cache"}; files and variables are not touched.`,
   toolset: 'cache',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({}),
   output: z.object({ sandbox_id: z.string(), entries_removed: z.number().nullable(), message: z.string().nullable() }),
   async handle(ctx) {

@@ -1,35 +1,36 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { fitStreams, seconds, streamSection } from './result.js';
-import { ENV_PARAM, WORKING_DIR_PARAM } from './code.js';
+import { fitStreams, keptLink } from './kept.js';
+import { seconds, streamSection } from './result.js';
+import { inTheSandbox, RUN_ENV, WORKING_DIR } from './params.js';
 
 const sandboxRunCommand = defineSandboxTool({
   name: 'sandbox_run_command',
   title: 'Run shell command',
-  description:
-    'Run a shell command line (bash -c) inside the remote sandbox, not on the local machine, e.g. "pip install requests" or "ls -la". ' +
-    'With background: true it returns a process_id at once (for servers and long jobs); otherwise it waits. Long output is cut (head and tail kept).',
+  description: (backend) =>
+    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs). ` +
+    'Long output is cut (head and tail kept).',
   toolset: 'commands',
   kind: 'write',
   input: z.strictObject({
-    command: z.string().min(1).max(100_000).describe('The command line, run with bash -c, e.g. "python3 -m http.server 8000".'),
-    timeout_seconds: z.number().int().min(1).max(3600).default(60).describe('Stop it after this many seconds. Default 60 (waiting runs are capped by your client\'s own timeout; use background for long work).'),
-    working_dir: WORKING_DIR_PARAM,
-    env: ENV_PARAM,
-    background: z.boolean().default(false).describe('Start it and return its process_id without waiting. Default false.'),
+    command: z.string().min(1).max(100_000).describe('e.g. "ls -la"'),
+    timeout_seconds: z.number().int().min(1).max(3600).default(60).describe('Your client may give up sooner: use background for long work.'),
+    working_dir: WORKING_DIR,
+    env: RUN_ENV,
+    background: z.boolean().default(false).describe('Return a process_id without waiting.'),
   }),
   output: z.object({
     sandbox_id: z.string(),
     background: z.boolean(),
-    process_id: z.string().nullable().describe('Set for background commands'),
+    process_id: z.string().nullable(),
     success: z.boolean().nullable(),
     exit_code: z.number().nullable(),
     stdout: z.string(),
     stderr: z.string(),
     execution_time_seconds: z.number().nullable(),
     truncated: z.boolean(),
-    stdout_full_uri: z.string().nullable(),
-    stderr_full_uri: z.string().nullable(),
+    stdout_full_path: z.string().nullable().describe('Sandbox file with the whole stdout when cut; page it with sandbox_read_file start_line'),
+    stderr_full_path: z.string().nullable().describe('Sandbox file with the whole stderr when cut'),
   }),
   async handle(ctx, args) {
     const options = { command: args.command, timeoutSeconds: args.timeout_seconds, workingDir: args.working_dir, env: args.env };
@@ -47,18 +48,17 @@ const sandboxRunCommand = defineSandboxTool({
           stderr: '',
           execution_time_seconds: null,
           truncated: false,
-          stdout_full_uri: null,
-          stderr_full_uri: null,
+          stdout_full_path: null,
+          stderr_full_path: null,
         },
       };
     }
     const r = await ctx.agent.commands.run(options, ctx.call);
-    const [stdout, stderr] = fitStreams(
-      ctx.conversation,
-      ctx.sandboxId,
+    const [stdout, stderr] = await fitStreams(
+      ctx,
       [
-        { name: 'stdout', text: r.stdout },
-        { name: 'stderr', text: r.stderr },
+        { name: 'stdout', text: r.stdout, kept: r.keptOutputs.stdout },
+        { name: 'stderr', text: r.stderr, kept: r.keptOutputs.stderr },
       ],
       ctx.budget.textChars,
     );
@@ -67,6 +67,7 @@ const sandboxRunCommand = defineSandboxTool({
     if (stderr.text) lines.push(streamSection('stderr', stderr.text));
     return {
       text: lines.join('\n'),
+      content: [stdout, stderr].flatMap((s) => (s.fullPath ? [keptLink(ctx, { path: s.fullPath }, s.name)] : [])),
       structured: {
         sandbox_id: ctx.sandboxId,
         background: false,
@@ -77,8 +78,8 @@ const sandboxRunCommand = defineSandboxTool({
         stderr: stderr.text,
         execution_time_seconds: r.executionTimeSeconds,
         truncated: stdout.truncated || stderr.truncated,
-        stdout_full_uri: stdout.fullOutputUri,
-        stderr_full_uri: stderr.fullOutputUri,
+        stdout_full_path: stdout.fullPath,
+        stderr_full_path: stderr.fullPath,
       },
     };
   },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MASKED_VALUE } from '../client/env.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
-import { ENV_NAME } from './code.js';
+import { ENV_NAME, ENV_VARS } from './params.js';
 import { cutMiddle } from '../text/cut.js';
 import { allocate, looksSecret, maskValue } from './result.js';
 
@@ -9,18 +9,17 @@ const NAME = ENV_NAME;
 
 const sandboxGetEnv = defineSandboxTool({
   name: 'sandbox_get_env',
-  title: 'Get environment variables',
-  description:
-    'Show the environment variables set in the remote sandbox. Values of secret-looking names (TOKEN, KEY, PASSWORD, ...) are masked unless reveal_secrets is true.',
+  title: 'Get env vars',
+  description: 'Environment variables of the sandbox; secret-looking ones (TOKEN, KEY...) masked unless reveal_secrets.',
   toolset: 'env',
   kind: 'read',
   input: z.strictObject({
-    reveal_secrets: z.boolean().default(false).describe('Show the values of secret-looking variables too. Default false; they then enter the transcript.'),
+    reveal_secrets: z.boolean().default(false).describe('Show secret values too; they enter the transcript.'),
   }),
   output: z.object({
     sandbox_id: z.string(),
     variables: z.record(z.string(), z.string()),
-    masked: z.array(z.string()).describe('Names whose values were masked'),
+    masked: z.array(z.string()),
   }),
   async handle(ctx, args) {
     const all = await ctx.agent.env.getAll(ctx.call);
@@ -72,14 +71,15 @@ async function readFromShell(ctx: SandboxToolContext, names: string[]): Promise<
 
 const sandboxSetEnv = defineSandboxTool({
   name: 'sandbox_set_env',
-  title: 'Set environment variables',
-  description: 'Set environment variables in the remote sandbox for later runs and commands: merged into the existing ones (default) or replacing them all.',
+  title: 'Set env vars',
+  description: 'Set environment variables in the sandbox for later runs and commands.',
   toolset: 'env',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
-    variables: z.record(NAME, z.string().max(100_000)).describe('Variables to set, e.g. {"API_URL": "https://example.com", "DEBUG": "1"}.'),
-    mode: z.enum(['merge', 'replace']).default('merge').describe('"merge" (default) keeps other variables; "replace" removes every variable not given here.'),
+    variables: ENV_VARS.describe('e.g. {"DEBUG": "1"}'),
+    mode: z.enum(['merge', 'replace']).default('merge').describe('"replace" removes every variable not given.'),
   }),
   output: z.object({ sandbox_id: z.string(), mode: z.enum(['merge', 'replace']), names: z.array(z.string()) }),
   async handle(ctx, args) {
@@ -96,12 +96,13 @@ const sandboxSetEnv = defineSandboxTool({
 
 const sandboxDeleteEnv = defineSandboxTool({
   name: 'sandbox_delete_env',
-  title: 'Delete environment variable',
-  description: 'Remove one environment variable from the remote sandbox.',
+  title: 'Delete env var',
+  description: 'Remove one environment variable from the sandbox.',
   toolset: 'env',
   kind: 'destructive',
   idempotent: true,
-  input: z.strictObject({ name: NAME.describe('Name of the variable to remove, e.g. "DEBUG".') }),
+  confirmation: true,
+  input: z.strictObject({ name: NAME.describe('e.g. "DEBUG"') }),
   output: z.object({ sandbox_id: z.string(), name: z.string() }),
   async handle(ctx, args) {
     await ctx.agent.env.delete(args.name, ctx.call);

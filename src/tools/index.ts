@@ -7,9 +7,11 @@
  * schema parsing, and error translation through `toToolError`.
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import { requireScope, scopeForKind } from '../auth/scopes.js';
 import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
 import type { Conversation } from '../conversation/conversation.js';
-import { annotationsFor, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
+import { leanInputSchema, leanOutputSchema } from './advertise.js';
+import { annotationsFor, descriptionFor, inputFor, OFF_BY_DEFAULT, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
 import sandboxTools from './sandbox.js';
 import codeTools from './code.js';
@@ -21,8 +23,9 @@ import previewTools from './preview.js';
 import metricsTools from './metrics.js';
 import cacheTools from './cache.js';
 import terminalTools from './terminal.js';
+import desktopTools from './desktop.js';
 
-export { TOOLSETS, type Toolset } from './tool.js';
+export { OFF_BY_DEFAULT, TOOLSETS, descriptionFor, inputFor, type BackendKind, type Toolset } from './tool.js';
 
 export const allTools: readonly ToolDefinition[] = [
   ...sandboxTools,
@@ -35,10 +38,11 @@ export const allTools: readonly ToolDefinition[] = [
   ...metricsTools,
   ...cacheTools,
   ...terminalTools,
+  ...desktopTools,
 ];
 
 export interface ToolFilter {
-  /** Toolset names to enable; undefined or empty = all. */
+  /** Toolset names to enable; undefined or empty = all but OFF_BY_DEFAULT. */
   toolsets?: readonly string[];
   /** Drop every tool whose kind is not `read`. */
   readOnly?: boolean;
@@ -55,37 +59,35 @@ export function checkToolsets(names: readonly string[]): Toolset[] {
 
 export function filterTools(tools: readonly ToolDefinition[], filter: ToolFilter = {}): ToolDefinition[] {
   const sets = filter.toolsets && filter.toolsets.length > 0 ? new Set(checkToolsets(filter.toolsets)) : null;
-  return tools.filter((t) => (sets === null || sets.has(t.toolset)) && (!filter.readOnly || t.kind === 'read'));
+  const enabled = (t: ToolDefinition) => (sets === null ? !OFF_BY_DEFAULT.includes(t.toolset) : sets.has(t.toolset));
+  return tools.filter((t) => enabled(t) && (!filter.readOnly || t.kind === 'read'));
 }
 
 type StandardProps = StandardSchemaWithJSON['~standard'];
-
-/**
- * The JSON Schema a tool advertises, without the `$schema` line zod adds to every schema: 2020-12
- * is MCP's default dialect, and tools/list is sent to the model on every turn.
- */
-function lean(convert: StandardProps['jsonSchema']): StandardProps['jsonSchema'] {
-  const strip = (schema: Record<string, unknown>) => {
-    const { $schema: _dialect, ...rest } = schema;
-    return rest;
-  };
-  return { input: (o) => strip(convert.input(o)), output: (o) => strip(convert.output(o)) };
-}
+type AnyObject = ReturnType<typeof inputFor>;
 
 /**
  * The SDK validates arguments before calling the handler and reports failures as a raw zod
- * message. Registering this wrapper (same JSON Schema in tools/list, validation always passing)
- * lets the seam validate with the real schema and phrase the error itself.
+ * message. Registering this wrapper (the lean JSON Schema in tools/list, validation always
+ * passing) lets the seam validate with the real schema and phrase the error itself.
  */
-function advertiseOnly(schema: ToolDefinition['input']): StandardSchemaWithJSON {
+function advertiseOnly(schema: AnyObject): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+  const jsonSchema: StandardProps['jsonSchema'] = {
+    input: (o) => leanInputSchema(std.jsonSchema.input(o)),
+    output: (o) => leanInputSchema(std.jsonSchema.output(o)),
+  };
+  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema } } as StandardSchemaWithJSON;
 }
 
 /** The output schema as is (the SDK still validates results with it), advertised lean. */
-function advertisedOutput(schema: NonNullable<ToolDefinition['output']>): StandardSchemaWithJSON {
+function advertisedOutput(schema: NonNullable<ToolDefinition['output']>, inputNames: readonly string[]): StandardSchemaWithJSON {
   const std = schema['~standard'] as unknown as StandardProps;
-  return { '~standard': { ...std, jsonSchema: lean(std.jsonSchema) } } as StandardSchemaWithJSON;
+  const jsonSchema: StandardProps['jsonSchema'] = {
+    input: (o) => leanOutputSchema(std.jsonSchema.input(o), inputNames),
+    output: (o) => leanOutputSchema(std.jsonSchema.output(o), inputNames),
+  };
+  return { '~standard': { ...std, jsonSchema } } as StandardSchemaWithJSON;
 }
 
 export interface RegisterDeps {
@@ -95,6 +97,21 @@ export interface RegisterDeps {
   readOnly?: boolean;
   /** How often a call with a progress token gets a keepalive progress notification. Default 5 000 ms. */
   progressIntervalMs?: number;
+  /** Hosting hooks around every call (per-caller limits, metrics); see ToolCallHooks. */
+  hooks?: ToolCallHooks;
+}
+
+/** How a call ended: a result, a refused input, a domain error, or an unexpected failure. */
+export type ToolCallOutcome = 'ok' | 'error' | 'invalid_input' | 'failed';
+
+/**
+ * Seams for the HTTP host (src/transports/hosting): `around` may refuse a call with a result before
+ * it runs (a per-caller limit) or hold something for its duration; `ended` sees every call's
+ * outcome and duration (metrics). Both are optional; stdio uses neither.
+ */
+export interface ToolCallHooks {
+  around?(call: { tool: ToolDefinition; conversation: Conversation; mcp: ServerContext }, run: () => Promise<CallToolResult>): Promise<CallToolResult>;
+  ended?(call: { tool: ToolDefinition; outcome: ToolCallOutcome; seconds: number; error?: unknown }): void;
 }
 
 export const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
@@ -121,17 +138,25 @@ function startKeepalive(tool: ToolDefinition, mcp: ServerContext, intervalMs: nu
 }
 
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
+  const { backend } = deps.conversation;
   for (const tool of tools) {
+    const input = inputFor(tool, backend);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
-        description: tool.description,
-        inputSchema: advertiseOnly(tool.input),
-        outputSchema: tool.output ? advertisedOutput(tool.output) : undefined,
+        description: descriptionFor(tool, backend),
+        inputSchema: advertiseOnly(input),
+        outputSchema: tool.output && !tool.confirmation ? advertisedOutput(tool.output, Object.keys(input.shape)) : undefined,
         annotations: annotationsFor(tool),
+        // OAuth callers only (stdio and the static token carry no scopes): 403 insufficient_scope.
+        scopeChallenge: requireScope(scopeForKind(tool.kind)),
       },
-      ((args: unknown, mcp: ServerContext) => runTool(tool, args, mcp, deps)) as never,
+      ((args: unknown, mcp: ServerContext) => {
+        const around = deps.hooks?.around;
+        if (!around) return runTool(tool, args, mcp, deps);
+        return around({ tool, conversation: deps.conversation, mcp }, () => runTool(tool, args, mcp, deps));
+      }) as never,
     );
   }
 }
@@ -140,9 +165,12 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   const { conversation, budget } = deps;
   const logger = conversation.logger.child({ tool: tool.name });
   const started = performance.now();
-  const validated = validateInput(tool.name, tool.input, rawArgs);
+  const ended = (outcome: ToolCallOutcome, error?: unknown) =>
+    deps.hooks?.ended?.({ tool, outcome, seconds: (performance.now() - started) / 1000, error });
+  const validated = validateInput(tool.name, inputFor(tool, conversation.backend), rawArgs);
   if (!validated.ok) {
     logger.info({ outcome: 'invalid_input' }, 'tool call rejected');
+    ended('invalid_input');
     return { content: [{ type: 'text', text: validated.message }], isError: true };
   }
   const args = validated.value;
@@ -151,6 +179,10 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   try {
     conversation.assertActive();
     const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp, readOnly: deps.readOnly === true }, args);
+    // Changes to the conversation (current sandbox, detach, expiry) are saved before the result
+    // goes out: the caller's next request may land on another replica. A failure is logged; the
+    // action itself happened, so the result stands.
+    await conversation.flush().catch((error: unknown) => logger.warn({ err: String(error) }, 'conversation change not saved'));
     const content: ContentBlock[] = [];
     if (out.text !== '') content.push({ type: 'text', text: out.text });
     if (out.content) content.push(...out.content);
@@ -158,6 +190,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     if (out.isError) result.isError = true;
     else if (tool.output) result.structuredContent = tool.output.parse(out.structured) as Record<string, unknown>;
     logger.info({ sandbox_id: explicitSandbox ?? conversation.currentSandboxId, ms: Math.round(performance.now() - started), outcome: out.isError ? 'error' : 'ok' }, 'tool call');
+    ended(out.isError ? 'error' : 'ok');
     return result;
   } catch (err) {
     const ms = Math.round(performance.now() - started);
@@ -166,8 +199,10 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
       // With no backend the whole explanation was logged once at startup; each call logs only its name.
       const message = name === 'BackendUnavailableError' ? undefined : sanitizeMessage((err as Error).message);
       logger.info({ ms, outcome: 'error', error: name, message }, 'tool call failed');
+      ended('error', err);
     } else {
       logger.error({ ms, err }, 'tool call failed unexpectedly');
+      ended('failed', err);
     }
     return toToolError(err);
   } finally {

@@ -21,11 +21,20 @@ function metricsText(title: string, v: z.infer<typeof MetricsOut>): string {
   return `${title} of sandbox ${v.sandbox_id}: ${parts.join(', ')}.`;
 }
 
-/** Both metrics tools read /metrics/snapshot; they differ in what their text puts first. */
+/** What sandbox_get_metrics returns: the sandbox's resources. */
+const SystemMetricsOut = MetricsOut.pick({ sandbox_id: true, uptime_seconds: true, cpu: true, memory: true, disk: true, processes: true });
+/** What sandbox_get_agent_metrics returns: the agent's own counters. */
+const AgentMetricsOut = MetricsOut.pick({ sandbox_id: true, uptime_seconds: true, total_requests: true, total_errors: true, total_executions: true, active_executions: true });
+
+/**
+ * Both metrics tools read one snapshot (/metrics/snapshot); each returns its own part of it (the
+ * output schema keeps only those fields), so the two never answer the same thing.
+ */
 function metricsTool(spec: {
   name: string;
   title: string;
   description: string;
+  output: typeof SystemMetricsOut | typeof AgentMetricsOut;
   read: (ctx: SandboxToolContext) => Promise<MetricsSnapshot>;
   text: (v: z.infer<typeof MetricsOut>) => string;
 }): ToolDefinition {
@@ -36,7 +45,7 @@ function metricsTool(spec: {
     toolset: 'metrics',
     kind: 'read',
     input: z.strictObject({}),
-    output: MetricsOut,
+    output: spec.output,
     async handle(ctx) {
       const v = metricsView(ctx.sandboxId, await spec.read(ctx));
       return { text: spec.text(v), structured: v };
@@ -47,7 +56,8 @@ function metricsTool(spec: {
 const sandboxGetMetrics = metricsTool({
   name: 'sandbox_get_metrics',
   title: 'Get sandbox metrics',
-  description: 'Snapshot of CPU, memory, disk and process counts inside the remote sandbox.',
+  description: 'CPU, memory, disk and process counts of the sandbox, now.',
+  output: SystemMetricsOut,
   read: (ctx) => ctx.agent.metrics(ctx.call),
   text: (v) => metricsText('System metrics', v),
 });
@@ -55,7 +65,8 @@ const sandboxGetMetrics = metricsTool({
 const sandboxGetAgentMetrics = metricsTool({
   name: 'sandbox_get_agent_metrics',
   title: 'Get agent metrics',
-  description: "Counters of the sandbox's HopX agent: requests, errors, executions (total and active).",
+  description: "Request, error and execution counters of the sandbox's agent (which runs the tool calls in it); for CPU, memory, disk: sandbox_get_metrics.",
+  output: AgentMetricsOut,
   read: (ctx) => ctx.agent.agentMetrics(ctx.call),
   text: (v) =>
     `Agent metrics of sandbox ${v.sandbox_id}: requests ${v.total_requests ?? '?'}, errors ${v.total_errors ?? '?'}, ` +
@@ -65,7 +76,7 @@ const sandboxGetAgentMetrics = metricsTool({
 const sandboxGetAgentInfo = defineSandboxTool({
   name: 'sandbox_get_agent_info',
   title: 'Get agent info',
-  description: "Version, OS, architecture and supported languages of the sandbox's HopX agent.",
+  description: "Version, OS, architecture and languages of the sandbox's agent.",
   toolset: 'metrics',
   kind: 'read',
   input: z.strictObject({}),
@@ -77,7 +88,7 @@ const sandboxGetAgentInfo = defineSandboxTool({
     arch: z.string().nullable(),
     uptime_seconds: z.number().nullable(),
     languages: z.array(z.string()),
-    details: z.record(z.string(), z.unknown()).describe('Other fields the agent reported'),
+    details: z.record(z.string(), z.unknown()),
   }),
   async handle(ctx) {
     const i = await ctx.agent.info(ctx.call);

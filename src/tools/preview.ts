@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
+import { defineSandboxTool, type BackendKind, type SandboxToolContext, type ToolDefinition } from './tool.js';
 
 type Listening = 'all_interfaces' | 'localhost_only' | 'not_listening' | 'unknown';
 
@@ -32,36 +32,50 @@ async function probeListening(ctx: SandboxToolContext, port: number): Promise<Li
   }
 }
 
-const ADVICE: Record<Listening, string> = {
-  all_interfaces: '',
-  localhost_only: ' Warning: the server listens on 127.0.0.1 only, so the URL will not reach it; restart it bound to 0.0.0.0.',
-  not_listening: ' Nothing listens on that port yet: start the server (in the background, bound to 0.0.0.0) first.',
-  unknown: '',
+/**
+ * HopX cloud reaches a port from outside the VM, so a server bound to 127.0.0.1 is unreachable
+ * there; the local backend forwards to 127.0.0.1 inside the sandbox, so any address works.
+ */
+const ADVICE: Record<BackendKind, Record<Listening, string>> = {
+  cloud: {
+    all_interfaces: '',
+    localhost_only: ' Warning: the server listens on 127.0.0.1 only, so the URL will not reach it; restart it bound to 0.0.0.0.',
+    not_listening: ' Nothing listens on that port yet: start the server (in the background, bound to 0.0.0.0) first.',
+    unknown: '',
+  },
+  local: {
+    all_interfaces: '',
+    localhost_only: '',
+    not_listening: ' Nothing listens on that port yet: start the server (in the background) first.',
+    unknown: '',
+  },
 };
 
 const sandboxGetPreviewUrl = defineSandboxTool({
   name: 'sandbox_get_preview_url',
   title: 'Get preview URL',
-  description:
-    'Get the URL at which a port of the remote sandbox can be reached, e.g. a web server started in the background, and check that something listens on it. ' +
-    'The server must listen on 0.0.0.0, not 127.0.0.1. On HopX cloud the URL is public: anyone with it can open it.',
+  description: (backend) =>
+    backend === 'local'
+      ? 'The URL of a port of the sandbox (say, a server started in the background), and whether something listens there. The URL is on this machine (127.0.0.1).'
+      : 'The URL of a port of the sandbox (say, a server started in the background, listening on 0.0.0.0), and whether something listens there. ' +
+        'Public: anyone with it can open it.',
   toolset: 'preview',
   kind: 'read',
   idempotent: true,
   input: z.strictObject({
-    port: z.number().int().min(1).max(65_535).describe('Port the server listens on inside the sandbox, e.g. 8000.'),
+    port: z.number().int().min(1).max(65_535).describe('e.g. 8000'),
   }),
   output: z.object({
     sandbox_id: z.string(),
     port: z.number(),
     url: z.string(),
-    listening: z.enum(['all_interfaces', 'localhost_only', 'not_listening', 'unknown']).describe('What listens on the port inside the sandbox'),
+    listening: z.enum(['all_interfaces', 'localhost_only', 'not_listening', 'unknown']),
   }),
   async handle(ctx, args) {
     const [url, listening] = await Promise.all([ctx.agent.previewUrl(args.port, ctx.call), probeListening(ctx, args.port)]);
     const note = ctx.conversation.backend === 'local' ? ' (local backend: reachable from this machine only)' : ' (public URL, no authentication)';
     return {
-      text: `Port ${args.port} of sandbox ${ctx.sandboxId}: ${url}${note}.${ADVICE[listening]}`,
+      text: `Port ${args.port} of sandbox ${ctx.sandboxId}: ${url}${note}.${ADVICE[ctx.conversation.backend][listening]}`,
       structured: { sandbox_id: ctx.sandboxId, port: args.port, url, listening },
     };
   },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
-import { allocate, fitList, fitStreams, streamSection } from './result.js';
+import { fitStreams } from './kept.js';
+import { allocate, fitList, streamSection } from './result.js';
+import { PROCESS_ID } from './params.js';
 
 const BackgroundProcessOut = z.object({
   process_id: z.string(),
@@ -13,8 +15,8 @@ const BackgroundProcessOut = z.object({
   ended_at: z.string().nullable(),
   stdout: z.string().nullable(),
   stderr: z.string().nullable(),
-  stdout_full_uri: z.string().nullable(),
-  stderr_full_uri: z.string().nullable(),
+  stdout_full_path: z.string().nullable(),
+  stderr_full_path: z.string().nullable(),
 });
 
 const SystemProcessOut = z.object({
@@ -32,13 +34,12 @@ const MAX_SYSTEM_PROCESSES = 200;
 const sandboxListProcesses = defineSandboxTool({
   name: 'sandbox_list_processes',
   title: 'List processes',
-  description:
-    'List background runs and commands started in the remote sandbox, with their status and latest output; or, with kind "system", every OS process in it.',
+  description: 'Background runs and commands in the sandbox, with status and latest output; with kind "system", every OS process in it.',
   toolset: 'code',
   kind: 'read',
   input: z.strictObject({
-    kind: z.enum(['background', 'system']).default('background').describe('"background" (default): runs started by sandbox_run_code_background / background commands; "system": OS processes.'),
-    process_id: z.string().min(1).max(128).optional().describe('Only this background process (its full status and output).'),
+    kind: z.enum(['background', 'system']).default('background').describe('"system": OS processes.'),
+    process_id: PROCESS_ID.optional().describe('Only this background process.'),
   }),
   output: z.object({
     sandbox_id: z.string(),
@@ -85,10 +86,9 @@ const sandboxListProcesses = defineSandboxTool({
       list.map((p) => (p.stdout?.length ?? 0) + (p.stderr?.length ?? 0)),
       ctx.budget.textChars,
     );
-    const processes = list.map((p, i) => {
-      const [out, err] = fitStreams(
-        ctx.conversation,
-        ctx.sandboxId,
+    const processes = await Promise.all(list.map(async (p, i) => {
+      const [out, err] = await fitStreams(
+        ctx,
         [
           { name: `stdout of ${p.processId}`, text: p.stdout ?? '' },
           { name: `stderr of ${p.processId}`, text: p.stderr ?? '' },
@@ -106,10 +106,10 @@ const sandboxListProcesses = defineSandboxTool({
         ended_at: p.endedAt,
         stdout: p.stdout === null ? null : out.text,
         stderr: p.stderr === null ? null : err.text,
-        stdout_full_uri: out.fullOutputUri,
-        stderr_full_uri: err.fullOutputUri,
+        stdout_full_path: out.fullPath,
+        stderr_full_path: err.fullPath,
       };
-    });
+    }));
     const blocks = processes.map((p) => {
       const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}`;
       // The same stream markers as sandbox_run_code.
@@ -127,12 +127,13 @@ const sandboxListProcesses = defineSandboxTool({
 const sandboxKillProcess = defineSandboxTool({
   name: 'sandbox_kill_process',
   title: 'Kill process',
-  description: 'Stop a background process in the remote sandbox by its process_id (from sandbox_run_code_background or a background command).',
+  description: 'Stop a background run or command in the sandbox.',
   toolset: 'code',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
-    process_id: z.string().min(1).max(128).describe('The process_id to stop, as returned when it was started.'),
+    process_id: PROCESS_ID,
   }),
   output: z.object({ sandbox_id: z.string(), process_id: z.string(), status: z.string() }),
   async handle(ctx, args) {

@@ -1,46 +1,4 @@
-/**
- * Small pure helpers for tool results: fitting outputs into the budget (cut by src/text/cut.ts)
- * and short text formatting.
- */
-import type { Conversation } from '../conversation/conversation.js';
-import { outputUri } from '../conversation/uris.js';
-import { cutMiddle } from '../text/cut.js';
-
-export interface FittedStream {
-  name: string;
-  text: string;
-  truncated: boolean;
-  totalBytes: number;
-  /** Where the whole stream can be read, when it was cut. */
-  fullOutputUri: string | null;
-}
-
-/**
- * Fits several outputs (stdout, stderr, ...) into one budget. Small streams keep everything; the
- * rest share what is left evenly. A cut stream is stored whole in the conversation and its marker
- * names the resource URI that serves it.
- */
-export function fitStreams(
-  conversation: Conversation,
-  sandboxId: string,
-  streams: { name: string; text: string; mimeType?: string }[],
-  budgetChars: number,
-): FittedStream[] {
-  const allowance = allocate(
-    streams.map((s) => s.text.length),
-    budgetChars,
-  );
-  return streams.map((s, i) => {
-    const totalBytes = Buffer.byteLength(s.text);
-    if (s.text.length <= allowance[i]) {
-      return { name: s.name, text: s.text, truncated: false, totalBytes, fullOutputUri: null };
-    }
-    const stored = conversation.outputs.put({ sandboxId, label: s.name, mimeType: s.mimeType ?? 'text/plain', text: s.text });
-    const uri = outputUri(sandboxId, stored.id);
-    const cut = cutMiddle(s.text, { maxChars: allowance[i] }, { label: s.name, where: uri });
-    return { name: s.name, text: cut.text, truncated: true, totalBytes, fullOutputUri: uri };
-  });
-}
+/** Small pure helpers for tool results: sharing the output budget and short text formatting. */
 
 /** Splits `budget` across items of the given lengths: small ones whole, the rest evenly. */
 export function allocate(lengths: number[], budget: number): number[] {

@@ -6,15 +6,16 @@
 import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/server';
 import type { RichOutput } from '../client/types.js';
-import type { Conversation } from '../conversation/conversation.js';
-import { outputUri } from '../conversation/uris.js';
 import { cutMiddle } from '../text/cut.js';
+import { keepInSandbox, keptLink } from './kept.js';
+import type { SandboxToolContext } from './tool.js';
 
 export const RichOutputSummary = z.object({
   mime_type: z.string(),
   summary: z.string().describe('Short text description or rendering'),
   inline: z.boolean().describe('Whether the content itself is in this result (images: as image content)'),
   resource_uri: z.string().nullable().describe('hopx:// resource with the full content, when kept aside'),
+  full_path: z.string().nullable().describe('Sandbox file with the full content, when kept aside'),
 });
 export type RichOutputSummary = z.infer<typeof RichOutputSummary>;
 
@@ -37,31 +38,40 @@ export function looksLikeImage(b: Buffer, mimeType: string): boolean {
   }
 }
 const SUMMARY_CHARS = 2_000;
+const NOT_KEPT = { resource_uri: null, full_path: null };
+
+/** File extension for a kept rich output, so its resource is served with the right MIME type. */
+function extensionFor(mimeType: string): string {
+  const known: Record<string, string> = {
+    'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp', 'image/svg+xml': 'svg',
+    'text/html': 'html', 'application/json': 'json', 'text/markdown': 'md', 'text/csv': 'csv',
+  };
+  return known[mimeType.toLowerCase()] ?? (mimeType.endsWith('+json') ? 'json' : 'txt');
+}
 const MAX_RICH_OUTPUTS = 10;
 
 /**
  * `textBudgetChars` bounds the text summaries together (each gets an equal share, at most
  * SUMMARY_CHARS): they are part of the result's text and structuredContent like stdout is.
  */
-export function renderRichOutputs(
-  conversation: Conversation,
-  sandboxId: string,
+export async function renderRichOutputs(
+  ctx: SandboxToolContext,
   outputs: RichOutput[],
   imageBudgetChars: number,
   textBudgetChars = SUMMARY_CHARS * MAX_RICH_OUTPUTS,
   /** The last expression's text/plain value, shown as `result`; an HTML copy of it is not repeated. */
   resultText: string | null = null,
-): { summaries: RichOutputSummary[]; content: ContentBlock[] } {
+): Promise<{ summaries: RichOutputSummary[]; content: ContentBlock[] }> {
   const summaries: RichOutputSummary[] = [];
   const content: ContentBlock[] = [];
   let imageBudget = imageBudgetChars;
   const summaryChars = Math.max(200, Math.min(SUMMARY_CHARS, Math.floor(textBudgetChars / Math.max(1, Math.min(outputs.length, MAX_RICH_OUTPUTS)))));
 
-  const keepAside = (o: RichOutput, label: string, asBlob: boolean, link = true) => {
-    const stored = conversation.outputs.put({ sandboxId, label, mimeType: o.mimeType, ...(asBlob ? { blob: o.data } : { text: o.data }) });
-    const uri = outputUri(sandboxId, stored.id);
-    if (link) content.push({ type: 'resource_link', uri, name: `${label} ${stored.id}`, mimeType: o.mimeType, description: `Full ${o.mimeType} output from run_code` });
-    return uri;
+  /** Writes the output whole into the sandbox; where it went (both nulls when it could not be kept). */
+  const keepAside = async (o: RichOutput, label: string, asBlob: boolean, link = true) => {
+    const kept = await keepInSandbox(ctx, { label, ext: extensionFor(o.mimeType), data: asBlob ? Buffer.from(o.data, 'base64') : o.data });
+    if (kept && link) content.push(keptLink(ctx, kept, `${label} output`, o.mimeType));
+    return { resource_uri: kept?.uri ?? null, full_path: kept?.path ?? null };
   };
 
   for (let o of outputs.slice(0, MAX_RICH_OUTPUTS)) {
@@ -73,39 +83,39 @@ export function renderRichOutputs(
       if (o.data.length <= imageBudget) {
         imageBudget -= o.data.length;
         content.push({ type: 'image', data: o.data, mimeType: mime });
-        summaries.push({ mime_type: mime, summary: `image (${formatBytes(bytes)}), shown as image content`, inline: true, resource_uri: null });
+        summaries.push({ mime_type: mime, summary: `image (${formatBytes(bytes)}), shown as image content`, inline: true, resource_uri: null, full_path: null });
       } else {
-        const uri = keepAside(o, 'image', true);
-        summaries.push({ mime_type: mime, summary: `image (${formatBytes(bytes)}) too large to show inline; read it from the resource`, inline: false, resource_uri: uri });
+        const kept = await keepAside(o, 'image', true);
+        summaries.push({ mime_type: mime, summary: `image (${formatBytes(bytes)}) too large to show inline${kept.full_path ? `; kept at ${kept.full_path}` : ''}`, inline: false, ...kept });
       }
     } else if (mime === 'image/svg+xml') {
-      const uri = keepAside(o, 'svg', false);
-      summaries.push({ mime_type: mime, summary: `SVG image (${formatBytes(Buffer.byteLength(o.data))}); read it from the resource`, inline: false, resource_uri: uri });
+      const kept = await keepAside(o, 'svg', false);
+      summaries.push({ mime_type: mime, summary: `SVG image (${formatBytes(Buffer.byteLength(o.data))})${kept.full_path ? `, kept at ${kept.full_path}` : ''}`, inline: false, ...kept });
     } else if (mime === 'text/html' && resultText !== null && sameWords(htmlToText(o.data), resultText)) {
       // A DataFrame comes as text/plain (the result) and text/html: the same table twice.
-      const uri = keepAside(o, 'html', false, false);
-      summaries.push({ mime_type: mime, summary: 'HTML rendering of the result above', inline: false, resource_uri: uri });
+      const kept = await keepAside(o, 'html', false, false);
+      summaries.push({ mime_type: mime, summary: 'HTML rendering of the result above', inline: false, ...kept });
     } else if (mime === 'text/html') {
       const text = htmlToText(o.data);
-      const uri = text.length > summaryChars || o.data.length > summaryChars ? keepAside(o, 'html', false) : null;
-      const cut = cutMiddle(text, { maxChars: summaryChars }, { label: 'HTML text', where: uri });
-      summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
+      const kept = text.length > summaryChars || o.data.length > summaryChars ? await keepAside(o, 'html', false) : NOT_KEPT;
+      const cut = cutMiddle(text, { maxChars: summaryChars }, { label: 'HTML text', where: kept.full_path });
+      summaries.push({ mime_type: mime, summary: cut.text, inline: kept.full_path === null, ...kept });
     } else if (mime === 'application/json' || mime.endsWith('+json')) {
       const text = prettyJson(o.data);
-      const uri = text.length > summaryChars ? keepAside(o, 'json', false) : null;
-      const cut = cutMiddle(text, { maxChars: summaryChars }, { label: 'JSON', where: uri });
-      summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
+      const kept = text.length > summaryChars ? await keepAside(o, 'json', false) : NOT_KEPT;
+      const cut = cutMiddle(text, { maxChars: summaryChars }, { label: 'JSON', where: kept.full_path });
+      summaries.push({ mime_type: mime, summary: cut.text, inline: kept.full_path === null, ...kept });
     } else if (mime.startsWith('text/')) {
-      const uri = o.data.length > summaryChars ? keepAside(o, 'text', false) : null;
-      const cut = cutMiddle(o.data, { maxChars: summaryChars }, { label: mime, where: uri });
-      summaries.push({ mime_type: mime, summary: cut.text, inline: uri === null, resource_uri: uri });
+      const kept = o.data.length > summaryChars ? await keepAside(o, 'text', false) : NOT_KEPT;
+      const cut = cutMiddle(o.data, { maxChars: summaryChars }, { label: mime, where: kept.full_path });
+      summaries.push({ mime_type: mime, summary: cut.text, inline: kept.full_path === null, ...kept });
     } else {
-      const uri = keepAside(o, 'output', true);
-      summaries.push({ mime_type: mime, summary: `${mime} output (${formatBytes(o.data.length)})`, inline: false, resource_uri: uri });
+      const kept = await keepAside(o, 'output', false);
+      summaries.push({ mime_type: mime, summary: `${mime} output (${formatBytes(o.data.length)})${kept.full_path ? `, kept at ${kept.full_path}` : ''}`, inline: false, ...kept });
     }
   }
   if (outputs.length > MAX_RICH_OUTPUTS) {
-    summaries.push({ mime_type: 'text/plain', summary: `${outputs.length - MAX_RICH_OUTPUTS} more rich outputs omitted`, inline: false, resource_uri: null });
+    summaries.push({ mime_type: 'text/plain', summary: `${outputs.length - MAX_RICH_OUTPUTS} more rich outputs omitted`, inline: false, ...NOT_KEPT });
   }
   return { summaries, content };
 }

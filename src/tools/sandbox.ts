@@ -1,49 +1,73 @@
 import { z } from 'zod';
 import type { SandboxInfo, TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../conversation/conversation.js';
-import { ConflictError } from '../client/errors.js';
+import { AbortedError, ConflictError } from '../client/errors.js';
 import { sanitizeMessage } from '../errors.js';
-import { defineSandboxTool, defineTool, SANDBOX_ID_PARAM, type ToolDefinition } from './tool.js';
+import { defineSandboxTool, defineTool, type BackendKind, type ToolDefinition } from './tool.js';
 import { jsonText } from './result.js';
 import { expiresIn, SandboxSummary, summarize, summaryLine } from '../views/sandbox.js';
-import { ENV_NAME } from './code.js';
+import { ENV_VARS, idParam, SANDBOX_ID } from './params.js';
 
 export const DEFAULT_TEMPLATE = 'code-interpreter';
 
 const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
 
+/** Each backend's real default (the local backend gives a sandbox loopback only unless asked). */
+const INTERNET_ACCESS: Record<BackendKind, z.ZodDefault<z.ZodBoolean>> = {
+  cloud: z.boolean().default(true).describe('Outbound internet.'),
+  local: z.boolean().default(false).describe("Share this machine's network (internet and local services); off: loopback only."),
+};
+
 const sandboxCreate = defineTool({
   name: 'sandbox_create',
   title: 'Create sandbox',
-  description:
-    'Create a new remote sandbox (an isolated cloud VM, not the local machine) and make it the current sandbox for later tools. ' +
-    'It is killed when this conversation ends, and dies at its timeout if abandoned; activity extends it.',
+  description: (backend) =>
+    (backend === 'local'
+      ? 'Create a sandbox: an isolated environment on this machine (own files, processes, network), not your working directory. '
+      : 'Create a sandbox: a HopX cloud VM, not this machine. ') +
+    'It becomes the current sandbox (what tools act on without sandbox_id) and is killed when this conversation ends.',
   toolset: 'sandbox',
   kind: 'write',
-  input: z.strictObject({
-    template: z.string().min(1).max(128).optional().describe(`Template name, e.g. "code-interpreter" (default). See sandbox_list_templates.`),
-    template_id: z.string().min(1).max(64).optional().describe('Numeric template id as a string; wins over template.'),
-    region: z.string().min(1).max(64).optional().describe('Region, e.g. "us-east"; default: chosen by HopX.'),
-    timeout_seconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(86_400)
-      .optional()
-      .describe('Lifetime in seconds before HopX kills it, extended by activity. Default 3600.'),
-    internet_access: z.boolean().optional().describe('Allow outbound internet from the sandbox. Default true.'),
-    env_vars: z.record(ENV_NAME, z.string()).optional().describe('Environment variables for the sandbox, e.g. {"DEBUG": "1"}.'),
-  }),
+  input: (backend) =>
+    z.strictObject({
+      template: z.string().min(1).max(128).default(DEFAULT_TEMPLATE).describe('See sandbox_list_templates.'),
+      template_id: z.string().min(1).max(64).optional().describe('Numeric template id; wins over template.'),
+      region: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .describe(backend === 'local' ? 'Only a label here. Default "local".' : 'e.g. "us-east". Default: chosen by HopX.'),
+      timeout_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(86_400)
+        .optional()
+        .describe('Lifetime, renewed by tool calls on it. Default 3600.'),
+      internet_access: INTERNET_ACCESS[backend],
+      env_vars: ENV_VARS.optional().describe('e.g. {"DEBUG": "1"}'),
+    }),
   output: SandboxSummary,
   async handle(ctx, args) {
     const timeout = args.timeout_seconds ?? ctx.conversation.defaultSandboxTimeoutSeconds;
-    const template = args.template_id ? undefined : (args.template ?? DEFAULT_TEMPLATE);
+    const template = args.template_id ? undefined : args.template;
     const info = await ctx.conversation.trackCreate(async () => {
       const created = await ctx.conversation.client.sandboxes.create(
         { template, templateId: args.template_id, region: args.region, timeoutSeconds: timeout, internetAccess: args.internet_access, envVars: args.env_vars },
-        // Creating is never retried by the client and may take a while on HopX cloud.
-        { signal: ctx.call.signal, timeoutMs: 300_000 },
+        // Creating is never retried by the client and may take a while on HopX cloud. Not bound to
+        // the caller's signal: an aborted request may still make the sandbox, and then its id
+        // would never arrive to kill it.
+        { timeoutMs: 300_000 },
       );
+      if (ctx.call.signal?.aborted) {
+        // The caller went away while HopX was creating it: nobody will ever use it.
+        await ctx.conversation.client.sandboxes.kill(created.id, { timeoutMs: 15_000 }).then(
+          () => ctx.logger.info({ sandbox_id: created.id }, 'sandbox killed: its caller went away during create'),
+          (err: unknown) => ctx.logger.warn({ sandbox_id: created.id, err: String(err) }, 'sandbox kill after abandoned create failed; it will expire at its timeout'),
+        );
+        throw new AbortedError('Cancelled: the caller went away while the sandbox was being created; it was killed.');
+      }
       await ctx.conversation.attach(created, 'created', timeout);
       return created;
     });
@@ -55,14 +79,16 @@ const sandboxCreate = defineTool({
 const sandboxConnect = defineTool({
   name: 'sandbox_connect',
   title: 'Connect to sandbox',
-  description:
-    'Attach an existing remote sandbox (for example one created in an earlier conversation) to this conversation and make it current. ' +
-    'Connected sandboxes are not killed when the conversation ends.',
+  description: (backend) =>
+    (backend === 'local'
+      ? 'Attach a sandbox of this server created by another conversation, and make it current. '
+      : 'Attach an existing sandbox of the HopX account (say, from an earlier conversation) and make it current. ') +
+    'It is not killed when this conversation ends.',
   toolset: 'sandbox',
   kind: 'read',
   idempotent: true,
   input: z.strictObject({
-    sandbox_id: z.string().min(1).max(128).describe('Id of the sandbox to attach, as shown by sandbox_list with scope "account".'),
+    sandbox_id: idParam('From sandbox_list with scope "account".'),
   }),
   output: SandboxSummary,
   async handle(ctx, args) {
@@ -82,15 +108,15 @@ const sandboxConnect = defineTool({
 const sandboxList = defineTool({
   name: 'sandbox_list',
   title: 'List sandboxes',
-  description: "List this conversation's sandboxes (default), or every sandbox of the HopX account with scope \"account\".",
+  description: (backend) => `List this conversation's sandboxes, or with scope "account" every sandbox of ${backend === 'local' ? 'this local backend' : 'the HopX account'}.`,
   toolset: 'sandbox',
   kind: 'read',
   input: z.strictObject({
-    scope: z.enum(['conversation', 'account']).default('conversation').describe('"conversation" (default): sandboxes created or connected here; "account": all of the account\'s.'),
-    status: z.enum(['running', 'stopped', 'paused', 'creating']).optional().describe('Only sandboxes in this state.'),
-    region: z.string().min(1).max(64).optional().describe('Only sandboxes in this region.'),
-    limit: z.number().int().min(1).max(100).default(20).describe('Page size for scope "account". Default 20.'),
-    cursor: z.string().min(1).max(512).optional().describe('next_cursor from a previous call, for the next page (scope "account").'),
+    scope: z.enum(['conversation', 'account']).default('conversation').describe('"conversation": created or connected here.'),
+    status: z.enum(['running', 'stopped', 'paused', 'creating']).optional().describe('Only in this state.'),
+    region: z.string().min(1).max(64).optional().describe('Only in this region.'),
+    limit: z.number().int().min(1).max(100).default(20).describe('Page size (scope "account").'),
+    cursor: z.string().min(1).max(512).optional().describe('next_cursor of the previous page.'),
   }),
   output: z.object({
     scope: z.enum(['conversation', 'account']),
@@ -155,7 +181,7 @@ function unreachableSummary(id: string, conversation: Conversation): SandboxSumm
 const sandboxGetInfo = defineSandboxTool({
   name: 'sandbox_get_info',
   title: 'Get sandbox info',
-  description: 'Show a sandbox\'s status, template, region, resources and expiry.',
+  description: "A sandbox's status, template, region, resources and expiry.",
   toolset: 'sandbox',
   kind: 'read',
   input: z.strictObject({}),
@@ -190,6 +216,7 @@ function stateTool(spec: {
     toolset: 'sandbox',
     kind: spec.kind,
     idempotent: true,
+    confirmation: true,
     input: z.strictObject({}),
     output: StateChange,
     async handle(ctx) {
@@ -211,7 +238,7 @@ const stateTools = [
   {
     action: 'start',
     title: 'Start sandbox',
-    description: 'Start a stopped sandbox again (its files were kept; processes and memory were not).',
+    description: 'Start a stopped sandbox: its files were kept, its processes and memory were not.',
     kind: 'write',
     verb: 'started',
     target: 'running',
@@ -220,7 +247,7 @@ const stateTools = [
   {
     action: 'stop',
     title: 'Stop sandbox',
-    description: 'Stop a sandbox: files are kept, but running processes and in-memory state (e.g. Python variables) are lost. Start it again with sandbox_start.',
+    description: 'Stop a sandbox until sandbox_start: files are kept; processes and memory (Python variables) are lost.',
     kind: 'destructive',
     verb: 'stopped',
     target: 'stopped',
@@ -249,12 +276,12 @@ const stateTools = [
 const sandboxKill = defineSandboxTool({
   name: 'sandbox_kill',
   title: 'Kill sandbox',
-  description: 'Delete a sandbox and everything in it, at once. Killing one that is already gone is not an error.',
+  description: 'Delete a sandbox and everything in it, at once. One already gone is not an error.',
   toolset: 'sandbox',
   kind: 'destructive',
   idempotent: true,
   input: z.strictObject({}),
-  output: z.object({ sandbox_id: z.string(), killed: z.boolean().describe('false when it was already gone'), current_sandbox_id: z.string().nullable() }),
+  output: z.object({ sandbox_id: z.string(), killed: z.boolean(), current_sandbox_id: z.string().nullable() }),
   async handle(ctx) {
     const existed = await ctx.conversation.client.sandboxes.kill(ctx.sandboxId, ctx.call);
     ctx.conversation.detach(ctx.sandboxId);
@@ -267,12 +294,12 @@ const sandboxKill = defineSandboxTool({
 const sandboxSetTimeout = defineSandboxTool({
   name: 'sandbox_set_timeout',
   title: 'Set sandbox timeout',
-  description: 'Set how long the sandbox lives from now before HopX kills it; activity in this conversation keeps extending it by the same amount.',
+  description: "Set the sandbox's lifetime from now (it is killed then); tool calls on it renew it.",
   toolset: 'sandbox',
   kind: 'write',
   idempotent: true,
   input: z.strictObject({
-    timeout_seconds: z.number().int().min(60).max(86_400).describe('New lifetime in seconds, counted from now, e.g. 3600.'),
+    timeout_seconds: z.number().int().min(60).max(86_400).describe('e.g. 3600'),
   }),
   output: z.object({ sandbox_id: z.string(), timeout_seconds: z.number(), expires_at: z.string().nullable() }),
   async handle(ctx, args) {
@@ -309,12 +336,13 @@ function templateSummary(t: TemplateInfo): z.infer<typeof TemplateSummary> {
 const sandboxListTemplates = defineTool({
   name: 'sandbox_list_templates',
   title: 'List templates',
-  description: 'List the sandbox templates (base images) available to sandbox_create.',
+  description: (backend) =>
+    backend === 'local' ? 'List the templates for sandbox_create (here: the runtimes found on this machine).' : 'List the templates (base images) for sandbox_create.',
   toolset: 'sandbox',
   kind: 'read',
   input: z.strictObject({
-    category: z.string().min(1).max(64).optional().describe('Only templates in this category.'),
-    language: z.string().min(1).max(64).optional().describe('Only templates for this language, e.g. "python".'),
+    category: z.string().min(1).max(64).optional().describe('Only this category.'),
+    language: z.string().min(1).max(64).optional().describe('Only this language, e.g. "python".'),
   }),
   output: z.object({ templates: z.array(TemplateSummary) }),
   async handle(ctx, args) {
@@ -327,11 +355,11 @@ const sandboxListTemplates = defineTool({
 const sandboxGetTemplate = defineTool({
   name: 'sandbox_get_template',
   title: 'Get template',
-  description: 'Show one sandbox template: description, features and default resources.',
+  description: "A template's description, features and default resources.",
   toolset: 'sandbox',
   kind: 'read',
   input: z.strictObject({
-    name: z.string().min(1).max(128).describe('Template name or numeric id, e.g. "code-interpreter".'),
+    name: z.string().min(1).max(128).describe('Name or numeric id, e.g. "code-interpreter".'),
   }),
   output: TemplateDetail,
   async handle(ctx, args) {
@@ -351,10 +379,10 @@ const sandboxGetTemplate = defineTool({
 const sandboxHealthCheck = defineTool({
   name: 'sandbox_health_check',
   title: 'Health check',
-  description: "Check that the HopX API is reachable and, when a sandbox is given or current, that its agent answers.",
+  description: (backend) => `Check that ${backend === 'local' ? 'the local backend' : 'the HopX API'} answers, and the agent of the given or current sandbox.`,
   toolset: 'sandbox',
   kind: 'read',
-  input: z.strictObject({ sandbox_id: SANDBOX_ID_PARAM }),
+  input: z.strictObject({ sandbox_id: SANDBOX_ID }),
   output: z.object({
     api: z.object({ ok: z.boolean(), status: z.string() }),
     sandbox: z.object({ sandbox_id: z.string(), healthy: z.boolean(), status: z.string(), version: z.string().nullable() }).nullable(),
@@ -375,7 +403,7 @@ const sandboxHealthCheck = defineTool({
     // The raw status only when it adds something ("ok (ok)", "healthy (healthy)" did not).
     const said = (word: string, status: string) => (status.toLowerCase() === word.toLowerCase() ? word : `${word} (${status})`);
     const text =
-      `HopX API: ${said(api.ok ? 'ok' : 'NOT ok', api.status)}.` +
+      `${conversation.backend === 'local' ? 'Local backend' : 'HopX API'}: ${said(api.ok ? 'ok' : 'NOT ok', api.status)}.` +
       (sandbox ? ` Sandbox ${sandbox.sandbox_id}: ${said(sandbox.healthy ? 'healthy' : 'NOT healthy', sandbox.status)}.` : ' No sandbox checked.');
     return { text, structured: { api: { ok: api.ok, status: api.status }, sandbox } };
   },

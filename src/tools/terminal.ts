@@ -17,8 +17,8 @@ const TIMEOUT = z.number().positive().max(600).optional().describe('Longest wait
 const VIEW = z.object({
   terminal_id: z.string(),
   sandbox_id: z.string(),
-  screen: z.string().describe('The rendered screen'),
-  output: z.string().describe('New output since the last call, escape sequences removed'),
+  screen: z.string(),
+  output: z.string().describe('New since the last call, escape sequences removed'),
   cursor: z.object({ row: z.number(), col: z.number() }),
   exited: z.boolean(),
   exit_code: z.number().nullable(),
@@ -84,13 +84,13 @@ const sandboxTerminalStart = defineSandboxTool({
   title: 'Start terminal',
   description:
     'Open an interactive terminal in the sandbox (a shell, or `command`) for programs that need a keyboard: REPLs, prompts, top, debuggers. ' +
-    'Returns a terminal_id and the first screen; drive it with sandbox_terminal_send.',
+    'Returns a terminal_id for sandbox_terminal_send, and the first screen.',
   toolset: 'terminal',
   kind: 'write',
   input: z.strictObject({
     command: z.string().min(1).max(4096).optional().describe('Program to run instead of a shell, e.g. "python3"; the terminal ends with it.'),
-    cols: z.number().int().min(20).max(400).default(120).describe('Columns. Default 120.'),
-    rows: z.number().int().min(5).max(200).default(32).describe('Rows. Default 32.'),
+    cols: z.number().int().min(20).max(400).default(120).describe('Width.'),
+    rows: z.number().int().min(5).max(200).default(32).describe('Height.'),
   }),
   output: VIEW,
   async handle(ctx, args) {
@@ -127,8 +127,8 @@ const sandboxTerminalSend = defineTool({
       .array(z.string().min(1).max(32))
       .max(64)
       .optional()
-      .describe('Keys pressed after the text, in order: Enter, Tab, Up, Ctrl-C, Escape, F1…'),
-    wait_for: z.string().min(1).max(1000).optional().describe('Return once this text appears in new output (or, when nothing is sent, on the screen). Plain text, not a regex.'),
+      .describe('Pressed after the text: Enter, Tab, Up, Ctrl-C, Escape, F1…'),
+    wait_for: z.string().min(1).max(1000).optional().describe('Return once this text appears (plain text, not a regex).'),
     timeout_seconds: TIMEOUT,
   }),
   output: VIEW,
@@ -158,6 +158,7 @@ const sandboxTerminalClose = defineTool({
   toolset: 'terminal',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({ terminal_id: TERMINAL_ID }),
   output: z.object({ terminal_id: z.string(), closed: z.boolean() }),
   async handle(ctx, args) {

@@ -7,9 +7,35 @@ import type { ContentBlock, ServerContext, ToolAnnotations } from '@modelcontext
 import type { CallOptions, SandboxAgent } from '../client/types.js';
 import type { Logger } from '../log.js';
 import type { Conversation } from '../conversation/conversation.js';
+import { SANDBOX_ID } from './params.js';
 
-export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal'] as const;
+export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal', 'desktop'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+/** Toolsets left out unless named (--toolsets desktop, or all): most agents never need a screen. */
+export const OFF_BY_DEFAULT: readonly Toolset[] = ['desktop'];
+
+/**
+ * The backend serving the tools (design.md decision 10: say only what is true of it). Known from
+ * the configuration before the backend itself loads, so tools/list never waits for it.
+ */
+export type BackendKind = 'cloud' | 'local';
+
+/** A value that differs by backend: the value itself, or a function of the backend. */
+export type PerBackend<T> = T | ((backend: BackendKind) => T);
+
+export function forBackend<T>(value: PerBackend<T>, backend: BackendKind): T {
+  return typeof value === 'function' ? (value as (backend: BackendKind) => T)(backend) : value;
+}
+
+/** Builds each backend's value once (schemas are rebuilt per server otherwise, i.e. per HTTP request). */
+function memoPerBackend<T>(value: PerBackend<T>): PerBackend<T> {
+  if (typeof value !== 'function') return value;
+  const built = new Map<BackendKind, T>();
+  return (backend) => {
+    if (!built.has(backend)) built.set(backend, (value as (backend: BackendKind) => T)(backend));
+    return built.get(backend)!;
+  };
+}
 
 /** read: changes nothing. write: changes something, recoverably. destructive: deletes or kills. */
 export type ToolKind = 'read' | 'write' | 'destructive';
@@ -55,16 +81,24 @@ type StructuredOf<O> = O extends AnyObject ? z.input<O> : Record<string, unknown
 /** What every tool declares about itself, before its schemas and handler. */
 interface ToolMeta {
   name: string;
+  /** A short label for UIs ("Run code"). */
   title: string;
-  description: string;
+  /** One to three sentences: what it does, when to use it, hard limits. Per backend where they differ. */
+  description: PerBackend<string>;
   toolset: Toolset;
   kind: ToolKind;
   /** Calling it twice with the same arguments has the same effect as once. */
   idempotent?: boolean;
+  /**
+   * The result only confirms the action (stopped, removed, closed): structuredContent is still
+   * returned, but no output schema is advertised, to keep tools/list small (issue 8 §5).
+   */
+  confirmation?: boolean;
 }
 
 export interface ToolDefinition extends ToolMeta {
-  input: AnyObject;
+  /** Read it with inputFor(tool, backend): parameter text and defaults may differ by backend. */
+  input: PerBackend<AnyObject>;
   output?: AnyObject;
   /** Set by defineSandboxTool: takes `sandbox_id` and acts on one sandbox. */
   sandboxScoped: boolean;
@@ -72,7 +106,7 @@ export interface ToolDefinition extends ToolMeta {
 }
 
 interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> extends ToolMeta {
-  input: I;
+  input: PerBackend<I>;
   output?: O;
   handle(ctx: C, args: z.output<I>): Promise<ToolOutput<StructuredOf<O>>>;
 }
@@ -80,15 +114,17 @@ interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> exte
 export function defineTool<I extends AnyObject, O extends AnyObject | undefined = undefined>(
   spec: ToolSpec<I, O, ToolContext>,
 ): ToolDefinition {
-  return { ...spec, sandboxScoped: false, handle: spec.handle as ToolDefinition['handle'] };
+  return { ...spec, description: memoPerBackend(spec.description), input: memoPerBackend<AnyObject>(spec.input), sandboxScoped: false, handle: spec.handle as ToolDefinition['handle'] };
 }
 
-export const SANDBOX_ID_PARAM = z
-  .string()
-  .min(1)
-  .max(128)
-  .optional()
-  .describe("Sandbox to act on. Default: this conversation's current sandbox (the last one created or connected).");
+/** The tool as the given backend shows it. */
+export function descriptionFor(tool: ToolDefinition, backend: BackendKind): string {
+  return forBackend(tool.description, backend);
+}
+
+export function inputFor(tool: ToolDefinition, backend: BackendKind): AnyObject {
+  return forBackend(tool.input, backend);
+}
 
 /**
  * A tool that acts inside one sandbox. Adds the optional `sandbox_id` parameter, resolves it (the
@@ -99,9 +135,11 @@ export const SANDBOX_ID_PARAM = z
 export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject | undefined = undefined>(
   spec: ToolSpec<z.ZodObject<S>, O, SandboxToolContext>,
 ): ToolDefinition {
+  const withSandboxId = (backend: BackendKind) => z.strictObject({ sandbox_id: SANDBOX_ID, ...forBackend(spec.input, backend).shape }) as unknown as AnyObject;
   return {
     ...spec,
-    input: z.strictObject({ sandbox_id: SANDBOX_ID_PARAM, ...spec.input.shape }) as unknown as AnyObject,
+    description: memoPerBackend(spec.description),
+    input: memoPerBackend(withSandboxId),
     sandboxScoped: true,
     async handle(ctx, args) {
       const sandboxId = ctx.conversation.resolveSandbox(args.sandbox_id as string | undefined);
@@ -113,14 +151,16 @@ export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject |
   };
 }
 
-/** MCP annotations follow from the kind; nobody writes them by hand. */
-export function annotationsFor(tool: ToolDefinition): ToolAnnotations {
-  const read = tool.kind === 'read';
-  return {
-    title: tool.title,
-    readOnlyHint: read,
-    destructiveHint: tool.kind === 'destructive',
-    idempotentHint: read || tool.idempotent === true,
-    openWorldHint: true,
-  };
+/**
+ * MCP annotations follow from the kind; nobody writes them by hand. Only hints that differ from
+ * the spec's defaults are sent (readOnly false, destructive true, idempotent false, openWorld
+ * true; the last three mean nothing for a read-only tool): tools/list goes to the model on every
+ * turn. The title is the tool's own `title` field, not repeated here. Undefined = all defaults.
+ */
+export function annotationsFor(tool: ToolDefinition): ToolAnnotations | undefined {
+  if (tool.kind === 'read') return { readOnlyHint: true };
+  const hints: ToolAnnotations = {};
+  if (tool.kind === 'write') hints.destructiveHint = false;
+  if (tool.idempotent) hints.idempotentHint = true;
+  return Object.keys(hints).length > 0 ? hints : undefined;
 }

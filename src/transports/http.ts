@@ -9,9 +9,11 @@
  *   one anonymous caller of a loopback bind) and ends after the idle timeout.
  *
  * The routing uses the SDK's own `isLegacyRequest`, so it can never disagree with the SDK.
- * Guards run first, in this order: path, Host, Origin, bearer token, caller key (when required),
- * method, Content-Type, size.
+ * Guards run first, in this order: path, Host, Origin, authentication (static token or OAuth,
+ * src/hosting), caller key (when required), method, Content-Type, size, per-caller limits.
+ * Operator routes (/healthz, /readyz, /metrics, OAuth metadata) answer before the guards.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
@@ -25,12 +27,15 @@ import {
 } from '@modelcontextprotocol/server';
 import { MemoryStateStore } from '../state/memory.js';
 import { sessionEventStore } from '../state/session-events.js';
-import type { StateStore } from '../state/types.js';
+import { StateUnavailableError, type ConversationRecord, type StateStore } from '../state/types.js';
+import type { HopxClientApi } from '../client/types.js';
+import { identityOf } from '../hosting/limits.js';
+import type { ToolCallHooks } from '../tools/index.js';
+import { createHosting, type Caller, type Hosting, type HostingOptions } from '../hosting/index.js';
 import { openConversation, type ServeOptions } from './conversations.js';
 import { HeldConversations, type HeldConversation } from './http-conversations.js';
 import {
   BodyTooLargeError,
-  bearerGuard,
   fingerprint,
   hostGuard,
   isLoopbackHost,
@@ -43,10 +48,10 @@ export const MCP_PATH = '/mcp';
 /** Header a caller uses to bring its own HopX API key (honoured in cloud mode only). */
 export const CALLER_KEY_HEADER = 'x-hopx-api-key';
 
-export interface HttpServerOptions extends ServeOptions {
+export interface HttpServerOptions extends ServeOptions, Pick<HostingOptions, 'oauth' | 'limits' | 'readinessChecks'> {
   host: string;
   port: number;
-  /** Bearer token callers must present; required for a non-loopback bind. */
+  /** Bearer token callers must present (`--auth token`); it or `oauth` is required off loopback. */
   authToken?: string;
   allowedHosts?: string[];
   allowedOrigins?: string[];
@@ -72,7 +77,7 @@ export interface HttpServer {
   /** e.g. http://127.0.0.1:3100/mcp */
   url: string;
   port: number;
-  /** Open conversations, by kind (for tests and the benchmark). */
+  /** Open conversations held by this process, by kind (for tests and the benchmark). */
   stats(): { sessions: number; callers: number };
   /** Stops accepting, ends every conversation (killing its sandboxes), closes every socket. */
   close(): Promise<void>;
@@ -81,6 +86,14 @@ export interface HttpServer {
 /** Refusal to start: bad bind/auth combination. */
 export class HttpStartError extends Error {
   override name = 'HttpStartError';
+}
+
+/** Hooks that reach the hosting object once it exists (it needs the listening URL). */
+function lazyHooks(get: () => Hosting): ToolCallHooks {
+  return {
+    around: (call, run) => get().hooks.around!(call, run),
+    ended: (call) => get().hooks.ended!(call),
+  };
 }
 
 /**
@@ -99,29 +112,52 @@ function alignProtocolVersion(req: IncomingMessage, negotiated: string | undefin
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { logger } = options;
   const loopback = isLoopbackHost(options.host);
-  if (!loopback && !options.authToken) {
+  if (!loopback && !options.authToken && !options.oauth) {
     throw new HttpStartError(
-      `Refusing to listen on ${options.host} without authentication: set HOPX_MCP_AUTH_TOKEN ` +
-        `(e.g. \`export HOPX_MCP_AUTH_TOKEN=$(openssl rand -hex 32)\`), or bind 127.0.0.1.`,
+      `Refusing to listen on ${options.host} without authentication: use --auth oauth --issuer URL, or set ` +
+        `HOPX_MCP_AUTH_TOKEN (e.g. \`export HOPX_MCP_AUTH_TOKEN=$(openssl rand -hex 32)\`), or bind 127.0.0.1.`,
     );
   }
 
   const checkHost = hostGuard(options.host, options.allowedHosts ?? []);
   const checkOrigin = originGuard(options.allowedOrigins ?? []);
-  const checkBearer = bearerGuard(options.authToken);
   if (options.requireCallerKey && options.backend.kind !== 'cloud') {
     logger.warn('--require-caller-key only applies to HopX cloud (HOPX_API_KEY); the local backend has one account');
   }
   const checkCallerKey = (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (!options.requireCallerKey || options.backend.kind !== 'cloud' || identify(req).callerKey) return true;
+    if (!options.requireCallerKey || options.backend.kind !== 'cloud' || callerKeyOf(req)) return true;
     sendJsonRpcError(res, 401, -32001, `Unauthorized: send your HopX API key in the ${CALLER_KEY_HEADER} header.`, {
       'www-authenticate': 'ApiKey header="X-HopX-Api-Key"',
     });
     return false;
   };
   const state = options.state ?? new MemoryStateStore();
-  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger });
+  const replicaId = randomUUID();
+  /** Clients for callers' own HopX keys seen by this replica, by account (to end their conversations). */
+  const accountClients = new Map<string, HopxClientApi>();
+
+  /** Ends a stored conversation this replica does not hold: kills its created sandboxes, deletes it. */
+  const endStored = async (record: ConversationRecord, reason: string): Promise<void> => {
+    const client = record.meta.account === 'server' ? options.backend.client : accountClients.get(record.meta.account);
+    if (!client) {
+      // The key was the caller's and never stored: its sandboxes die at their HopX timeout.
+      logger.warn({ conversation_id: record.meta.id, sandboxes: record.sandboxes.length }, 'conversation ended without the caller key; its sandboxes expire at their HopX timeout');
+      await state.deleteConversation(record.meta.id);
+      return;
+    }
+    const open = openConversation(serve, { transport: 'http', era: record.meta.kind === 'session' ? 'legacy' : 'modern', client, resume: record });
+    await open.end(reason);
+  };
+  const held = new HeldConversations({ max: options.maxSessions, idleSeconds: options.sessionIdleSeconds, logger, state, replicaId, endStored });
   let closing = false;
+  // Made once the listening URL is known (the default OAuth resource URL); before any request.
+  let hosting!: Hosting;
+  // Every conversation's McpServers report to the hosting hooks (limits, metrics).
+  // Every conversation is recorded in the same store the sweeper reads.
+  const serve: ServeOptions = { ...options, state, server: { ...options.server, hooks: lazyHooks(() => hosting) } };
+
+  const refuseStateDown = (res: ServerResponse, error: StateUnavailableError): void =>
+    sendJsonRpcError(res, 503, -32000, error.message, { 'retry-after': '2' });
 
   const refuseCapacity = (res: ServerResponse): void =>
     sendJsonRpcError(
@@ -132,18 +168,73 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       { 'retry-after': '5' },
     );
 
-  /** Who is calling: their own HopX key (cloud only), else the bearer token, else anonymous. */
-  const identify = (req: IncomingMessage): { identity: string; callerKey?: string } => {
+  const callerKeyOf = (req: IncomingMessage): string | undefined => {
+    if (options.backend.kind !== 'cloud') return undefined;
     const raw = req.headers[CALLER_KEY_HEADER];
-    const callerKey = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-    if (callerKey && options.backend.kind === 'cloud') return { identity: `key:${fingerprint(callerKey)}`, callerKey };
-    return { identity: options.authToken ? 'bearer' : 'anonymous' };
+    return (Array.isArray(raw) ? raw[0] : raw)?.trim() || undefined;
+  };
+  /**
+   * Who is calling: the authenticated caller (an OAuth subject, or the one static-token or
+   * anonymous caller), told apart further by their own HopX key (cloud only). `account` names the
+   * HopX account its sandboxes live in (stored with the conversation; the key never is).
+   */
+  const identify = (req: IncomingMessage, caller: Caller): { identity: string; callerKey?: string; account: string } => {
+    const callerKey = callerKeyOf(req);
+    if (!callerKey) return { identity: caller.identity, account: 'server' };
+    const byKey = `key:${fingerprint(callerKey)}`;
+    return { identity: caller.authInfo ? `${caller.identity}+${byKey}` : byKey, callerKey, account: byKey };
+  };
+  const clientFor = (callerKey: string | undefined, account: string): HopxClientApi | undefined => {
+    if (!callerKey) return undefined;
+    const client = options.backend.clientForKey(callerKey);
+    accountClients.set(account, client);
+    return client;
+  };
+
+  /**
+   * The caller's conversation as every replica sees it: this replica's copy refreshed from the
+   * store, or one resumed from the store (started on another replica), or a new one.
+   */
+  const callerConversation = async (req: IncomingMessage, who: Caller): Promise<HeldConversation | 'full'> => {
+    const { identity, callerKey, account } = identify(req, who);
+    for (let attempt = 0; ; attempt++) {
+      const { id, created } = await state.callerConversation(identity, randomUUID());
+      let caller = held.get('caller', identity);
+      if (caller && caller.open.conversation.id === id) {
+        if (await caller.open.conversation.refresh()) return caller;
+      }
+      // This replica's copy is stale (ended or replaced elsewhere): drop it, nothing to kill here.
+      if (caller) await held.release(caller, 'ended by another replica');
+      const record = created ? undefined : await state.loadConversation(id);
+      if (!created && !record) {
+        // The link outlived its conversation (ended mid-way elsewhere): make a new one.
+        await state.forgetCaller(identity, id);
+        if (attempt < 2) continue;
+      }
+      if (!held.hasRoom()) return 'full';
+      const client = clientFor(callerKey, account);
+      const open = openConversation(serve, {
+        transport: 'http',
+        era: 'modern',
+        client,
+        id,
+        kind: 'caller',
+        identity,
+        account,
+        resume: record ?? undefined,
+      });
+      await open.conversation.ready;
+      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
+      held.add(caller);
+      return caller;
+    }
   };
 
   // ---- 2026-era leg: stateless per request, conversation per caller identity.
   const modern = createMcpHandler(
     (ctx) => {
-      const caller = ctx.authInfo ? held.get('caller', ctx.authInfo.clientId) : undefined;
+      const identity = identityOf(ctx.authInfo);
+      const caller = identity ? held.get('caller', identity) : undefined;
       if (!caller) throw new Error('no caller conversation for this request');
       return caller.open.newServer();
     },
@@ -160,30 +251,24 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     onerror: (error) => logger.warn({ err: error }, 'modern MCP handler error'),
   });
 
-  const handleModern = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const { identity, callerKey } = identify(req);
-    let caller = held.get('caller', identity);
-    if (!caller) {
-      if (!held.hasRoom()) return refuseCapacity(res);
-      const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
-      const open = openConversation(options, { transport: 'http', era: 'modern', client });
-      caller = { kind: 'caller', key: identity, identity, open, lastSeenMs: Date.now(), active: 0 };
-      held.add(caller);
-    }
-    const auth: AuthInfo = { token: identity, clientId: identity, scopes: [] };
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+  const handleModern = async (req: IncomingMessage, res: ServerResponse, body: unknown, who: Caller): Promise<void> => {
+    const caller = await callerConversation(req, who);
+    if (caller === 'full') return refuseCapacity(res);
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = hosting.authInfoFor(who, caller.identity);
     caller.active++;
     try {
+      await held.touch(caller);
       await serveModern(req, res, body);
     } finally {
       caller.active--;
-      caller.lastSeenMs = Date.now();
+      await held.touch(caller).catch(() => {});
     }
   };
 
   // ---- 2025-era leg: one sessionful transport + conversation per Mcp-Session-Id.
-  const handleLegacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const { identity, callerKey } = identify(req);
+  const handleLegacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, who: Caller): Promise<void> => {
+    const { identity, callerKey, account } = identify(req, who);
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = hosting.authInfoFor(who, identity);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
 
@@ -193,7 +278,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       if (!session || session.identity !== identity) {
         return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
       }
-      session.lastSeenMs = Date.now();
+      // Idle expiry on another replica may have ended it (e.g. this one was unreachable).
+      if (!(await session.open.conversation.refresh())) {
+        await held.release(session, 'ended by another replica');
+        return sendJsonRpcError(res, 404, -32001, 'Session not found: it ended or expired. Initialize a new session.');
+      }
+      await held.touch(session);
       if (req.method === 'DELETE') {
         // Ended here rather than inside the transport, so the caller's DELETE returns only after
         // the conversation's sandboxes are gone.
@@ -208,7 +298,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         await session.transport!.handleRequest(req, res, body);
       } finally {
         if (counts) session.active--;
-        session.lastSeenMs = Date.now();
+        await held.touch(session).catch(() => {});
       }
       return;
     }
@@ -231,9 +321,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     if (!held.hasRoom()) return refuseCapacity(res);
 
-    const client = callerKey ? options.backend.clientForKey(callerKey) : undefined;
-    const open = openConversation(options, { transport: 'http', era: 'legacy', client });
+    const client = clientFor(callerKey, account);
+    const open = openConversation(serve, { transport: 'http', era: 'legacy', client, kind: 'session', identity, account });
     const id = open.conversation.id;
+    try {
+      await open.conversation.ready;
+    } catch (error) {
+      await open.release('state store unavailable');
+      throw error;
+    }
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: options.maxBodyBytes,
@@ -274,13 +370,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       res.end(JSON.stringify({ ok: !closing, backend: options.backend.unavailable ? 'none' : options.backend.kind }));
       return;
     }
-    if (path !== MCP_PATH) return sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}.`);
-    if (!checkHost(req, res) || !checkOrigin(req, res) || !checkBearer(req, res) || !checkCallerKey(req, res)) return;
+    if (path !== MCP_PATH) {
+      if (checkHost(req, res) && !(await hosting.serveRoute(req, res, path))) {
+        sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}.`);
+      }
+      return;
+    }
+    if (!checkHost(req, res) || !checkOrigin(req, res)) return;
+    const who = await hosting.authenticate(req, res);
+    if (!who || !checkCallerKey(req, res)) return;
     if (closing) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down.');
     if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
       return sendJsonRpcError(res, 405, -32000, 'Method not allowed: use POST, GET or DELETE.', { allow: 'POST, GET, DELETE' });
     }
-    if (req.method !== 'POST') return handleLegacy(req, res, undefined);
+    if (req.method !== 'POST') return handleLegacy(req, res, undefined, who);
 
     if (!isJsonContentType(req.headers['content-type'] ?? null)) {
       return sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
@@ -302,15 +405,27 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     } catch {
       return sendJsonRpcError(res, 400, -32700, 'Parse error: the request body is not valid JSON.');
     }
-    const probe = await toWebRequest(req, body, { maxRequestBodySize: options.maxBodyBytes });
-    if (await isLegacyRequest(probe, body, { maxRequestBodySize: options.maxBodyBytes })) {
-      return handleLegacy(req, res, body);
+    const done = await hosting.admit(identify(req, who).identity, body, res);
+    if (!done) return;
+    try {
+      const probe = await toWebRequest(req, body, { maxRequestBodySize: options.maxBodyBytes });
+      if (await isLegacyRequest(probe, body, { maxRequestBodySize: options.maxBodyBytes })) {
+        return await handleLegacy(req, res, body, who);
+      }
+      return await handleModern(req, res, body, who);
+    } finally {
+      done();
     }
-    return handleModern(req, res, body);
   };
 
   const httpServer: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof StateUnavailableError) {
+        logger.warn({ method: req.method, err: error.message }, 'request refused: state store unavailable');
+        if (!res.headersSent) refuseStateDown(res, error);
+        else res.end();
+        return;
+      }
       logger.error({ err: error, method: req.method }, 'HTTP request failed');
       sendJsonRpcError(res, 500, -32603, 'Internal server error.');
     });
@@ -332,7 +447,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const address = httpServer.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' || address.family === (6 as unknown) ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}${MCP_PATH}`;
-  if (!loopback) logger.warn({ host: options.host }, 'listening beyond loopback: every request needs the bearer token');
+  hosting = createHosting(options, held, state, url);
+  if (hosting.authenticator.mode === 'oauth') {
+    // Not fatal: the server starts (not ready) while the authorization server is down or wrong.
+    void hosting.authenticator.ready().then(({ ok, detail }) => {
+      if (!ok) logger.error({ detail }, 'cannot use the OAuth issuer yet; /readyz reports it until it works');
+    });
+  }
+  if (!loopback) logger.warn({ host: options.host, auth: hosting.authenticator.mode }, 'listening beyond loopback: every request must authenticate');
 
   let closed: Promise<void> | undefined;
   return {

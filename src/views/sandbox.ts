@@ -9,12 +9,12 @@ export const SandboxSummary = z.object({
   template: z.string().nullable(),
   region: z.string().nullable(),
   created_at: z.string().nullable(),
-  expires_at: z.string().nullable().describe('When HopX kills it unless extended; null = no auto-kill'),
+  expires_at: z.string().nullable(),
   timeout_seconds: z.number().nullable(),
   internet_access: z.boolean().nullable(),
   resources: z.object({ vcpu: z.number(), memory_mb: z.number(), disk_mb: z.number() }).nullable(),
-  attached: z.enum(['created', 'connected', 'no']).describe('How this conversation holds it'),
-  current: z.boolean().describe("Whether it is this conversation's current sandbox"),
+  attached: z.enum(['created', 'connected', 'no']),
+  current: z.boolean(),
 });
 export type SandboxSummary = z.infer<typeof SandboxSummary>;
 

@@ -32,7 +32,17 @@ describe('code.run', () => {
       language: 'python',
       result: null,
       richOutputs: [],
+      keptOutputs: {},
     });
+  });
+
+  it('reads kept_outputs (the local backend names whole outputs it kept in the sandbox)', async () => {
+    primeAgent(h.wire);
+    h.wire.on('POST', '/execute', {
+      json: { success: true, stdout: 'x', stderr: '', exit_code: 0, kept_outputs: { stdout: { path: '/tmp/hopx-outputs/e.stdout.txt', bytes: 5, lines: 2 }, stderr: { path: 'relative' } } },
+    });
+    const result = await agent().code.run({ code: "print(1)" });
+    expect(result.keptOutputs).toEqual({ stdout: { path: '/tmp/hopx-outputs/e.stdout.txt', bytes: 5, lines: 2 } });
   });
 
   it('sends language, timeout, workdir and env as given', async () => {
@@ -125,7 +135,7 @@ describe('commands', () => {
     });
     const result = await agent().commands.run({ command: 'echo hi | cat' });
     expect(h.wire.calls('/commands/run')[0]!.body).toEqual({ command: 'bash', args: ['-c', 'echo hi | cat'], timeout: 30, workdir: '/workspace' });
-    expect(result).toEqual({ success: true, stdout: 'hi\n', stderr: '', exitCode: 0, executionTimeSeconds: 0.01, pid: 77 });
+    expect(result).toEqual({ success: true, stdout: 'hi\n', stderr: '', exitCode: 0, executionTimeSeconds: 0.01, pid: 77, keptOutputs: {} });
   });
 
   it('a failing command is a result, not an error', async () => {

@@ -31,6 +31,43 @@ async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, what:
   throw new Error(`timed out waiting for ${what}`);
 }
 
+describe('renderRichOutputs', () => {
+  it('inlines images within the budget, keeps the rest in the sandbox, summarizes text kinds', async () => {
+    const { renderRichOutputs } = await import('../../src/tools/rich.js');
+    const ctx = { sandboxId, agent: backend.client.agent(sandboxId), call: {}, logger: s.conversation.logger } as unknown as import('../../src/tools/tool.js').SandboxToolContext;
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const wrapped = png.replace(/(.{20})/g, '$1\n');
+    const r = await renderRichOutputs(
+      ctx,
+      [
+        { mimeType: 'image/png', data: wrapped },
+        { mimeType: 'image/png', data: png },
+        { mimeType: 'application/json', data: '{"a":[1,2]}' },
+        { mimeType: 'image/svg+xml', data: '<svg/>' },
+        { mimeType: 'application/x-custom', data: 'AAAA' },
+      ],
+      png.length + 10,
+    );
+    expect(r.content[0]).toEqual({ type: 'image', data: png, mimeType: 'image/png' });
+    expect(r.summaries.map((x) => [x.mime_type, x.inline])).toEqual([
+      ['image/png', true],
+      ['image/png', false],
+      ['application/json', true],
+      ['image/svg+xml', false],
+      ['application/x-custom', false],
+    ]);
+    expect(r.summaries[2].summary).toContain('"a"');
+    const links = r.content.filter((c) => c.type === 'resource_link') as { uri: string }[];
+    expect(links).toHaveLength(3);
+    expect(links.every((l) => l.uri.startsWith(`hopx://sandboxes/${sandboxId}/outputs/out-`))).toBe(true);
+    // The image kept aside is the image's bytes, in a file named for its type.
+    const image = r.summaries[1];
+    expect(image.full_path).toMatch(/^\/tmp\/hopx-outputs\/out-[0-9a-f]+\.image\.png$/);
+    const read = await s.client.readResource({ uri: image.resource_uri! });
+    expect(read.contents[0]).toMatchObject({ mimeType: 'image/png', blob: png });
+  });
+});
+
 describe('sandbox_run_code', () => {
   it('runs python, keeps state between runs, and reports the last expression', async () => {
     await callOk(s.client, 'sandbox_run_code', { code: 'x = 20' });
@@ -135,14 +172,23 @@ describe('sandbox_run_code', () => {
     expect(sc.stdout.length).toBeLessThanOrEqual(2000);
     expect(sc.stdout).toMatch(/^line 00000\n/);
     expect(sc.stdout).toMatch(/line 04999\n$/);
-    expect(sc.stdout).toMatch(/\[\d+ bytes \(\d+ lines\) of stdout cut after line \d+; whole stdout: hopx:\/\/sandboxes\/.+\/outputs\/out-[0-9a-f]+\]/);
+    // The marker names the whole, kept in the sandbox's own filesystem.
+    expect(sc.stdout_full_path).toMatch(/^\/tmp\/hopx-outputs\/out-[0-9a-f]+\.stdout\.txt$/);
+    expect(sc.stdout).toContain(`of stdout cut after line `);
+    expect(sc.stdout).toContain(`; whole stdout: ${sc.stdout_full_path} (read it in pages with sandbox_read_file start_line)] …`);
     // The whole result (text + structured) stays within the budget plus framing.
     expect(JSON.stringify(r).length).toBeLessThan(4000 + 2500);
-    const full = await s.client.readResource({ uri: sc.stdout_full_uri });
-    const text = (full.contents[0] as { text: string }).text;
-    expect(text.split('\n').filter(Boolean)).toHaveLength(5000);
+    const whole = Array.from({ length: 5000 }, (_, i) => `line ${String(i).padStart(5, '0')}\n`).join('');
+    const onDisk = await callOk(s.client, 'sandbox_run_command', { command: `sha256sum < ${sc.stdout_full_path}` });
+    const { createHash } = await import('node:crypto');
+    expect(onDisk.structuredContent.stdout.split(' ')[0]).toBe(createHash('sha256').update(whole).digest('hex'));
+    // For clients that read resources: the output resource serves the same file, and lists it.
+    const link = r.content.find((c) => c.type === 'resource_link') as { uri: string };
+    expect(link.uri).toBe(`hopx://sandboxes/${sandboxId}/outputs/${sc.stdout_full_path.split('/').pop()}`);
+    const full = await s.client.readResource({ uri: link.uri });
+    expect((full.contents[0] as { text: string }).text).toBe(whole);
     const listed = await s.client.listResources();
-    expect(listed.resources.map((x) => x.uri)).toContain(sc.stdout_full_uri);
+    expect(listed.resources.map((x) => x.uri)).toContain(link.uri);
   });
 
   it('keeps rich outputs and long output together within the budget', async () => {
@@ -220,5 +266,60 @@ describe('sandbox_run_command', () => {
     );
     expect(done.structuredContent.processes[0].exit_code).toBe(0);
     expect(textOf(done)).toBe(`Background processes in sandbox ${sandboxId}:\n${pid}: completed, exit 0\n--- stdout ---\nbg-done`);
+  });
+});
+
+describe('whole outputs', () => {
+  it('keeps a 1 MB output whole in the sandbox and pages it back exactly through sandbox_read_file', async () => {
+    // A budget large enough that a page holds thousands of lines (the default one would too, in more pages).
+    const big = await connect(makeConversation(backend.client), { outputBudgetChars: 400_000 });
+    try {
+      await callOk(big.client, 'sandbox_create', {});
+      const rows = 40_000;
+      const expected = Array.from({ length: rows }, (_, i) => `row ${String(i + 1).padStart(7, '0')} of the big output\n`).join('');
+      expect(expected.length).toBeGreaterThan(1024 * 1024);
+      const r = await callOk(big.client, 'sandbox_run_command', { command: `seq -f "row %07g of the big output" 1 ${rows}` });
+      const sc = r.structuredContent;
+      expect(sc.truncated).toBe(true);
+      expect(sc.stdout.length).toBeLessThanOrEqual(200_000);
+      // Over the agent's own limit: the sandbox's agent kept it (no copy went through the server).
+      expect(sc.stdout_full_path).toMatch(/^\/tmp\/hopx-outputs\/exec_[0-9a-f]+\.stdout\.txt$/);
+      const marker = /\n… \[(\d+) bytes \((\d+) lines\) of stdout cut after line (\d+); whole stdout: (\S+) /.exec(sc.stdout);
+      expect(marker).not.toBeNull();
+      const afterLine = Number(marker![3]);
+      expect(marker![4]).toBe(sc.stdout_full_path);
+      // The counts are the whole's: bytes and lines of the output minus what the result shows.
+      const [head, tail] = sc.stdout.split(/\n… \[.*\] …\n/);
+      expect(Number(marker![1])).toBe(Buffer.byteLength(expected) - Buffer.byteLength(head) - Buffer.byteLength(tail));
+      expect(expected.startsWith(`${head}\n`)).toBe(true);
+      expect(expected.endsWith(tail)).toBe(true);
+
+      let collected = '';
+      let pages = 0;
+      for (let start: number | null = 1; start !== null; pages++) {
+        const page = await callOk(big.client, 'sandbox_read_file', { path: sc.stdout_full_path, start_line: start, line_count: 10_000 });
+        expect(page.structuredContent.start_line).toBe(start);
+        collected += page.structuredContent.content;
+        start = page.structuredContent.next_start_line;
+      }
+      expect(collected).toBe(expected);
+      expect(pages).toBeGreaterThan(4); // each page stopped at the budget or the line count
+      // Reading on from the marker's line continues right after the shown head.
+      const next = await callOk(big.client, 'sandbox_read_file', { path: sc.stdout_full_path, start_line: afterLine + 1, line_count: 1 });
+      expect(next.structuredContent.content).toBe(`row ${String(afterLine + 1).padStart(7, '0')} of the big output\n`);
+      expect(textOf(next)).toContain(`lines ${afterLine + 1}–${afterLine + 1}; next page: start_line ${afterLine + 2}`);
+      // Past the end: no lines, said plainly.
+      const past = await callOk(big.client, 'sandbox_read_file', { path: sc.stdout_full_path, start_line: rows + 1 });
+      expect(past.structuredContent).toMatchObject({ content: '', start_line: null, next_start_line: null });
+      expect(textOf(past)).toContain(`no line ${rows + 1}: the file has fewer lines`);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('refuses a line range with base64, naming the field', async () => {
+    const r = await call(s.client, 'sandbox_read_file', { path: '/etc/hostname', start_line: 1, encoding: 'base64' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/encoding/);
   });
 });

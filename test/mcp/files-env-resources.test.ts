@@ -180,28 +180,46 @@ describe('env tools', () => {
 });
 
 describe('preview, metrics, agent info', () => {
-  it('gives a preview URL that reaches a server in the sandbox', async () => {
+  it('gives a preview URL that reaches a server in the sandbox, whatever address it binds', async () => {
     const early = await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 });
     expect(early.structuredContent.listening).toBe('not_listening');
-    expect(textOf(early)).toMatch(/Nothing listens on that port yet/);
-    await callOk(s.client, 'sandbox_run_command', { command: 'python3 -m http.server 8766 --bind 127.0.0.1', background: true });
-    let local = early;
-    for (let i = 0; i < 50 && local.structuredContent.listening !== 'localhost_only'; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      local = await callOk(s.client, 'sandbox_get_preview_url', { port: 8766 });
-    }
-    expect(textOf(local)).toMatch(/listens on 127\.0\.0\.1 only.*0\.0\.0\.0/);
+    expect(textOf(early)).toMatch(/Nothing listens on that port yet: start the server \(in the background\) first\./);
+    // The local backend forwards to 127.0.0.1 inside the sandbox, so a loopback-only server is
+    // reachable too, and the tool must not warn that it is not (HopX cloud would).
     await callOk(s.client, 'sandbox_write_file', { path: '/workspace/site/index.html', content: 'hello from the sandbox' });
+    await callOk(s.client, 'sandbox_run_command', { command: 'cd /workspace/site && python3 -m http.server 8766 --bind 127.0.0.1', background: true });
     await callOk(s.client, 'sandbox_run_command', { command: 'cd /workspace/site && python3 -m http.server 8765 --bind 0.0.0.0', background: true });
-    const r = await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 });
-    expect(r.structuredContent).toMatchObject({ sandbox_id: sandboxId, port: 8765 });
-    let body = '';
-    for (let i = 0; i < 50 && !body.includes('hello from the sandbox'); i++) {
-      body = await get(`${r.structuredContent.url.replace(/\/$/, '')}/index.html`).catch(() => '');
-      if (!body.includes('hello')) await new Promise((res) => setTimeout(res, 100));
+    for (const [port, listening] of [
+      [8766, 'localhost_only'],
+      [8765, 'all_interfaces'],
+    ] as const) {
+      let r = await callOk(s.client, 'sandbox_get_preview_url', { port });
+      for (let i = 0; i < 50 && r.structuredContent.listening !== listening; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        r = await callOk(s.client, 'sandbox_get_preview_url', { port });
+      }
+      expect(r.structuredContent).toMatchObject({ sandbox_id: sandboxId, port, listening });
+      expect(textOf(r)).not.toMatch(/Warning/);
+      let body = '';
+      for (let i = 0; i < 50 && !body.includes('hello from the sandbox'); i++) {
+        body = await get(`${r.structuredContent.url.replace(/\/$/, '')}/index.html`).catch(() => '');
+        if (!body.includes('hello')) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(body, `port ${port}`).toContain('hello from the sandbox');
     }
-    expect(body).toContain('hello from the sandbox');
-    expect((await callOk(s.client, 'sandbox_get_preview_url', { port: 8765 })).structuredContent.listening).toBe('all_interfaces');
+  });
+
+  it('warns about a loopback-only server when serving HopX cloud (where the URL cannot reach it)', async () => {
+    // A cloud-mode conversation over the same backend: only the words differ.
+    const cloud = await connect(makeConversation(backend.client, { backend: 'cloud' }));
+    try {
+      await callOk(cloud.client, 'sandbox_connect', { sandbox_id: sandboxId });
+      const r = await callOk(cloud.client, 'sandbox_get_preview_url', { port: 8766 });
+      expect(r.structuredContent.listening).toBe('localhost_only');
+      expect(textOf(r)).toMatch(/listens on 127\.0\.0\.1 only.*restart it bound to 0\.0\.0\.0/);
+    } finally {
+      await cloud.close();
+    }
   });
 
   it('reports system metrics, agent metrics and agent info without tokens', async () => {
@@ -260,7 +278,8 @@ describe('resources', () => {
     // internal error (-32603), with the message kept.
     const notFound = (message: RegExp) => expect.objectContaining({ code: -32602, message: expect.stringMatching(message) });
     await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/files/workspace/missing.txt` })).rejects.toEqual(notFound(/missing\.txt.*sandbox_list_files/));
-    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toEqual(notFound(/No output "out-000000000000"/));
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/out-000000000000` })).rejects.toEqual(notFound(/\/tmp\/hopx-outputs\/out-000000000000/));
+    await expect(s.client.readResource({ uri: `hopx://sandboxes/${sandboxId}/outputs/..%2Fetc` })).rejects.toThrow(/not an output id/);
     await expect(s.client.readResource({ uri: 'hopx://sandboxes/sbx-nobody/metrics' })).rejects.toEqual(notFound(/not attached to this conversation/));
   });
 

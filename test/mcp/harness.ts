@@ -26,6 +26,9 @@ export async function connect(conversation: Conversation, options: ServerOptions
   const client = new Client({ name: 'hopx-mcp-tests', version: '1.0.0' });
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  // With tools/list cached, the SDK client checks every structuredContent against the output
+  // schema the server advertised (the lean one), so every tool test also checks that contract.
+  await client.listTools();
   return {
     client,
     conversation,

@@ -4,7 +4,6 @@ import { allocate, seconds } from '../../src/tools/result.js';
 import { htmlToText } from '../../src/tools/rich.js';
 import { expiresIn } from '../../src/views/sandbox.js';
 import { toToolError } from '../../src/errors.js';
-import { OutputStore, setProcessOutputLimit } from '../../src/conversation/output-store.js';
 import {
   ConflictError,
   ExecutionTimeoutError,
@@ -121,68 +120,6 @@ describe('toToolError', () => {
   });
 });
 
-describe('OutputStore', () => {
-  it('evicts the least recently used beyond its count and byte limits', () => {
-    const store = new OutputStore({ maxEntries: 2, maxBytes: 10 });
-    const a = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'a' });
-    const b = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'b' });
-    expect(store.get('s', a.id)?.text).toBe('a'); // refreshes a
-    const c = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'c' });
-    expect(store.get('s', b.id)).toBeUndefined(); // count limit: b was least recently used
-    expect(store.get('s', a.id)).toBeDefined();
-    expect(store.get('other', a.id)).toBeUndefined();
-    const big = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'x'.repeat(5) });
-    expect(store.list().map((o) => o.id)).toEqual([a.id, big.id]);
-    expect(c.id).not.toBe(big.id);
-    const big2 = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'y'.repeat(5) });
-    expect(store.list().map((o) => o.id)).toEqual([big.id, big2.id]); // byte limit: 1 + 5 + 5 > 10
-  });
-});
-
-describe('OutputStore bounds', () => {
-  it('keeps head and tail of one output larger than the store allows', () => {
-    const store = new OutputStore({ maxBytes: 1000 });
-    const o = store.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: `HEAD${'x'.repeat(5000)}TAIL` });
-    expect(o.text!.startsWith('HEAD')).toBe(true);
-    expect(o.text!.endsWith('TAIL')).toBe(true);
-    expect(o.text).toMatch(/bytes \(0 lines\) of stdout cut after line 1; the whole stdout was not kept/);
-    expect(o.bytes).toBeLessThan(1000);
-  });
-
-  it('keeps a note instead of a blob larger than the store allows', () => {
-    const store = new OutputStore({ maxBytes: 1000 });
-    const o = store.put({ sandboxId: 's', label: 'image', mimeType: 'image/png', blob: 'A'.repeat(5000) });
-    expect(o.blob).toBeUndefined();
-    expect(o).toMatchObject({ mimeType: 'text/plain', text: expect.stringMatching(/image\/png output .* too large to keep.*Save it to a file/) });
-    expect(store.list().reduce((n, x) => n + x.bytes, 0)).toBeLessThan(1000);
-  });
-});
-
-describe('OutputStore across conversations', () => {
-  it('keeps the whole process within its limit, dropping the least recently used output of any store', () => {
-    const previous = setProcessOutputLimit(1000);
-    const a = new OutputStore();
-    const b = new OutputStore();
-    try {
-      const first = a.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'a'.repeat(400) });
-      const second = b.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'b'.repeat(400) });
-      expect(a.get('s', first.id)).toBeDefined(); // now more recent than b's
-      const third = b.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'c'.repeat(400) });
-      expect(b.get('s', second.id)).toBeUndefined(); // the least recently used, in another store
-      expect(a.get('s', first.id)).toBeDefined();
-      expect(b.get('s', third.id)).toBeDefined();
-      a.clear();
-      const fourth = a.put({ sandboxId: 's', label: 'stdout', mimeType: 'text/plain', text: 'd'.repeat(400) });
-      // The cleared store gave its bytes back: nothing else had to go.
-      expect([b.get('s', third.id), a.get('s', fourth.id)].every(Boolean)).toBe(true);
-    } finally {
-      a.clear();
-      b.clear();
-      setProcessOutputLimit(previous);
-    }
-  });
-});
-
 describe('file URIs', () => {
   it('round-trip paths with spaces and unicode', () => {
     const uri = fileUri('sbx', '/workspace/my dir/ñ.txt');
@@ -217,41 +154,6 @@ describe('readBounded', () => {
       expect(trimUtf8End(b.subarray(0, cut)).toString('utf8')).not.toContain('\uFFFD');
       expect(trimUtf8Start(b.subarray(cut)).toString('utf8')).not.toContain('\uFFFD');
     }
-  });
-});
-
-describe('renderRichOutputs', () => {
-  it('inlines images within the budget, keeps the rest aside, summarizes text kinds', async () => {
-    const { makeConversation, unreachableClient } = await import('./harness.js');
-    const { renderRichOutputs } = await import('../../src/tools/rich.js');
-    const conversation = makeConversation(unreachableClient());
-    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
-    const wrapped = png.replace(/(.{20})/g, '$1\n');
-    const r = renderRichOutputs(
-      conversation,
-      'sbx',
-      [
-        { mimeType: 'image/png', data: wrapped },
-        { mimeType: 'image/png', data: png },
-        { mimeType: 'application/json', data: '{"a":[1,2]}' },
-        { mimeType: 'image/svg+xml', data: '<svg/>' },
-        { mimeType: 'application/x-custom', data: 'AAAA' },
-      ],
-      png.length + 10,
-    );
-    expect(r.content[0]).toEqual({ type: 'image', data: png, mimeType: 'image/png' });
-    expect(r.summaries.map((x) => [x.mime_type, x.inline])).toEqual([
-      ['image/png', true],
-      ['image/png', false],
-      ['application/json', true],
-      ['image/svg+xml', false],
-      ['application/x-custom', false],
-    ]);
-    expect(r.summaries[2].summary).toContain('"a"');
-    const links = r.content.filter((c) => c.type === 'resource_link') as { uri: string }[];
-    expect(links).toHaveLength(3);
-    expect(links.every((l) => l.uri.startsWith('hopx://sandboxes/sbx/outputs/out-'))).toBe(true);
-    expect(conversation.outputs.list()).toHaveLength(3);
   });
 });
 

@@ -97,7 +97,8 @@ describe('lifecycle tools', () => {
       await callOk(s.client, 'sandbox_create', {});
       const withSandbox = await callOk(s.client, 'sandbox_health_check', {});
       expect(withSandbox.structuredContent.sandbox).toMatchObject({ healthy: true });
-      expect(textOf(withSandbox)).toMatch(/^HopX API: ok\. Sandbox \S+: healthy\.$/);
+      // The harness conversation serves the local backend, and the text names it as such.
+      expect(textOf(withSandbox)).toMatch(/^Local backend: ok\. Sandbox \S+: healthy\.$/);
     } finally {
       await s.close();
     }

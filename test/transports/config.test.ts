@@ -86,10 +86,72 @@ describe('resolveConfig', () => {
     expect(failure(['--host', '0.0.0.0'])).toMatch(/--host only applies to HTTP/);
   });
 
+  it('takes --state memory (default) or a Redis URL, keeping passwords off the command line', () => {
+    expect(resolve(['--http']).state).toBeUndefined();
+    expect(resolve(['--http', '--state', 'memory']).state).toBeUndefined();
+    expect(resolve(['--http', '--state', 'redis://127.0.0.1:6380/2']).state).toBe('redis://127.0.0.1:6380/2');
+    expect(resolve(['--http'], { HOPX_MCP_STATE: 'rediss://:s3cret@redis.internal:6379' }).state).toBe('rediss://:s3cret@redis.internal:6379');
+    expect(failure(['--http', '--state', 'postgres://db'])).toMatch(/--state is not a Redis URL: use redis:\/\/host:6379/);
+    const leaked = failure(['--http', '--state', 'redis://:s3cret@redis.internal:6379']);
+    expect(leaked).toMatch(/Set HOPX_MCP_STATE instead/);
+    expect(leaked).not.toContain('s3cret');
+    expect(failure(['--http'], { HOPX_MCP_STATE: 'nonsense' })).toMatch(/^HOPX_MCP_STATE is not a Redis URL/);
+    expect(failure(['--state', 'redis://127.0.0.1:6379'])).toMatch(/--state only applies to HTTP/);
+  });
+
   it('parses lists and help/version', () => {
     const config = resolve(['--http', '--allowed-hosts', 'mcp.example.com, other.example.com', '--help']);
     expect(config.allowedHosts).toEqual(['mcp.example.com', 'other.example.com']);
     expect(config.help).toBe(true);
     expect(resolve(['--version']).version).toBe(true);
+  });
+
+  describe('--auth', () => {
+    const TOKEN = { HOPX_MCP_AUTH_TOKEN: '0123456789abcdef0123' };
+    it('defaults to the static token when HOPX_MCP_AUTH_TOKEN is set, else none', () => {
+      expect(resolve(['--http'], TOKEN)).toMatchObject({ auth: 'token', issuer: undefined });
+      expect(resolve(['--http'])).toMatchObject({ auth: 'none' });
+      expect(failure(['--http', '--auth', 'token'])).toMatch(/needs the HOPX_MCP_AUTH_TOKEN/);
+    });
+
+    it('oauth needs an issuer (https off loopback), takes a resource URL, and its env twins', () => {
+      expect(resolve(['--http', '--auth', 'oauth', '--issuer', 'https://auth.example.com'])).toMatchObject({
+        auth: 'oauth',
+        issuer: 'https://auth.example.com',
+        resourceUrl: undefined,
+        introspection: undefined,
+      });
+      expect(resolve([], { HOPX_MCP_HTTP: '1', HOPX_MCP_AUTH: 'oauth', HOPX_MCP_ISSUER: 'http://127.0.0.1:9000', HOPX_MCP_RESOURCE_URL: 'https://mcp.example.com/mcp' })).toMatchObject({
+        auth: 'oauth',
+        issuer: 'http://127.0.0.1:9000',
+        resourceUrl: 'https://mcp.example.com/mcp',
+      });
+      expect(failure(['--http', '--auth', 'oauth'])).toMatch(/needs --issuer/);
+      expect(failure(['--http', '--auth', 'oauth', '--issuer', 'http://auth.example.com'])).toMatch(/must be https/);
+      expect(failure(['--http', '--auth', 'oauth', '--issuer', 'https://a.example', '--resource-url', 'http://mcp.example.com/mcp'])).toMatch(/must be https/);
+      expect(failure(['--http', '--auth', 'oauth', '--issuer', 'not a url'])).toMatch(/--issuer="not a url" is not an http\(s\) URL/);
+      expect(failure(['--http', '--auth', 'magic'])).toMatch(/use "token" or "oauth"/);
+      expect(failure(['--http', '--issuer', 'https://auth.example.com'])).toMatch(/--issuer only applies with --auth oauth/);
+      expect(failure(['--auth', 'oauth', '--issuer', 'https://auth.example.com'])).toMatch(/only applies to HTTP/);
+    });
+
+    it('--introspect reads its client from the environment only', () => {
+      const argv = ['--http', '--auth', 'oauth', '--issuer', 'https://auth.example.com', '--introspect'];
+      expect(failure(argv)).toMatch(/HOPX_MCP_INTROSPECTION_CLIENT_ID and HOPX_MCP_INTROSPECTION_CLIENT_SECRET/);
+      expect(resolve(argv, { HOPX_MCP_INTROSPECTION_CLIENT_ID: 'rs', HOPX_MCP_INTROSPECTION_CLIENT_SECRET: 's3cret' })).toMatchObject({
+        introspection: { clientId: 'rs', clientSecret: 's3cret' },
+      });
+      expect(failure([...argv, '--client-secret', 'x'])).toMatch(/HOPX_MCP_INTROSPECTION_CLIENT_SECRET/);
+    });
+
+    it('per-caller limits default to 10 sandboxes, 16 calls, 600 requests a minute; 0 turns one off', () => {
+      expect(resolve(['--http'])).toMatchObject({ maxSandboxesPerCaller: 10, maxCallsPerCaller: 16, rateLimitPerMinute: 600 });
+      expect(resolve(['--http', '--max-sandboxes-per-caller', '3', '--max-calls-per-caller', '0', '--rate-limit', '60'])).toMatchObject({
+        maxSandboxesPerCaller: 3,
+        maxCallsPerCaller: 0,
+        rateLimitPerMinute: 60,
+      });
+      expect(failure(['--http', '--rate-limit', '-1'])).toMatch(/--rate-limit/);
+    });
   });
 });

@@ -4,7 +4,9 @@
  */
 import { request } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
 import { HopxClient } from '../../src/client/index.js';
 import { NotFoundError } from '../../src/client/errors.js';
 import type { HopxClientApi } from '../../src/client/types.js';
@@ -121,3 +123,43 @@ export const INITIALIZE_BODY = JSON.stringify({
 });
 
 export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/**
+ * One test file's HTTP fixture: a test backend for the whole file, `serve()` starting HTTP servers
+ * on it (test defaults, overridable), and `track()` for clients; servers and clients are closed
+ * after each test, the backend after the file.
+ */
+export function useHttpFixture(): {
+  backend: () => TestBackend;
+  serve: (overrides?: Partial<HttpServerOptions>) => Promise<HttpServer>;
+  track: <C extends { close(): Promise<void> }>(closable: C) => C;
+} {
+  const backend = useTestBackend();
+  const servers: HttpServer[] = [];
+  const closables: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.allSettled(closables.splice(0).map((c) => c.close()));
+    await Promise.allSettled(servers.splice(0).map((s) => s.close()));
+  });
+  return {
+    backend,
+    async serve(overrides = {}) {
+      const server = await startHttpServer({
+        backend: backendOver(backend()),
+        logger: silentLogger(),
+        host: '127.0.0.1',
+        port: 0,
+        maxBodyBytes: 4 * 1024 * 1024,
+        maxSessions: 50,
+        sessionIdleSeconds: 600,
+        ...overrides,
+      });
+      servers.push(server);
+      return server;
+    },
+    track(closable) {
+      closables.push(closable);
+      return closable;
+    },
+  };
+}

@@ -82,6 +82,8 @@ export interface AnchorOptions {
   root: boolean;
   /** Host file of kernel.py, bound read-only into SANDBOX_ASSET_DIR. */
   kernelPath: string;
+  /** Host file of desktop.py, bound read-only next to it. */
+  desktopPath: string;
   extraReadOnlyDirs: string[];
   /** fd on which bwrap writes its JSON info (child-pid). */
   infoFd: number;
@@ -115,12 +117,16 @@ export function anchorOptions(o: AnchorOptions): string[] {
     '--symlink', 'usr/lib64', '/lib64',
     '--symlink', 'usr/sbin', '/sbin',
     '--ro-bind', '/etc', '/etc',
+    // The host's font cache (built by apt's fontconfig trigger): without it every GUI program in a
+    // fresh sandbox rebuilds one first, which took openbox and Tk tens of seconds.
+    '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
     '--proc', '/proc',
     '--dev', '/dev',
     '--bind', o.dirs.scratch, '/tmp',
     '--bind', o.dirs.workspace, '/workspace',
     '--bind', o.dirs.home, '/root',
     '--ro-bind', o.kernelPath, `${SANDBOX_ASSET_DIR}/kernel.py`,
+    '--ro-bind', o.desktopPath, `${SANDBOX_ASSET_DIR}/desktop.py`,
     ...o.extraReadOnlyDirs.flatMap((dir) => ['--ro-bind', dir, dir]),
     '--hostname', o.hostname,
     '--chdir', '/workspace',

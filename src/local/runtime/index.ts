@@ -18,6 +18,8 @@ export { BwrapSandbox } from './sandbox.js';
 
 /** kernel.py sits next to this module in src/ (vitest) and in dist/ (copied by scripts/copy-assets.mjs). */
 const KERNEL_SOURCE = fileURLToPath(new URL('./kernel.py', import.meta.url));
+/** desktop.py (the in-sandbox X display helper) travels the same way. */
+const DESKTOP_SOURCE = fileURLToPath(new URL('./desktop.py', import.meta.url));
 
 let runtimeCounter = 0;
 
@@ -49,6 +51,7 @@ class Runtime implements SandboxRuntime {
     private readonly options: RuntimeOptions,
     private readonly owner: string,
     private readonly kernelPath: string,
+    private readonly desktopPath: string,
   ) {}
 
   get probe(): RuntimeProbe {
@@ -63,6 +66,7 @@ class Runtime implements SandboxRuntime {
       host: this.host,
       owner: this.owner,
       kernelPath: this.kernelPath,
+      desktopPath: this.desktopPath,
       logger: this.options.logger,
       // Forget destroyed sandboxes so get() stops returning them and the id can be reused.
       onDestroyed: () => {
@@ -143,6 +147,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<SandboxRun
   // A copy inside the state dir: the installed package may sit where the sandbox uid cannot read.
   const kernelPath = join(stateDir, 'assets', 'kernel.py');
   await copyFile(KERNEL_SOURCE, kernelPath);
+  const desktopPath = join(stateDir, 'assets', 'desktop.py');
+  await copyFile(DESKTOP_SOURCE, desktopPath);
 
   const swept = await sweepStaleSandboxes(stateDir);
   const sweptCgroups = await sweepStaleCgroups(host.cgroups);
@@ -154,5 +160,5 @@ export async function createRuntime(options: RuntimeOptions): Promise<SandboxRun
     { isolation: host.probe.isolation, limits: host.probe.limits, pause: host.probe.pause, root: host.probe.root },
     'local runtime ready',
   );
-  return new Runtime(host, { ...options, stateDir }, owner, kernelPath);
+  return new Runtime(host, { ...options, stateDir }, owner, kernelPath, desktopPath);
 }

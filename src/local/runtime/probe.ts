@@ -58,6 +58,18 @@ async function probePython(warnings: string[]): Promise<RuntimeProbe['python']> 
   return { path, matplotlib: matplotlib === 'True', pandas: pandas === 'True' };
 }
 
+/** Desktop tools, looked up under /usr only: sandboxes see the host's /usr and nothing else. */
+function probeDesktop(namespaces: boolean, python: boolean): RuntimeProbe['desktop'] {
+  const has = (name: string) => {
+    const path = findExecutable(name, [`/usr/bin/${name}`]);
+    return !!path && visibleInSandbox(path);
+  };
+  const missing = ['Xvfb', 'openbox', 'xdotool', 'wmctrl'].filter((tool) => !has(tool));
+  if (!python) missing.push('/usr/bin/python3');
+  if (!namespaces) missing.push('namespace isolation (bubblewrap)');
+  return { available: missing.length === 0, missing, vnc: has('x11vnc'), clipboard: has('xclip') };
+}
+
 export async function probeHost(): Promise<HostProfile> {
   const root = process.geteuid?.() === 0;
   const warnings: string[] = [];
@@ -100,6 +112,9 @@ export async function probeHost(): Promise<HostProfile> {
   if (!socat) warnings.push('socat missing: port forwards use a slower node forwarder');
   if (!root && isolation === 'namespaces') warnings.push('not root: sandboxes run as the backend user and without cgroup limits');
 
+  const desktop = probeDesktop(isolation === 'namespaces', !!python);
+  if (!desktop.available) warnings.push(`no desktop template: ${desktop.missing.join(', ')} missing (apt-get install xvfb openbox xdotool wmctrl x11vnc xclip)`);
+
   const probe: RuntimeProbe = {
     isolation,
     limits,
@@ -110,6 +125,7 @@ export async function probeHost(): Promise<HostProfile> {
     python,
     node: nodePath ? { path: nodePath } : null,
     go,
+    desktop,
     warnings,
   };
   return { probe, cgroups, bwrap, nsenter, setpriv, socat, extraReadOnlyDirs, bwrapFailure: bwrapResult.failure };

@@ -58,6 +58,8 @@ export interface SandboxContext {
   owner: string;
   /** Host path of kernel.py, readable by the sandbox uid. */
   kernelPath: string;
+  /** Host path of desktop.py, readable by the sandbox uid. */
+  desktopPath: string;
   logger?: RuntimeOptions['logger'];
   onDestroyed?: () => void;
 }
@@ -271,6 +273,7 @@ export class BwrapSandbox implements LocalSandbox {
       internetAccess: this.spec.internetAccess,
       root: this.root,
       kernelPath: this.ctx.kernelPath,
+      desktopPath: this.ctx.desktopPath,
       extraReadOnlyDirs: this.host.extraReadOnlyDirs,
       infoFd: INFO_FD,
     });
@@ -472,6 +475,16 @@ export class BwrapSandbox implements LocalSandbox {
       stdin: request.code,
       onFinished: () => rm(plan.cleanupHost, { recursive: true, force: true }),
     });
+  }
+
+  startDesktop(size: { width: number; height: number }): SpawnedExec {
+    this.assertRunning();
+    const desktop = this.host.probe.desktop;
+    if (!desktop.available) throw new Error(`this machine cannot run a sandbox desktop: ${desktop.missing.join(', ')} missing`);
+    const argv = ['/usr/bin/python3', '-u', `${SANDBOX_ASSET_DIR}/desktop.py`, String(size.width), String(size.height)];
+    const command = this.hostCommand(argv, '/root', { ...this.baseEnv(), PYTHONDONTWRITEBYTECODE: '1' });
+    // No timeout and stdin left open: the helper lives as long as the sandbox runs.
+    return this.track({ argv: command.argv, hostCwd: command.hostCwd, env: command.env, timeoutMs: 0 });
   }
 
   private mplConfigDir(): string {

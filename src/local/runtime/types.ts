@@ -24,6 +24,12 @@ export interface RuntimeProbe {
   python: { path: string; matplotlib: boolean; pandas: boolean } | null;
   node: { path: string } | null;
   go: { path: string } | null;
+  /**
+   * The X tools a desktop sandbox runs inside itself (Debian: xvfb openbox xdotool wmctrl, and
+   * x11vnc, xclip for VNC and the clipboard). Desktops need the namespaces tier: each display is
+   * an abstract socket of its sandbox's own network namespace.
+   */
+  desktop: { available: boolean; missing: string[]; vnc: boolean; clipboard: boolean };
   /** Human-readable reasons for every tier that is not the strongest. */
   warnings: string[];
 }
@@ -212,6 +218,11 @@ export interface LocalSandbox {
   forwardPort(port: number): Promise<{ hostPort: number }>;
   usage(): Promise<SandboxUsage>;
   processes(): Promise<SandboxProcessInfo[]>;
+  /**
+   * Start the sandbox's desktop helper (desktop.py: Xvfb, window manager, screenshots) inside the
+   * sandbox, stdin kept open for its JSON-line requests. Throws when probe.desktop is unavailable.
+   */
+  startDesktop(size: { width: number; height: number }): ExecHandle;
 }
 
 export interface SandboxRuntime {

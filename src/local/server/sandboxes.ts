@@ -15,6 +15,8 @@ import type { LocalTemplate } from './templates.js';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Cap on live sandboxes per backend: each one is real processes on this machine. */
 export const MAX_SANDBOXES = 64;
+/** Screen of a desktop-template sandbox (the size the computer-use bench measures). */
+export const DESKTOP_SIZE = { width: 1280, height: 800 };
 
 export interface SandboxEntry extends SandboxState {
   status: SandboxLifecycle;
@@ -103,8 +105,11 @@ export class SandboxRegistry {
         runtime: runtimeSandbox,
         env: new Map(Object.entries(request.envVars)),
       };
-      const agent = new AgentServer({ ...this.deps, sandbox: state, logger: this.deps.logger.child({ sandbox_id: id }) });
+      const desktop = request.template.features.includes('desktop') ? DESKTOP_SIZE : undefined;
+      const agent = new AgentServer({ ...this.deps, sandbox: state, logger: this.deps.logger.child({ sandbox_id: id }), ...(desktop ? { desktop } : {}) });
       await agent.listen();
+      // The display is up before create returns: apps started next find DISPLAY ready.
+      await agent.ctx.desktop?.ensure();
       if (this.closing) {
         // close() began while this sandbox was starting and will not see it: undo it here.
         await agent.close();
@@ -168,6 +173,8 @@ export class SandboxRegistry {
           await entry.runtime.start();
           entry.status = 'running';
           entry.startedAt = new Date();
+          // The stop took the display down with every process; bring it back (errors surface on its next request).
+          await entry.agent.ctx.desktop?.ensure().catch((err: Error) => this.deps.logger.warn({ sandbox_id: id, err: err.message }, 'desktop restart failed'));
           break;
       }
       entry.updatedAt = new Date();

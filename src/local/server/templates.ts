@@ -82,6 +82,8 @@ export function buildTemplateCatalogue(probe: RuntimeProbe): LocalTemplate[] {
     features: features(all),
     resources: { vcpu: 1, memoryMb: 1024, diskGb: 10 },
   });
+  const desktop = desktopTemplate(probe, all);
+  if (desktop) templates.push(desktop);
   for (const t of SINGLE_RUNTIME_TEMPLATES) {
     if (!t.available(probe)) continue;
     const languages: RuntimeLanguage[] = [t.language, 'bash'];
@@ -98,6 +100,24 @@ export function buildTemplateCatalogue(probe: RuntimeProbe): LocalTemplate[] {
     });
   }
   return templates;
+}
+
+/** The desktop template: an X display inside each sandbox (only where the probe found the tools). */
+function desktopTemplate(probe: RuntimeProbe, languages: RuntimeLanguage[]): LocalTemplate | null {
+  if (!probe.desktop.available) return null;
+  const features = [...languages, 'code_execution', 'file_operations', 'terminal_access', 'background_jobs', 'desktop'];
+  if (probe.desktop.vnc) features.push('vnc');
+  return {
+    id: '106',
+    name: 'desktop',
+    displayName: 'Desktop',
+    description: `Linux desktop for computer use: a 1280x800 X display (Xvfb, openbox) inside the sandbox, mouse and keyboard (xdotool), screenshots${probe.desktop.vnc ? ', VNC (x11vnc)' : ''}`,
+    category: 'desktop',
+    language: languages.includes('python') ? 'python' : 'bash',
+    languages,
+    features,
+    resources: { vcpu: 2, memoryMb: 2048, diskGb: 10 },
+  };
 }
 
 export function findTemplate(templates: LocalTemplate[], nameOrId: string): LocalTemplate | undefined {

@@ -4,7 +4,8 @@ import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
 import { BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S, backgroundStarted } from './background.js';
 import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringArray, stringMap, timeoutSeconds, workdir } from './fields.js';
-import { abortOnDisconnect, collect, exitCodeOf, killOnAbort } from './output.js';
+import { newExecutionId } from '../ids.js';
+import { abortOnDisconnect, collect, exitCodeOf, keptOutputsWire, killOnAbort } from './output.js';
 
 export const COMMAND_DEFAULT_TIMEOUT_S = 30;
 export const COMMAND_MAX_TIMEOUT_S = 300;
@@ -28,7 +29,7 @@ export function registerCommandRoutes(router: Router, ctx: AgentContext): void {
     const result = await ctx.stats.execution(async () => {
       const handle = ctx.sandbox.runtime.exec({ argv, cwd, env, timeoutMs: timeout * 1000 });
       killOnAbort(handle, abortOnDisconnect(res));
-      return { pid: handle.pid, ...(await collect(handle)) };
+      return { pid: handle.pid, ...(await collect(handle, { ctx, keepId: newExecutionId() })) };
     });
     const exitCode = exitCodeOf(result.outcome);
     const response = {
@@ -42,6 +43,7 @@ export function registerCommandRoutes(router: Router, ctx: AgentContext): void {
       command: display,
       pid: result.pid,
       timestamp: nowIso(),
+      ...keptOutputsWire(result.kept),
     };
     if (result.outcome.timedOut) {
       throw new ApiError(408, 'EXECUTION_TIMEOUT', `Command timed out after ${timeout} s`, {

@@ -5,6 +5,7 @@
 import type { Logger } from '../../../log.js';
 import type { LocalSandbox, RuntimeLanguage, RuntimeProbe } from '../../runtime/types.js';
 import type { BackgroundJobs } from './background.js';
+import type { DesktopSession } from './desktop-session.js';
 import type { GoBuildCache } from './go-cache.js';
 import type { AgentStats } from './stats.js';
 
@@ -37,6 +38,8 @@ export interface AgentContext {
   readonly goCache: GoBuildCache;
   readonly kernel: KernelActivity;
   readonly logger: Logger;
+  /** The sandbox's X desktop; null unless it was made from the desktop template. */
+  readonly desktop: DesktopSession | null;
   readonly startedAt: Date;
   /** Host port of this agent's listener. */
   port(): number;
@@ -53,7 +56,8 @@ export function baseEnv(): Record<string, string> {
   };
 }
 
-/** Precedence: base < sandbox (create env_vars + /env) < request env. */
+/** Precedence: base (+ DISPLAY on a desktop) < sandbox (create env_vars + /env) < request env. */
 export function processEnv(ctx: AgentContext, requestEnv: Record<string, string> = {}): Record<string, string> {
-  return { ...baseEnv(), ...Object.fromEntries(ctx.sandbox.env), ...requestEnv };
+  const display = ctx.desktop?.display;
+  return { ...baseEnv(), ...(display ? { DISPLAY: display } : {}), ...Object.fromEntries(ctx.sandbox.env), ...requestEnv };
 }

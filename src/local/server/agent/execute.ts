@@ -6,7 +6,7 @@ import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { GO_ENV } from './go-cache.js';
 import { resolveLanguage } from './languages.js';
-import { abortOnDisconnect } from './output.js';
+import { abortOnDisconnect, keptOutputsWire } from './output.js';
 import { type CodeOutcome, richFields, runCode } from './run-code.js';
 
 /** hopx-api.md §5.4: agent default 60 s (docs), max 300 s. */
@@ -100,6 +100,7 @@ export function executeResponse(outcome: CodeOutcome, language: string): Record<
     timestamp: nowIso(),
     language,
     ...richFields(outcome.kernel),
+    ...keptOutputsWire(outcome.kept),
   };
   if (outcome.kernel?.error) body.error = outcome.kernel.error;
   if (outcome.kernel?.stateLost) body.kernel_restarted = true;

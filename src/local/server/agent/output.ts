@@ -1,23 +1,104 @@
 /** Collecting a process's output with a cap, so a runaway print cannot exhaust the backend. */
+import { writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { HeadTailBuffer } from '../../../text/cut.js';
 import type { ExecHandle, ExecOutcome } from '../../runtime/types.js';
+import { ConfinedFs } from './confined-fs.js';
+import type { AgentContext } from './context.js';
+import { resolveSandboxPath } from './files.js';
+import { sandboxOwner } from './ownership.js';
 
-/** Per stream, per call. Beyond it the middle is dropped and one marker says how much. */
-export const MAX_CAPTURED_CHARS = 8 * 1024 * 1024;
+/**
+ * Per stream, per call, what the agent keeps in memory and answers with. Beyond it the middle is
+ * cut (src/text/cut.ts) and, when the call allows, the whole stream goes to a file in the
+ * sandbox's own filesystem (KEPT_OUTPUT_DIR), named in the response as `kept_outputs`.
+ */
+export const MAX_CAPTURED_CHARS = 1024 * 1024;
 
-/** One stream of a process's output, kept head + tail within a limit (src/text/cut.ts). */
+/** Where whole outputs that a response had to cut are kept, inside the sandbox. */
+export const KEPT_OUTPUT_DIR = '/tmp/hopx-outputs';
+
+/** Output held while the kept-output file opens; past it the whole is given up (cut as usual). */
+const MAX_PENDING_CHARS = 16 * 1024 * 1024;
+
+/** A whole stream kept in the sandbox: its path there and its size. */
+export interface KeptWhole {
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+/** Opens (creating) the file a whole stream goes to; resolves to a writable handle. */
+export type KeptFileOpener = () => Promise<FileHandle>;
+
+/**
+ * One stream of a process's output: head + tail within a limit, and, once it passes the limit,
+ * every byte written in order to a kept-output file (opened then, so short outputs cost no file).
+ * Writes are synchronous per chunk: memory stays bounded however fast the process prints.
+ */
 export class OutputBuffer {
   private readonly buffer: HeadTailBuffer;
+  private state: 'idle' | 'opening' | 'open' | 'failed' = 'idle';
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private fd = -1;
+  private opening: Promise<void> | null = null;
+  private handle: FileHandle | null = null;
 
   constructor(
     private readonly label: 'stdout' | 'stderr',
     private readonly limit = MAX_CAPTURED_CHARS,
+    private readonly kept: { path: string; open: KeptFileOpener } | null = null,
   ) {
     this.buffer = new HeadTailBuffer({ maxChars: limit });
   }
 
   append(chunk: string): void {
+    if (!chunk) return;
+    if (this.state === 'idle' && this.kept && this.buffer.size.chars + chunk.length > this.limit) this.startKeeping();
     this.buffer.append(chunk);
+    if (this.state === 'opening') {
+      this.pending.push(chunk);
+      this.pendingChars += chunk.length;
+      if (this.pendingChars > MAX_PENDING_CHARS) this.giveUp();
+    } else if (this.state === 'open') {
+      this.write(chunk);
+    }
+  }
+
+  private startKeeping(): void {
+    // Nothing was dropped yet: what the buffer holds is the whole stream so far.
+    const sofar = this.buffer.whole() ?? '';
+    this.pending = sofar ? [sofar] : [];
+    this.pendingChars = sofar.length;
+    this.state = 'opening';
+    this.opening = this.kept!.open().then(
+      (handle) => {
+        this.handle = handle;
+        if (this.state !== 'opening') return;
+        this.fd = handle.fd;
+        this.state = 'open';
+        for (const piece of this.pending) this.write(piece);
+        this.pending = [];
+        this.pendingChars = 0;
+      },
+      () => this.giveUp(),
+    );
+  }
+
+  private write(text: string): void {
+    try {
+      const data = Buffer.from(text, 'utf8');
+      for (let off = 0; off < data.length; ) off += writeSync(this.fd, data, off);
+    } catch {
+      this.giveUp(); // disk full, quota: the cut copy is still answered
+    }
+  }
+
+  private giveUp(): void {
+    this.state = 'failed';
+    this.pending = [];
+    this.pendingChars = 0;
   }
 
   /** Characters held (at most about the limit). */
@@ -26,23 +107,61 @@ export class OutputBuffer {
   }
 
   toString(): string {
-    return this.buffer.finish({ label: this.label, where: null }).text;
+    return this.buffer.finish({ label: this.label, where: this.state === 'open' ? this.kept!.path : null }).text;
   }
+
+  /** Waits for the kept file (if any) and closes it; the text and where the whole is. */
+  async close(): Promise<{ text: string; kept: KeptWhole | null }> {
+    await this.opening;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = null;
+    const keptWhole = this.state === 'open' ? { path: this.kept!.path, bytes: this.buffer.size.bytes, lines: this.buffer.size.lines } : null;
+    if (this.state === 'open') this.state = 'failed'; // closed: later appends (none expected) are not written
+    return { text: this.buffer.finish({ label: this.label, where: keptWhole?.path ?? null }).text, kept: keptWhole };
+  }
+}
+
+/** A stream's kept-output file in the sandbox, for OutputBuffer: `/tmp/hopx-outputs/<id>.<stream>.txt`. */
+export function keptOutputFile(ctx: AgentContext, id: string, stream: 'stdout' | 'stderr'): { path: string; open: KeptFileOpener } {
+  const path = `${KEPT_OUTPUT_DIR}/${id}.${stream}.txt`;
+  return {
+    path,
+    open: async () => {
+      const target = await resolveSandboxPath(ctx, path);
+      const files = new ConfinedFs(ctx.sandbox.runtime.dirs, () => sandboxOwner(ctx.sandbox.runtime.dirs.workspace));
+      return files.openWrite(target.hostPath, { mode: 0o644, overwrite: true });
+    },
+  };
+}
+
+/** The `kept_outputs` response field (an extension of the HopX wire): only streams that were cut. */
+export function keptOutputsWire(kept: { stdout?: KeptWhole | null; stderr?: KeptWhole | null }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const k = kept[stream];
+    if (k) out[stream] = { path: k.path, bytes: k.bytes, lines: k.lines };
+  }
+  return Object.keys(out).length > 0 ? { kept_outputs: out } : {};
 }
 
 export interface Collected {
   stdout: string;
   stderr: string;
+  kept: { stdout: KeptWhole | null; stderr: KeptWhole | null };
   outcome: ExecOutcome;
 }
 
-export async function collect(handle: ExecHandle, limit = MAX_CAPTURED_CHARS): Promise<Collected> {
-  const stdout = new OutputBuffer('stdout', limit);
-  const stderr = new OutputBuffer('stderr', limit);
+/** `keep`: an id under which whole streams over the limit are kept in the sandbox (null: never). */
+export async function collect(handle: ExecHandle, options: { ctx?: AgentContext; keepId?: string; limit?: number } = {}): Promise<Collected> {
+  const limit = options.limit ?? MAX_CAPTURED_CHARS;
+  const file = (stream: 'stdout' | 'stderr') => (options.ctx && options.keepId ? keptOutputFile(options.ctx, options.keepId, stream) : null);
+  const stdout = new OutputBuffer('stdout', limit, file('stdout'));
+  const stderr = new OutputBuffer('stderr', limit, file('stderr'));
   handle.onStdout((c) => stdout.append(c));
   handle.onStderr((c) => stderr.append(c));
   const outcome = await handle.done;
-  return { stdout: stdout.toString(), stderr: stderr.toString(), outcome };
+  const [out, err] = await Promise.all([stdout.close(), stderr.close()]);
+  return { stdout: out.text, stderr: err.text, kept: { stdout: out.kept, stderr: err.kept }, outcome };
 }
 
 /** Shell-style exit code: the process's own, or 128 + signal number when killed. */

@@ -4,7 +4,8 @@
  * the build cache.
  */
 import type { KernelResult, MimeBundle, RuntimeLanguage } from '../../runtime/types.js';
-import { collect, exitCodeOf, killOnAbort } from './output.js';
+import { newExecutionId } from '../ids.js';
+import { collect, exitCodeOf, keptOutputFile, killOnAbort, MAX_CAPTURED_CHARS, OutputBuffer, type KeptWhole } from './output.js';
 import { type AgentContext } from './context.js';
 
 export interface CodeCall {
@@ -23,6 +24,8 @@ export interface CodeOutcome {
   durationMs: number;
   /** Python only. */
   kernel: KernelResult | null;
+  /** Whole streams kept in the sandbox because the answer had to cut them. */
+  kept: { stdout: KeptWhole | null; stderr: KeptWhole | null };
   notes: string[];
 }
 
@@ -41,13 +44,22 @@ export async function runCode(ctx: AgentContext, call: CodeCall, onOutput?: Outp
 async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
   ctx.kernel.started = true;
   ctx.kernel.cells++;
+  // The agent's own capture (with the kept-output file) sees every chunk; the kernel's bounded
+  // copy in the result is not used.
+  const id = newExecutionId();
+  const out = new OutputBuffer('stdout', MAX_CAPTURED_CHARS, keptOutputFile(ctx, id, 'stdout'));
+  const err = new OutputBuffer('stderr', MAX_CAPTURED_CHARS, keptOutputFile(ctx, id, 'stderr'));
   try {
     const result = await ctx.sandbox.runtime.runPython(
-      { code: call.code, cwd: call.cwd, env: call.env, timeoutMs: call.timeoutSeconds * 1000 },
-      onOutput,
+      { code: call.code, cwd: call.cwd, env: call.env, timeoutMs: call.timeoutSeconds * 1000, maxOutputChars: MAX_CAPTURED_CHARS },
+      (stream, chunk) => {
+        (stream === 'stdout' ? out : err).append(chunk);
+        onOutput?.(stream, chunk);
+      },
     );
+    const [stdoutKept, stderrKept] = await Promise.all([out.close(), err.close()]);
     const notes: string[] = [];
-    let stderr = result.stderr;
+    let stderr = stderrKept.text;
     if (result.error) {
       const text = result.error.traceback || `${result.error.name}: ${result.error.value}`;
       stderr += (stderr && !stderr.endsWith('\n') ? '\n' : '') + text;
@@ -55,15 +67,18 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
     // A dead kernel (OOM, exit, kill after a timeout) comes back as result.error, whose text
     // already says why and that earlier variables are lost: no extra note.
     return {
-      stdout: result.stdout,
+      stdout: stdoutKept.text,
       stderr,
       exitCode: result.error || result.timedOut || result.oomKilled ? 1 : 0,
       timedOut: result.timedOut,
       durationMs: result.durationMs,
       kernel: result,
+      kept: { stdout: stdoutKept.kept, stderr: stderrKept.kept },
       notes,
     };
   } finally {
+    // A kernel that failed to start: close any kept file (a second close does nothing).
+    void Promise.all([out.close(), err.close()]);
     ctx.kernel.cells--;
     ctx.kernel.lastActivity = new Date();
   }
@@ -81,7 +96,7 @@ async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSi
         if (go.stdout) onOutput('stdout', go.stdout);
         if (go.stderr) onOutput('stderr', go.stderr);
       }
-      return { stdout: go.stdout, stderr: go.stderr, exitCode: go.exitCode, timedOut: go.timedOut, durationMs: Date.now() - started, kernel: null, notes };
+      return { stdout: go.stdout, stderr: go.stderr, exitCode: go.exitCode, timedOut: go.timedOut, durationMs: Date.now() - started, kernel: null, kept: { stdout: null, stderr: null }, notes };
     }
     handle = go.handle;
   } else {
@@ -92,7 +107,7 @@ async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSi
     handle.onStderr((c) => onOutput('stderr', c));
   }
   killOnAbort(handle, signal);
-  const { stdout, stderr, outcome } = await collect(handle);
+  const { stdout, stderr, kept, outcome } = await collect(handle, { ctx, keepId: newExecutionId() });
   if (outcome.oomKilled) notes.push('The process was killed for running out of memory (sandbox memory limit).');
   return {
     stdout,
@@ -101,6 +116,7 @@ async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSi
     timedOut: outcome.timedOut,
     durationMs: Date.now() - started,
     kernel: null,
+    kept,
     notes,
   };
 }

@@ -28,6 +28,8 @@ import type { TokenSigner } from '../jwt.js';
 import { BackgroundJobs } from './background.js';
 import { registerCommandRoutes } from './commands.js';
 import type { AgentContext, KernelActivity, SandboxState } from './context.js';
+import { registerDesktopRoutes } from './desktop.js';
+import { DesktopSession, type DesktopSize } from './desktop-session.js';
 import { registerEnvRoutes } from './env.js';
 import { registerExecuteRoutes } from './execute.js';
 import { registerFileRoutes } from './files.js';
@@ -46,6 +48,8 @@ export interface AgentDeps {
   apiKey: string;
   logger: Logger;
   host: string;
+  /** Screen size when the sandbox comes from the desktop template; absent otherwise. */
+  desktop?: DesktopSize;
 }
 
 export class AgentServer {
@@ -66,6 +70,7 @@ export class AgentServer {
       goCache: new GoBuildCache(() => deps.sandbox.runtime),
       kernel,
       logger: deps.logger,
+      desktop: deps.desktop ? new DesktopSession(() => deps.sandbox.runtime, deps.desktop) : null,
       startedAt: new Date(),
       port: () => this.port,
     };
@@ -74,6 +79,7 @@ export class AgentServer {
     registerCommandRoutes(this.router, this.ctx);
     registerFileRoutes(this.router, this.ctx);
     registerEnvRoutes(this.router, this.ctx);
+    registerDesktopRoutes(this.router, this.ctx);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket as Socket, head));
     this.server.on('clientError', answerClientError);
@@ -105,6 +111,7 @@ export class AgentServer {
   async close(): Promise<void> {
     for (const client of this.wss.clients) client.terminate();
     await this.ctx.jobs.killAll().catch(() => undefined);
+    await this.ctx.desktop?.close().catch(() => undefined);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
@@ -154,7 +161,8 @@ export class AgentServer {
     } catch (err) {
       const apiError = sendError(res, requestId, err);
       errorCode = apiError.code;
-      if (apiError.status >= 500) this.deps.logger.error({ err, endpoint, sandbox_id: this.deps.sandbox.id }, 'agent request failed');
+      // 503 DESKTOP_NOT_AVAILABLE is an answer, not a fault.
+      if (apiError.status >= 500 && apiError.code !== 'DESKTOP_NOT_AVAILABLE') this.deps.logger.error({ err, endpoint, sandbox_id: this.deps.sandbox.id }, 'agent request failed');
     } finally {
       this.ctx.stats.record(req.method ?? 'GET', endpoint, res.statusCode, Date.now() - started, errorCode);
     }
