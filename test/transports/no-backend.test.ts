@@ -15,11 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { allTools } from '../../src/tools/index.js';
+import { allTools, filterTools } from '../../src/tools/index.js';
 import { openBackend } from '../../src/transports/backend.js';
 import { openConversation } from '../../src/transports/conversations.js';
 import { ensureBuilt } from './built-cli.js';
 import { callTool, connectHttp } from './helpers.js';
+
+/** The server's default tool list: no backend hides none of it. */
+const DEFAULT_TOOL_COUNT = filterTools(allTools).length;
 
 /** `unshare` as root gives the server a private view of /usr/bin/bwrap. */
 const canHideBwrap =
@@ -72,7 +75,7 @@ describe.skipIf(!canHideBwrap)('the built server with bubblewrap unusable', () =
     cleanups.push(() => client.close());
 
     const tools = (await client.listTools()).tools.map((t) => t.name);
-    expect(tools).toHaveLength(allTools.length);
+    expect(tools).toHaveLength(DEFAULT_TOOL_COUNT);
     const create = await callTool(client, 'sandbox_create', {});
     expect(create.isError).toBe(true);
     expectBubblewrapAdvice(create.text);
@@ -110,7 +113,7 @@ describe.skipIf(!canHideBwrap)('the built server with bubblewrap unusable', () =
     for (const era of ['legacy', 'modern'] as const) {
       const client = await connectHttp(url, era);
       cleanups.push(() => client.close());
-      expect((await client.listTools()).tools).toHaveLength(allTools.length);
+      expect((await client.listTools()).tools).toHaveLength(DEFAULT_TOOL_COUNT);
       const create = await callTool(client, 'sandbox_create', {});
       expect(create.isError).toBe(true);
       expectBubblewrapAdvice(create.text);
@@ -172,7 +175,7 @@ describe('no usable local backend, in process', () => {
     const [a, b] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(b), client.connect(a)]);
     try {
-      expect((await client.listTools()).tools).toHaveLength(allTools.length);
+      expect((await client.listTools()).tools).toHaveLength(DEFAULT_TOOL_COUNT);
       const r = await callTool(client, 'sandbox_get_info', { sandbox_id: 'abc' });
       expect(r).toEqual({ isError: true, text: backend.unavailable, structured: undefined });
       // The client itself explains too, for any path that reaches it.
