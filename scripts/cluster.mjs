@@ -100,7 +100,8 @@ export function jsonLines(lines) {
 
 /**
  * Starts the whole cluster. Options: replicas (default 2), idleSeconds (default 1800),
- * logLevel (default 'info'), extraReplicaArgs. Returns handles to every part:
+ * logLevel (default 'info'), replicaArgs ({ url }) => more replica flags (url: the MCP endpoint
+ * through HAProxy, e.g. for --resource-url). Returns handles to every part:
  *   url            the MCP endpoint through HAProxy
  *   replicas[i]    { url, port, proc, logs() (every line of every run), stop(signal), start() }
  *   redis          { url, stop(), start() }    (same port and data after a restart)
@@ -148,6 +149,8 @@ export async function startCluster(options = {}) {
       proc: backendProc,
     };
 
+    const proxyPort = await freePort();
+    const proxyUrl = `http://127.0.0.1:${proxyPort}/mcp`;
     const replicas = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
@@ -172,7 +175,7 @@ export async function startCluster(options = {}) {
             String(options.idleSeconds ?? 1800),
             '--log-level',
             options.logLevel ?? 'info',
-            ...(options.extraReplicaArgs ?? []),
+            ...(options.replicaArgs?.({ url: proxyUrl }) ?? []),
           ];
           replica.proc = run(`replica${i + 1}`, process.execPath, args, {
             env: { HOPX_API_KEY: backend.apiKey, HOPX_BASE_URL: backend.url },
@@ -190,7 +193,6 @@ export async function startCluster(options = {}) {
       parts.push(replica);
     }
 
-    const proxyPort = await freePort();
     const statsPort = await freePort();
     const env = { HOPX_PROXY_BIND: `127.0.0.1:${proxyPort}`, HOPX_PROXY_STATS: `127.0.0.1:${statsPort}` };
     replicas.forEach((r, i) => (env[`HOPX_REPLICA_${i + 1}`] = `127.0.0.1:${r.port}`));
@@ -198,7 +200,7 @@ export async function startCluster(options = {}) {
     const proxy = run('haproxy', 'haproxy', ['-db', '-f', HAPROXY_CFG], { env });
     parts.push(proxy);
     const cluster = {
-      url: `http://127.0.0.1:${proxyPort}/mcp`,
+      url: proxyUrl,
       proxyBase: `http://127.0.0.1:${proxyPort}`,
       /** HAProxy's view of each replica: "UP", "DOWN", ... (its health checks of /readyz). */
       serverStates: () => serverStates(`http://127.0.0.1:${statsPort}/stats;csv`),

@@ -8,6 +8,7 @@ import type { Conversation } from './conversation/conversation.js';
 import { allTools, filterTools, OFF_BY_DEFAULT, registerTools, TOOLSETS, type ToolCallHooks } from './tools/index.js';
 import { forBackend, type BackendKind, type OutputBudget, type PerBackend, type ToolDefinition, type Toolset } from './tools/tool.js';
 import { registerResources } from './resources/index.js';
+import { registerSubscriptions } from './resources/subscriptions.js';
 
 export { OFF_BY_DEFAULT, TOOLSETS };
 export type { ToolDefinition };
@@ -67,7 +68,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   ],
   files: [
     'Move files with sandbox_write_file and sandbox_read_file (encoding "base64" for binary).',
-    'Long outputs and files are cut to fit; the result names a hopx:// resource with the whole.',
+    'Long outputs and files are cut to fit, and the result says where the whole is (a cut output is kept in a sandbox file): read it in pages with sandbox_read_file start_line.',
   ],
   env: ['sandbox_set_env sets variables for later runs; sandbox_get_env masks secret-looking values.'],
   preview: [
@@ -85,7 +86,10 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
 };
 
 export function buildInstructions(backend: BackendKind, toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
-  const available = (sentence: string) => (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !enabledTools || enabledTools.has(name));
+  // Tool names only: sandbox_id is a parameter, not a tool that could be hidden.
+  const toolNames = new Set(allTools.map((t) => t.name));
+  const available = (sentence: string) =>
+    (sentence.match(/\bsandbox_[a-z_]+/g) ?? []).every((name) => !toolNames.has(name) || !enabledTools || enabledTools.has(name));
   return toolsets
     .map((t) =>
       INSTRUCTIONS[t]
@@ -121,5 +125,6 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     hooks: options.hooks,
   });
   registerResources(server, conversation, { readOnly: options.readOnly === true });
+  registerSubscriptions(server, conversation);
   return server;
 }

@@ -9,7 +9,7 @@ import { multipartBody } from './multipart.js';
 import * as check from './validate.js';
 import { openAgentSocket } from './ws.js';
 import { asRecord, str, toFileChangeEvent, toFileList, type Json } from './wire.js';
-import type { CallOptions, FileChangeEvent, FileInfo, FilesApi, WriteFileOptions } from './types.js';
+import type { CallOptions, FileChangeEvent, FileInfo, FilesApi, WatchStatusHooks, WriteFileOptions } from './types.js';
 
 /** Uploads and downloads of big files legitimately take long; this bounds waiting for headers. */
 const TRANSFER_TIMEOUT_MS = 600_000;
@@ -176,7 +176,7 @@ export class Files implements FilesApi {
     return mapStreamErrors(res.data, p, call.signal);
   }
 
-  async *watch(path: string, call: CallOptions = {}): AsyncIterable<FileChangeEvent> {
+  async *watch(path: string, call: CallOptions = {}, status: WatchStatusHooks = {}): AsyncIterable<FileChangeEvent> {
     const p = check.sandboxPath(path);
     const socket = await openAgentSocket(this.ctx, this.conn, '/files/watch', 'watch files', call);
     try {
@@ -184,6 +184,7 @@ export class Files implements FilesApi {
       for await (const frame of socket.messages) {
         const event = toFileChangeEvent(frame);
         if (event) yield event;
+        else watchStatus(frame, status);
       }
     } catch (error) {
       // Watching ends when the caller aborts; that is the normal way to stop it.
@@ -205,6 +206,16 @@ export class Files implements FilesApi {
       },
       call,
     );
+  }
+}
+
+/** The agent's non-change frames: `watching` (the watch is in place) and `error` (it is not, or events were dropped). */
+function watchStatus(frame: unknown, hooks: WatchStatusHooks): void {
+  const body = frame !== null && typeof frame === 'object' ? (frame as Record<string, unknown>) : {};
+  if (body.type === 'watching') hooks.watching?.(typeof body.path === 'string' ? body.path : '');
+  else if (body.type === 'error') {
+    const message = typeof body.message === 'string' ? body.message : typeof body.error === 'string' ? body.error : 'watch failed';
+    hooks.error?.(message, typeof body.code === 'string' ? body.code : null);
   }
 }
 

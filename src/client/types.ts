@@ -391,6 +391,13 @@ export interface WriteFileOptions {
   overwrite?: boolean;
 }
 
+export interface WatchStatusHooks {
+  /** The agent watches `path` now: changes from here on are reported. */
+  watching?(path: string): void;
+  /** The agent refused the watch (e.g. DIRECTORY_NOT_FOUND) or dropped events. */
+  error?(message: string, code: string | null): void;
+}
+
 export interface FileChangeEvent {
   path: string;
   event: 'created' | 'modified' | 'deleted' | 'renamed' | (string & {});
@@ -580,8 +587,8 @@ export interface FilesApi {
   ): Promise<void>;
   /** Streams the file's bytes (GET /files/download). */
   download(path: string, call?: CallOptions): Promise<AsyncIterable<Uint8Array>>;
-  /** WebSocket /files/watch; ends when the signal aborts. */
-  watch(path: string, call?: CallOptions): AsyncIterable<FileChangeEvent>;
+  /** WebSocket /files/watch; ends when the signal aborts. `status` hears when the watch is in place, and errors. */
+  watch(path: string, call?: CallOptions, status?: WatchStatusHooks): AsyncIterable<FileChangeEvent>;
 }
 
 export interface EnvApi {

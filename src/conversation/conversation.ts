@@ -17,6 +17,7 @@
  */
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
+import { ResourceWatches, type WatchTimings } from './watches.js';
 import { BackendUnavailableError, ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory.js';
 import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
@@ -33,6 +34,8 @@ export interface ConversationOptions {
   /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
   defaultSandboxTimeoutSeconds?: number;
   logger: Logger;
+  /** Poll intervals of resource watches (tests shorten them). */
+  watchTimings?: WatchTimings;
   /** Where the conversation's record lives; default a private in-memory store. */
   state?: StateStore;
   /** Who it belongs to (stored with the record). Default: a stdio conversation of "local". */
@@ -58,6 +61,8 @@ export class Conversation {
   readonly client: HopxClientApi;
   readonly backend: 'cloud' | 'local';
   readonly logger: Logger;
+  /** Resource subscriptions (2025 sessions and 2026 listen streams) and the watches behind them. */
+  readonly watches: ResourceWatches;
   readonly keepSandboxes: boolean;
   readonly defaultSandboxTimeoutSeconds: number;
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
@@ -75,6 +80,15 @@ export class Conversation {
   readonly meta: ConversationMeta;
   /** The record exists in the store (created, or resumed). Every store write waits for it. */
   readonly ready: Promise<void>;
+  /**
+   * Change notifications for `subscriptions/listen` streams on every replica: published on the
+   * store's ServerEventBus (Redis pub/sub with several replicas), which createMcpHandler's listen
+   * router filters by each stream's subscriptions.
+   */
+  readonly notify = {
+    resourceUpdated: (uri: string): void => this.state.bus.publish({ kind: 'resource_updated', uri }),
+    resourcesChanged: (): void => this.state.bus.publish({ kind: 'resources_list_changed' }),
+  };
   /** Store writes not yet awaited (detach, select, expiry updates). */
   private readonly writes = new Set<Promise<unknown>>();
   private failedWrite: unknown = null;
@@ -87,6 +101,7 @@ export class Conversation {
     this.keepSandboxes = o.keepSandboxes ?? o.resume?.meta.keepSandboxes ?? false;
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
+    this.watches = new ResourceWatches(this, o.watchTimings);
     this.state = o.state ?? new MemoryStateStore();
     this.meta = o.resume?.meta ?? {
       id: o.id,
@@ -152,6 +167,7 @@ export class Conversation {
    */
   abandon(): void {
     this.ending ??= Promise.resolve();
+    this.watches.closeAll();
     this.terminals.closeAll();
     this.sandboxes.clear();
     this.current = null;
@@ -329,6 +345,7 @@ export class Conversation {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    this.watches.closeAll();
     this.terminals.closeAll();
     if (this.creating.size > 0) {
       // A create that finishes now meets `ending` in attach(), which kills its sandbox.

@@ -28,6 +28,11 @@ export function keptOutputUri(sandboxId: string, path: string): string {
   return keptOutputPath(id) ? outputUri(sandboxId, id) : fileUri(sandboxId, path);
 }
 
+/** A background process (status and output) of a sandbox. */
+export function processUri(sandboxId: string, processId: string): string {
+  return `${sandboxUri(sandboxId)}/processes/${encodeURIComponent(processId)}`;
+}
+
 export function metricsUri(sandboxId: string): string {
   return `${sandboxUri(sandboxId)}/metrics`;
 }

@@ -11,7 +11,7 @@ import { readAll } from '../views/bounded-read.js';
 import { summarize } from '../views/sandbox.js';
 import { metricsView } from '../views/metrics.js';
 import { looksLikeText, mimeTypeFor } from '../views/file-content.js';
-import { fileUri, KEPT_OUTPUT_DIR, keptOutputPath, metricsUri, outputUri, pathFromUriVariable, sandboxUri } from '../conversation/uris.js';
+import { fileUri, KEPT_OUTPUT_DIR, keptOutputPath, metricsUri, outputUri, pathFromUriVariable, processUri, sandboxUri } from '../conversation/uris.js';
 import { requireScope, SCOPE_READ } from '../auth/scopes.js';
 
 /** Files larger than this are refused as resources (they would not fit any client anyway). */
@@ -170,6 +170,37 @@ export function registerResources(server: McpServer, conversation: Conversation,
         const path = keptOutputPath(outputId);
         if (!path) throw new ResourceMissingError(`"${outputId}" is not an output id; take one from a tool result or from resources/list.`);
         return readFileResource(sandboxId, path, outputUri(sandboxId, outputId), ctx.mcpReq.signal);
+      }),
+  );
+
+  server.registerResource(
+    'sandbox-process',
+    new ResourceTemplate('hopx://sandboxes/{sandbox_id}/processes/{process_id}', {
+      list: undefined,
+      complete: { sandbox_id: completeSandboxId },
+    }),
+    {
+      title: 'Background process',
+      description: 'Status, exit code and latest output (head and tail) of a background process; subscribe to hear when they change',
+      mimeType: 'application/json',
+      ...READ_SCOPE,
+    },
+    async (uri, variables, ctx) =>
+      guarded(conversation, uri.href, async () => {
+        const sandboxId = conversation.resolveSandbox(one(variables.sandbox_id));
+        const processId = one(variables.process_id);
+        const p = (await conversation.client.agent(sandboxId).processes.list({ signal: ctx.mcpReq.signal })).find((x) => x.processId === processId);
+        if (!p) throw new ResourceMissingError(`No background process "${processId}" in sandbox ${sandboxId}; sandbox_list_processes shows them.`);
+        return json(processUri(sandboxId, processId), {
+          process_id: p.processId,
+          name: p.name,
+          status: p.status,
+          exit_code: p.exitCode,
+          started_at: p.startedAt,
+          ended_at: p.endedAt,
+          stdout: p.stdout,
+          stderr: p.stderr,
+        });
       }),
   );
 

@@ -40,13 +40,17 @@ function stripStringConstraints(node: unknown): unknown {
   return out;
 }
 
+/** Ids a result repeats from its input (other fields of the same name may differ: a template's name). */
+const ECHOED_IDS = ['sandbox_id', 'terminal_id', 'process_id', 'path', 'port'];
+
 /**
  * The advertised output schema: top-level fields with their types (and descriptions where given).
- * A field that echoes an input parameter of the same name (`sandbox_id`, `path`, `port`, ...) is
- * left out: the result still carries it, and the input schema already says what it is.
+ * An id the result only repeats from the input (`sandbox_id`, `path`, ...) is left out: the result
+ * still carries it, and the input schema already says what it is.
  */
 export function leanOutputSchema(schema: Json, inputNames: readonly string[]): Json {
-  const fields = Object.entries((schema.properties ?? {}) as Json).filter(([name]) => !inputNames.includes(name));
+  const echoed = (name: string) => ECHOED_IDS.includes(name) && inputNames.includes(name);
+  const fields = Object.entries((schema.properties ?? {}) as Json).filter(([name]) => !echoed(name));
   return { type: 'object', properties: Object.fromEntries(fields.map(([name, field]) => [name, shallowField(field as Json)])) };
 }
 

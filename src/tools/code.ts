@@ -26,7 +26,7 @@ const sandboxRunCode = defineSandboxTool({
   name: 'sandbox_run_code',
   title: 'Run code',
   description: (backend) =>
-    `Run code ${inTheSandbox(backend)} and wait for it. Python plots come back as images, DataFrames as tables. Long output is cut (head and tail kept).`,
+    `Run code ${inTheSandbox(backend)} and wait for it. Python plots come back as images, DataFrames as tables.`,
   toolset: 'code',
   kind: 'write',
   input: z.strictObject({

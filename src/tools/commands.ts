@@ -8,8 +8,7 @@ const sandboxRunCommand = defineSandboxTool({
   name: 'sandbox_run_command',
   title: 'Run shell command',
   description: (backend) =>
-    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs). ` +
-    'Long output is cut (head and tail kept).',
+    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs).`,
   toolset: 'commands',
   kind: 'write',
   input: z.strictObject({

@@ -346,7 +346,7 @@ const sandboxMakeDir = defineSandboxTool({
   kind: 'write',
   idempotent: true,
   confirmation: true,
-  input: (backend) => z.strictObject({ path: filePath(backend) }),
+  input: (backend) => z.strictObject({ path: filePath(backend, '/workspace/out') }),
   output: z.object({ sandbox_id: z.string(), path: z.string() }),
   async handle(ctx, args) {
     await ctx.agent.files.mkdir(args.path, ctx.call);

@@ -87,6 +87,7 @@ const sandboxConnect = defineTool({
   toolset: 'sandbox',
   kind: 'read',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
     sandbox_id: idParam('From sandbox_list with scope "account".'),
   }),
@@ -280,6 +281,7 @@ const sandboxKill = defineSandboxTool({
   toolset: 'sandbox',
   kind: 'destructive',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({}),
   output: z.object({ sandbox_id: z.string(), killed: z.boolean(), current_sandbox_id: z.string().nullable() }),
   async handle(ctx) {
@@ -298,6 +300,7 @@ const sandboxSetTimeout = defineSandboxTool({
   toolset: 'sandbox',
   kind: 'write',
   idempotent: true,
+  confirmation: true,
   input: z.strictObject({
     timeout_seconds: z.number().int().min(60).max(86_400).describe('e.g. 3600'),
   }),

@@ -33,6 +33,7 @@ import { identityOf } from '../hosting/limits.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import { createHosting, type Caller, type Hosting, type HostingOptions } from '../hosting/index.js';
 import { openConversation, type ServeOptions } from './conversations.js';
+import { watchListenStream } from '../resources/subscriptions.js';
 import { HeldConversations, type HeldConversation } from './http-conversations.js';
 import {
   BodyTooLargeError,
@@ -258,6 +259,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     caller.active++;
     try {
       await held.touch(caller);
+      // A listen stream's resource subscriptions are watched here (the SDK serves the stream).
+      if (!(await watchListenStream(caller.open.conversation, body, res, modern.notify.resourceUpdated))) return;
       await serveModern(req, res, body);
     } finally {
       caller.active--;

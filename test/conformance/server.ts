@@ -6,6 +6,7 @@ import { HopxClient } from '../../src/client/index.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Backend } from '../../src/transports/backend.js';
 import { startHttpServer, type HttpServer } from '../../src/transports/http.js';
+import type { StateStore } from '../../src/state/types.js';
 import { registerConformanceFixtures } from './fixtures.js';
 
 export function unusedCloudBackend(): Backend {
@@ -13,7 +14,9 @@ export function unusedCloudBackend(): Backend {
   return { kind: 'cloud', baseUrl: 'http://127.0.0.1:9', client, clientForKey: () => client, close: () => client.close() };
 }
 
-export async function startConformanceServer(options: { logger?: Logger; port?: number } = {}): Promise<HttpServer & { backend: Backend }> {
+export async function startConformanceServer(
+  options: { logger?: Logger; port?: number; state?: StateStore } = {},
+): Promise<HttpServer & { backend: Backend }> {
   const backend = unusedCloudBackend();
   const http = await startHttpServer({
     backend,
@@ -24,6 +27,7 @@ export async function startConformanceServer(options: { logger?: Logger; port?: 
     maxBodyBytes: 4 * 1024 * 1024,
     maxSessions: 100,
     sessionIdleSeconds: 60,
+    state: options.state,
   });
   return { ...http, backend, close: async () => { await http.close(); await backend.close(); } };
 }

@@ -102,6 +102,12 @@ describe('what each backend is told', () => {
     expect(create.properties.internet_access.default).toBe(true);
   });
 
+  it('says once what leaving sandbox_id out means (the parameter itself carries no description)', () => {
+    // A sentence naming the parameter sandbox_id must not be dropped as if it named a hidden tool.
+    for (const backend of BACKENDS) expect(instructions[backend]).toMatch(/current sandbox, which every tool acts on when sandbox_id is left out/);
+    for (const backend of BACKENDS) expect(descriptionFor(allTools.find((t) => t.name === 'sandbox_create')!, backend)).toMatch(/current sandbox \(what tools act on without sandbox_id\)/);
+  });
+
   it('says when to use sandbox_run_command and when bash in sandbox_run_code', () => {
     for (const backend of BACKENDS) expect(instructions[backend]).toMatch(/sandbox_run_command .*3600 s.*bash in sandbox_run_code start a fresh shell each call.*300 s/s);
   });
@@ -162,7 +168,8 @@ describe('registry lint', () => {
 
       it('declares an output schema unless it only confirms an action, and annotations that mean its kind (absent hints take the spec defaults)', () => {
         for (const t of schemas()) {
-          if (tool.confirmation) expect(tool.kind, 'a read tool returns data').not.toBe('read');
+          // sandbox_connect is 'read' (it changes nothing on the backend) but acts: it attaches.
+          if (tool.confirmation && tool.name !== 'sandbox_connect') expect(tool.kind, 'a read tool returns data').not.toBe('read');
           expect(t.outputSchema === undefined, 'data tools declare an output schema').toBe(tool.confirmation === true);
           const a = t.annotations ?? {};
           expect(a.readOnlyHint ?? false).toBe(tool.kind === 'read');

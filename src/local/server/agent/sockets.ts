@@ -20,7 +20,6 @@ import { runCode } from './run-code.js';
 const MAX_WATCHES_PER_SOCKET = 8;
 /** Across all of a sandbox's sockets: every watched directory holds a host inotify watch. */
 const MAX_WATCHES_PER_SANDBOX = 32;
-const openWatches = new WeakMap<AgentContext, number>();
 /** hopx-api.md §5.12: streaming execute defaults to 60 s. */
 const STREAM_DEFAULT_TIMEOUT_S = 60;
 
@@ -186,7 +185,7 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
       sendError(ws, new ApiError(400, 'INVALID_REQUEST', `At most ${MAX_WATCHES_PER_SOCKET} watched paths per socket`));
       return;
     }
-    if ((openWatches.get(ctx) ?? 0) >= MAX_WATCHES_PER_SANDBOX) {
+    if (ctx.stats.openWatches >= MAX_WATCHES_PER_SANDBOX) {
       sendError(ws, new ApiError(429, 'RESOURCE_LIMIT_ERROR', `At most ${MAX_WATCHES_PER_SANDBOX} watched paths per sandbox; close other watch sockets first`));
       return;
     }
@@ -213,7 +212,7 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
           return;
         }
         watchers.push(watcher);
-        openWatches.set(ctx, (openWatches.get(ctx) ?? 0) + 1);
+        ctx.stats.openWatches++;
         send(ws, { type: 'watching', path: target.sandboxPath, timestamp: nowIso() });
       } catch (err) {
         sendError(ws, err);
@@ -222,7 +221,7 @@ function handleWatch(ws: WebSocket, ctx: AgentContext): void {
   });
   ws.on('close', () => {
     for (const w of watchers) w.close();
-    openWatches.set(ctx, Math.max(0, (openWatches.get(ctx) ?? 0) - watchers.length));
+    ctx.stats.openWatches = Math.max(0, ctx.stats.openWatches - watchers.length);
     watchers.length = 0;
   });
 }

@@ -17,6 +17,8 @@ export class AgentStats {
   totalErrors = 0;
   activeExecutions = 0;
   totalExecutions = 0;
+  /** /files/watch watches open now, across the sandbox's sockets (each holds host inotify watches). */
+  openWatches = 0;
   private readonly endpoints = new Map<string, EndpointStats>();
 
   record(method: string, endpoint: string, status: number, durationMs: number, errorCode: string | null): void {
@@ -85,6 +87,7 @@ export class AgentStats {
     metric('hopx_agent_total_executions', 'Executions started since the sandbox was created.', 'counter', [
       `hopx_agent_total_executions ${this.totalExecutions}`,
     ]);
+    metric('hopx_agent_open_watches', 'File watches (/files/watch) open now.', 'gauge', [`hopx_agent_open_watches ${this.openWatches}`]);
     return lines.join('\n') + '\n';
   }
 }

@@ -1,0 +1,59 @@
+/**
+ * Cross-request notifications cross replicas: a 2026-era `subscriptions/listen` stream open on
+ * replica A hears a resource update published on replica B, through the Redis-backed
+ * ServerEventBus each replica hands createMcpHandler. Two HTTP servers in this process, each
+ * with its own Redis store connection (as two replicas have), on a real redis-server; the server
+ * under test carries the conformance fixtures, which advertise resource subscriptions.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { HopxClient } from '../../src/client/index.js';
+import { Conversation } from '../../src/conversation/conversation.js';
+import { silentLogger } from '../../src/log.js';
+import { RedisStateStore } from '../../src/state/redis.js';
+import { startConformanceServer } from '../conformance/server.js';
+import { startTestRedis, type TestRedis } from '../support/redis.js';
+
+let redis: TestRedis;
+const closers: Array<() => Promise<unknown>> = [];
+beforeAll(async () => {
+  redis = await startTestRedis();
+});
+afterAll(async () => {
+  for (const close of closers.reverse()) await close().catch(() => {});
+  await redis?.close();
+});
+
+it('delivers an update published on replica B to a listen stream on replica A, filtered by its subscriptions', { timeout: 60_000 }, async () => {
+  const prefix = `bus${randomUUID().slice(0, 8)}:`;
+  const stores = await Promise.all([0, 1].map(() => RedisStateStore.open({ url: redis.url, logger: silentLogger(), prefix })));
+  for (const s of stores) closers.push(() => s.close());
+  const [a, b] = await Promise.all(stores.map((state) => startConformanceServer({ state })));
+  closers.push(() => a.close(), () => b.close());
+
+  const client = new Client({ name: 'bus-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(a.url)));
+  closers.push(() => client.close());
+  const updates: string[] = [];
+  let arrived: () => void = () => {};
+  const second = new Promise<void>((resolve) => (arrived = resolve));
+  client.setNotificationHandler('notifications/resources/updated', (n) => {
+    updates.push(n.params.uri);
+    if (updates.includes('test://watched-resource')) arrived();
+  });
+  const subscription = await client.listen({ resourceSubscriptions: ['test://watched-resource'] });
+  closers.push(() => subscription.close());
+  expect(subscription.honoredFilter.resourceSubscriptions).toEqual(['test://watched-resource']);
+
+  // Published on B the way a tool would: through a conversation whose store is B's. The first URI
+  // nobody subscribed to is dropped by A's listen router; Redis keeps the order, so once the
+  // second arrives the first was seen and filtered.
+  const hopx = new HopxClient({ apiKey: 'unused', baseUrl: 'http://127.0.0.1:9', maxRetries: 0 });
+  closers.push(() => hopx.close());
+  const onB = new Conversation({ id: randomUUID(), client: hopx, backend: 'cloud', logger: silentLogger(), state: stores[1] });
+  onB.notify.resourceUpdated('test://some-other-resource');
+  onB.notify.resourceUpdated('test://watched-resource');
+  await second;
+  expect(updates).toEqual(['test://watched-resource']);
+});
