@@ -90,12 +90,14 @@ try {
         await one(viaOauth, times.oauth);
       }
     }
-    const added = median(times.oauth) - median(times.token);
+    // Each OAuth call is paired with the static-token call next to it: the median of the pair
+    // differences follows the auth cost even while other work on the machine comes and goes.
+    const added = median(times.oauth.map((t, i) => t - times.token[i]));
     const ok = added <= TARGET_MS;
     missed ||= !ok;
     console.log(
       `   ${era.padEnd(6)}  oauth p50 ${ms(median(times.oauth))}   token p50 ${ms(median(times.token))}   ` +
-        `added ${ms(added)} (target <= ${TARGET_MS} ms) ${ok ? 'OK' : 'MISSED'}`,
+        `added (median of paired differences) ${ms(added)} (target <= ${TARGET_MS} ms) ${ok ? 'OK' : 'MISSED'}`,
     );
   }
 

@@ -140,6 +140,7 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
       port: config.port,
       authToken: config.auth === 'token' ? config.authToken : undefined,
       oauth: config.auth === 'oauth' ? { issuer: config.issuer!, resourceUrl: config.resourceUrl, introspection: config.introspection } : undefined,
+      processMetrics: true,
       limits: {
         maxSandboxes: config.maxSandboxesPerCaller,
         maxConcurrentCalls: config.maxCallsPerCaller,

@@ -200,9 +200,11 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     build: (i, init) => {
       const listed = i.body.details?.missing_dependencies;
       const missingDependencies = Array.isArray(listed) ? listed.filter((d): d is string => typeof d === 'string') : [];
+      const template = str(i.body.details?.template);
+      // Our own words only: the server's message says the same thing in terms of its API.
       return new DesktopNotAvailableError(
-        `Sandbox ${i.context.sandboxId ?? ''} has no desktop, so it cannot ${i.context.operation}.${serverSaid(i)} ` +
-          'Create a sandbox from a desktop template (sandbox_create with template "desktop") and use that one' +
+        `Sandbox ${i.context.sandboxId ?? ''} has no desktop${template ? ` (it was made from the "${template}" template)` : ''}, ` +
+          `so it cannot ${i.context.operation}. Create a sandbox from a desktop template (sandbox_create with template "desktop") and use that one` +
           `${missingDependencies.length ? `; a custom template needs ${missingDependencies.join(', ')}` : ''}.`,
         { ...init, missingDependencies },
       );

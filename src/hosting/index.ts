@@ -35,8 +35,10 @@ export interface HostingOptions {
   /** OAuth resource server (`--auth oauth`); wins over authToken. */
   oauth?: OAuthOptions;
   limits?: Partial<LimitSettings>;
-  /** More /readyz checks (e.g. the state store). */
+  /** More /readyz checks. */
   readinessChecks?: ReadinessCheck[];
+  /** Export the process metrics too (the CLI's one server per process). */
+  processMetrics?: boolean;
 }
 
 export interface Hosting {
@@ -86,7 +88,11 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
     : o.authToken
       ? staticTokenAuth(o.authToken, onRefused)
       : noAuth();
-  metrics = createMetrics({ conversations: () => conversations.stats(), liveSandboxes: () => conversations.liveSandboxes() });
+  metrics = createMetrics({
+    conversations: () => conversations.stats(),
+    liveSandboxes: () => conversations.liveSandboxes(),
+    processMetrics: o.processMetrics,
+  });
   const m = metrics;
   const limits = new CallerLimits(
     { ...DEFAULT_LIMITS, ...o.limits },

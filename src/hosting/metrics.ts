@@ -36,9 +36,14 @@ export interface ServerMetrics {
 export function createMetrics(o: {
   conversations: () => { sessions: number; callers: number };
   liveSandboxes: () => number;
+  /**
+   * Also the process metrics (CPU, memory, event-loop lag, GC). They watch the whole process and
+   * cannot be stopped, so only the one server of a `hopx-mcp` process turns them on (not tests).
+   */
+  processMetrics?: boolean;
 }): ServerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hopx_mcp_' });
+  if (o.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'hopx_mcp_' });
 
   new Gauge({
     name: 'hopx_mcp_conversations_open',

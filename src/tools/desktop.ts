@@ -6,6 +6,7 @@
  * Descriptions are terse on purpose: the whole toolset must add at most 6 KB to tools/list.
  */
 import { z } from 'zod';
+import { NotFoundError } from '../client/errors.js';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
 
 const X = z.number().int().min(0).max(10_000).describe('Screen x');
@@ -158,8 +159,13 @@ const windows = defineSandboxTool({
     const action = args.action ?? 'list';
     if (action !== 'list') {
       if (!args.window_id) return { text: `window_id is required for ${action}: take it from sandbox_desktop_windows (action list).`, isError: true };
-      if (action === 'focus') await ctx.agent.desktop.focusWindow(args.window_id, ctx.call);
-      else await ctx.agent.desktop.closeWindow(args.window_id, ctx.call);
+      try {
+        if (action === 'focus') await ctx.agent.desktop.focusWindow(args.window_id, ctx.call);
+        else await ctx.agent.desktop.closeWindow(args.window_id, ctx.call);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        return { text: `No window ${args.window_id} on the desktop of sandbox ${ctx.sandboxId} (it may have closed); action "list" shows the current ones.`, isError: true };
+      }
     }
     const list = await ctx.agent.desktop.windows(ctx.call);
     const shown = list.map(({ id, title }) => ({ id, title }));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineSandboxTool, type BackendKind, type SandboxToolContext, type ToolDefinition } from './tool.js';
 
-type Listening = 'all_interfaces' | 'localhost_only' | 'not_listening' | 'unknown';
+export type Listening = 'all_interfaces' | 'localhost_only' | 'not_listening' | 'unknown';
 
 /**
  * Who listens on `port` inside the sandbox, from /proc/net/tcp{,6} (present in every Linux
@@ -73,13 +73,30 @@ const sandboxGetPreviewUrl = defineSandboxTool({
   }),
   async handle(ctx, args) {
     const [url, listening] = await Promise.all([ctx.agent.previewUrl(args.port, ctx.call), probeListening(ctx, args.port)]);
-    const note = ctx.conversation.backend === 'local' ? ' (local backend: reachable from this machine only)' : ' (public URL, no authentication)';
     return {
-      text: `Port ${args.port} of sandbox ${ctx.sandboxId}: ${url}${note}.${ADVICE[ctx.conversation.backend][listening]}`,
+      text: `Port ${args.port} of sandbox ${ctx.sandboxId}: ${url}${previewNote(url, ctx.conversation.backend, listening)}`,
       structured: { sandbox_id: ctx.sandboxId, port: args.port, url, listening },
     };
   },
 });
+
+/**
+ * What to say after the URL. The URL itself says where it leads: a loopback URL is a local
+ * backend's forward (also when HOPX_API_KEY points at a local backend), whatever the configured one.
+ */
+export function previewNote(url: string, configured: BackendKind, listening: Listening): string {
+  const servedBy: BackendKind = isLoopbackUrl(url) ? 'local' : configured;
+  const where = servedBy === 'local' ? ' (reachable from this machine only)' : ' (public URL, no authentication)';
+  return `${where}.${ADVICE[servedBy][listening]}`;
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
 
 const tools: ToolDefinition[] = [sandboxGetPreviewUrl];
 export default tools;

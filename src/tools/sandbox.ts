@@ -12,10 +12,14 @@ export const DEFAULT_TEMPLATE = 'code-interpreter';
 
 const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
 
-/** Each backend's real default (the local backend gives a sandbox loopback only unless asked). */
-const INTERNET_ACCESS: Record<BackendKind, z.ZodDefault<z.ZodBoolean>> = {
-  cloud: z.boolean().default(true).describe('Outbound internet.'),
-  local: z.boolean().default(false).describe("Share this machine's network (internet and local services); off: loopback only."),
+/**
+ * Each backend's own default, said, not sent: left out, the backend applies it (the local one
+ * gives a sandbox loopback only). Sending true would make a local backend behind HOPX_API_KEY
+ * share the host's network with every sandbox.
+ */
+const INTERNET_ACCESS: Record<BackendKind, z.ZodOptional<z.ZodBoolean>> = {
+  cloud: z.boolean().optional().describe('Outbound internet. Default true.'),
+  local: z.boolean().optional().describe("Share this machine's network (internet and local services). Default false: loopback only."),
 };
 
 const sandboxCreate = defineTool({

@@ -91,7 +91,7 @@ describe('what each backend is told', () => {
     expect(text).not.toMatch(/remote|cloud VM|public URL|pip install|chosen by HopX/i);
     expect(text).toMatch(/on this machine/);
     const create = listed.local.find((t) => t.name === 'sandbox_create')!.inputSchema as any;
-    expect(create.properties.internet_access.default).toBe(false);
+    expect(create.properties.internet_access.description).toMatch(/Default false/);
   });
 
   it('HopX cloud is never called this machine, and its defaults are its own', () => {
@@ -99,7 +99,7 @@ describe('what each backend is told', () => {
     expect(text.replace(/not this machine/g, '')).not.toMatch(/this machine|local backend|127\.0\.0\.1/i);
     expect(text).toMatch(/HopX cloud VM/);
     const create = listed.cloud.find((t) => t.name === 'sandbox_create')!.inputSchema as any;
-    expect(create.properties.internet_access.default).toBe(true);
+    expect(create.properties.internet_access.description).toMatch(/Default true/);
   });
 
   it('says once what leaving sandbox_id out means (the parameter itself carries no description)', () => {

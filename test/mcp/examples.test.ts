@@ -254,6 +254,15 @@ describe('claims about running code', () => {
     expect(textOf(overCommand)).toMatch(/"timeout_seconds" must be at most 3600/);
   });
 
+  it('sandbox_create leaves internet_access to the backend unless asked (cloud-mode text over a local backend too)', async () => {
+    const cloud = await connect(makeConversation(backend.client, { backend: 'cloud' }));
+    try {
+      expect((await callOk(cloud.client, 'sandbox_create', {})).structuredContent.internet_access).toBe(false);
+    } finally {
+      await cloud.close();
+    }
+  });
+
   it('a local sandbox has no internet by default, and /usr is read-only', async () => {
     const net = await callOk(s.client, 'sandbox_run_command', { command: 'cat /proc/net/dev | tail -n +3 | cut -d: -f1' });
     expect(net.structuredContent.stdout.trim()).toBe('lo');

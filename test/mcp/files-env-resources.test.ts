@@ -209,14 +209,15 @@ describe('preview, metrics, agent info', () => {
     }
   });
 
-  it('warns about a loopback-only server when serving HopX cloud (where the URL cannot reach it)', async () => {
-    // A cloud-mode conversation over the same backend: only the words differ.
+  it('says what the URL is, not what the configuration assumes: a cloud-mode conversation over a local backend', async () => {
+    // HOPX_API_KEY pointing at a local backend: the URL is a loopback forward, so a loopback-only
+    // server is reachable and the URL is not public; the text says so.
     const cloud = await connect(makeConversation(backend.client, { backend: 'cloud' }));
     try {
       await callOk(cloud.client, 'sandbox_connect', { sandbox_id: sandboxId });
       const r = await callOk(cloud.client, 'sandbox_get_preview_url', { port: 8766 });
       expect(r.structuredContent.listening).toBe('localhost_only');
-      expect(textOf(r)).toMatch(/listens on 127\.0\.0\.1 only.*restart it bound to 0\.0\.0\.0/);
+      expect(textOf(r)).toMatch(/\(reachable from this machine only\)\.$/);
     } finally {
       await cloud.close();
     }

@@ -175,3 +175,21 @@ describe('listeningFrom', () => {
     expect(listeningFrom(table, port)).toBe(expected);
   });
 });
+
+describe('previewNote', () => {
+  // HopX cloud reaches ports from outside the VM (127.0.0.1-only servers are unreachable); a
+  // local backend's loopback forward reaches any address, whichever backend is configured.
+  const cloudUrl = 'https://8000-sbx1.us-east.vms.hopx.dev/';
+  const localUrl = 'http://127.0.0.1:40123/';
+  it.each([
+    [cloudUrl, 'cloud', 'localhost_only', / \(public URL, no authentication\)\. Warning: the server listens on 127\.0\.0\.1 only.*0\.0\.0\.0\.$/],
+    [cloudUrl, 'cloud', 'not_listening', /Nothing listens on that port yet: start the server \(in the background, bound to 0\.0\.0\.0\) first\.$/],
+    [cloudUrl, 'cloud', 'all_interfaces', /^ \(public URL, no authentication\)\.$/],
+    [localUrl, 'cloud', 'localhost_only', /^ \(reachable from this machine only\)\.$/],
+    [localUrl, 'local', 'localhost_only', /^ \(reachable from this machine only\)\.$/],
+    [localUrl, 'local', 'not_listening', /Nothing listens on that port yet: start the server \(in the background\) first\.$/],
+  ] as const)('%s, %s backend, %s', async (url, backend, listening, expected) => {
+    const { previewNote } = await import('../../src/tools/preview.js');
+    expect(previewNote(url, backend, listening)).toMatch(expected);
+  });
+});

@@ -1,9 +1,10 @@
 /**
  * Cross-request notifications cross replicas: a 2026-era `subscriptions/listen` stream open on
- * replica A hears a resource update published on replica B, through the Redis-backed
- * ServerEventBus each replica hands createMcpHandler. Two HTTP servers in this process, each
- * with its own Redis store connection (as two replicas have), on a real redis-server; the server
- * under test carries the conformance fixtures, which advertise resource subscriptions.
+ * replica A hears an event published on replica B, through the Redis-backed ServerEventBus each
+ * replica hands createMcpHandler. Two HTTP servers in this process, each with its own Redis store
+ * connection (as two replicas have), on a real redis-server; the servers carry the conformance
+ * fixtures, which advertise list-changed notifications. (Resource updates take the same bus: the
+ * HTTP transport publishes file/process/sandbox watch updates through the handler's notifier.)
  */
 import { randomUUID } from 'node:crypto';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -25,7 +26,7 @@ afterAll(async () => {
   await redis?.close();
 });
 
-it('delivers an update published on replica B to a listen stream on replica A, filtered by its subscriptions', { timeout: 60_000 }, async () => {
+it('delivers an event published on replica B to a listen stream on replica A, filtered by what it listens for', { timeout: 60_000 }, async () => {
   const prefix = `bus${randomUUID().slice(0, 8)}:`;
   const stores = await Promise.all([0, 1].map(() => RedisStateStore.open({ url: redis.url, logger: silentLogger(), prefix })));
   for (const s of stores) closers.push(() => s.close());
@@ -35,25 +36,26 @@ it('delivers an update published on replica B to a listen stream on replica A, f
   const client = new Client({ name: 'bus-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
   await client.connect(new StreamableHTTPClientTransport(new URL(a.url)));
   closers.push(() => client.close());
-  const updates: string[] = [];
+  const seen: string[] = [];
   let arrived: () => void = () => {};
-  const second = new Promise<void>((resolve) => (arrived = resolve));
-  client.setNotificationHandler('notifications/resources/updated', (n) => {
-    updates.push(n.params.uri);
-    if (updates.includes('test://watched-resource')) arrived();
+  const listChanged = new Promise<void>((resolve) => (arrived = resolve));
+  client.setNotificationHandler('notifications/tools/list_changed', () => void seen.push('tools'));
+  client.setNotificationHandler('notifications/resources/list_changed', () => {
+    seen.push('resources');
+    arrived();
   });
-  const subscription = await client.listen({ resourceSubscriptions: ['test://watched-resource'] });
+  const subscription = await client.listen({ resourcesListChanged: true });
   closers.push(() => subscription.close());
-  expect(subscription.honoredFilter.resourceSubscriptions).toEqual(['test://watched-resource']);
+  expect(subscription.honoredFilter.resourcesListChanged).toBe(true);
 
-  // Published on B the way a tool would: through a conversation whose store is B's. The first URI
-  // nobody subscribed to is dropped by A's listen router; Redis keeps the order, so once the
-  // second arrives the first was seen and filtered.
+  // Published on B: first an event this stream did not ask for (A's listen router drops it),
+  // then through a conversation whose store is B's, the way tools publish. Redis keeps the order,
+  // so once the second arrives the first was seen and filtered.
+  stores[1].bus.publish({ kind: 'tools_list_changed' });
   const hopx = new HopxClient({ apiKey: 'unused', baseUrl: 'http://127.0.0.1:9', maxRetries: 0 });
   closers.push(() => hopx.close());
   const onB = new Conversation({ id: randomUUID(), client: hopx, backend: 'cloud', logger: silentLogger(), state: stores[1] });
-  onB.notify.resourceUpdated('test://some-other-resource');
-  onB.notify.resourceUpdated('test://watched-resource');
-  await second;
-  expect(updates).toEqual(['test://watched-resource']);
+  onB.notify.resourcesChanged();
+  await listChanged;
+  expect(seen).toEqual(['resources']);
 });

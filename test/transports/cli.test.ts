@@ -8,6 +8,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './built-cli.js';
 import { callTool, connectHttp, createSandbox, sandboxGone, useTestBackend } from './helpers.js';
+import { startAuthServer } from '../support/oidc.mjs';
 
 let cli: string;
 beforeAll(async () => {
@@ -133,6 +134,38 @@ describe('hopx-mcp --http', () => {
       await Promise.allSettled([legacy.close(), modern.close()]);
     } finally {
       server.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('hopx-mcp --http --auth oauth', () => {
+  const testBackend = useTestBackend();
+  it('binds beyond loopback with OAuth alone, publishes its metadata at the resource URL path, and applies the limit flags', async () => {
+    const test = testBackend();
+    const as = await startAuthServer();
+    const resource = 'https://mcp.example.test/mcp';
+    const server = run(
+      ['--http', '--host', '0.0.0.0', '--port', '0', '--auth', 'oauth', '--issuer', as.issuer, '--resource-url', resource, '--max-sandboxes-per-caller', '1'],
+      { HOPX_API_KEY: test.backend.apiKey, HOPX_BASE_URL: test.backend.url },
+    );
+    try {
+      const [, port] = await server.waitFor(/Listening on http:\/\/0\.0\.0\.0:(\d+)\/mcp/);
+      expect(server.stderr()).toContain(`OAuth: clients find the authorization server (${as.issuer})`);
+      const url = `http://127.0.0.1:${port}/mcp`;
+      const prm = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`);
+      expect(await prm.json()).toMatchObject({ resource, authorization_servers: [as.issuer] });
+      const client = await connectHttp(url, 'modern', { authorization: `Bearer ${await as.token('writer', { resource })}` });
+      await createSandbox(client);
+      const second = await callTool(client, 'sandbox_create');
+      expect(second.text).toMatch(/each caller may have 1 live sandboxes/);
+      // The command's server also exports the process metrics.
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('hopx_mcp_tool_calls_total{tool="sandbox_create",outcome="ok"} 1');
+      expect(metrics).toMatch(/^hopx_mcp_process_cpu_user_seconds_total \d/m);
+      await client.close();
+    } finally {
+      server.child.kill('SIGKILL');
+      await as.close();
     }
   });
 });

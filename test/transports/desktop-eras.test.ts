@@ -158,6 +158,9 @@ describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
 
       const windows = await callTool(client, 'sandbox_desktop_windows', {});
       const demo = (windows.structured!.windows as Array<{ id: string; title: string }>).find((w) => w.title === 'Demo')!;
+      const unknown = await callTool(client, 'sandbox_desktop_windows', { action: 'focus', window_id: '0x7ffffff' });
+      expect(unknown.isError).toBe(true);
+      expect(unknown.text).toMatch(/No window 0x7ffffff .*action "list"/);
       const closed = await callTool(client, 'sandbox_desktop_windows', { action: 'close', window_id: demo.id });
       expect(closed.isError, closed.text).toBe(false);
       await waitFor(async () => !/"Demo"/.test((await callTool(client, 'sandbox_desktop_windows', {})).text), 15_000, 'the window to close');

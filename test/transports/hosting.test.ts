@@ -171,7 +171,7 @@ describe('operations', () => {
     expect(text).not.toContain('a-static-token-for-tests');
   });
 
-  it('/readyz checks the backend; /healthz stays up', async () => {
+  it('/readyz checks the backend; /healthz stays up; backend failures are counted', async () => {
     const server = await serve();
     const ready = await fetch(`${origin(server)}/readyz`);
     expect(ready.status).toBe(200);
@@ -184,6 +184,14 @@ describe('operations', () => {
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { checks: { backend: { ok: boolean } } }).checks.backend.ok).toBe(false);
     expect((await fetch(`${origin(broken)}/healthz`)).status).toBe(200);
+
+    // A call that needs it fails with a result that says so, and counts as a backend error.
+    const client = await connect(broken, 'modern');
+    const listed = await callTool(client, 'sandbox_list', { scope: 'account' });
+    expect(listed.isError).toBe(true);
+    const metrics = await (await fetch(`${origin(broken)}/metrics`)).text();
+    expect(metrics).toMatch(/hopx_mcp_backend_errors_total\{error="(NetworkError|RequestTimeoutError|ServerError)"\} 1/);
+    expect(metrics).toContain('hopx_mcp_tool_calls_total{tool="sandbox_list",outcome="error"} 1');
     await dead.close();
   });
 });

@@ -82,6 +82,23 @@ class Screen:
         if not self.d:
             raise RuntimeError("cannot open display " + display)
         self.root = x.XDefaultRootWindow(self.d)
+        x.XGetGeometry.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong)] + \
+            [ctypes.POINTER(ctypes.c_int)] * 2 + [ctypes.POINTER(ctypes.c_uint)] * 4
+        x.XTranslateCoordinates.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int, ctypes.c_int,
+                                            ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_ulong)]
+
+    def geometry(self, window):
+        """Where a window's content is on screen (x, y, width, height), or None when it is gone."""
+        root, child = ctypes.c_ulong(), ctypes.c_ulong()
+        gx, gy = ctypes.c_int(), ctypes.c_int()
+        w, h, border, depth = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+        if not self.x.XGetGeometry(self.d, window, ctypes.byref(root), ctypes.byref(gx), ctypes.byref(gy),
+                                   ctypes.byref(w), ctypes.byref(h), ctypes.byref(border), ctypes.byref(depth)):
+            return None
+        ax, ay = ctypes.c_int(), ctypes.c_int()
+        if not self.x.XTranslateCoordinates(self.d, window, self.root, 0, 0, ctypes.byref(ax), ctypes.byref(ay), ctypes.byref(child)):
+            return None
+        return ax.value, ay.value, w.value, h.value
 
     def size(self):
         return self.x.XDisplayWidth(self.d, 0), self.x.XDisplayHeight(self.d, 0)
@@ -216,6 +233,10 @@ class Desktop:
                 continue
             wid, desktop, pid, x, y, w, h = parts[:7]
             title = parts[8] if len(parts) > 8 else ""
+            # wmctrl's x/y count the frame twice under some window managers; ask X where the content is.
+            exact = self.screen.geometry(int(wid, 16))
+            if exact:
+                x, y, w, h = exact
             windows.append({
                 "id": wid, "title": title, "x": int(x), "y": int(y), "width": int(w), "height": int(h),
                 "desktop": int(desktop), "pid": int(pid) or None,

@@ -88,7 +88,7 @@ describe('desktop endpoints of a desktop sandbox', () => {
     if (!available) test.skip();
     const started = await agent(desktop, 'POST', '/commands/background', {
       command: 'bash',
-      args: ['-c', `exec python3 -c 'import tkinter as tk; r=tk.Tk(); r.title("Wire"); r.geometry("200x100+10+10"); r.mainloop()'`],
+      args: ['-c', `exec python3 -c 'import tkinter as tk; r=tk.Tk(); r.title("Wire"); r.geometry("200x100+300+300"); r.mainloop()'`],
     });
     expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
     const listed = await until(async () => {
@@ -99,6 +99,17 @@ describe('desktop endpoints of a desktop sandbox', () => {
     const python = await agent(desktop, 'GET', '/desktop/windows');
     expect(python.body.windows.map((w: { id: string }) => w.id)).toContain(listed.id);
     expect((await agent(desktop, 'POST', '/desktop/windows/focus', { window_id: listed.id })).status).toBe(200);
+    // Dragging the title bar (just above the content) moves the window by the same distance.
+    const dragged = await agent(desktop, 'POST', '/desktop/mouse/drag', { from_x: listed.x + 50, from_y: listed.y - 8, to_x: listed.x + 250, to_y: listed.y + 92 });
+    expect(dragged.status).toBe(200);
+    const moved = await until(async () => {
+      const res = await agent(desktop, 'GET', '/desktop/windows/list');
+      return res.body.windows.find((w: { id: string; x: number }) => w.id === listed.id && w.x !== listed.x);
+    });
+    expect([moved.x - listed.x, moved.y - listed.y]).toEqual([200, 100]);
+    const unknown = await agent(desktop, 'POST', '/desktop/windows/close', { window_id: '0xdead' });
+    expect(unknown.status).toBe(404);
+    expectHopxError(unknown.body, 'WINDOW_NOT_FOUND');
     expect((await agent(desktop, 'POST', '/desktop/windows/resize', { window_id: listed.id, width: 300, height: 150 })).status).toBe(200);
     await until(async () => {
       const res = await agent(desktop, 'GET', '/desktop/windows/list');

@@ -171,7 +171,8 @@ export function registerDesktopRoutes(router: Router, ctx: AgentContext): void {
     // A step halfway: toolkits start a drag only after the pointer moves with the button held.
     const mx = Math.round((fx + tx) / 2);
     const my = Math.round((fy + ty) / 2);
-    await xdotool(s, ['mousemove', '--sync', fx, fy, 'mousedown', b, 'mousemove', '--sync', mx, my, 'mousemove', '--sync', tx, ty, 'mouseup', b]);
+    // Short pauses: window managers and toolkits ignore a press, moves and release that arrive at once.
+    await xdotool(s, ['mousemove', '--sync', fx, fy, 'mousedown', b, 'sleep', 0.05, 'mousemove', '--sync', mx, my, 'sleep', 0.05, 'mousemove', '--sync', tx, ty, 'sleep', 0.05, 'mouseup', b]);
     ok(res);
   };
   add('POST', ['/desktop/mouse/drag', '/desktop/x11/drag_drop', '/desktop/x11/drag-drop'], (s, { req, res }) => drag(s, req, res));
@@ -237,21 +238,32 @@ export function registerDesktopRoutes(router: Router, ctx: AgentContext): void {
 
   // --- windows
   add('GET', ['/desktop/windows/list', '/desktop/windows'], async (s, { res }) => sendJson(res, 200, await s.request('windows')));
+  /** The id of a window the window manager lists: acting on any other id "succeeds" silently in wmctrl. */
+  const listedWindow = async (s: DesktopSession, body: Record<string, unknown>): Promise<string> => {
+    const id = windowId(body);
+    const { windows } = (await s.request('windows')) as { windows: Array<{ id: string }> };
+    if (!windows.some((w) => Number.parseInt(w.id, 16) === Number(id.startsWith('0x') ? Number.parseInt(id, 16) : id))) {
+      throw new ApiError(404, 'WINDOW_NOT_FOUND', `No window ${id} on the desktop of sandbox ${ctx.sandbox.id} (it may have closed); list them with /desktop/windows/list`, {
+        details: { window_id: id },
+      });
+    }
+    return id;
+  };
   add('POST', ['/desktop/windows/focus'], async (s, { req, res }) => {
-    await s.request('wmctrl', { args: ['-i', '-a', windowId(await readJsonBody(req))] });
+    await s.request('wmctrl', { args: ['-i', '-a', await listedWindow(s, await readJsonBody(req))] });
     ok(res);
   });
   add('POST', ['/desktop/windows/close'], async (s, { req, res }) => {
-    await s.request('wmctrl', { args: ['-i', '-c', windowId(await readJsonBody(req))] });
+    await s.request('wmctrl', { args: ['-i', '-c', await listedWindow(s, await readJsonBody(req))] });
     ok(res);
   });
   add('POST', ['/desktop/windows/minimize'], async (s, { req, res }) => {
-    await xdotool(s, ['windowminimize', windowId(await readJsonBody(req))]);
+    await xdotool(s, ['windowminimize', await listedWindow(s, await readJsonBody(req))]);
     ok(res);
   });
   add('POST', ['/desktop/windows/resize'], async (s, { req, res }) => {
     const body = await readJsonBody(req);
-    await xdotool(s, ['windowsize', windowId(body), int(body, 'width', { min: 1 }), int(body, 'height', { min: 1 })]);
+    await xdotool(s, ['windowsize', await listedWindow(s, body), int(body, 'width', { min: 1 }), int(body, 'height', { min: 1 })]);
     ok(res);
   });
 
