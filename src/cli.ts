@@ -38,7 +38,9 @@ function connectHints(url: string, config: Config): string {
     ...(config.auth === 'oauth'
       ? [`OAuth: clients find the authorization server (${config.issuer}) from the 401 challenge; tokens need scope sandbox:read or sandbox:write.`]
       : []),
-    'Stop with Ctrl+C (ends every conversation and kills its sandboxes).',
+    config.state
+      ? 'Stop with Ctrl+C (2026-era conversations stay in Redis for the other replicas; 2025-era sessions end and their sandboxes are killed).'
+      : 'Stop with Ctrl+C (ends every conversation and kills its sandboxes).',
   ].join('\n');
 }
 

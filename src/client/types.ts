@@ -226,12 +226,18 @@ export interface RunCodeOptions {
   env?: Record<string, string>;
 }
 
-/** One rich output, keyed by MIME type like a Jupyter bundle entry. */
+/** One representation of a rich output: a MIME type and its data. */
 export interface RichOutput {
   /** `image/png`, `image/svg+xml`, `text/html`, `text/markdown`, `application/json`, `text/plain`. */
   mimeType: string;
   /** base64 for images, text for text kinds, JSON text for application/json. */
   data: string;
+}
+
+/** One output in all its representations (a Jupyter MIME bundle): MIME type → data (as in RichOutput). */
+export interface MimeBundle {
+  kind: 'display' | 'result';
+  data: Record<string, string>;
 }
 
 export interface ExecutionResult {
@@ -244,7 +250,12 @@ export interface ExecutionResult {
   language: string | null;
   /** Jupyter `text/plain` of the last expression, if any. */
   result: string | null;
-  richOutputs: RichOutput[];
+  /**
+   * Rich outputs as Jupyter-style MIME bundles, in the order they were produced: each display()
+   * or figure, then the last expression's value (`kind: "result"`, whose text/plain is `result`).
+   * One bundle holds every representation of one output, so nothing appears twice.
+   */
+  outputs: MimeBundle[];
   /** Whole streams the agent kept in the sandbox because its answer cut them. */
   keptOutputs: KeptOutputs;
 }

@@ -25,6 +25,7 @@ import type {
   JupyterSession,
   MetricsSnapshot,
   KeptOutputs,
+  MimeBundle,
   RichExecutionResult,
   RichOutput,
   SandboxInfo,
@@ -220,24 +221,45 @@ function normalizeMime(type: string): string {
   return type === 'image' ? 'image/png' : type;
 }
 
-export function toRichOutputs(body: Json, stdout: string): RichOutput[] {
-  const outputs: RichOutput[] = [];
+/**
+ * The rich outputs of an execute response as MIME bundles. The local backend sends them as they
+ * are (`mime_bundles`, an extension of the wire); HopX agents send each output flattened into the
+ * `png/svg/html/markdown/json` fields and `rich_outputs[]` (entries that repeat a field), and the
+ * last expression's text as `result`. This is the one place those variants become bundles, and
+ * the one place a repeated representation is dropped.
+ */
+export function toMimeBundles(body: Json, stdout: string): MimeBundle[] {
+  const sent = array(body.mime_bundles);
+  if (sent.length > 0) {
+    return sent.flatMap((entry) => {
+      const e = asRecord(entry);
+      const data: Record<string, string> = {};
+      for (const [mime, value] of Object.entries(asRecord(e.data))) {
+        if (typeof value === 'string' && mime.includes('/')) data[mime] = value;
+      }
+      return Object.keys(data).length > 0 ? [{ kind: e.kind === 'result' ? ('result' as const) : ('display' as const), data }] : [];
+    });
+  }
+  const bundles: MimeBundle[] = [];
+  const seen = (mime: string, data: string) => bundles.some((b) => b.data[mime] === data);
+  for (const entry of array(body.rich_outputs)) {
+    const data: Record<string, string> = {};
+    for (const output of richOutputEntry(entry)) if (!seen(output.mimeType, output.data)) data[output.mimeType] = output.data;
+    if (Object.keys(data).length > 0) bundles.push({ kind: 'display', data });
+  }
+  // A flat field is the first output of its type; which fields came from one output is not said,
+  // so each is a bundle of its own.
+  const fields: MimeBundle[] = [];
   for (const [field, mimeType] of RICH_FIELDS) {
     const value = body[field];
     if (value === undefined || value === null || value === '') continue;
-    outputs.push({ mimeType, data: field === 'json' ? jsonText(value) : String(value) });
+    const data = field === 'json' ? jsonText(value) : String(value);
+    if (!seen(mimeType, data)) fields.push({ kind: 'display', data: { [mimeType]: data } });
   }
+  bundles.unshift(...fields);
   const result = str(body.result);
-  if (result !== null && result !== stdout && result.trim() !== stdout.trim()) {
-    outputs.push({ mimeType: 'text/plain', data: result });
-  }
-  for (const entry of array(body.rich_outputs)) {
-    for (const output of richOutputEntry(entry)) {
-      const duplicate = outputs.some((o) => o.mimeType === output.mimeType && o.data === output.data);
-      if (!duplicate) outputs.push(output);
-    }
-  }
-  return outputs;
+  if (result !== null && result !== stdout && result.trim() !== stdout.trim()) bundles.push({ kind: 'result', data: { 'text/plain': result } });
+  return bundles;
 }
 
 /** `kept_outputs: {stdout: {path, bytes, lines}}`; entries without a path are ignored. */
@@ -264,7 +286,7 @@ export function toExecutionResult(value: unknown): ExecutionResult {
     executionTimeSeconds: num(body.execution_time),
     language: str(body.language),
     result: str(body.result),
-    richOutputs: toRichOutputs(body, stdout),
+    outputs: toMimeBundles(body, stdout),
     keptOutputs: toKeptOutputs(body.kept_outputs),
   };
 }

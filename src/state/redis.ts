@@ -180,7 +180,10 @@ export class RedisStateStore implements StateStore {
       return await command();
     } catch (error) {
       this.logger.debug({ op: what, err: (error as Error).message }, 'state store command failed');
-      throw new StateUnavailableError(`Redis ${this.describe}: ${(error as Error).message}`);
+      // While disconnected ioredis says "Stream isn't writeable and enableOfflineQueue options is
+      // false": an operator needs "not connected".
+      const detail = this.redis.status === 'ready' ? (error as Error).message : `not connected (${this.redis.status})`;
+      throw new StateUnavailableError(`Redis ${this.describe}: ${detail}`);
     }
   }
 
@@ -248,11 +251,12 @@ export class RedisStateStore implements StateStore {
   callerConversation(identity: string, newId: string): Promise<{ id: string; created: boolean }> {
     return this.run('caller', async () => {
       const key = `${this.prefix}caller:${identity}`;
+      // Every 2026-era request asks: read first (one round trip when it exists, the usual case).
       for (;;) {
-        if ((await this.redis.set(key, newId, 'NX')) === 'OK') return { id: newId, created: true };
         const existing = await this.redis.get(key);
         if (existing) return { id: existing, created: false };
-        // Deleted between SET NX and GET (the conversation just expired): try again.
+        if ((await this.redis.set(key, newId, 'NX')) === 'OK') return { id: newId, created: true };
+        // Another replica created it between GET and SET NX: read theirs.
       }
     });
   }

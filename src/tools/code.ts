@@ -42,11 +42,9 @@ const sandboxRunCode = defineSandboxTool({
       { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir },
       ctx.call,
     );
-    // The client also lists `result` as a text/plain rich output (as the SDKs do); it is shown
-    // once, as the result. Rich summaries may take up to half the text budget; the streams share
-    // what they leave.
-    const richOutputs = r.richOutputs.filter((o) => !(o.mimeType === 'text/plain' && o.data === r.result));
-    const rich = await renderRichOutputs(ctx, richOutputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2), r.result);
+    // Rich outputs arrive as MIME bundles; the result bundle's text is `result`, shown once below.
+    // Rich summaries may take up to half the text budget; the streams share what they leave.
+    const rich = await renderRichOutputs(ctx, r.outputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2));
     const richChars = rich.summaries.reduce((n, s) => n + s.summary.length, 0);
     const [stdout, stderr, result] = await fitStreams(
       ctx,

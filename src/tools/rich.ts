@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/server';
-import type { RichOutput } from '../client/types.js';
+import type { MimeBundle, RichOutput } from '../client/types.js';
 import { cutMiddle } from '../text/cut.js';
 import { keepInSandbox, keptLink } from './kept.js';
 import type { SandboxToolContext } from './tool.js';
@@ -38,6 +38,26 @@ export function looksLikeImage(b: Buffer, mimeType: string): boolean {
   }
 }
 const SUMMARY_CHARS = 2_000;
+
+/** Which representation of a bundle is shown, best first. */
+const PREFERENCE = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml', 'text/html', 'text/markdown', 'application/json', 'text/latex', 'text/plain'];
+
+function rank(mime: string): number {
+  const i = PREFERENCE.indexOf(mime.toLowerCase());
+  if (i >= 0) return i;
+  return mime.endsWith('+json') ? PREFERENCE.indexOf('application/json') + 0.5 : PREFERENCE.length;
+}
+
+/** The representation shown for each bundle; `ofResult`: it renders the value whose text is `result`. */
+export function representations(bundles: MimeBundle[]): Array<RichOutput & { ofResult: boolean }> {
+  return bundles.flatMap((b) => {
+    const hasText = 'text/plain' in b.data;
+    const candidates = Object.keys(b.data).filter((m) => !(b.kind === 'result' && m === 'text/plain'));
+    if (candidates.length === 0) return [];
+    const best = candidates.sort((x, y) => rank(x) - rank(y))[0];
+    return [{ mimeType: best, data: b.data[best], ofResult: b.kind === 'result' && hasText }];
+  });
+}
 const NOT_KEPT = { resource_uri: null, full_path: null };
 
 /** File extension for a kept rich output, so its resource is served with the right MIME type. */
@@ -51,17 +71,19 @@ function extensionFor(mimeType: string): string {
 const MAX_RICH_OUTPUTS = 10;
 
 /**
- * `textBudgetChars` bounds the text summaries together (each gets an equal share, at most
- * SUMMARY_CHARS): they are part of the result's text and structuredContent like stdout is.
+ * Renders MIME bundles: one representation per bundle, the most useful one (an image over HTML
+ * over text). The result bundle's text/plain is the run's `result`, shown by the caller; its other
+ * representations are only shown when they add something (an image), not an HTML copy of the
+ * same value. `textBudgetChars` bounds the text summaries together (each gets an equal share, at
+ * most SUMMARY_CHARS): they are part of the result's text and structuredContent like stdout is.
  */
 export async function renderRichOutputs(
   ctx: SandboxToolContext,
-  outputs: RichOutput[],
+  bundles: MimeBundle[],
   imageBudgetChars: number,
   textBudgetChars = SUMMARY_CHARS * MAX_RICH_OUTPUTS,
-  /** The last expression's text/plain value, shown as `result`; an HTML copy of it is not repeated. */
-  resultText: string | null = null,
 ): Promise<{ summaries: RichOutputSummary[]; content: ContentBlock[] }> {
+  const outputs = representations(bundles);
   const summaries: RichOutputSummary[] = [];
   const content: ContentBlock[] = [];
   let imageBudget = imageBudgetChars;
@@ -91,8 +113,8 @@ export async function renderRichOutputs(
     } else if (mime === 'image/svg+xml') {
       const kept = await keepAside(o, 'svg', false);
       summaries.push({ mime_type: mime, summary: `SVG image (${formatBytes(Buffer.byteLength(o.data))})${kept.full_path ? `, kept at ${kept.full_path}` : ''}`, inline: false, ...kept });
-    } else if (mime === 'text/html' && resultText !== null && sameWords(htmlToText(o.data), resultText)) {
-      // A DataFrame comes as text/plain (the result) and text/html: the same table twice.
+    } else if (mime === 'text/html' && o.ofResult) {
+      // A DataFrame value is one bundle of text/plain (the result) and text/html: one table.
       const kept = await keepAside(o, 'html', false, false);
       summaries.push({ mime_type: mime, summary: 'HTML rendering of the result above', inline: false, ...kept });
     } else if (mime === 'text/html') {
@@ -118,20 +140,6 @@ export async function renderRichOutputs(
     summaries.push({ mime_type: 'text/plain', summary: `${outputs.length - MAX_RICH_OUTPUTS} more rich outputs omitted`, inline: false, ...NOT_KEPT });
   }
   return { summaries, content };
-}
-
-/**
- * Whether two renderings carry mostly the same words (a table as HTML and as text differ in
- * layout and in a footer like "[100 rows x 3 columns]" vs "100 rows × 3 columns").
- */
-export function sameWords(a: string, b: string): boolean {
-  const words = (s: string) => new Set(s.split(/\s+/).filter(Boolean));
-  const wa = words(a);
-  const wb = words(b);
-  if (wa.size === 0 || wb.size === 0) return false;
-  let shared = 0;
-  for (const w of wa) if (wb.has(w)) shared++;
-  return shared / Math.max(wa.size, wb.size) >= 0.8;
 }
 
 export function formatBytes(n: number): string {

@@ -33,9 +33,9 @@ describe('code.runRich', () => {
     const [req] = h.wire.calls('/execute/rich');
     expect(req!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
     expect(req!.body).toEqual({ code: 'plot()', language: 'python', timeout: 120, workdir: '/tmp', working_dir: '/tmp', capture_rich: true });
-    expect(result.richOutputs).toEqual([
-      { mimeType: 'image/png', data: 'iVBORw0KGgo=' },
-      { mimeType: 'application/vnd.dataframe+json', data: '{"columns":["x"],"data":[[1]]}' },
+    expect(result.outputs).toEqual([
+      { kind: 'display', data: { 'image/png': 'iVBORw0KGgo=' } },
+      { kind: 'display', data: { 'application/vnd.dataframe+json': '{"columns":["x"],"data":[[1]]}' } },
     ]);
     expect(result.richFiles).toEqual([{ mimeType: 'image/png', path: '/workspace/plot.png' }]);
     expect(result).toMatchObject({ success: true, exitCode: 0, executionTimeSeconds: 1.2 });
@@ -45,7 +45,7 @@ describe('code.runRich', () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/execute/rich', { json: { success: true, stdout: '1\n', stderr: '', exit_code: 0, png: 'AAA=' } });
     const result = await agent().code.runRich({ code: 'x', captureRich: false });
-    expect(result.richOutputs).toEqual([{ mimeType: 'image/png', data: 'AAA=' }]);
+    expect(result.outputs).toEqual([{ kind: 'display', data: { 'image/png': 'AAA=' } }]);
     expect(result.richFiles).toEqual([]);
     expect((h.wire.calls('/execute/rich')[0]!.body as Record<string, unknown>).capture_rich).toBe(false);
     h.wire.on('POST', '/execute/rich', { status: 408, json: flatError('Execution timed out', 'EXECUTION_TIMEOUT', { details: { timeout_seconds: 5 } }) });
@@ -60,7 +60,7 @@ describe('code.runIpython', () => {
     h.wire.on('POST', '/execute/ipython', { json: { success: true, stdout: '', stderr: '', exit_code: 0, result: '2', language: 'python' } });
     const result = await agent().code.runIpython({ code: '1 + 1', env: { A: '1' } });
     expect(h.wire.calls('/execute/ipython')[0]!.body).toEqual({ code: '1 + 1', timeout: 60, env: { A: '1' } });
-    expect(result).toMatchObject({ success: true, result: '2', richOutputs: [{ mimeType: 'text/plain', data: '2' }] });
+    expect(result).toMatchObject({ success: true, result: '2', outputs: [{ kind: 'result', data: { 'text/plain': '2' } }] });
   });
 
   it('is not retried on a reset, and validates before sending', async () => {

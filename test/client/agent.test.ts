@@ -31,7 +31,7 @@ describe('code.run', () => {
       executionTimeSeconds: 0.05,
       language: 'python',
       result: null,
-      richOutputs: [],
+      outputs: [],
       keptOutputs: {},
     });
   });
@@ -76,22 +76,46 @@ describe('code.run', () => {
     });
     const result = await agent().code.run({ code: 'plot()' });
     expect(result.result).toBe('42');
-    expect(result.richOutputs).toEqual([
-      { mimeType: 'image/png', data: 'iVBORw0KGgo=' },
-      { mimeType: 'image/svg+xml', data: '<svg/>' },
-      { mimeType: 'text/html', data: '<table></table>' },
-      { mimeType: 'text/markdown', data: '# hi' },
-      { mimeType: 'application/json', data: '{"a":1}' },
-      { mimeType: 'text/plain', data: '42' },
-      { mimeType: 'application/vnd.dataframe+json', data: '{"columns":["x"]}' },
-      { mimeType: 'text/html', data: '<b>x</b>' },
+    // One bundle per output; the png that rich_outputs repeats is there once; the result last.
+    expect(result.outputs).toEqual([
+      { kind: 'display', data: { 'image/svg+xml': '<svg/>' } },
+      { kind: 'display', data: { 'text/html': '<table></table>' } },
+      { kind: 'display', data: { 'text/markdown': '# hi' } },
+      { kind: 'display', data: { 'application/json': '{"a":1}' } },
+      { kind: 'display', data: { 'image/png': 'iVBORw0KGgo=' } },
+      { kind: 'display', data: { 'application/vnd.dataframe+json': '{"columns":["x"]}' } },
+      { kind: 'display', data: { 'text/html': '<b>x</b>' } },
+      { kind: 'result', data: { 'text/plain': '42' } },
+    ]);
+  });
+
+  it('takes mime_bundles (the local backend) as they are, over the flattened fields', async () => {
+    primeAgent(h.wire);
+    h.wire.on('POST', '/execute', {
+      json: {
+        success: true,
+        stdout: '',
+        stderr: '',
+        exit_code: 0,
+        html: '<table/>',
+        result: 'df',
+        rich_outputs: [{ type: 'text/html', format: 'text', data: '<table/>' }],
+        mime_bundles: [
+          { kind: 'display', data: { 'image/png': 'AAA=', 'text/plain': '<Figure>' } },
+          { kind: 'result', data: { 'text/plain': 'df', 'text/html': '<table/>', 'x/bad': 3 } },
+        ],
+      },
+    });
+    expect((await agent().code.run({ code: 'x' })).outputs).toEqual([
+      { kind: 'display', data: { 'image/png': 'AAA=', 'text/plain': '<Figure>' } },
+      { kind: 'result', data: { 'text/plain': 'df', 'text/html': '<table/>' } },
     ]);
   });
 
   it('does not repeat stdout as a text/plain result', async () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/execute', { json: { success: true, stdout: 'same\n', stderr: '', exit_code: 0, result: 'same' } });
-    expect((await agent().code.run({ code: 'x' })).richOutputs).toEqual([]);
+    expect((await agent().code.run({ code: 'x' })).outputs).toEqual([]);
   });
 
   it('408 EXECUTION_TIMEOUT becomes ExecutionTimeoutError with a next step', async () => {

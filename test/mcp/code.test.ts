@@ -40,11 +40,12 @@ describe('renderRichOutputs', () => {
     const r = await renderRichOutputs(
       ctx,
       [
-        { mimeType: 'image/png', data: wrapped },
-        { mimeType: 'image/png', data: png },
-        { mimeType: 'application/json', data: '{"a":[1,2]}' },
-        { mimeType: 'image/svg+xml', data: '<svg/>' },
-        { mimeType: 'application/x-custom', data: 'AAAA' },
+        { kind: 'display', data: { 'image/png': wrapped, 'text/plain': '<Figure>' } }, // one representation shown: the image
+        { kind: 'display', data: { 'image/png': png } },
+        { kind: 'display', data: { 'application/json': '{"a":[1,2]}', 'text/plain': "{'a': [1, 2]}" } },
+        { kind: 'display', data: { 'image/svg+xml': '<svg/>' } },
+        { kind: 'display', data: { 'application/x-custom': 'AAAA' } },
+        { kind: 'result', data: { 'text/plain': '42' } }, // the run's `result`: not repeated here
       ],
       png.length + 10,
     );

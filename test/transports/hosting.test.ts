@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { HopxClient } from '../../src/client/index.js';
+import { silentLogger } from '../../src/log.js';
+import { RedisStateStore } from '../../src/state/redis.js';
+import { startTestRedis } from '../support/redis.js';
 import type { HttpServer } from '../../src/transports/http.js';
 import { backendOver, callTool, connectHttp, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor } from './helpers.js';
 
@@ -58,6 +61,24 @@ describe('per-caller limits', () => {
     // A notification is not a request: it is never refused (a refused cancel would make things worse).
     const note = await rawRequest(server.url, { headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
     expect(note.status).not.toBe(429);
+  });
+
+  it('shares the rate between replicas on one Redis (real redis-server)', async () => {
+    const redis = await startTestRedis();
+    const prefix = `limits-${process.pid}-${Date.now()}:`;
+    const stores = await Promise.all([0, 1].map(() => RedisStateStore.open({ url: redis.url, logger: silentLogger(), prefix })));
+    try {
+      const [a, b] = await Promise.all(stores.map((state) => serve({ state, limits: { requestsPerMinute: 6 } })));
+      const statuses: number[] = [];
+      for (const server of [a, b, a, b, a, b]) {
+        statuses.push((await rawRequest(server!.url, { headers: MCP_HEADERS, body: INITIALIZE_BODY })).status);
+      }
+      // One bucket of 5 for the caller, whichever replica it reaches.
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    } finally {
+      await Promise.allSettled(stores.map((s) => s.close()));
+      await redis.close();
+    }
   });
 
   it('refuses a call past the calls-in-flight limit with 429, and admits again once one ends', async () => {

@@ -45,9 +45,23 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
       code: 'import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("t")\nplt.show()',
     });
     expect(r.success).toBe(true);
-    const png = r.richOutputs.find((o) => o.mimeType === 'image/png');
-    expect(png).toBeDefined();
-    expect(Buffer.from(png!.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    // The client gets the figure as one bundle, unsplit.
+    expect(r.outputs).toHaveLength(1);
+    const png = r.outputs[0].data['image/png'];
+    expect(Buffer.from(png, 'base64').subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  test('serves the HopX wire form of rich outputs beside the bundles (png, html, result, rich_outputs)', async (ctx) => {
+    requireRuntime(ctx, t.backend.probe.python?.pandas, 'python3 with pandas');
+    const r = await agent(w, 'POST', '/execute', { code: 'import pandas as pd\ndisplay(pd.DataFrame({"a": [1]}))\n6 * 7', language: 'python' });
+    const body = r.body as Record<string, any>;
+    expect(body.html).toMatch(/<table/);
+    expect(body.result).toBe('42');
+    expect(body.rich_outputs).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'text/html', format: 'text' }), { type: 'text/plain', format: 'text', data: '42' }]));
+    expect(body.mime_bundles).toEqual([
+      { kind: 'display', data: { 'text/html': expect.stringMatching(/<table/), 'text/plain': expect.stringMatching(/a\n0\s+1/) } },
+      { kind: 'result', data: { 'text/plain': '42' } },
+    ]);
   });
 
   test('each installed language runs, with aliases', async () => {

@@ -121,9 +121,22 @@ async function runProcess(ctx: AgentContext, call: CodeCall, onOutput?: OutputSi
   };
 }
 
-/** Flatten kernel MIME bundles into the /execute response fields (hopx-api.md §5.4). */
+/**
+ * The kernel's MIME bundles in the /execute response: as they are, in `mime_bundles` (an
+ * extension this project's client reads, so they reach the tool unsplit), and flattened into the
+ * HopX fields (`png/svg/html/markdown/json`, `result`, `rich_outputs[]`) for any other HopX client.
+ */
 export function richFields(kernel: KernelResult | null): Record<string, unknown> {
   if (!kernel) return { rich_outputs: [] };
+  const mimeBundles = [
+    ...kernel.displays.map((data) => ({ kind: 'display', data })),
+    ...(kernel.result ? [{ kind: 'result', data: kernel.result }] : []),
+  ];
+  return { ...flatFields(kernel), mime_bundles: mimeBundles };
+}
+
+/** The HopX wire's flattened form (hopx-api.md §5.4). */
+function flatFields(kernel: KernelResult): Record<string, unknown> {
   const bundles: MimeBundle[] = [...kernel.displays, ...(kernel.result ? [kernel.result] : [])];
   const first = (mime: string) => bundles.find((b) => typeof b[mime] === 'string')?.[mime];
   const out: Record<string, unknown> = {};
