@@ -73,8 +73,6 @@ const KEEP_RAW_BYTES = 4 * 1024 * 1024;
 
 export class WireServer {
   readonly requests: RecordedRequest[] = [];
-  /** Called as request bodies stream in, with the bytes of the current body so far (tests that watch an upload). */
-  onBodyProgress: ((bytesSoFar: number) => void) | undefined;
   private routes: Route[] = [];
   private wsRoutes: WsRoute[] = [];
   private readonly sockets = new Set<Socket>();
@@ -144,7 +142,6 @@ export class WireServer {
         const buf = chunk as Buffer;
         hash.update(buf);
         bytes += buf.length;
-        this.onBodyProgress?.(bytes);
         if (bytes <= KEEP_RAW_BYTES) kept.push(buf);
         else kept.length = 0; // too big to keep: let it go as it streams
       }
@@ -190,7 +187,7 @@ export class WireServer {
       });
       return;
     }
-    const source = route.replies[Math.min(route.served, route.replies.length - 1)]!;
+    const source = route.replies[Math.min(route.served, route.replies.length - 1)];
     route.served++;
     const reply = typeof source === 'function' ? source(recorded) : source;
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
