@@ -72,7 +72,7 @@ function headerOf(headers: Record<string, string | string[] | undefined>, name: 
 }
 
 /** A screenshot answer: PNG bytes (Python SDK, spec) or JSON `{image|data, format, width, height}` (JS SDK). */
-export function toDesktopImage(body: Buffer, contentType: string, operation: string): DesktopImage {
+function toDesktopImage(body: Buffer, contentType: string, operation: string): DesktopImage {
   const looksJson = contentType.includes('json') || body.subarray(0, 1).toString() === '{';
   if (!looksJson) {
     const described = describeImage(body);
@@ -101,7 +101,7 @@ export function toDesktopImage(body: Buffer, contentType: string, operation: str
 
 function toVncInfo(body: unknown): VncInfo {
   const b = asRecord(body);
-  const display = b.display === undefined || b.display === null ? null : String(b.display);
+  const display = typeof b.display === 'string' || typeof b.display === 'number' ? String(b.display) : null;
   return { running: b.running === true || (b.running === undefined && num(b.port) !== null), display, port: num(b.port), url: str(b.url) };
 }
 
