@@ -8,7 +8,7 @@ import { BackendUnavailableError } from '../errors.js';
 import type { Backend } from './backend.js';
 
 /** Where a HopX API key comes from (hopx-api.md §1: the console). */
-export const HOPX_KEY_URL = 'https://console.hopx.dev';
+const HOPX_KEY_URL = 'https://console.hopx.dev';
 
 /** The longest probe finding quoted in the message (sanitizeMessage keeps 500 characters in all). */
 const MAX_REASON_CHARS = 160;
