@@ -11,64 +11,19 @@
 import type { AgentConnection, AgentRequest } from './agent.js';
 import { HopxError, ValidationError } from './errors.js';
 import { asRecord, idString, num, str, type Json } from './wire.js';
-import type { CallOptions } from './types.js';
-
-export interface DesktopImage {
-  data: Buffer;
-  mimeType: string;
-  /** From the response or the PNG header; null when neither says. */
-  width: number | null;
-  height: number | null;
-}
-
-export interface DesktopRegion {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export type MouseButton = 'left' | 'middle' | 'right';
-export type ScrollDirection = 'up' | 'down' | 'left' | 'right';
-
-export interface VncInfo {
-  running: boolean;
-  display: string | null;
-  port: number | null;
-  /** The agent's URL for it, when it gives one (preview URLs are the client's previewUrl). */
-  url: string | null;
-}
-
-export interface DesktopWindow {
-  id: string;
-  title: string;
-  x: number | null;
-  y: number | null;
-  width: number | null;
-  height: number | null;
-  desktop: number | null;
-  pid: number | null;
-}
-
-export interface DisplayInfo {
-  width: number | null;
-  height: number | null;
-  depth: number | null;
-}
-
-export interface RecordingInfo {
-  recordingId: string | null;
-  status: string | null;
-  durationSeconds: number | null;
-  fileSize: number | null;
-}
-
-export interface ElementBounds {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+import type {
+  CallOptions,
+  DesktopApi,
+  DesktopImage,
+  DesktopRegion,
+  DesktopWindow,
+  DisplayInfo,
+  ElementBounds,
+  MouseButton,
+  RecordingInfo,
+  ScrollDirection,
+  VncInfo,
+} from './types.js';
 
 type Form = Omit<AgentRequest, 'context'>;
 
@@ -117,7 +72,7 @@ function headerOf(headers: Record<string, string | string[] | undefined>, name: 
 }
 
 /** A screenshot answer: PNG bytes (Python SDK, spec) or JSON `{image|data, format, width, height}` (JS SDK). */
-export function toDesktopImage(body: Buffer, contentType: string, operation: string): DesktopImage {
+function toDesktopImage(body: Buffer, contentType: string, operation: string): DesktopImage {
   const looksJson = contentType.includes('json') || body.subarray(0, 1).toString() === '{';
   if (!looksJson) {
     const described = describeImage(body);
@@ -146,7 +101,7 @@ export function toDesktopImage(body: Buffer, contentType: string, operation: str
 
 function toVncInfo(body: unknown): VncInfo {
   const b = asRecord(body);
-  const display = b.display === undefined || b.display === null ? null : String(b.display);
+  const display = typeof b.display === 'string' || typeof b.display === 'number' ? String(b.display) : null;
   return { running: b.running === true || (b.running === undefined && num(b.port) !== null), display, port: num(b.port), url: str(b.url) };
 }
 
@@ -182,7 +137,7 @@ function toBounds(value: unknown): ElementBounds | null {
   return x === null || y === null || width === null || height === null ? null : { x, y, width, height };
 }
 
-export class Desktop {
+export class Desktop implements DesktopApi {
   constructor(private readonly conn: AgentConnection) {}
 
   /** Sends the forms in order until one is routed; returns its response. */

@@ -30,19 +30,7 @@ export * from './errors.js';
 export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './config.js';
 export { cloudPreviewUrl } from './metrics.js';
 export { MASKED_VALUE } from './env.js';
-export {
-  Desktop,
-  describeImage,
-  type DesktopImage,
-  type DesktopRegion,
-  type DesktopWindow,
-  type DisplayInfo,
-  type ElementBounds,
-  type MouseButton,
-  type RecordingInfo,
-  type ScrollDirection,
-  type VncInfo,
-} from './desktop.js';
+export { Desktop, describeImage } from './desktop.js';
 
 export class HopxClient implements HopxClientApi {
   readonly sandboxes: Sandboxes;

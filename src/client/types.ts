@@ -8,7 +8,6 @@
  * This file is the contract between the client (src/client), the MCP tools (src/tools) and the
  * local backend's tests: change it deliberately.
  */
-import type { Desktop } from './desktop.js';
 
 /** Options every client call accepts. */
 export interface CallOptions {
@@ -624,10 +623,108 @@ export interface TerminalSession {
   close(): void;
 }
 
+// ---- desktop (hopx-api.md §5.14)
+
+export interface DesktopImage {
+  data: Buffer;
+  mimeType: string;
+  /** From the response or the PNG header; null when neither says. */
+  width: number | null;
+  height: number | null;
+}
+
+export interface DesktopRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type MouseButton = 'left' | 'middle' | 'right';
+export type ScrollDirection = 'up' | 'down' | 'left' | 'right';
+
+export interface VncInfo {
+  running: boolean;
+  display: string | null;
+  port: number | null;
+  /** The agent's URL for it, when it gives one (preview URLs are the client's previewUrl). */
+  url: string | null;
+}
+
+export interface DesktopWindow {
+  id: string;
+  title: string;
+  x: number | null;
+  y: number | null;
+  width: number | null;
+  height: number | null;
+  desktop: number | null;
+  pid: number | null;
+}
+
+export interface DisplayInfo {
+  width: number | null;
+  height: number | null;
+  depth: number | null;
+}
+
+export interface RecordingInfo {
+  recordingId: string | null;
+  status: string | null;
+  durationSeconds: number | null;
+  fileSize: number | null;
+}
+
+export interface ElementBounds {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+
+/** Desktop automation (hopx-api.md §5.14); implemented by desktop.ts, which says which wire forms each method tries. */
+export interface DesktopApi {
+  screenshot(call?: CallOptions): Promise<DesktopImage>;
+  screenshotRegion(region: DesktopRegion, call?: CallOptions): Promise<DesktopImage>;
+  captureWindow(windowId?: string, call?: CallOptions): Promise<DesktopImage>;
+  click(o: { x: number; y: number; button?: MouseButton; clicks?: number }, call?: CallOptions): Promise<void>;
+  move(o: { x: number; y: number }, call?: CallOptions): Promise<void>;
+  drag(o: { fromX: number; fromY: number; toX: number; toY: number; button?: MouseButton }, call?: CallOptions): Promise<void>;
+  scroll(o: { amount: number; direction?: ScrollDirection; x?: number; y?: number }, call?: CallOptions): Promise<void>;
+  type(text: string, options?: { delayMs?: number }, call?: CallOptions): Promise<void>;
+  press(key: string, call?: CallOptions): Promise<void>;
+  combination(keys: string[], call?: CallOptions): Promise<void>;
+  getClipboard(call?: CallOptions): Promise<string>;
+  setClipboard(text: string, call?: CallOptions): Promise<void>;
+  clipboardHistory(call?: CallOptions): Promise<string[]>;
+  windows(call?: CallOptions): Promise<DesktopWindow[]>;
+  focusWindow(windowId: string, call?: CallOptions): Promise<void>;
+  closeWindow(windowId: string, call?: CallOptions): Promise<void>;
+  minimizeWindow(windowId: string, call?: CallOptions): Promise<void>;
+  resizeWindow(windowId: string, width: number, height: number, call?: CallOptions): Promise<void>;
+  display(call?: CallOptions): Promise<DisplayInfo>;
+  resolutions(call?: CallOptions): Promise<Array<[number, number]>>;
+  setResolution(width: number, height: number, call?: CallOptions): Promise<DisplayInfo>;
+  vncStart(options?: { password?: string; display?: number }, call?: CallOptions): Promise<VncInfo>;
+  vncStop(call?: CallOptions): Promise<void>;
+  vncStatus(call?: CallOptions): Promise<VncInfo>;
+  recordingStart(options?: { outputFile?: string; fps?: number; format?: string; quality?: string }, call?: CallOptions): Promise<RecordingInfo>;
+  recordingStop(recordingId?: string, call?: CallOptions): Promise<RecordingInfo>;
+  recordingStatus(recordingId?: string, call?: CallOptions): Promise<RecordingInfo>;
+  recordingDownload(recordingId: string, call?: CallOptions): Promise<Buffer>;
+  ocr(region: DesktopRegion & { language?: string }, call?: CallOptions): Promise<string>;
+  findElement(text: string, call?: CallOptions): Promise<ElementBounds | null>;
+  waitFor(text: string, timeoutSeconds?: number, call?: CallOptions): Promise<ElementBounds | null>;
+  getBounds(text: string, call?: CallOptions): Promise<ElementBounds | null>;
+  debugLogs(call?: CallOptions): Promise<string[]>;
+  debugProcesses(call?: CallOptions): Promise<Array<{ pid: number | null; name: string; command: string }>>;
+}
+
 export interface SandboxAgent {
   readonly sandboxId: string;
   /** Desktop automation (§5.14): needs a sandbox from a desktop template. */
-  readonly desktop: Desktop;
+  readonly desktop: DesktopApi;
   readonly code: CodeApi;
   readonly processes: ProcessesApi;
   readonly commands: CommandsApi;

@@ -13,7 +13,7 @@ import { allocate } from './result.js';
 import type { SandboxToolContext } from './tool.js';
 
 /** Said after the path in cut markers. */
-export const PAGING_HINT = 'read it in pages with sandbox_read_file start_line';
+const PAGING_HINT = 'read it in pages with sandbox_read_file start_line';
 
 export interface Kept {
   path: string;

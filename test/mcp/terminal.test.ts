@@ -61,14 +61,15 @@ describe('sandbox_terminal_*', () => {
 
   it('answers a y/n prompt and interrupts a running program with Ctrl-C', async () => {
     const id = (await callOk(s.client, 'sandbox_terminal_start', {})).structuredContent.terminal_id as string;
-    const script = 'read -p "Install 3 packages? [Y/n] " a; echo "answer=[$a]"';
-    const asked = await callOk(s.client, 'sandbox_terminal_send', { terminal_id: id, text: script, keys: ['Enter'], wait_for: '[Y/n] ' });
+    // The awaited texts must not occur in the typed line: its echo arrives as output too.
+    const script = 'n=3; read -p "Install $n packages? [Y/n] " a; echo "answer=[$a]"';
+    const asked = await callOk(s.client, 'sandbox_terminal_send', { terminal_id: id, text: script, keys: ['Enter'], wait_for: 'Install 3 packages? [Y/n] ' });
     expect(asked.structuredContent.waited).toBe('text');
-    const answered = await callOk(s.client, 'sandbox_terminal_send', { terminal_id: id, text: 'y', keys: ['Enter'], wait_for: 'answer=' });
+    const answered = await callOk(s.client, 'sandbox_terminal_send', { terminal_id: id, text: 'y', keys: ['Enter'], wait_for: 'answer=[y]' });
     expect(answered.structuredContent.output).toContain('answer=[y]');
 
     await callOk(s.client, 'sandbox_terminal_send', { terminal_id: id, text: 'sleep 1000; echo after-sleep', keys: ['Enter'] });
-    expect(await processesMatching(s.client, 'sleep 1000')).toHaveLength(1);
+    await eventually(() => processesMatching(s.client, 'sleep 1000'), (p) => p.length === 1, 'sleep 1000 to start');
     const interrupted = await callOk(s.client, 'sandbox_terminal_send', { terminal_id: id, keys: ['Ctrl-C'], text: '' });
     expect(interrupted.structuredContent.screen).toContain('^C');
     expect(interrupted.structuredContent.output).not.toContain('after-sleep');
@@ -94,7 +95,7 @@ describe('sandbox_terminal_*', () => {
 
   it('closing a terminal ends its program; a closed or unknown terminal is a clear error', async () => {
     const id = (await callOk(s.client, 'sandbox_terminal_start', { command: 'sleep 2001' })).structuredContent.terminal_id as string;
-    expect(await processesMatching(s.client, 'sleep 2001')).toHaveLength(1);
+    await eventually(() => processesMatching(s.client, 'sleep 2001'), (p) => p.length === 1, 'sleep 2001 to start');
     const closed = await callOk(s.client, 'sandbox_terminal_close', { terminal_id: id });
     expect(closed.structuredContent).toEqual({ terminal_id: id, closed: true });
     await eventually(() => processesMatching(s.client, 'sleep 2001'), (p) => p.length === 0, 'the closed terminal program to end');
@@ -136,7 +137,7 @@ describe('sandbox_terminal_*', () => {
     const mine = await connect(makeConversation(backend.client));
     await callOk(mine.client, 'sandbox_connect', { sandbox_id: sandboxId });
     await callOk(mine.client, 'sandbox_terminal_start', { command: 'sleep 2002' });
-    expect(await processesMatching(s.client, 'sleep 2002')).toHaveLength(1);
+    await eventually(() => processesMatching(s.client, 'sleep 2002'), (p) => p.length === 1, 'sleep 2002 to start');
     await mine.close();
     await eventually(() => processesMatching(s.client, 'sleep 2002'), (p) => p.length === 0, "the ended conversation's terminal program to end");
   });

@@ -16,6 +16,11 @@ export interface DesktopSize {
 export type HelperReply = Record<string, unknown>;
 
 const START_TIMEOUT_MS = 30_000;
+/**
+ * Longest reply line held: a full-screen PNG in base64 is a few MB. Code in the sandbox could
+ * take over the helper's stdout (same uid), so an endless line must not grow the backend's memory.
+ */
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
 const LOG_LINES = 200;
 
 interface Pending {
@@ -99,6 +104,12 @@ export class DesktopSession {
       const timer = setTimeout(() => reject(new Error(`the desktop did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       handle.onStdout((chunk) => {
         buffer += chunk;
+        if (buffer.length > MAX_LINE_CHARS && !buffer.includes('\n')) {
+          buffer = '';
+          stderrTail += `\n(a reply line passed ${MAX_LINE_CHARS} characters; the desktop helper was stopped)`;
+          void handle.kill();
+          return;
+        }
         for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
@@ -111,7 +122,7 @@ export class DesktopSession {
           if ('ready' in msg) {
             clearTimeout(timer);
             if (msg.ready === true && typeof msg.display === 'string') resolve(msg.display);
-            else reject(new Error(`${String(msg.error ?? 'the desktop failed to start')}; its log: ${stderrTail.trim().slice(-600)}`));
+            else reject(new Error(`${typeof msg.error === 'string' ? msg.error : 'the desktop failed to start'}; its log: ${stderrTail.trim().slice(-600)}`));
             continue;
           }
           const waiter = pending.get(Number(msg.id));
