@@ -8,7 +8,8 @@
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { requireScope, scopeForKind } from '../auth/scopes.js';
-import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
+import { isKnownError, toToolError } from '../errors.js';
+import { redactSecrets } from '../text/secrets.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { leanInputSchema, leanOutputSchema } from './advertise.js';
 import { annotationsFor, descriptionFor, inputFor, OFF_BY_DEFAULT, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
@@ -195,7 +196,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   } catch (err) {
     const ms = Math.round(performance.now() - started);
     if (isKnownError(err)) {
-      logger.info({ ms, outcome: 'error', error: (err as Error).name, message: sanitizeMessage((err as Error).message) }, 'tool call failed');
+      logger.info({ ms, outcome: 'error', error: (err as Error).name, message: redactSecrets((err as Error).message) }, 'tool call failed');
       ended('error', err);
     } else {
       logger.error({ ms, err }, 'tool call failed unexpectedly');
