@@ -1,5 +1,5 @@
 /**
- * The one translation from "anything thrown" to an MCP tool result (style.md §8 convention 9), and
+ * The one translation from "anything thrown" to an MCP tool result (docs/conventions.md convention 9), and
  * the one table of advice: error class (and its fields) → the next step, naming the tools.
  *
  * Domain failures are `isError: true` results whose text says what happened (the error's own

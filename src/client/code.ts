@@ -1,4 +1,4 @@
-/** Agent: code execution (hopx-api.md §5.4, §5.5, §5.12). Never retried: code has side effects. */
+/** Agent: code execution (docs/hopx-wire.md §5.4, §5.5, §5.12). Never retried: code has side effects. */
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
 import { StreamInterruptedError, ValidationError } from './errors.js';

@@ -1,4 +1,4 @@
-/** Agent: files (hopx-api.md §5.7, §5.12 watch). */
+/** Agent: files (docs/hopx-wire.md §5.7, §5.12 watch). */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';

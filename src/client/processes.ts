@@ -1,4 +1,4 @@
-/** Agent: background processes and OS processes (hopx-api.md §5.5, §5.9). */
+/** Agent: background processes and OS processes (docs/hopx-wire.md §5.5, §5.9). */
 import type { AgentConnection, AgentRequest } from './agent.js';
 import { HopxError, KillNotSupportedError } from './errors.js';
 import * as check from './validate.js';

@@ -1,4 +1,4 @@
-/** Control plane: sandbox lifecycle (hopx-api.md §4.2–§4.9). */
+/** Control plane: sandbox lifecycle (docs/hopx-wire.md §4.2–§4.9). */
 import type { ClientContext } from './context.js';
 import { HopxError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ValidationError } from './errors.js';
 import { errorFromTransport } from './error-table.js';

@@ -1,5 +1,5 @@
 /**
- * WebSocket streams on the agent (hopx-api.md §5.12): /execute/stream, /files/watch, /terminal.
+ * WebSocket streams on the agent (docs/hopx-wire.md §5.12): /execute/stream, /files/watch, /terminal.
  * URL = public_host with http→ws / https→wss and any path dropped; the JWT goes in the
  * Authorization handshake header (a 401 handshake refreshes the token once). Empty and non-JSON
  * frames are skipped, as both SDKs do.

@@ -1,5 +1,5 @@
 /**
- * The tool registry and the one registration seam (style.md §8 convention 4).
+ * The tool registry and the one registration seam (docs/conventions.md convention 4).
  *
  * `registerTools` is the only code that calls `McpServer.registerTool`. It wraps every handler
  * with: input validation that names the field and the fix, a check that the conversation is still

@@ -1,5 +1,5 @@
 /**
- * Agent contract, desktop automation (hopx-api.md §5.14): every endpoint, in each variant the
+ * Agent contract, desktop automation (docs/hopx-wire.md §5.14): every endpoint, in each variant the
  * spec, the JS SDK and the Python SDK document — verbs, paths, bodies and response shapes — and
  * desktop-not-available as a typed error.
  */
