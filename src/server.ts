@@ -28,8 +28,8 @@ export interface ServerOptions {
   readOnly?: boolean;
   /**
    * Characters of command/code/file output in one result, across its text block and
-   * structuredContent together; longer output is cut (head and tail kept) and served whole as a
-   * resource. Default 40 000.
+   * structuredContent together; longer output is cut (head and tail kept) and kept whole in the
+   * sandbox (src/tools/kept.ts). Default 40 000.
    */
   outputBudgetChars?: number;
   /** Base64 characters of images inlined in one result; default 800 000. */
