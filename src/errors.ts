@@ -37,6 +37,7 @@ import {
   TokenExpiredError,
   ValidationError,
 } from './client/errors.js';
+import { StateUnavailableError } from './state/types.js';
 import { redactSecrets } from './text/secrets.js';
 
 // ---------------------------------------------------------------- errors raised by the MCP layer
@@ -88,6 +89,14 @@ export class ConversationEndedError extends Error {
   constructor(readonly conversationId: string) {
     super('This conversation has ended; reconnect to start a new one.');
   }
+}
+
+/**
+ * The server has no backend to serve sandboxes (no HOPX_API_KEY, and the local backend cannot run
+ * here). The message says why and what to configure; every tool that needs a backend answers it.
+ */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
 }
 
 /** A resource URI that names something this conversation does not have. */
@@ -155,6 +164,8 @@ const ADVICE: readonly Row[] = [
   row(SandboxNotInConversationError, () => null),
   row(ConversationEndedError, () => null),
   row(ResourceUnavailableError, () => null),
+  row(BackendUnavailableError, () => null),
+  row(StateUnavailableError, () => null),
   // From the HopX client.
   row(AbortedError, () => null, () => 'The call was cancelled before it finished.'),
   row(SandboxExpiredError, () => 'Create a new sandbox with sandbox_create (and set a longer timeout if needed).'),
