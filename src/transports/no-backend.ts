@@ -1,5 +1,5 @@
 /**
- * The server with no backend (design.md decision 10): no HOPX_API_KEY, and the local backend cannot
+ * The server with no backend (docs/decisions.md decision 10): no HOPX_API_KEY, and the local backend cannot
  * run here (not Linux, no usable bubblewrap, ...). The server still starts and lists its tools;
  * every tool that needs a backend answers an isError result saying why and what to configure.
  */
