@@ -55,7 +55,7 @@ function nonEmpty(value: unknown, field: string, example: string): string {
 }
 
 /** PNG, JPEG or WebP by magic bytes; PNG sizes from IHDR. */
-export function describeImage(data: Buffer): { mimeType: string; width: number | null; height: number | null } {
+function describeImage(data: Buffer): { mimeType: string; width: number | null; height: number | null } {
   if (data.length >= 24 && data.readUInt32BE(0) === 0x89504e47) {
     return { mimeType: 'image/png', width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
   }
@@ -72,7 +72,7 @@ function headerOf(headers: Record<string, string | string[] | undefined>, name: 
 }
 
 /** A screenshot answer: PNG bytes (Python SDK, spec) or JSON `{image|data, format, width, height}` (JS SDK). */
-export function toDesktopImage(body: Buffer, contentType: string, operation: string): DesktopImage {
+function toDesktopImage(body: Buffer, contentType: string, operation: string): DesktopImage {
   const looksJson = contentType.includes('json') || body.subarray(0, 1).toString() === '{';
   if (!looksJson) {
     const described = describeImage(body);

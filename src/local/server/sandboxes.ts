@@ -16,7 +16,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Cap on live sandboxes per backend: each one is real processes on this machine. */
 export const MAX_SANDBOXES = 64;
 /** Screen of a desktop-template sandbox (the size the computer-use bench measures). */
-export const DESKTOP_SIZE = { width: 1280, height: 800 };
+const DESKTOP_SIZE = { width: 1280, height: 800 };
 
 export interface SandboxEntry extends SandboxState {
   status: SandboxLifecycle;

@@ -19,7 +19,7 @@ import type { AgentContext } from './context.js';
 import type { DesktopSession } from './desktop-session.js';
 
 /** The Debian packages of the local desktop template. */
-export const DESKTOP_PACKAGES = ['xvfb', 'openbox', 'xdotool', 'wmctrl', 'x11vnc', 'xclip'];
+const DESKTOP_PACKAGES = ['xvfb', 'openbox', 'xdotool', 'wmctrl', 'x11vnc', 'xclip'];
 
 const BUTTONS: Record<string, number> = { left: 1, middle: 2, right: 3 };
 const SCROLL_BUTTONS: Record<string, number> = { up: 4, down: 5, left: 6, right: 7 };
@@ -35,7 +35,7 @@ const VNC_PORT = 5900;
 const MAX_TEXT = 10_000;
 
 /** One key name as xdotool wants it: aliases mapped, F-keys upper-cased, anything else as given. */
-export function keysym(name: string): string {
+function keysym(name: string): string {
   const trimmed = name.trim();
   if (!trimmed) throw invalidField('key', 'is empty; name a key such as "Return", "a" or "F5"');
   if (/[\s]/.test(trimmed) || trimmed.length > 40) throw invalidField('key', `"${trimmed.slice(0, 40)}" is not a key name`);
@@ -46,7 +46,7 @@ export function keysym(name: string): string {
 }
 
 /** "ctrl+s", ["ctrl", "s"] or {modifiers, key} → the xdotool chord "ctrl+s". */
-export function chord(parts: string[]): string {
+function chord(parts: string[]): string {
   if (parts.length === 0) throw missingParameter('keys', 'e.g. ["ctrl", "s"]');
   return parts.map(keysym).join('+');
 }
