@@ -8,7 +8,8 @@ const sandboxRunCommand = defineSandboxTool({
   name: 'sandbox_run_command',
   title: 'Run shell command',
   description: (backend) =>
-    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs).`,
+    `Run a bash command line ${inTheSandbox(backend)} and wait for it; with background: true, return a process_id at once (servers, long jobs). ` +
+    'Stateless like bash in sandbox_run_code, but up to 3600 s.',
   toolset: 'commands',
   kind: 'write',
   input: z.strictObject({

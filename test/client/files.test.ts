@@ -264,7 +264,12 @@ describe('upload', () => {
     let peakRss = before.rss;
     let peakArrayBuffers = before.arrayBuffers;
     let samples = 0;
-    const sampler = setInterval(() => {
+    let sampler: NodeJS.Timeout | undefined;
+    // Each sample forces two full collections. On a busy machine one takes far longer than 25 ms,
+    // and a fixed interval would then spend all the time collecting and starve the upload: the
+    // next sample waits at least twice as long as the last one took.
+    const sample = () => {
+      const started = performance.now();
       samples++;
       // Twice: the first pass can leave freed backing stores still counted in arrayBuffers.
       gc();
@@ -272,11 +277,13 @@ describe('upload', () => {
       const now = process.memoryUsage();
       peakRss = Math.max(peakRss, now.rss);
       peakArrayBuffers = Math.max(peakArrayBuffers, now.arrayBuffers);
-    }, 25);
+      sampler = setTimeout(sample, Math.max(25, 2 * (performance.now() - started)));
+    };
+    sampler = setTimeout(sample, 25);
     try {
       await files().upload('/workspace/big.bin', { localPath: local });
     } finally {
-      clearInterval(sampler);
+      clearTimeout(sampler);
     }
     const rssGrowthMb = (peakRss - before.rss) / 2 ** 20;
     const arrayBufferGrowthMb = (peakArrayBuffers - before.arrayBuffers) / 2 ** 20;

@@ -9,7 +9,7 @@
  * that work on a HopX-compatible sandbox, not that HopX cloud itself accepts them (no account here).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackendKind } from '../../src/tools/tool.js';
+import { TOOLSETS, type BackendKind } from '../../src/tools/tool.js';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
 import { call, callOk, connect, makeConversation, textOf, type Connected } from './harness.js';
 
@@ -183,7 +183,8 @@ describe.each<BackendKind>(['local', 'cloud'])('examples the %s text shows', (ki
   let s: Connected;
   let examples: Example[] = [];
   beforeAll(async () => {
-    s = await connect(makeConversation(backend.client, { backend: kind }));
+    // Every toolset, so an example added to one that is off by default (desktop) needs a recipe too.
+    s = await connect(makeConversation(backend.client, { backend: kind }), { toolsets: [...TOOLSETS] });
     examples = examplesIn((await s.client.listTools()).tools);
     await callOk(s.client, 'sandbox_create', {});
   });
