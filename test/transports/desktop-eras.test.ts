@@ -101,7 +101,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
     await waitFor(async () => {
       const list = await callTool(client, 'sandbox_desktop_windows', {});
       return /"Demo"/.test(list.text) && (await readFile(client, '/workspace/layout.json')) !== null;
-    }, 30_000, 'the Tk window').catch(async (err) => {
+    }, 60_000, 'the Tk window').catch(async (err) => {
       // What the sandbox shows, for whoever reads the failure.
       const seen = await callTool(client, 'sandbox_run_command', { command: 'echo DISPLAY=$DISPLAY; ps -eo pid,stat,args; wmctrl -l; ls /workspace' });
       console.error(`the Tk window did not appear (${era}):\n${seen.text}`);
@@ -117,13 +117,13 @@ describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
 
     const clicked = await callTool(client, 'sandbox_desktop_click', center(layout.button));
     expect(clicked.isError, clicked.text).toBe(false);
-    await waitFor(async () => (await readFile(client, '/workspace/clicked')) === '1', 15_000, 'the click to reach the app');
+    await waitFor(async () => (await readFile(client, '/workspace/clicked')) === '1', 45_000, 'the click to reach the app');
     // The app repaints after its handler: look until the label is red, then compare the screens.
     let after = await screenshot(client);
     await waitFor(async () => {
       after = await screenshot(client);
       return pixelAt(after.pixels, labelEdge.x, labelEdge.y).join() === '255,0,0';
-    }, 15_000, 'the red label on screen');
+    }, 45_000, 'the red label on screen');
     expect(differingPixels(before.pixels, after.pixels)).toBeGreaterThan(1000);
 
     // A region is the same pixels as that part of the full screen.
@@ -136,7 +136,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
     expect(typed.isError, typed.text).toBe(false);
     const key = await callTool(client, 'sandbox_desktop_key', { keys: 'ctrl+s' });
     expect(key.isError, key.text).toBe(false);
-    await waitFor(async () => (await readFile(client, '/workspace/typed.txt')) === 'hello desktop 42', 15_000, 'the typed text in the file');
+    await waitFor(async () => (await readFile(client, '/workspace/typed.txt')) === 'hello desktop 42', 45_000, 'the typed text in the file');
 
     const vnc = await callTool(client, 'sandbox_desktop_vnc', { action: 'start' });
     expect(vnc.isError, vnc.text).toBe(false);
@@ -152,8 +152,8 @@ describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
     expect(unknown.text).toMatch(/No window 0x7ffffff .*action "list"/);
     const closed = await callTool(client, 'sandbox_desktop_windows', { action: 'close', window_id: demo.id });
     expect(closed.isError, closed.text).toBe(false);
-    await waitFor(async () => !/"Demo"/.test((await callTool(client, 'sandbox_desktop_windows', {})).text), 15_000, 'the window to close');
-  });
+    await waitFor(async () => !/"Demo"/.test((await callTool(client, 'sandbox_desktop_windows', {})).text), 45_000, 'the window to close');
+  }, 240_000); // a bound, not a speed target: a dozen real steps, each waiting for its event, on a shared machine
 });
 
 describe('a sandbox without a desktop', () => {
