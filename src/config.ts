@@ -7,17 +7,16 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { TOOLSETS } from './server.js';
+import { DEFAULT_OUTPUT_BUDGET_CHARS, TOOLSETS } from './server.js';
 
 export const DEFAULT_HTTP_PORT = 3100;
 export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_MAX_SESSIONS = 256;
-export const DEFAULT_SESSION_IDLE_SECONDS = 30 * 60;
-export const DEFAULT_MAX_SANDBOXES_PER_CALLER = 10;
-export const DEFAULT_MAX_CALLS_PER_CALLER = 16;
-export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
+const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_SESSIONS = 256;
+const DEFAULT_SESSION_IDLE_SECONDS = 30 * 60;
+const DEFAULT_MAX_SANDBOXES_PER_CALLER = 10;
+const DEFAULT_MAX_CALLS_PER_CALLER = 16;
+const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -270,8 +269,8 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
 
   // Raw value and where it came from, flag winning over env twin.
   const pick = (name: string): { raw: string | boolean; source: string } | undefined => {
-    if (flags[name] !== undefined) return { raw: flags[name]!, source: `--${name}` };
-    const spec = OPTIONS[name]!;
+    if (flags[name] !== undefined) return { raw: flags[name], source: `--${name}` };
+    const spec = OPTIONS[name];
     const fromEnv = spec.noEnv ? undefined : env[envName(name)];
     if (fromEnv !== undefined) return { raw: fromEnv, source: envName(name) };
     return undefined;
@@ -390,7 +389,7 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
   };
   const checked = ConfigSchema.safeParse(resolved);
   if (!checked.success) {
-    const issue = checked.error.issues[0]!;
+    const issue = checked.error.issues[0];
     throw new ConfigError(`Invalid configuration at ${issue.path.join('.') || '(root)'}: ${issue.message}.`);
   }
   return resolved;

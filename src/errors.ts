@@ -92,11 +92,11 @@ interface ErrorFields {
 /** The class names along `err`'s prototype chain, most specific first. */
 function classNames(err: unknown): string[] {
   const names: string[] = [];
-  let proto = err !== null && typeof err === 'object' ? Object.getPrototypeOf(err) : null;
+  let proto = err !== null && typeof err === 'object' ? (Object.getPrototypeOf(err) as object | null) : null;
   while (proto && proto !== Object.prototype) {
-    const name = (proto.constructor as { name?: string } | undefined)?.name;
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name;
     if (name) names.push(name);
-    proto = Object.getPrototypeOf(proto);
+    proto = Object.getPrototypeOf(proto) as object | null;
   }
   const own = (err as { name?: unknown } | null)?.name;
   if (typeof own === 'string' && !names.includes(own)) names.unshift(own);

@@ -13,13 +13,13 @@ import { registerSubscriptions } from './resources/subscriptions.js';
 export { OFF_BY_DEFAULT, TOOLSETS };
 export type { ToolDefinition };
 
-export const SERVER_NAME = 'hopx-mcp';
-export const SERVER_VERSION = '0.1.0';
+const SERVER_NAME = 'hopx-mcp';
+const SERVER_VERSION = '0.1.0';
 
 /** Default output budget: ~10k tokens of output per result, well under the 25k-token client cap. */
 export const DEFAULT_OUTPUT_BUDGET_CHARS = 40_000;
 /** Default budget for inlined images per result (base64 characters, ~600 KB decoded). */
-export const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
+const DEFAULT_IMAGE_BUDGET_CHARS = 800_000;
 
 export interface ServerOptions {
   /** Toolset names to enable (see TOOLSETS); default all but OFF_BY_DEFAULT (desktop). */
@@ -28,8 +28,8 @@ export interface ServerOptions {
   readOnly?: boolean;
   /**
    * Characters of command/code/file output in one result, across its text block and
-   * structuredContent together; longer output is cut (head and tail kept) and served whole as a
-   * resource. Default 40 000.
+   * structuredContent together; longer output is cut (head and tail kept) and kept whole in the
+   * sandbox (src/tools/kept.ts). Default 40 000.
    */
   outputBudgetChars?: number;
   /** Base64 characters of images inlined in one result; default 800 000. */
@@ -85,7 +85,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   terminal: ['For interactive programs (REPLs, prompts, top) open sandbox_terminal_start and drive it with sandbox_terminal_send.'],
 };
 
-export function buildInstructions(backend: BackendKind, toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
+function buildInstructions(backend: BackendKind, toolsets: readonly Toolset[], enabledTools?: ReadonlySet<string>): string {
   // Tool names only: sandbox_id is a parameter, not a tool that could be hidden.
   const toolNames = new Set(allTools.map((t) => t.name));
   const available = (sentence: string) =>

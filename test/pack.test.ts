@@ -25,7 +25,7 @@ it('installs from the packed tarball; `npx hopx-mcp` serves MCP and runs code', 
   const packed = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }),
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  const files = packed[0]!.files.map((f) => f.path);
+  const files = packed[0].files.map((f) => f.path);
   expect(files).toEqual(
     expect.arrayContaining(['dist/cli.js', 'dist/index.js', 'dist/local/runtime/kernel.py', 'mcp.json', 'package.json']),
   );
@@ -34,7 +34,7 @@ it('installs from the packed tarball; `npx hopx-mcp` serves MCP and runs code', 
   const app = join(work, 'app');
   execFileSync('mkdir', [app]);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'pack-check', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed[0]!.filename)], {
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed[0].filename)], {
     cwd: app,
     encoding: 'utf8',
   });

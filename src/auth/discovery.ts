@@ -12,12 +12,12 @@ export interface IssuerMetadata {
 }
 
 /** The issuer cannot be reached or its metadata is unusable; the message says which. */
-export class DiscoveryError extends Error {
+class DiscoveryError extends Error {
   override name = 'DiscoveryError';
 }
 
 /** RFC 8414 §3.1 inserts the well-known segment before the issuer's path; OIDC appends it. */
-export function discoveryUrls(issuer: string): string[] {
+function discoveryUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
   return [

@@ -54,7 +54,7 @@ export interface OAuthGateOptions {
 }
 
 /** Identity of an OAuth caller: issuer + subject, hashed (a subject may be an e-mail address). */
-export function oauthIdentity(issuer: string, subject: string): string {
+function oauthIdentity(issuer: string, subject: string): string {
   return `oauth:${createHash('sha256').update(`${issuer}\n${subject}`).digest('hex').slice(0, 24)}`;
 }
 
@@ -132,7 +132,7 @@ export function oauthAuth(o: OAuthGateOptions): Authenticator & { metadata: OAut
         const reason: RefusalReason =
           error instanceof TokenRefused ? error.reason : req.headers.authorization ? 'malformed' : 'missing';
         o.onRefused?.(reason);
-        if (error instanceof TokenRefused && error.code === OAuthErrorCode.ServerError) {
+        if (error instanceof TokenRefused && error.code === (OAuthErrorCode.ServerError as string)) {
           // The issuer is unreachable or misconfigured: not the caller's fault, so no 401 (which
           // would send clients into a new authorization round); they retry later.
           res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });

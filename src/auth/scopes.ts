@@ -10,7 +10,7 @@
 import type { ScopeChallengeHandler } from '@modelcontextprotocol/server';
 
 export const SCOPE_READ = 'sandbox:read';
-export const SCOPE_WRITE = 'sandbox:write';
+const SCOPE_WRITE = 'sandbox:write';
 export const SCOPES = [SCOPE_READ, SCOPE_WRITE] as const;
 
 /** Scopes that satisfy a requirement (write includes read). */
@@ -25,7 +25,7 @@ export function scopeForKind(kind: 'read' | 'write' | 'destructive'): string {
 }
 
 /** Whether granted scopes satisfy `required`. */
-export function hasScope(granted: readonly string[], required: string): boolean {
+function hasScope(granted: readonly string[], required: string): boolean {
   return (SATISFIES[required] ?? [required]).some((scope) => granted.includes(scope));
 }
 

@@ -160,7 +160,7 @@ export class IssuerTokenVerifier implements OAuthTokenVerifier {
     if (answer.iss !== undefined && answer.iss !== this.o.issuer) throw new TokenRefused('issuer', 'Token was issued by another issuer');
     if (typeof answer.exp !== 'number') throw new TokenRefused('malformed', 'Token has no expiration time');
     if (answer.exp <= Date.now() / 1000) throw new TokenRefused('expired', 'Token has expired');
-    return this.authInfo(token, { ...answer, iss: this.o.issuer } as JWTPayload);
+    return this.authInfo(token, { ...answer, iss: this.o.issuer });
   }
 
   /** Audience and subject checks shared by both ways, then the AuthInfo handlers see. */

@@ -17,7 +17,7 @@ import type { ClientLogger, HopxClientOptions } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hopx.dev';
 /** Largest response body the client buffers (JSON, text, readBytes); downloads stream instead. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 2 ** 20;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 2 ** 20;
 
 export interface ClientConfig {
   apiKey: string | undefined;

@@ -101,7 +101,7 @@ function toDesktopImage(body: Buffer, contentType: string, operation: string): D
 
 function toVncInfo(body: unknown): VncInfo {
   const b = asRecord(body);
-  const display = b.display === undefined || b.display === null ? null : String(b.display);
+  const display = typeof b.display === 'string' || typeof b.display === 'number' ? String(b.display) : null;
   return { running: b.running === true || (b.running === undefined && num(b.port) !== null), display, port: num(b.port), url: str(b.url) };
 }
 

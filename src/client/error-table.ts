@@ -1,6 +1,6 @@
 /**
  * Building errors: parse either HopX error envelope, then pick the class from ONE ordered table
- * of HTTP status + HopX code (`ERROR_RULES`). Re-exported by errors.ts; import from there.
+ * of HTTP status + HopX code (`ERROR_RULES`). The classes themselves are in errors.ts.
  */
 import {
   HopxError,
@@ -133,7 +133,7 @@ export function parseErrorBody(body: unknown): ParsedErrorBody {
 }
 
 /** Strip anything that looks like a HopX API key or a JWT from server-supplied text. */
-export function scrubSecrets(text: string): string {
+function scrubSecrets(text: string): string {
   return text
     .replace(/hopx_(live|test)_[A-Za-z0-9]+\.[A-Za-z0-9_-]+/g, '[redacted key]')
     .replace(/\b(sk_live_)[A-Za-z0-9_-]+/g, '[redacted key]')
@@ -188,7 +188,7 @@ function retryPhrase(seconds: number | undefined): string {
  * THE table: status and HopX code → error class. Ordered; the first matching rule wins. A rule
  * matches when its status list or its code list matches (and its `when`, if any, holds).
  */
-export const ERROR_RULES: readonly ErrorRule[] = [
+const ERROR_RULES: readonly ErrorRule[] = [
   {
     // The code wherever it appears; on a desktop call also a bare 501 (JS SDK) or a 503 that says
     // "desktop" (spec). A 503 that does not is a gateway fault (paused sandbox) and stays one.
@@ -500,7 +500,7 @@ export function errorFromTransport(
 }
 
 /** The errno-style code (`ECONNREFUSED`, `ECONNRESET`, `UND_ERR_SOCKET`...) of a transport error. */
-export function networkCode(cause: unknown): string | undefined {
+function networkCode(cause: unknown): string | undefined {
   let current: unknown = cause;
   for (let depth = 0; depth < 5 && isRecord(current); depth++) {
     const code = str((current as { code?: unknown }).code);

@@ -1,7 +1,7 @@
 /**
  * The HopX client's error hierarchy. The ONE function that turns an HTTP error response into one
  * of these classes (`errorFromResponse`, driven by ONE ordered table, `ERROR_RULES`) lives in
- * error-table.ts and is re-exported here, so callers import everything from this file.
+ * error-table.ts.
  *
  * Messages are written for whoever acts next (a model or a person): what happened, then what to do
  * ("create a new sandbox with sandbox_create", "retry after 20 s", "check HOPX_API_KEY").
@@ -187,15 +187,3 @@ export class RequestTimeoutError extends HopxError {
 
 /** The caller's AbortSignal fired. */
 export class AbortedError extends HopxError {}
-
-export {
-  ERROR_RULES,
-  errorFromResponse,
-  errorFromTransport,
-  networkCode,
-  parseErrorBody,
-  parseRetryAfterHeader,
-  scrubSecrets,
-  type ErrorContext,
-  type ParsedErrorBody,
-} from './error-table.js';

@@ -15,22 +15,11 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ClientConfig } from './config.js';
-import {
-  AbortedError,
-  DesktopNotAvailableError,
-  errorFromResponse,
-  errorFromTransport,
-  HopxError,
-  NetworkError,
-  parseErrorBody,
-  parseRetryAfterHeader,
-  ResourceLimitError,
-  ValidationError,
-  type ErrorContext,
-} from './errors.js';
+import { AbortedError, DesktopNotAvailableError, HopxError, NetworkError, ResourceLimitError, ValidationError } from './errors.js';
+import { errorFromResponse, errorFromTransport, parseErrorBody, parseRetryAfterHeader, type ErrorContext } from './error-table.js';
 
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type ResponseKind = 'json' | 'text' | 'buffer' | 'stream' | 'none';
+type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type ResponseKind = 'json' | 'text' | 'buffer' | 'stream' | 'none';
 
 export interface HttpRequest {
   method: HttpMethod;
@@ -323,7 +312,7 @@ function sizeText(bytes: number): string {
   return bytes >= 2 ** 20 ? `${Math.round(bytes / 2 ** 20)} MiB` : `${bytes} bytes`;
 }
 
-export function buildUrl(
+function buildUrl(
   baseUrl: string,
   path: string,
   query?: Record<string, string | number | boolean | undefined>,

@@ -1,6 +1,7 @@
 /** Control plane: sandbox lifecycle (hopx-api.md §4.2–§4.9). */
 import type { ClientContext } from './context.js';
-import { errorFromTransport, HopxError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ValidationError } from './errors.js';
+import { HopxError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ValidationError } from './errors.js';
+import { errorFromTransport } from './error-table.js';
 import type { Json } from './wire.js';
 import { sseData } from './sse.js';
 import { asRecord, idString, num, str, toMetricsSnapshot, toSandboxInfo, toSandboxPage, toToken } from './wire.js';

@@ -26,7 +26,7 @@ export async function openTerminal(ctx: ClientContext, conn: AgentConnection, ca
       }
       output.end();
     } catch (error) {
-      output.end(error);
+      output.end(error instanceof Error ? error : new Error(String(error)));
     } finally {
       resolveExit(null);
       socket.close();

@@ -5,7 +5,7 @@
 import { ValidationError } from './errors.js';
 import type { Language } from './types.js';
 
-export const LANGUAGES: readonly Language[] = ['python', 'javascript', 'bash', 'go'];
+const LANGUAGES: readonly Language[] = ['python', 'javascript', 'bash', 'go'];
 
 export function sandboxId(value: unknown, field = 'sandboxId'): string {
   if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {

@@ -65,7 +65,7 @@ export function num(value: unknown): number | null {
   return null;
 }
 
-export function bool(value: unknown): boolean | null {
+function bool(value: unknown): boolean | null {
   return typeof value === 'boolean' ? value : null;
 }
 
@@ -86,7 +86,7 @@ function listItems(value: unknown, ...keys: string[]): unknown[] {
 }
 
 /** public_host is used verbatim (minus a trailing slash); direct_url is the fallback (§4.2). */
-export function agentBaseUrl(body: Json): string {
+function agentBaseUrl(body: Json): string {
   const raw = str(body.public_host) ?? str(body.direct_url) ?? '';
   if (raw === '') return '';
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
@@ -182,6 +182,7 @@ export function toControlPlaneHealth(value: unknown): ControlPlaneHealth {
 
 // ------------------------------------------------------------------------------ agent: code
 
+/** A wire value as text: strings as they are, anything else as JSON (never "[object Object]"). */
 function jsonText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -208,7 +209,7 @@ function richOutputEntry(value: unknown): RichOutput[] {
   const isBundle = keys.length > 0 && keys.every((key) => key.includes('/'));
   for (const [mime, content] of isBundle ? Object.entries(bundle) : []) {
     if (content !== undefined && content !== null) {
-      out.push({ mimeType: normalizeMime(mime), data: mime.includes('json') ? jsonText(content) : String(content) });
+      out.push({ mimeType: normalizeMime(mime), data: jsonText(content) });
     }
   }
   if (out.length === 0 && type && data !== undefined && data !== null) {
@@ -228,7 +229,7 @@ function normalizeMime(type: string): string {
  * last expression's text as `result`. This is the one place those variants become bundles, and
  * the one place a repeated representation is dropped.
  */
-export function toMimeBundles(body: Json, stdout: string): MimeBundle[] {
+function toMimeBundles(body: Json, stdout: string): MimeBundle[] {
   const sent = array(body.mime_bundles);
   if (sent.length > 0) {
     return sent.flatMap((entry) => {
@@ -253,7 +254,7 @@ export function toMimeBundles(body: Json, stdout: string): MimeBundle[] {
   for (const [field, mimeType] of RICH_FIELDS) {
     const value = body[field];
     if (value === undefined || value === null || value === '') continue;
-    const data = field === 'json' ? jsonText(value) : String(value);
+    const data = jsonText(value);
     if (!seen(mimeType, data)) fields.push({ kind: 'display', data: { [mimeType]: data } });
   }
   bundles.unshift(...fields);
@@ -263,7 +264,7 @@ export function toMimeBundles(body: Json, stdout: string): MimeBundle[] {
 }
 
 /** `kept_outputs: {stdout: {path, bytes, lines}}`; entries without a path are ignored. */
-export function toKeptOutputs(value: unknown): KeptOutputs {
+function toKeptOutputs(value: unknown): KeptOutputs {
   const body = asRecord(value);
   const out: KeptOutputs = {};
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -305,7 +306,7 @@ export function toBackgroundHandle(value: unknown): BackgroundProcessHandle {
   };
 }
 
-export function toBackgroundProcess(value: unknown): BackgroundProcess {
+function toBackgroundProcess(value: unknown): BackgroundProcess {
   const body = asRecord(value);
   return {
     processId: idString(first(body, 'process_id', 'id')) ?? '',
@@ -328,7 +329,7 @@ export function toBackgroundProcessList(value: unknown): BackgroundProcess[] {
   return items.map(toBackgroundProcess);
 }
 
-export function toSystemProcess(value: unknown): SystemProcess {
+function toSystemProcess(value: unknown): SystemProcess {
   const body = asRecord(value);
   return {
     pid: num(body.pid) ?? 0,
@@ -362,7 +363,7 @@ export function toCommandResult(value: unknown): CommandResult {
 
 // ------------------------------------------------------------------------------ agent: files
 
-export function toFileInfo(value: unknown): FileInfo {
+function toFileInfo(value: unknown): FileInfo {
   const body = asRecord(value);
   const path = str(body.path) ?? '';
   const name = str(body.name) ?? path.split('/').filter(Boolean).pop() ?? path;
@@ -375,7 +376,7 @@ export function toFileInfo(value: unknown): FileInfo {
     size: num(body.size) ?? 0,
     isDirectory,
     modifiedTime: str(first(body, 'modified_time', 'modified', 'mod_time', 'modTime')),
-    permissions: permissions === undefined ? null : String(permissions),
+    permissions: permissions === undefined ? null : jsonText(permissions),
   };
 }
 
@@ -400,7 +401,7 @@ export function toStreamEvent(value: unknown): StreamEvent | null {
   switch (body.type) {
     case 'stdout':
     case 'stderr':
-      return { type: body.type, data: typeof body.data === 'string' ? body.data : String(body.data ?? '') };
+      return { type: body.type, data: jsonText(body.data ?? '') };
     case 'result':
       return { type: 'result', exitCode: num(body.exit_code) ?? 0, executionTimeSeconds: num(body.execution_time) };
     case 'error':

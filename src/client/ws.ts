@@ -7,15 +7,8 @@
 import WebSocket from 'ws';
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
-import {
-  AbortedError,
-  errorFromResponse,
-  errorFromTransport,
-  HopxError,
-  NetworkError,
-  ValidationError,
-  type ErrorContext,
-} from './errors.js';
+import { AbortedError, HopxError, NetworkError, ValidationError } from './errors.js';
+import { errorFromResponse, errorFromTransport, type ErrorContext } from './error-table.js';
 import { asRecord, type Json } from './wire.js';
 import type { CallOptions } from './types.js';
 
@@ -32,9 +25,9 @@ export const QUEUE_HIGH_WATER = 256;
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
-  private failWaiting: ((error: unknown) => void) | undefined;
+  private failWaiting: ((error: Error) => void) | undefined;
   private done = false;
-  private error: unknown;
+  private error: Error | undefined;
   private paused = false;
 
   constructor(private readonly flow?: { pause(): void; resume(): void }) {}
@@ -63,7 +56,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return item;
   }
 
-  end(error?: unknown): void {
+  end(error?: Error): void {
     if (this.done) return;
     this.done = true;
     this.error = error;
@@ -97,14 +90,14 @@ export interface AgentSocket {
   close(): void;
 }
 
-export function toWebSocketBase(publicHost: string): string {
+function toWebSocketBase(publicHost: string): string {
   const url = new URL(publicHost);
   const scheme = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${url.host}`;
 }
 
 /** Parse one frame; undefined for frames to skip. */
-export function parseFrame(data: WebSocket.RawData): Json | undefined {
+function parseFrame(data: WebSocket.RawData): Json | undefined {
   const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
   if (text.trim() === '') return undefined;
   try {

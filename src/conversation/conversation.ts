@@ -47,7 +47,7 @@ export interface ConversationOptions {
 
 export type { AttachedSandbox, SandboxOrigin };
 
-export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
+const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 3600;
 
 /** Kill calls during end() give up after this long; the sandbox then dies at its timeout. */
 const KILL_TIMEOUT_MS = 15_000;
@@ -88,7 +88,7 @@ export class Conversation {
   };
   /** Store writes not yet awaited (detach, select, expiry updates). */
   private readonly writes = new Set<Promise<unknown>>();
-  private failedWrite: unknown = null;
+  private failedWrite: Error | null = null;
 
   constructor(o: ConversationOptions) {
     this.id = o.id;
@@ -150,7 +150,7 @@ export class Conversation {
 
   private writeBehind(write: () => Promise<unknown>): void {
     const running = this.ready.then(write).catch((error: unknown) => {
-      this.failedWrite ??= error;
+      this.failedWrite ??= error instanceof Error ? error : new Error(String(error));
       this.logger.warn({ err: String(error) }, 'conversation change not saved to the state store');
     });
     this.writes.add(running);

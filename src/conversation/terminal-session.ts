@@ -16,7 +16,7 @@ const PENDING_TAIL_CHARS = 512 * 1024;
 /** Lines the emulator keeps above the screen (not shown; bounded memory). */
 const SCROLLBACK_LINES = 200;
 /** "Quiet" = no output for this long. */
-export const QUIET_MS = 400;
+const QUIET_MS = 400;
 /** Longest wait for a new shell's prompt before typing a command anyway. */
 const SHELL_READY_MS = 5000;
 
@@ -280,10 +280,13 @@ export function plainText(raw: string): string {
   return (
     raw
       // OSC (window titles, hyperlinks): ESC ] ... BEL or ESC \
+      // eslint-disable-next-line no-control-regex
       .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g, '')
       // CSI: ESC [ params intermediates final
+      // eslint-disable-next-line no-control-regex
       .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
       // Character-set selection and other two- or three-byte escapes
+      // eslint-disable-next-line no-control-regex
       .replace(/\x1b[()*+][0-9A-Za-z]|\x1b[@-Z\\-_=>78]/g, '')
       .replace(/\r+\n/g, '\n')
       .replace(/\r/g, '\n')

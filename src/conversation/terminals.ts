@@ -10,7 +10,7 @@ import type { CallOptions, SandboxAgent } from '../client/types.js';
 import { LiveTerminal } from './terminal-session.js';
 
 /** Open terminals per conversation; each holds a socket and a screen buffer. */
-export const MAX_TERMINALS = 8;
+const MAX_TERMINALS = 8;
 
 export class TerminalLimitError extends Error {
   constructor(readonly open: string[]) {

@@ -44,7 +44,7 @@ export interface WatchTimings {
 const INVALID_PARAMS = -32602;
 
 /** `hopx://sandboxes/<id>`, `.../files/<path>`, `.../processes/<process_id>`; null for anything else. */
-export function watchTarget(uri: string): WatchTarget | null {
+function watchTarget(uri: string): WatchTarget | null {
   const m = /^hopx:\/\/sandboxes\/([^/?#]+)(?:\/(files|processes)\/([^?#]+))?$/.exec(uri);
   if (!m) return null;
   let sandboxId: string;

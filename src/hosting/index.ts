@@ -18,7 +18,7 @@ import { probeReadiness, type ReadinessCheck } from './readiness.js';
 
 export type { Caller } from '../auth/gate.js';
 
-export interface OAuthOptions {
+interface OAuthOptions {
   /** The authorization server's issuer identifier. */
   issuer: string;
   /** This server's canonical URL (what tokens' audience must be); default: the URL it listens on. */

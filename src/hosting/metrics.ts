@@ -16,7 +16,7 @@ const BACKEND_ERRORS = new Set(['ServerError', 'NetworkError', 'RequestTimeoutEr
 /** The class names along an error's prototype chain (the client's errors subclass each other). */
 function errorClasses(error: unknown): string[] {
   const names: string[] = [];
-  for (let proto = error !== null && typeof error === 'object' ? Object.getPrototypeOf(error) : null; proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (let proto = error !== null && typeof error === 'object' ? (Object.getPrototypeOf(error) as object | null) : null; proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
     const name = (proto as { constructor?: { name?: string } }).constructor?.name;
     if (name) names.push(name);
   }

@@ -10,14 +10,14 @@ const USAGE =
   'usage: hopx-mcp local-backend [--port N] [--host 127.0.0.1] [--state-dir DIR] [--allow-unisolated]\n' +
   '  Runs a HopX-compatible API on this machine. Use the printed URL as HOPX_BASE_URL and the key as HOPX_API_KEY.';
 
-export interface LocalBackendArgs {
+interface LocalBackendArgs {
   port: number;
   host: string;
   stateDir?: string;
   allowUnisolated: boolean;
 }
 
-export function parseLocalBackendArgs(argv: string[]): LocalBackendArgs {
+function parseLocalBackendArgs(argv: string[]): LocalBackendArgs {
   const args: LocalBackendArgs = { port: 0, host: '127.0.0.1', allowUnisolated: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2) as [string, string | undefined];

@@ -39,9 +39,9 @@ export interface LocalBackend {
   close(): Promise<void>;
 }
 
-export const LOCAL_BACKEND_VERSION = '0.1.0';
+const LOCAL_BACKEND_VERSION = '0.1.0';
 
-export function defaultStateDir(): string {
+function defaultStateDir(): string {
   return process.env.HOPX_LOCAL_STATE_DIR || join(tmpdir(), `hopx-local-${process.getuid?.() ?? 'user'}`);
 }
 

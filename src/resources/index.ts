@@ -36,13 +36,13 @@ function one(v: string | string[] | undefined): string {
  * sandbox or output is the protocol's "resource not found" (the SDK's ResourceNotFoundError:
  * -32602 with data.uri), not an internal error.
  */
-async function guarded<T>(conversation: Conversation, uri: string, read: () => Promise<T>): Promise<T> {
+async function guarded<T>(conversation: Conversation, uri: string, read: () => T | Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
     conversation.logger.info({ uri, err: String(err) }, 'resource read failed');
     if (isNotFoundError(err)) throw new ResourceNotFoundError(uri, errorText(err));
-    throw new Error(errorText(err));
+    throw new Error(errorText(err), { cause: err });
   }
 }
 
@@ -124,7 +124,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'sandbox-metrics',
     new ResourceTemplate('hopx://sandboxes/{sandbox_id}/metrics', {
-      list: async () => ({
+      list: () => ({
         resources: conversation.attachedSandboxes().map((s) => ({ uri: metricsUri(s.id), name: `metrics of ${s.id}`, mimeType: 'application/json' })),
       }),
       complete: { sandbox_id: completeSandboxId },
@@ -208,7 +208,7 @@ export function registerResources(server: McpServer, conversation: Conversation,
   server.registerResource(
     'sandbox',
     new ResourceTemplate('hopx://sandboxes/{sandbox_id}', {
-      list: async () => ({
+      list: () => ({
         resources: conversation.attachedSandboxes().map((s) => ({
           uri: sandboxUri(s.id),
           name: `sandbox ${s.id}`,

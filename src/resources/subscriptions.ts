@@ -35,7 +35,7 @@ export function registerSubscriptions(server: McpServer, conversation: Conversat
 }
 
 /** A 2026-era `subscriptions/listen` request body, by its method. */
-export function isListenRequest(body: unknown): body is { id: string | number; method: 'subscriptions/listen'; params?: { notifications?: { resourceSubscriptions?: unknown } } } {
+function isListenRequest(body: unknown): body is { id: string | number; method: 'subscriptions/listen'; params?: { notifications?: { resourceSubscriptions?: unknown } } } {
   return typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
 }
 
@@ -56,7 +56,7 @@ export async function watchListenStream(conversation: Conversation, body: unknow
     conversation.watches.unsubscribeAll(stream);
   });
   try {
-    for (const uri of requested) {
+    for (const uri of requested as unknown[]) {
       if (typeof uri !== 'string') throw new ProtocolError(-32602, 'resourceSubscriptions must be a list of URI strings.', { uri });
       await conversation.watches.subscribe(uri, stream, sink);
     }

@@ -144,14 +144,14 @@ export class MemoryStateStore implements StateStore {
 }
 
 /** The most recently attached sandbox, or null. */
-export function latest(sandboxes: Iterable<AttachedSandbox>): string | null {
+function latest(sandboxes: Iterable<AttachedSandbox>): string | null {
   let best: AttachedSandbox | null = null;
   for (const s of sandboxes) if (!best || s.attachedAt >= best.attachedAt) best = s;
   return best?.id ?? null;
 }
 
 /** One token-bucket step, shared by the memory store and mirrored by the Redis script. */
-export function takeFromBucket(
+function takeFromBucket(
   state: { tokens: number; atMs: number },
   capacity: number,
   refillPerSecond: number,
@@ -176,7 +176,7 @@ export function parseEventId(id: EventId): { streamId: StreamId; sequence: numbe
 }
 
 /** The SDK's EventStore in memory: a bounded list per stream, forgotten an hour after its last event. */
-export class MemoryEventStore implements EventStore {
+class MemoryEventStore implements EventStore {
   private readonly streams = new Map<StreamId, { next: number; events: Array<{ seq: number; message: JSONRPCMessage }>; until: number }>();
 
   storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {

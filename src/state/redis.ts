@@ -166,7 +166,7 @@ export class RedisStateStore implements StateStore {
     } catch (error) {
       redis.disconnect();
       subscriber.disconnect();
-      throw new Error(`cannot reach Redis at ${describeRedisUrl(options.url)}: ${(error as Error).message}`);
+      throw new Error(`cannot reach Redis at ${describeRedisUrl(options.url)}: ${(error as Error).message}`, { cause: error });
     }
     const store = new RedisStateStore(redis, options.prefix ?? 'hopx:', subscriber, logger, options.url);
     await store.bus.start();
@@ -317,7 +317,7 @@ export class RedisStateStore implements StateStore {
 }
 
 /** redis://user:secret@host:port/db → redis://host:port/db (no credentials in logs). */
-export function describeRedisUrl(url: string): string {
+function describeRedisUrl(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;

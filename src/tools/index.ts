@@ -25,7 +25,7 @@ import cacheTools from './cache.js';
 import terminalTools from './terminal.js';
 import desktopTools from './desktop.js';
 
-export { OFF_BY_DEFAULT, TOOLSETS, descriptionFor, inputFor, type BackendKind, type Toolset } from './tool.js';
+export { OFF_BY_DEFAULT, TOOLSETS, descriptionFor, inputFor, type BackendKind } from './tool.js';
 
 export const allTools: readonly ToolDefinition[] = [
   ...sandboxTools,
@@ -49,7 +49,7 @@ export interface ToolFilter {
 }
 
 /** Throws on an unknown toolset name, listing the valid ones. */
-export function checkToolsets(names: readonly string[]): Toolset[] {
+function checkToolsets(names: readonly string[]): Toolset[] {
   const unknown = names.filter((n) => !(TOOLSETS as readonly string[]).includes(n));
   if (unknown.length > 0) {
     throw new Error(`Unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; valid toolsets: ${TOOLSETS.join(', ')}.`);
@@ -77,7 +77,7 @@ function advertiseOnly(schema: AnyObject): StandardSchemaWithJSON {
     input: (o) => leanInputSchema(std.jsonSchema.input(o)),
     output: (o) => leanInputSchema(std.jsonSchema.output(o)),
   };
-  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema } } as StandardSchemaWithJSON;
+  return { '~standard': { version: 1, vendor: 'hopx-mcp', validate: (value: unknown) => ({ value }), jsonSchema } };
 }
 
 /** The output schema as is (the SDK still validates results with it), advertised lean. */
@@ -87,7 +87,7 @@ function advertisedOutput(schema: NonNullable<ToolDefinition['output']>, inputNa
     input: (o) => leanOutputSchema(std.jsonSchema.input(o), inputNames),
     output: (o) => leanOutputSchema(std.jsonSchema.output(o), inputNames),
   };
-  return { '~standard': { ...std, jsonSchema } } as StandardSchemaWithJSON;
+  return { '~standard': { ...std, jsonSchema } };
 }
 
 export interface RegisterDeps {
@@ -102,7 +102,7 @@ export interface RegisterDeps {
 }
 
 /** How a call ended: a result, a refused input, a domain error, or an unexpected failure. */
-export type ToolCallOutcome = 'ok' | 'error' | 'invalid_input' | 'failed';
+type ToolCallOutcome = 'ok' | 'error' | 'invalid_input' | 'failed';
 
 /**
  * Seams for the HTTP host (src/transports/hosting): `around` may refuse a call with a result before
@@ -114,7 +114,7 @@ export interface ToolCallHooks {
   ended?(call: { tool: ToolDefinition; outcome: ToolCallOutcome; seconds: number; error?: unknown }): void;
 }
 
-export const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 
 /**
  * Clients give up on silent calls after 60 s or so, whatever the tool's own timeout. When the
@@ -153,9 +153,9 @@ export function registerTools(server: McpServer, tools: readonly ToolDefinition[
         scopeChallenge: requireScope(scopeForKind(tool.kind)),
       },
       ((args: unknown, mcp: ServerContext) => {
-        const around = deps.hooks?.around;
-        if (!around) return runTool(tool, args, mcp, deps);
-        return around({ tool, conversation: deps.conversation, mcp }, () => runTool(tool, args, mcp, deps));
+        const hooks = deps.hooks;
+        if (!hooks?.around) return runTool(tool, args, mcp, deps);
+        return hooks.around({ tool, conversation: deps.conversation, mcp }, () => runTool(tool, args, mcp, deps));
       }) as never,
     );
   }
@@ -188,7 +188,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     if (out.content) content.push(...out.content);
     const result: CallToolResult = { content };
     if (out.isError) result.isError = true;
-    else if (tool.output) result.structuredContent = tool.output.parse(out.structured) as Record<string, unknown>;
+    else if (tool.output) result.structuredContent = tool.output.parse(out.structured);
     logger.info({ sandbox_id: explicitSandbox ?? conversation.currentSandboxId, ms: Math.round(performance.now() - started), outcome: out.isError ? 'error' : 'ok' }, 'tool call');
     ended(out.isError ? 'error' : 'ok');
     return result;

@@ -13,7 +13,7 @@ import { allocate } from './result.js';
 import type { SandboxToolContext } from './tool.js';
 
 /** Said after the path in cut markers. */
-export const PAGING_HINT = 'read it in pages with sandbox_read_file start_line';
+const PAGING_HINT = 'read it in pages with sandbox_read_file start_line';
 
 export interface Kept {
   path: string;
@@ -31,7 +31,9 @@ function slug(label: string): string {
  * was not kept.
  */
 export async function keepInSandbox(ctx: SandboxToolContext, o: { label: string; ext: string; data: string | Buffer }): Promise<Kept | null> {
-  const path = `${KEPT_OUTPUT_DIR}/out-${randomBytes(6).toString('hex')}.${slug(o.label)}.${o.ext}`;
+  const name = slug(o.label);
+  // "out-….html", not "out-….html.html".
+  const path = `${KEPT_OUTPUT_DIR}/out-${randomBytes(6).toString('hex')}${name === o.ext ? '' : `.${name}`}.${o.ext}`;
   try {
     if (typeof o.data === 'string') await ctx.agent.files.write(path, o.data, { overwrite: true }, ctx.call);
     else await ctx.agent.files.writeBytes(path, o.data, { overwrite: true }, ctx.call);

@@ -49,7 +49,7 @@ function rank(mime: string): number {
 }
 
 /** The representation shown for each bundle; `ofResult`: it renders the value whose text is `result`. */
-export function representations(bundles: MimeBundle[]): Array<RichOutput & { ofResult: boolean }> {
+function representations(bundles: MimeBundle[]): Array<RichOutput & { ofResult: boolean }> {
   return bundles.flatMap((b) => {
     const hasText = 'text/plain' in b.data;
     const candidates = Object.keys(b.data).filter((m) => !(b.kind === 'result' && m === 'text/plain'));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SandboxInfo, TemplateInfo } from '../client/types.js';
+import type { TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { AbortedError, ConflictError } from '../client/errors.js';
 import { sanitizeMessage } from '../errors.js';
@@ -8,7 +8,7 @@ import { jsonText } from './result.js';
 import { expiresIn, SandboxSummary, summarize, summaryLine } from '../views/sandbox.js';
 import { ENV_VARS, idParam, SANDBOX_ID } from './params.js';
 
-export const DEFAULT_TEMPLATE = 'code-interpreter';
+const DEFAULT_TEMPLATE = 'code-interpreter';
 
 const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
 

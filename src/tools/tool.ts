@@ -38,7 +38,7 @@ function memoPerBackend<T>(value: PerBackend<T>): PerBackend<T> {
 }
 
 /** read: changes nothing. write: changes something, recoverably. destructive: deletes or kills. */
-export type ToolKind = 'read' | 'write' | 'destructive';
+type ToolKind = 'read' | 'write' | 'destructive';
 
 export interface OutputBudget {
   /** Characters of command/code/file output per copy (the text block and structuredContent each). */
@@ -65,7 +65,7 @@ export interface SandboxToolContext extends ToolContext {
 }
 
 /** What a handler returns; the registration seam turns it into a CallToolResult. */
-export interface ToolOutput<S = Record<string, unknown>> {
+interface ToolOutput<S = Record<string, unknown>> {
   /** The short text for the model ('' = no text block). */
   text: string;
   /** Required when the tool declares an output schema; parsed through it (extra keys dropped). */
@@ -114,7 +114,7 @@ interface ToolSpec<I extends AnyObject, O extends AnyObject | undefined, C> exte
 export function defineTool<I extends AnyObject, O extends AnyObject | undefined = undefined>(
   spec: ToolSpec<I, O, ToolContext>,
 ): ToolDefinition {
-  return { ...spec, description: memoPerBackend(spec.description), input: memoPerBackend<AnyObject>(spec.input), sandboxScoped: false, handle: spec.handle as ToolDefinition['handle'] };
+  return { ...spec, description: memoPerBackend(spec.description), input: memoPerBackend<AnyObject>(spec.input), sandboxScoped: false };
 }
 
 /** The tool as the given backend shows it. */
@@ -146,7 +146,7 @@ export function defineSandboxTool<S extends z.ZodRawShape, O extends AnyObject |
       const agent = ctx.conversation.client.agent(sandboxId);
       const out = await spec.handle({ ...ctx, sandboxId, agent }, args as z.output<z.ZodObject<S>>);
       if (!out.isError && !ctx.readOnly) ctx.conversation.noteActivity(sandboxId);
-      return out as ToolOutput;
+      return out;
     },
   };
 }

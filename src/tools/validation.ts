@@ -18,7 +18,7 @@ export function validateInput(toolName: string, schema: AnyObject, args: unknown
   // takes null, so treat it as absent (a required one then reports as missing).
   const cleaned = Object.fromEntries(Object.entries((args ?? {}) as Record<string, unknown>).filter(([, v]) => v !== null));
   const parsed = schema.safeParse(cleaned);
-  if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
+  if (parsed.success) return { ok: true, value: parsed.data };
   let issues = parsed.error.issues;
   // A misnamed parameter ("env" for "variables", "timeout" for "timeout_seconds") shows up as an
   // unknown key plus a missing required one: say it once, as a rename.

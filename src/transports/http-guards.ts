@@ -65,7 +65,7 @@ export function originGuard(allowedOrigins: string[]): (req: IncomingMessage, re
   return (req, res) => {
     const origin = req.headers.origin;
     if (origin === undefined) return true;
-    let hostname: string | null = null;
+    let hostname: string | null;
     try {
       hostname = new URL(origin).hostname.toLowerCase();
     } catch {
@@ -91,7 +91,7 @@ export function bearerGuard(token: string | undefined): (req: IncomingMessage, r
   return (req, res) => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (match && timingSafeEqual(digest(match[1]!), expected)) return true;
+    if (match && timingSafeEqual(digest(match[1]), expected)) return true;
     sendJsonRpcError(
       res,
       401,

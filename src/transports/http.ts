@@ -260,7 +260,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     try {
       await held.touch(caller);
       // A listen stream's resource subscriptions are watched here (the SDK serves the stream).
-      if (!(await watchListenStream(caller.open.conversation, body, res, modern.notify.resourceUpdated))) return;
+      if (!(await watchListenStream(caller.open.conversation, body, res, (uri) => modern.notify.resourceUpdated(uri)))) return;
       await serveModern(req, res, body);
     } finally {
       caller.active--;

@@ -47,7 +47,7 @@ describe('code.runRich', () => {
     const result = await agent().code.runRich({ code: 'x', captureRich: false });
     expect(result.outputs).toEqual([{ kind: 'display', data: { 'image/png': 'AAA=' } }]);
     expect(result.richFiles).toEqual([]);
-    expect((h.wire.calls('/execute/rich')[0]!.body as Record<string, unknown>).capture_rich).toBe(false);
+    expect((h.wire.calls('/execute/rich')[0].body as Record<string, unknown>).capture_rich).toBe(false);
     h.wire.on('POST', '/execute/rich', { status: 408, json: flatError('Execution timed out', 'EXECUTION_TIMEOUT', { details: { timeout_seconds: 5 } }) });
     await expect(agent().code.runRich({ code: 'loop()', timeoutSeconds: 5 })).rejects.toBeInstanceOf(ExecutionTimeoutError);
     await expect(agent().code.runRich({ code: 'x', captureRich: 'yes' as never })).rejects.toThrow(/captureRich must be true or false/);
@@ -90,7 +90,7 @@ describe('code.runAsync', () => {
       message: 'queued',
       timestamp: '2030-01-01T00:00:00Z',
     });
-    expect(h.wire.calls('/execute/async')[0]!.body).toEqual({
+    expect(h.wire.calls('/execute/async')[0].body).toEqual({
       code: 'train()',
       language: 'python',
       timeout: 1800,
@@ -155,8 +155,8 @@ describe('agent ping, system, apiInfo', () => {
     expect(await agent().ping()).toEqual({ reply: 'pong', raw: null });
     expect(await agent().ping()).toEqual({ reply: 'pong', raw: { message: 'pong', status: 'ok' } });
     const [req] = h.wire.calls('/ping');
-    expect(req!.method).toBe('GET');
-    expect(req!.headers.accept).toBe('application/json, text/plain');
+    expect(req.method).toBe('GET');
+    expect(req.headers.accept).toBe('application/json, text/plain');
   });
 
   it('system maps the 3.1.1 usage shape', async () => {
@@ -235,8 +235,8 @@ describe('agent metrics and cache status', () => {
     h.wire.on('GET', '/metrics/prometheus', { text, headers: { 'content-type': 'text/plain; version=0.0.4' } });
     expect(await agent().prometheusMetrics()).toBe(text);
     const [req] = h.wire.calls('/metrics/prometheus');
-    expect(req!.headers.accept).toBe('text/plain');
-    expect(req!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
+    expect(req.headers.accept).toBe('text/plain');
+    expect(req.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
   });
 
   it('legacyMetrics GETs /metrics and maps it like a snapshot', async () => {

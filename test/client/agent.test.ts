@@ -20,9 +20,9 @@ describe('code.run', () => {
     });
     const result = await agent().code.run({ code: 'print(1+1)' });
     const [req] = h.wire.calls('/execute');
-    expect(req!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
-    expect(req!.headers['x-api-key']).toBeUndefined();
-    expect(req!.body).toEqual({ code: 'print(1+1)', language: 'python', timeout: 120, workdir: '/workspace' });
+    expect(req.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
+    expect(req.headers['x-api-key']).toBeUndefined();
+    expect(req.body).toEqual({ code: 'print(1+1)', language: 'python', timeout: 120, workdir: '/workspace' });
     expect(result).toEqual({
       success: true,
       stdout: '2\n',
@@ -49,7 +49,7 @@ describe('code.run', () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/execute', { json: { success: false, stdout: '', stderr: 'boom', exit_code: 3 } });
     const result = await agent().code.run({ code: 'exit 3', language: 'bash', timeoutSeconds: 5, workingDir: '/tmp', env: { A: '1' } });
-    expect(h.wire.calls('/execute')[0]!.body).toEqual({ code: 'exit 3', language: 'bash', timeout: 5, workdir: '/tmp', env: { A: '1' } });
+    expect(h.wire.calls('/execute')[0].body).toEqual({ code: 'exit 3', language: 'bash', timeout: 5, workdir: '/tmp', env: { A: '1' } });
     expect(result).toMatchObject({ success: false, exitCode: 3, stderr: 'boom' });
   });
 
@@ -140,7 +140,7 @@ describe('code.run', () => {
       json: { process_id: 'proc_1', execution_id: 'exec_1', status: 'running', start_time: 't', message: 'ok', name: 'srv' },
     });
     const handle = await agent().code.runBackground({ code: 'serve()', name: 'srv' });
-    expect(h.wire.calls('/execute/background')[0]!.body).toEqual({
+    expect(h.wire.calls('/execute/background')[0].body).toEqual({
       code: 'serve()',
       language: 'python',
       timeout: 300,
@@ -158,7 +158,7 @@ describe('commands', () => {
       json: { success: true, stdout: 'hi\n', stderr: '', exit_code: 0, execution_time: 0.01, command: 'bash', pid: 77, timestamp: 't' },
     });
     const result = await agent().commands.run({ command: 'echo hi | cat' });
-    expect(h.wire.calls('/commands/run')[0]!.body).toEqual({ command: 'bash', args: ['-c', 'echo hi | cat'], timeout: 30, workdir: '/workspace' });
+    expect(h.wire.calls('/commands/run')[0].body).toEqual({ command: 'bash', args: ['-c', 'echo hi | cat'], timeout: 30, workdir: '/workspace' });
     expect(result).toEqual({ success: true, stdout: 'hi\n', stderr: '', exitCode: 0, executionTimeSeconds: 0.01, pid: 77, keptOutputs: {} });
   });
 
@@ -169,14 +169,14 @@ describe('commands', () => {
       success: false,
       exitCode: 2,
     });
-    expect(h.wire.calls('/commands/run')[0]!.body).toMatchObject({ workdir: '/tmp', env: { X: 'y' }, timeout: 9 });
+    expect(h.wire.calls('/commands/run')[0].body).toMatchObject({ workdir: '/tmp', env: { X: 'y' }, timeout: 9 });
   });
 
   it('runBackground POSTs /commands/background and returns the handle', async () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/commands/background', { json: { process_id: 'cmd_17000abc', status: 'running' } });
     const handle = await agent().commands.runBackground({ command: 'python -m http.server 8000', name: 'web' });
-    expect(h.wire.calls('/commands/background')[0]!.body).toEqual({
+    expect(h.wire.calls('/commands/background')[0].body).toEqual({
       command: 'bash',
       args: ['-c', 'python -m http.server 8000'],
       timeout: 120,
@@ -230,8 +230,8 @@ describe('processes', () => {
       'POST /processes/p1/kill',
       'DELETE /execute/kill',
     ]);
-    expect(agentCalls[3]!.body).toEqual({ process_id: 'p1' });
-    expect(agentCalls[0]!.query).toEqual({ process_id: 'p1' });
+    expect(agentCalls[3].body).toEqual({ process_id: 'p1' });
+    expect(agentCalls[0].query).toEqual({ process_id: 'p1' });
   });
 
   it('kill stops at PROCESS_NOT_FOUND: the process does not exist', async () => {
@@ -267,8 +267,8 @@ describe('env', () => {
     h.wire.on('PATCH', '/env', { json: { env_vars: { B: '2' } } });
     await agent().env.replace({ A: '1' });
     await agent().env.merge({ B: '2' });
-    expect(h.wire.calls('/env', 'PUT')[0]!.body).toEqual({ env_vars: { A: '1' } });
-    expect(h.wire.calls('/env', 'PATCH')[0]!.body).toEqual({ env_vars: { B: '2' }, merge: true });
+    expect(h.wire.calls('/env', 'PUT')[0].body).toEqual({ env_vars: { A: '1' } });
+    expect(h.wire.calls('/env', 'PATCH')[0].body).toEqual({ env_vars: { B: '2' }, merge: true });
   });
 
   it('delete uses DELETE /env/{key} when the agent has it', async () => {
@@ -284,7 +284,7 @@ describe('env', () => {
     h.wire.on('GET', '/env', { json: { env_vars: { A: '1', B: '2' } } });
     h.wire.on('PUT', '/env', { status: 204 });
     await agent().env.delete('A');
-    expect(h.wire.calls('/env', 'PUT')[0]!.body).toEqual({ env_vars: { B: '2' } });
+    expect(h.wire.calls('/env', 'PUT')[0].body).toEqual({ env_vars: { B: '2' } });
   });
 
   it('delete refuses the fallback rather than overwrite masked secrets', async () => {
@@ -370,7 +370,7 @@ describe('previewUrl', () => {
     primeAgent(h.wire);
     h.wire.on('POST', `/v1/sandboxes/${SANDBOX_ID}/ports/3000`, { json: { url: 'http://127.0.0.1:45678/', port: 3000 } });
     expect(await agent().previewUrl(3000)).toBe('http://127.0.0.1:45678/');
-    expect(h.wire.calls(`/v1/sandboxes/${SANDBOX_ID}/ports/3000`)[0]!.headers['x-api-key']).toBeDefined();
+    expect(h.wire.calls(`/v1/sandboxes/${SANDBOX_ID}/ports/3000`)[0].headers['x-api-key']).toBeDefined();
   });
 
   it('rejects an invalid port', async () => {

@@ -1,30 +1,7 @@
 /** The status/code → error class table, both error envelopes, and message hygiene. */
 import { describe, expect, it } from 'vitest';
-import {
-  AuthenticationError,
-  ConflictError,
-  errorFromResponse,
-  ExecutionTimeoutError,
-  FileNotFoundError,
-  HopxError,
-  NotFoundError,
-  parseErrorBody,
-  parseRetryAfterHeader,
-  PathNotAllowedError,
-  PaymentRequiredError,
-  PermissionDeniedError,
-  ProcessNotFoundError,
-  RateLimitError,
-  ResourceLimitError,
-  SandboxExpiredError,
-  SandboxNotFoundError,
-  SandboxNotRunningError,
-  ServerError,
-  TemplateNotFoundError,
-  TokenExpiredError,
-  ValidationError,
-  type ErrorContext,
-} from '../../src/client/errors.js';
+import { AuthenticationError, ConflictError, ExecutionTimeoutError, FileNotFoundError, HopxError, NotFoundError, PathNotAllowedError, PaymentRequiredError, PermissionDeniedError, ProcessNotFoundError, RateLimitError, ResourceLimitError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ServerError, TemplateNotFoundError, TokenExpiredError, ValidationError } from '../../src/client/errors.js';
+import { errorFromResponse, parseErrorBody, parseRetryAfterHeader, type ErrorContext } from '../../src/client/error-table.js';
 import { fakeJwt, flatError, nestedError, TEST_API_KEY } from '../support/wire-server.js';
 
 const control: ErrorContext = { operation: 'get sandbox', plane: 'control', resource: 'sandbox', sandboxId: 'sbx1' };

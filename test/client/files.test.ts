@@ -30,7 +30,7 @@ function exposeGc(): () => void {
 
 /** Split a small multipart body into its parts (headers + content). */
 function parseMultipart(body: Buffer, contentType: string): Array<{ headers: string; content: Buffer }> {
-  const boundary = /boundary=(.+)$/.exec(contentType)![1]!;
+  const boundary = /boundary=(.+)$/.exec(contentType)![1];
   const text = body.toString('latin1');
   return text
     .split(`--${boundary}`)
@@ -38,7 +38,7 @@ function parseMultipart(body: Buffer, contentType: string): Array<{ headers: str
     .map((part) => {
       const [headers, ...rest] = part.slice(2).split('\r\n\r\n');
       const content = rest.join('\r\n\r\n').replace(/\r\n$/, '');
-      return { headers: headers!, content: Buffer.from(content, 'latin1') };
+      return { headers: headers, content: Buffer.from(content, 'latin1') };
     });
 }
 
@@ -47,7 +47,7 @@ describe('read, write, list, exists, remove, mkdir', () => {
     primeAgent(h.wire);
     h.wire.on('GET', '/files/read', { json: { content: 'hello', path: '/workspace/a.txt', size: 5 } });
     expect(await files().read('/workspace/a.txt')).toBe('hello');
-    expect(h.wire.calls('/files/read')[0]!.query).toEqual({ path: '/workspace/a.txt' });
+    expect(h.wire.calls('/files/read')[0].query).toEqual({ path: '/workspace/a.txt' });
   });
 
   it('write sends path, content, mode 0644 and overwrite true; writeBytes sends base64', async () => {
@@ -56,8 +56,8 @@ describe('read, write, list, exists, remove, mkdir', () => {
     await files().write('/workspace/a.txt', 'hi');
     await files().writeBytes('/workspace/b.bin', new Uint8Array([0, 255, 1]), { mode: '0755', overwrite: false });
     const [text, bytes] = h.wire.calls('/files/write');
-    expect(text!.body).toEqual({ path: '/workspace/a.txt', content: 'hi', mode: '0644', overwrite: true });
-    expect(bytes!.body).toEqual({ path: '/workspace/b.bin', content: 'AP8B', encoding: 'base64', mode: '0755', overwrite: false });
+    expect(text.body).toEqual({ path: '/workspace/a.txt', content: 'hi', mode: '0644', overwrite: true });
+    expect(bytes.body).toEqual({ path: '/workspace/b.bin', content: 'AP8B', encoding: 'base64', mode: '0755', overwrite: false });
   });
 
   it('list defaults to /workspace and maps both FileInfo spellings', async () => {
@@ -77,7 +77,7 @@ describe('read, write, list, exists, remove, mkdir', () => {
       { name: 'src', path: '/workspace/src', size: 4096, isDirectory: true, modifiedTime: '2030-01-01T00:00:00Z', permissions: 'drwxr-xr-x' },
       { name: 'a.py', path: '/workspace/a.py', size: 12, isDirectory: false, modifiedTime: '2030-01-02T00:00:00Z', permissions: '0644' },
     ]);
-    expect(h.wire.calls('/files/list')[0]!.query).toEqual({ path: '/workspace' });
+    expect(h.wire.calls('/files/list')[0].query).toEqual({ path: '/workspace' });
   });
 
   it('exists reads {exists}, and treats a 404 as false', async () => {
@@ -100,8 +100,8 @@ describe('read, write, list, exists, remove, mkdir', () => {
     h.wire.on('POST', '/files/mkdir', { json: { success: true } });
     await files().remove('/workspace/old');
     await files().mkdir('/workspace/new/deep');
-    expect(h.wire.calls('/files/remove')[0]!.query).toEqual({ path: '/workspace/old' });
-    expect(h.wire.calls('/files/mkdir')[0]!.body).toEqual({ path: '/workspace/new/deep' });
+    expect(h.wire.calls('/files/remove')[0].query).toEqual({ path: '/workspace/old' });
+    expect(h.wire.calls('/files/mkdir')[0].body).toEqual({ path: '/workspace/new/deep' });
   });
 
   it('maps FILE_NOT_FOUND, PATH_NOT_ALLOWED and the old 403-for-missing', async () => {
@@ -143,7 +143,7 @@ describe('download and readBytes', () => {
     expect(chunks.length).toBeGreaterThan(1);
     expect(Buffer.concat(chunks).equals(payload)).toBe(true);
     expect((await files().readBytes('/workspace/blob.bin')).equals(payload)).toBe(true);
-    expect(h.wire.calls('/files/download')[0]!.query).toEqual({ path: '/workspace/blob.bin' });
+    expect(h.wire.calls('/files/download')[0].query).toEqual({ path: '/workspace/blob.bin' });
   });
 
   it('a download cut off mid-body raises NetworkError; an abort mid-body raises AbortedError', async () => {
@@ -183,15 +183,15 @@ describe('upload', () => {
     await writeFile(local, 'a,b\n1,2\n');
     await files().upload('/workspace/data/in.csv', { localPath: local });
     const [req] = h.wire.calls('/files/upload');
-    const contentType = String(req!.headers['content-type']);
+    const contentType = String(req.headers['content-type']);
     expect(contentType).toMatch(/^multipart\/form-data; boundary=/);
-    expect(Number(req!.headers['content-length'])).toBe(req!.bodyBytes);
-    const parts = parseMultipart(req!.rawBody!, contentType);
+    expect(Number(req.headers['content-length'])).toBe(req.bodyBytes);
+    const parts = parseMultipart(req.rawBody!, contentType);
     expect(parts).toHaveLength(2);
-    expect(parts[0]!.headers).toBe('Content-Disposition: form-data; name="path"');
-    expect(parts[0]!.content.toString()).toBe('/workspace/data/in.csv');
-    expect(parts[1]!.headers).toContain('name="file"; filename="in.csv"');
-    expect(parts[1]!.content.toString()).toBe('a,b\n1,2\n');
+    expect(parts[0].headers).toBe('Content-Disposition: form-data; name="path"');
+    expect(parts[0].content.toString()).toBe('/workspace/data/in.csv');
+    expect(parts[1].headers).toContain('name="file"; filename="in.csv"');
+    expect(parts[1].content.toString()).toBe('a,b\n1,2\n');
   });
 
   it('uploads from an async iterable (chunked when no size is given)', async () => {
@@ -203,10 +203,10 @@ describe('upload', () => {
     }
     await files().upload('/workspace/h.txt', { stream: source(), filename: 'h"\r\n.txt' });
     const [req] = h.wire.calls('/files/upload');
-    expect(req!.headers['transfer-encoding']).toBe('chunked');
-    const parts = parseMultipart(req!.rawBody!, String(req!.headers['content-type']));
-    expect(parts[1]!.headers).toContain('filename="h\\"  .txt"');
-    expect(parts[1]!.content.toString()).toBe('hello world');
+    expect(req.headers['transfer-encoding']).toBe('chunked');
+    const parts = parseMultipart(req.rawBody!, String(req.headers['content-type']));
+    expect(parts[1].headers).toContain('filename="h\\"  .txt"');
+    expect(parts[1].content.toString()).toBe('hello world');
   });
 
   it('a 401 on an upload from a local file refreshes the token and resends the whole body', async () => {
@@ -217,8 +217,8 @@ describe('upload', () => {
     await files().upload('/workspace/again.txt', { localPath: local });
     const calls = h.wire.calls('/files/upload');
     expect(calls).toHaveLength(2);
-    expect(calls[0]!.bodyBytes).toBe(calls[1]!.bodyBytes);
-    expect(parseMultipart(calls[1]!.rawBody!, String(calls[1]!.headers['content-type']))[1]!.content.toString()).toBe('resend me');
+    expect(calls[0].bodyBytes).toBe(calls[1].bodyBytes);
+    expect(parseMultipart(calls[1].rawBody!, String(calls[1].headers['content-type']))[1].content.toString()).toBe('resend me');
     expect(h.wire.calls(/token\/refresh/)).toHaveLength(2);
   });
 
@@ -300,7 +300,7 @@ describe('upload', () => {
 
     // The server got exactly the multipart body: preamble + the file's bytes + closing boundary.
     const [req] = h.wire.calls('/files/upload');
-    const boundary = /boundary=(.+)$/.exec(String(req!.headers['content-type']))![1]!;
+    const boundary = /boundary=(.+)$/.exec(String(req.headers['content-type']))![1];
     const head = Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="path"\r\n\r\n/workspace/big.bin\r\n` +
         `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
@@ -309,7 +309,7 @@ describe('upload', () => {
     const hash = createHash('sha256').update(head);
     for await (const chunk of createReadStream(local)) hash.update(chunk as Buffer);
     hash.update(tail);
-    expect(req!.bodyBytes).toBe(head.length + size + tail.length);
-    expect(req!.bodySha256).toBe(hash.digest('hex'));
+    expect(req.bodyBytes).toBe(head.length + size + tail.length);
+    expect(req.bodySha256).toBe(hash.digest('hex'));
   });
 });

@@ -21,9 +21,9 @@ describe('sandboxes.create', () => {
     });
     const info = await h.client.sandboxes.create({ template: 'code-interpreter', region: 'us-east', timeoutSeconds: 600, internetAccess: false });
     const [req] = h.wire.calls('/v1/sandboxes', 'POST');
-    expect(req!.headers['x-api-key']).toBe(TEST_API_KEY);
-    expect(req!.headers['content-type']).toBe('application/json');
-    expect(req!.body).toEqual({ template_name: 'code-interpreter', region: 'us-east', timeout_seconds: 600, internet_access: false });
+    expect(req.headers['x-api-key']).toBe(TEST_API_KEY);
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.body).toEqual({ template_name: 'code-interpreter', region: 'us-east', timeout_seconds: 600, internet_access: false });
     expect(info).toEqual({
       id: SANDBOX_ID,
       status: 'running',
@@ -45,7 +45,7 @@ describe('sandboxes.create', () => {
     // The create token is cached: the first agent call uses it without a refresh.
     h.wire.on('GET', '/env', { json: { env_vars: {}, count: 0 } });
     await h.client.agent(SANDBOX_ID).env.getAll();
-    expect(h.wire.calls('/env')[0]!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
+    expect(h.wire.calls('/env')[0].headers.authorization).toBe(`Bearer ${TOKEN_1}`);
     expect(h.wire.calls(/token\/refresh/)).toHaveLength(0);
     expect(h.logs.map((l) => JSON.stringify(l)).join('\n')).not.toMatch(new RegExp(`${TOKEN_1}|${TEST_API_KEY}`));
   });
@@ -53,7 +53,7 @@ describe('sandboxes.create', () => {
   it('sends template_id (string) and not template_name when both are given', async () => {
     h.wire.on('POST', '/v1/sandboxes', { status: 201, json: sandboxBody(SANDBOX_ID, h.wire.url, { id: undefined, sandbox_id: SANDBOX_ID }) });
     const info = await h.client.sandboxes.create({ template: 'base', templateId: '291' });
-    expect(h.wire.calls('/v1/sandboxes')[0]!.body).toEqual({ template_id: '291' });
+    expect(h.wire.calls('/v1/sandboxes')[0].body).toEqual({ template_id: '291' });
     expect(info.id).toBe(SANDBOX_ID);
   });
 
@@ -75,10 +75,10 @@ describe('sandboxes.create', () => {
     });
     h.wire.on('PATCH', '/env', { status: 204 });
     await h.client.sandboxes.create({ template: 'base', envVars: { API_URL: 'http://x', DEBUG: '1' } });
-    expect(h.wire.calls('/v1/sandboxes')[0]!.body).toMatchObject({ env_vars: { API_URL: 'http://x', DEBUG: '1' } });
+    expect(h.wire.calls('/v1/sandboxes')[0].body).toMatchObject({ env_vars: { API_URL: 'http://x', DEBUG: '1' } });
     const [patch] = h.wire.calls('/env', 'PATCH');
-    expect(patch!.body).toEqual({ env_vars: { API_URL: 'http://x', DEBUG: '1' }, merge: true });
-    expect(patch!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
+    expect(patch.body).toEqual({ env_vars: { API_URL: 'http://x', DEBUG: '1' }, merge: true });
+    expect(patch.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
   });
 
   it('kills the new sandbox and says so when setting its env fails', async () => {
@@ -127,7 +127,7 @@ describe('sandboxes: get, list, listAll', () => {
     h.wire.on('GET', '/env', { json: { env_vars: {}, count: 0 } });
     await h.client.agent(SANDBOX_ID).env.getAll();
     expect(h.wire.calls(`/v1/sandboxes/${SANDBOX_ID}`, 'GET')).toHaveLength(2);
-    expect(h.wire.calls('/env')[0]!.headers.authorization).toBe(`Bearer ${TOKEN_2}`);
+    expect(h.wire.calls('/env')[0].headers.authorization).toBe(`Bearer ${TOKEN_2}`);
   });
 
   it('rejects an id that would change the URL', async () => {
@@ -147,7 +147,7 @@ describe('sandboxes: get, list, listAll', () => {
       },
     });
     const page = await h.client.sandboxes.list({ status: 'running', region: 'us-east', limit: 50, cursor: 'cur-1' });
-    expect(h.wire.calls('/v1/sandboxes')[0]!.query).toEqual({ status: 'running', region: 'us-east', limit: '50', cursor: 'cur-1' });
+    expect(h.wire.calls('/v1/sandboxes')[0].query).toEqual({ status: 'running', region: 'us-east', limit: '50', cursor: 'cur-1' });
     expect(page.sandboxes.map((s) => s.id)).toEqual(['a1', 'b2']);
     expect(page).toMatchObject({ hasMore: true, nextCursor: 'cur-2' });
   });
@@ -175,7 +175,7 @@ describe('sandboxes: state changes, kill, timeout, token', () => {
     h.wire.on('POST', `/v1/sandboxes/${SANDBOX_ID}/${action}`, { json: { id: SANDBOX_ID, status: `${action}-status`, request_id: 'r' } });
     const change = await h.client.sandboxes[action](SANDBOX_ID);
     expect(change).toEqual({ id: SANDBOX_ID, status: `${action}-status` });
-    expect(h.wire.requests[0]!.body).toBeUndefined();
+    expect(h.wire.requests[0].body).toBeUndefined();
   });
 
   it('kill DELETEs and resolves true, and false when the sandbox is already gone', async () => {
@@ -192,7 +192,7 @@ describe('sandboxes: state changes, kill, timeout, token', () => {
       json: { id: SANDBOX_ID, timeout_seconds: 900, expires_at: '2030-01-01T00:15:00Z', request_id: 'r' },
     });
     expect(await h.client.sandboxes.setTimeout(SANDBOX_ID, 900)).toEqual({ id: SANDBOX_ID, timeoutSeconds: 900, expiresAt: '2030-01-01T00:15:00Z' });
-    expect(h.wire.requests[0]!.body).toEqual({ timeout_seconds: 900 });
+    expect(h.wire.requests[0].body).toEqual({ timeout_seconds: 900 });
     await expect(h.client.sandboxes.setTimeout(SANDBOX_ID, 0)).rejects.toThrow(/timeoutSeconds must be a whole number greater than 0/);
   });
 
@@ -204,7 +204,7 @@ describe('sandboxes: state changes, kill, timeout, token', () => {
     expect(info).toEqual({ expiresAt: expires });
     h.wire.on('GET', '/health', { json: { status: 'healthy', version: '3.2.8' } });
     await h.client.agent(SANDBOX_ID).health();
-    expect(h.wire.calls('/health')[0]!.headers.authorization).toBe(`Bearer ${TOKEN_2}`);
+    expect(h.wire.calls('/health')[0].headers.authorization).toBe(`Bearer ${TOKEN_2}`);
   });
 
   it('refreshToken fails clearly when the body has no token', async () => {
@@ -266,7 +266,7 @@ describe('templates and health', () => {
       },
     });
     const templates = await h.client.templates.list({ category: 'python', language: 'python' });
-    expect(h.wire.requests[0]!.query).toEqual({ category: 'python', language: 'python' });
+    expect(h.wire.requests[0].query).toEqual({ category: 'python', language: 'python' });
     expect(templates[0]).toEqual({
       id: '73',
       name: 'code-interpreter',
@@ -295,7 +295,7 @@ describe('templates and health', () => {
     const client = h.makeClient({ apiKey: '' });
     const health = await client.health();
     expect(health).toEqual({ ok: true, status: 'ok', details: { status: 'ok', version: '1' } });
-    expect(h.wire.requests[0]!.headers['x-api-key']).toBeUndefined();
+    expect(h.wire.requests[0].headers['x-api-key']).toBeUndefined();
   });
 
   it('other control-plane calls without a key fail before sending, naming HOPX_API_KEY', async () => {

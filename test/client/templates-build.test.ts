@@ -23,7 +23,7 @@ describe('templates.delete', () => {
     expect(await h.client.templates.delete('291')).toEqual({ id: '291', status: 'deleted', message: 'Template deleted' });
     const [req] = h.wire.requests;
     expect(req).toMatchObject({ method: 'DELETE', path: '/v1/templates/291', query: {}, body: undefined });
-    expect(req!.headers['x-api-key']).toBe(TEST_API_KEY);
+    expect(req.headers['x-api-key']).toBe(TEST_API_KEY);
   });
 
   it('accepts a bare 200 {} (and numeric template_id) as deleted', async () => {
@@ -64,8 +64,8 @@ describe('templates.getUploadLink', () => {
     });
     const [req] = h.wire.requests;
     expect(req).toMatchObject({ method: 'POST', path: '/v1/templates/files/upload-link', body: { files_hash: HASH, content_length: 2048 } });
-    expect(req!.headers['content-type']).toBe('application/json');
-    expect(req!.headers['x-api-key']).toBe(TEST_API_KEY);
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['x-api-key']).toBe(TEST_API_KEY);
   });
 
   it('is retried on a 500 (asking for a link creates nothing) and validates its input', async () => {
@@ -126,7 +126,7 @@ describe('templates.build', () => {
       agentVersion: '3.2.8',
     });
     expect(build).toEqual({ buildId: '7', templateId: null, status: 'queued', logsUrl: null });
-    expect(h.wire.requests[0]!.body).toEqual({
+    expect(h.wire.requests[0].body).toEqual({
       name: 'web',
       from_image: 'node:22',
       cpu: 4,
@@ -228,7 +228,7 @@ describe('sandboxes.forceKill', () => {
     h.wire.on('POST', `/v1/sandboxes/${SANDBOX_ID}/kill`, { json: { id: SANDBOX_ID, status: 'killed', request_id: 'r' } });
     expect(await h.client.sandboxes.forceKill(SANDBOX_ID)).toEqual({ id: SANDBOX_ID, status: 'killed' });
     expect(h.wire.requests[0]).toMatchObject({ method: 'POST', path: `/v1/sandboxes/${SANDBOX_ID}/kill`, body: undefined });
-    expect(h.wire.requests[0]!.headers['x-api-key']).toBe(TEST_API_KEY);
+    expect(h.wire.requests[0].headers['x-api-key']).toBe(TEST_API_KEY);
   });
 
   it('an empty 200 means killed; 404 → SandboxNotFoundError', async () => {
@@ -260,8 +260,8 @@ describe('sandboxes.metricsStream (SSE)', () => {
     expect(seen[0]).toMatchObject({ uptimeSeconds: 10, cpu: { usagePercent: 5.5, cores: 2 } });
     expect(seen[1]).toMatchObject({ totalExecutions: 3, memory: { totalBytes: 100, usedBytes: 40, usagePercent: 40 } });
     const [req] = h.wire.requests;
-    expect(req!.headers.accept).toBe('text/event-stream');
-    expect(req!.headers['x-api-key']).toBe(TEST_API_KEY);
+    expect(req.headers.accept).toBe('text/event-stream');
+    expect(req.headers['x-api-key']).toBe(TEST_API_KEY);
   });
 
   it('runs until the caller aborts, then ends without an error', async () => {

@@ -273,6 +273,6 @@ describe('agent reachability, IPv4, logging', () => {
   it('sends a request id on every request', async () => {
     h.wire.on('GET', '/health', { json: { status: 'ok' } });
     await h.client.health();
-    expect(h.wire.requests[0]!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.wire.requests[0].headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -36,8 +36,8 @@ describe('code.stream', () => {
       { type: 'complete', success: true },
     ]);
     const [handshake] = h.wire.calls('/execute/stream');
-    expect(handshake!.upgrade).toBe(true);
-    expect(handshake!.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
+    expect(handshake.upgrade).toBe(true);
+    expect(handshake.headers.authorization).toBe(`Bearer ${TOKEN_1}`);
   });
 
   it('a slow reader gets every frame of a fast stream, in order (the socket pauses, then resumes)', async () => {

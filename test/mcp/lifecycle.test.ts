@@ -175,7 +175,7 @@ describe('conversations', () => {
   it('sandbox_connect attaches another sandbox without taking ownership of its cleanup', async () => {
     const owner = await connect(makeConversation(backend.client));
     const guest = await connect(makeConversation(backend.client));
-    let id = '';
+    let id: string;
     try {
       id = (await callOk(owner.client, 'sandbox_create', {})).structuredContent.sandbox_id;
       const attached = await callOk(guest.client, 'sandbox_connect', { sandbox_id: id });

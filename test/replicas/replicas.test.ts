@@ -97,8 +97,8 @@ it('spreads a 2026-era conversation over both replicas, and survives killing and
   }
   const conversationId = await callerConversationId();
   const before = servedBy(conversationId);
-  expect(before[0], `calls per replica ${before}`).toBeGreaterThan(0);
-  expect(before[1], `calls per replica ${before}`).toBeGreaterThan(0);
+  expect(before[0], `calls per replica ${before.join(', ')}`).toBeGreaterThan(0);
+  expect(before[1], `calls per replica ${before.join(', ')}`).toBeGreaterThan(0);
 
   // Kill A (no shutdown code runs): the conversation carries on, on B.
   const [a, b] = cluster.replicas;

@@ -187,7 +187,7 @@ export class WireServer {
       });
       return;
     }
-    const source = route.replies[Math.min(route.served, route.replies.length - 1)]!;
+    const source = route.replies[Math.min(route.served, route.replies.length - 1)];
     route.served++;
     const reply = typeof source === 'function' ? source(recorded) : source;
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));

@@ -8,6 +8,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './built-cli.js';
 import { callTool, connectHttp, createSandbox, sandboxGone, useTestBackend } from './helpers.js';
+// @ts-expect-error plain ESM script without type declarations (JSDoc types only)
 import { startAuthServer } from '../support/oidc.mjs';
 
 let cli: string;
@@ -31,8 +32,8 @@ function run(args: string[], env: Record<string, string> = {}): Running {
   });
   let stderr = '';
   let stdout = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let done = false;
   void exited.then(() => (done = true));
@@ -133,8 +134,8 @@ describe('hopx-mcp --http', () => {
       const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
       expect(server.stderr()).toContain('claude mcp add --transport http hopx');
       const auth = { authorization: `Bearer ${token}` };
-      const legacy = await connectHttp(url!, 'legacy', auth);
-      const modern = await connectHttp(url!, 'modern', { ...auth, 'x-hopx-api-key': test.backend.apiKey });
+      const legacy = await connectHttp(url, 'legacy', auth);
+      const modern = await connectHttp(url, 'modern', { ...auth, 'x-hopx-api-key': test.backend.apiKey });
       const ids = [await createSandbox(legacy), await createSandbox(modern)];
       expect((await callTool(modern, 'sandbox_run_code', { code: 'print(6*7)' })).text).toContain('42');
       for (const id of ids) expect(await sandboxGone(test.client, id)).toBe(false);

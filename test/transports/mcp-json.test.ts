@@ -26,12 +26,12 @@ describe('mcp.json', () => {
   });
 
   describe.each(Object.entries(CLIENTS))('%s', (client, { root, typed }) => {
-    const blocks = Object.entries(configs[client]!).filter(([name]) => name !== '$comment') as Array<[string, Block]>;
+    const blocks = Object.entries(configs[client]).filter(([name]) => name !== '$comment');
 
     it.each(blocks)('%s block uses the client’s keys', (_name, block) => {
       const server = block[root]?.hopx;
       expect(server, `${client} expects "${root}.hopx"`).toBeDefined();
-      if ('url' in server!) {
+      if ('url' in server) {
         expect(server.url).toBe(DEFAULT_URL);
         if (typed) expect(server.type).toBe('http');
       } else {

@@ -16,6 +16,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import type { HttpServer, HttpServerOptions } from '../../src/transports/http.js';
+// @ts-expect-error plain ESM script without type declarations (JSDoc types only)
 import { signingKey, startAuthServer, type AuthServer } from '../support/oidc.mjs';
 import { callTool, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor, type Era } from './helpers.js';
 
@@ -174,7 +175,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
   it('refuses a tool beyond the token’s scope with 403 insufficient_scope naming sandbox:write', async () => {
     const server = await serve();
     const seen: Seen = [];
-    const before = (await fixture.backend().client.sandboxes.list()).length;
+    const before = (await fixture.backend().client.sandboxes.list()).sandboxes.length;
     const client = await oauthClient(server, era, 'reader', seen);
     // Reading works with sandbox:read.
     const list = await callTool(client, 'sandbox_list');
@@ -185,7 +186,7 @@ describe.each(['legacy', 'modern'] as const)('%s-era SDK client with OAuth', (er
     expect(forbidden, JSON.stringify(seen)).toBeDefined();
     const params = challenge(forbidden!.wwwAuthenticate ?? undefined);
     expect(params).toMatchObject({ error: 'insufficient_scope', scope: 'sandbox:write', resource_metadata: metadataUrl(server) });
-    expect((await fixture.backend().client.sandboxes.list()).length).toBe(before);
+    expect((await fixture.backend().client.sandboxes.list()).sandboxes.length).toBe(before);
   });
 });
 
@@ -352,7 +353,7 @@ describe('when the authorization server is unusable', () => {
     const ready = await fetch(`${origin}/readyz`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
-    expect(body.checks.backend!.ok).toBe(true);
+    expect(body.checks.backend.ok).toBe(true);
     expect(body.checks.auth).toMatchObject({ ok: false, detail: expect.stringMatching(/cannot reach/) });
 
     const res = await rawRequest(server.url, { headers: bearer('eyJhbGciOiJSUzI1NiJ9.e30.x'), body: INITIALIZE_BODY });
@@ -367,6 +368,6 @@ describe('when the authorization server is unusable', () => {
     const ready = await fetch(`${new URL(server.url).origin}/readyz`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
-    expect(body.checks.auth!.detail).toContain(`names its issuer "${as.issuer}"`);
+    expect(body.checks.auth.detail).toContain(`names its issuer "${as.issuer}"`);
   });
 });

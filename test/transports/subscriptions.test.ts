@@ -8,12 +8,10 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer } from '../../src/transports/http.js';
 import { ensureBuilt } from './built-cli.js';
-import { backendOver, callTool, useTestBackend, waitFor } from './helpers.js';
+import { callTool, useHttpFixture, waitFor } from './helpers.js';
 
-const backend = useTestBackend();
+const { backend, serve, track } = useHttpFixture();
 const sandboxes: string[] = [];
 afterAll(async () => {
   await Promise.allSettled(sandboxes.map((id) => backend().client.sandboxes.kill(id)));
@@ -111,72 +109,48 @@ describe('2025 era over stdio (resources/subscribe)', () => {
 });
 
 describe('over HTTP', () => {
-  let server: HttpServer;
-  const start = async () =>
-    (server = await startHttpServer({
-      backend: backendOver(backend()),
-      logger: silentLogger(),
-      host: '127.0.0.1',
-      port: 0,
-      maxBodyBytes: 4 * 1024 * 1024,
-      maxSessions: 50,
-      sessionIdleSeconds: 600,
-    }));
-  afterAll(async () => {
-    await server?.close();
-  });
-
   it('2025 era session (resources/subscribe): an update after a write, none after unsubscribe; DELETE stops every watch', async () => {
-    await start();
+    const server = await serve();
     const transport = new StreamableHTTPClientTransport(new URL(server.url));
-    const client = new Client({ name: 'subs-http-2025', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
+    const client = track(new Client({ name: 'subs-http-2025', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } }));
     await client.connect(transport);
-    try {
-      expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
-      const sandboxId = await connectedSandbox(client);
-      await updatesThenNone(client, sandboxId, async (uri) => {
-        await client.subscribeResource({ uri });
-        return async () => void (await client.unsubscribeResource({ uri }));
-      });
-      await client.subscribeResource({ uri: fileUri(sandboxId, 'watched.txt') });
-      expect(await agentWatches(sandboxId)).toBe(1);
-      await transport.terminateSession();
-      await waitFor(async () => (await agentWatches(sandboxId)) === 0, 15_000, 'the watch to close when the session ends');
-    } finally {
-      await client.close();
-      await server.close();
-    }
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    const sandboxId = await connectedSandbox(client);
+    await updatesThenNone(client, sandboxId, async (uri) => {
+      await client.subscribeResource({ uri });
+      return async () => void (await client.unsubscribeResource({ uri }));
+    });
+    await client.subscribeResource({ uri: fileUri(sandboxId, 'watched.txt') });
+    expect(await agentWatches(sandboxId)).toBe(1);
+    await transport.terminateSession();
+    await waitFor(async () => (await agentWatches(sandboxId)) === 0, 15_000, 'the watch to close when the session ends');
   });
 
   it('2026 era (subscriptions/listen): an update after a write, none after the stream closes; the end of the conversation stops every watch', async () => {
-    await start();
-    const client = new Client({ name: 'subs-http-2026', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    const server = await serve();
+    const client = track(new Client({ name: 'subs-http-2026', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } }));
     await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
-    try {
-      const sandboxId = await connectedSandbox(client);
-      await updatesThenNone(client, sandboxId, async (uri) => {
-        const subscription = await client.listen({ resourceSubscriptions: [uri] });
-        expect(subscription.honoredFilter.resourceSubscriptions).toEqual([uri]);
-        return () => subscription.close();
-      });
-      // Two streams on one file share one agent watch; each hears the update once.
-      const uri = fileUri(sandboxId, 'watched.txt');
-      const updates: string[] = [];
-      client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
-      const a = await client.listen({ resourceSubscriptions: [uri] });
-      const b = await client.listen({ resourceSubscriptions: [uri] });
-      expect(await agentWatches(sandboxId)).toBe(1);
-      await write(client, 'watched.txt', 'four');
-      await waitFor(() => updates.length >= 2, 15_000, 'one update per stream');
-      expect(updates).toEqual([uri, uri]);
-      await a.close();
-      expect(await agentWatches(sandboxId)).toBe(1); // b still listens
-      // The server ending every conversation (shutdown) stops the watch b still holds.
-      await server.close();
-      await waitFor(async () => (await agentWatches(sandboxId)) === 0, 15_000, 'the watch to close at the end of the conversation');
-      await b.close();
-    } finally {
-      await client.close();
-    }
+    const sandboxId = await connectedSandbox(client);
+    await updatesThenNone(client, sandboxId, async (uri) => {
+      const subscription = await client.listen({ resourceSubscriptions: [uri] });
+      expect(subscription.honoredFilter.resourceSubscriptions).toEqual([uri]);
+      return () => subscription.close();
+    });
+    // Two streams on one file share one agent watch; each hears the update once.
+    const uri = fileUri(sandboxId, 'watched.txt');
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    const a = await client.listen({ resourceSubscriptions: [uri] });
+    const b = await client.listen({ resourceSubscriptions: [uri] });
+    expect(await agentWatches(sandboxId)).toBe(1);
+    await write(client, 'watched.txt', 'four');
+    await waitFor(() => updates.length >= 2, 15_000, 'one update per stream');
+    expect(updates).toEqual([uri, uri]);
+    await a.close();
+    expect(await agentWatches(sandboxId)).toBe(1); // b still listens
+    // The server ending every conversation (shutdown) stops the watch b still holds.
+    await server.close();
+    await waitFor(async () => (await agentWatches(sandboxId)) === 0, 15_000, 'the watch to close at the end of the conversation');
+    await b.close();
   });
 });

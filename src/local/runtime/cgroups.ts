@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, signalPid } from './proc.js';
 
-export type V1Controller = 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'freezer';
+type V1Controller = 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'freezer';
 const V1_CONTROLLERS: V1Controller[] = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'];
 
 export interface CgroupLayout {
@@ -26,7 +26,7 @@ export interface CgroupLayout {
   notes: string[];
 }
 
-export const SUBTREE = 'hopx-local';
+const SUBTREE = 'hopx-local';
 const PERIOD_US = 100_000;
 
 interface Mount {

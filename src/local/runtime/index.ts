@@ -13,8 +13,6 @@ import { assertSafeId, createSandboxDirs, prepareStateDir, sandboxDirs, sweepSta
 import type { LocalSandbox, RuntimeOptions, RuntimeProbe, SandboxRuntime, SandboxSpec } from './types.js';
 
 export * from './types.js';
-export { IsolationUnavailableError, SandboxPathError, SandboxStateError } from './errors.js';
-export { BwrapSandbox } from './sandbox.js';
 
 /** kernel.py sits next to this module in src/ (vitest) and in dist/ (copied by scripts/copy-assets.mjs). */
 const KERNEL_SOURCE = fileURLToPath(new URL('./kernel.py', import.meta.url));

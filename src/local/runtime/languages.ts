@@ -28,12 +28,12 @@ export interface PlanContext {
 }
 
 /** Scratch location for per-run files, under the sandbox's /tmp. */
-export function scratchFile(ctx: PlanContext, name: string): { inside: string; host: string } {
+function scratchFile(ctx: PlanContext, name: string): { inside: string; host: string } {
   const host = join(ctx.dirs.scratch, '.hopx', name);
   return { inside: ctx.isolated ? `/tmp/.hopx/${name}` : host, host };
 }
 
-export function homeDir(ctx: PlanContext): string {
+function homeDir(ctx: PlanContext): string {
   return ctx.isolated ? '/root' : ctx.dirs.home;
 }
 

@@ -13,7 +13,7 @@ import { posix, sep } from 'node:path';
 import { SandboxPathError } from './errors.js';
 import type { ResolvedPath, SandboxDirs } from './types.js';
 
-export const SANDBOX_ROOTS = ['/workspace', '/root', '/tmp'] as const;
+const SANDBOX_ROOTS = ['/workspace', '/root', '/tmp'] as const;
 const MAX_SYMLINKS = 40;
 
 function rootMap(dirs: SandboxDirs): Array<[string, string]> {
@@ -95,7 +95,6 @@ export async function resolveSandboxPath(dirs: SandboxDirs, path: string): Promi
     if (info === null) {
       // Does not exist yet: the rest is appended literally (creating a new file is allowed).
       current = posix.normalize([next, ...pending].join('/'));
-      pending = [];
       break;
     }
     if (!info.isSymbolicLink()) {

@@ -9,7 +9,7 @@ import { findExecutable, reachableByOthers, runTool, visibleInSandbox } from './
 import type { LimitsTier, PauseTier, RuntimeProbe } from './types.js';
 
 /** Host uid sandboxes run as when the backend is root; no passwd entry is needed. */
-export const SANDBOX_UID = 64123;
+const SANDBOX_UID = 64123;
 
 /** Probe result plus host details the runtime needs but the API does not report. */
 export interface HostProfile {

@@ -72,7 +72,7 @@ export async function descendantsOf(pid: number): Promise<number[]> {
     const current = queue.pop()!;
     if (seen.has(current)) continue;
     seen.add(current);
-    let tasks: string[] = [];
+    let tasks: string[];
     try {
       tasks = await readdir(`/proc/${current}/task`);
     } catch {

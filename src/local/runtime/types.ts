@@ -7,7 +7,7 @@
  * See ../shared/local-backend.md §8 for the measured design.
  */
 
-export type IsolationTier = 'namespaces' | 'process';
+type IsolationTier = 'namespaces' | 'process';
 export type LimitsTier = 'cgroup-v2' | 'cgroup-v1' | 'prlimit';
 export type PauseTier = 'cgroup-v2-freeze' | 'cgroup-v1-freezer' | 'sigstop';
 
@@ -156,11 +156,6 @@ export interface ResolvedPath {
   sandboxPath: string;
   /** The host path the backend reads or writes. */
   hostPath: string;
-}
-
-export interface PathErrorInfo {
-  code: 'PATH_NOT_ALLOWED' | 'INVALID_PATH';
-  message: string;
 }
 
 export interface SandboxUsage {

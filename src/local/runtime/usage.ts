@@ -26,7 +26,7 @@ async function cpuUsageUs(cgroup: SandboxCgroup | null, pids: number[]): Promise
 }
 
 /** Apparent bytes of a tree, not following links, stopping after MAX_DISK_ENTRIES entries. */
-export async function diskUsageBytes(roots: string[]): Promise<number> {
+async function diskUsageBytes(roots: string[]): Promise<number> {
   let total = 0;
   let entries = 0;
   const stack = [...roots];

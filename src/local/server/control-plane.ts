@@ -16,7 +16,7 @@ const LIST_DEFAULT_LIMIT = 100;
 const LIST_MAX_LIMIT = 1000;
 /** Longest lifetime a sandbox may be given (30 days). */
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
-export const LOCAL_REGION = 'local';
+const LOCAL_REGION = 'local';
 
 export interface ControlPlaneDeps {
   registry: SandboxRegistry;
@@ -280,7 +280,7 @@ function lifetime(value: unknown, required: boolean): number | null {
 }
 
 /** The sandbox object (hopx-api.md §4.2), on create, get, list and state changes. */
-export function sandboxToWire(e: SandboxEntry, requestId: string): Record<string, unknown> {
+function sandboxToWire(e: SandboxEntry, requestId: string): Record<string, unknown> {
   const url = e.agent.url;
   return {
     id: e.id,

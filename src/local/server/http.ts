@@ -10,9 +10,9 @@ import { ApiError } from './errors.js';
 import { newRequestId } from './ids.js';
 
 /** JSON bodies above this are refused with 413 (file bytes should go through /files/upload). */
-export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
 
-export interface RequestContext {
+interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   requestId: string;
@@ -46,7 +46,7 @@ export function sendNoContent(res: ServerResponse): void {
   res.end();
 }
 
-export function errorBody(err: ApiError, requestId: string): Record<string, unknown> {
+function errorBody(err: ApiError, requestId: string): Record<string, unknown> {
   const body: Record<string, unknown> = {
     ...err.extra.body,
     error: err.message,

@@ -6,7 +6,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { secretsEqual } from './http.js';
 
 /** Long enough that clients refreshing at "< 1 h left" (hopx-api.md §2.4) do not refresh every call. */
-export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600;
+const DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600;
 
 export interface IssuedToken {
   token: string;
@@ -36,7 +36,7 @@ export class TokenSigner {
     if (!secretsEqual(signature, this.sign(`${header}.${payload}`))) return false;
     let claims: { sub?: unknown; exp?: unknown };
     try {
-      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown; exp?: unknown };
     } catch {
       return false;
     }

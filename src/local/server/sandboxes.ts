@@ -14,7 +14,7 @@ import type { LocalTemplate } from './templates.js';
 /** setTimeout's ceiling; longer lifetimes re-arm the timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Cap on live sandboxes per backend: each one is real processes on this machine. */
-export const MAX_SANDBOXES = 64;
+const MAX_SANDBOXES = 64;
 /** Screen of a desktop-template sandbox (the size the computer-use bench measures). */
 const DESKTOP_SIZE = { width: 1280, height: 800 };
 

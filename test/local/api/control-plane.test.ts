@@ -20,7 +20,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend control plane', () =
 
   test('GET /health needs no key and reports the runtime probe', async () => {
     const res = await fetch(`${t.backend.url}/health`);
-    const body = await res.json();
+    const body = (await res.json()) as { status: string; runtime: { isolation: string }; templates: string[] };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ok');
     expect(body.runtime.isolation).toBe(t.backend.probe.isolation);
@@ -29,7 +29,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend control plane', () =
   });
 
   test('a wrong or missing API key is 401 in the HopX error format', async () => {
-    for (const headers of [{ 'X-API-Key': 'hopx_live_wrongwrongwr.nope' }, { Authorization: 'Bearer nope' }, {}]) {
+    for (const headers of [{ 'X-API-Key': 'hopx_live_wrongwrongwr.nope' }, { Authorization: 'Bearer nope' }, {}] as Array<Record<string, string>>) {
       const res = await fetch(`${t.backend.url}/v1/sandboxes`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('x-request-id')).toMatch(/^req_/);

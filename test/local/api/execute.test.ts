@@ -154,7 +154,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
   });
 
   test('background jobs: listed with output, killed by every kill form, 404 for unknown ids', async () => {
-    const started = [];
+    const started: Array<{ processId: string }> = [];
     for (let i = 0; i < 4; i++) started.push(await a().commands.runBackground({ command: `echo job${i}; sleep 60`, name: `j${i}` }));
     const code = await agent(w, 'POST', '/execute/background', { code: 'echo bg-code; sleep 60', language: 'bash', name: 'c' });
     expect(code.body.process_id).toMatch(/^proc_/);

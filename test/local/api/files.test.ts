@@ -81,7 +81,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: files and pre
     const form2 = new FormData();
     form2.append('file', new Blob(['\r\n--not-a-boundary\r\n']), 'y.txt');
     const res2 = await fetch(`${w.public_host}/files/upload`, { method: 'POST', headers: { Authorization: `Bearer ${w.auth_token}` }, body: form2 });
-    expect((await res2.json()).path).toBe('/workspace/y.txt');
+    expect(((await res2.json()) as { path: string }).path).toBe('/workspace/y.txt');
     expect(await a().files.read('/workspace/y.txt')).toBe('\r\n--not-a-boundary\r\n');
   });
 

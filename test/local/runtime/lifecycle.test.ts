@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { createRuntime } from '../../../src/local/runtime/index.js';
 import { probeHost } from '../../../src/local/runtime/probe.js';
 import { pidsInNamespace } from '../../../src/local/runtime/proc.js';
 import type { BwrapSandbox } from '../../../src/local/runtime/sandbox.js';
-import { bash, capture, expectPauseStopsProgress, skipReason, startRuntime, startTicker, waitUntil, type TestRuntime } from './helpers.js';
+import { bash, expectPauseStopsProgress, skipReason, startRuntime, startTicker, waitUntil, type TestRuntime } from './helpers.js';
 
 const host = await probeHost();
 const noBwrap = skipReason(host.probe.isolation !== 'namespaces', `bubblewrap unusable here: ${host.bwrapFailure}`);

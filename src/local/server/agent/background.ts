@@ -18,9 +18,9 @@ const MAX_FINISHED_JOBS = 200;
 /** Output kept across all finished jobs: 200 chatty jobs would otherwise hold 400M characters. */
 const FINISHED_OUTPUT_BUDGET_CHARS = 32 * 1024 * 1024;
 /** Running jobs per sandbox: each may hold 2 MiB characters of output until it ends. */
-export const MAX_RUNNING_JOBS = 64;
+const MAX_RUNNING_JOBS = 64;
 
-export type JobStatus = 'running' | 'completed' | 'failed' | 'killed';
+type JobStatus = 'running' | 'completed' | 'failed' | 'killed';
 
 export interface BackgroundJob {
   processId: string;

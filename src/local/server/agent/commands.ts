@@ -7,8 +7,8 @@ import { optionalString, requireString, stringArray, stringMap, timeoutSeconds, 
 import { newExecutionId } from '../ids.js';
 import { abortOnDisconnect, collect, exitCodeOf, keptOutputsWire, killOnAbort } from './output.js';
 
-export const COMMAND_DEFAULT_TIMEOUT_S = 30;
-export const COMMAND_MAX_TIMEOUT_S = 300;
+const COMMAND_DEFAULT_TIMEOUT_S = 30;
+const COMMAND_MAX_TIMEOUT_S = 300;
 
 /** `args` present → exec `command` with them (what the SDKs send); else a shell string. */
 function commandArgv(body: Record<string, unknown>): { argv: string[]; display: string } {

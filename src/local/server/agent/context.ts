@@ -46,7 +46,7 @@ export interface AgentContext {
 }
 
 /** Environment every process starts from, before sandbox and request variables. */
-export function baseEnv(): Record<string, string> {
+function baseEnv(): Record<string, string> {
   return {
     PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
     HOME: '/root',

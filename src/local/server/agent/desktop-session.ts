@@ -122,7 +122,7 @@ export class DesktopSession {
           if ('ready' in msg) {
             clearTimeout(timer);
             if (msg.ready === true && typeof msg.display === 'string') resolve(msg.display);
-            else reject(new Error(`${String(msg.error ?? 'the desktop failed to start')}; its log: ${stderrTail.trim().slice(-600)}`));
+            else reject(new Error(`${typeof msg.error === 'string' ? msg.error : 'the desktop failed to start'}; its log: ${stderrTail.trim().slice(-600)}`));
             continue;
           }
           const waiter = pending.get(Number(msg.id));

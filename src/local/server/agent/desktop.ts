@@ -31,7 +31,6 @@ const KEY_ALIASES: Record<string, string> = {
   ctrl: 'ctrl', control: 'ctrl', alt: 'alt', shift: 'shift', super: 'super', win: 'super', meta: 'super', cmd: 'super',
   command: 'super', option: 'alt',
 };
-const VNC_PORT = 5900;
 const MAX_TEXT = 10_000;
 
 /** One key name as xdotool wants it: aliases mapped, F-keys upper-cased, anything else as given. */
@@ -181,7 +180,7 @@ export function registerDesktopRoutes(router: Router, ctx: AgentContext): void {
     let direction: string;
     let amount: number;
     if (body.direction !== undefined) {
-      direction = String(body.direction).toLowerCase();
+      direction = typeof body.direction === 'string' ? body.direction.toLowerCase() : '';
       if (!SCROLL_BUTTONS[direction]) throw invalidField('direction', 'must be "up", "down", "left" or "right"');
       amount = int(body, 'amount', { min: 1, fallback: 3 });
     } else {

@@ -11,7 +11,7 @@ import { type Router, nowIso, readJsonBody, sendJson, sendNoContent } from '../h
 import type { AgentContext } from './context.js';
 import { stringMap } from './fields.js';
 
-export const MASK = '***MASKED***';
+const MASK = '***MASKED***';
 const SECRET_NAME = /KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE/i;
 
 export function registerEnvRoutes(router: Router, ctx: AgentContext): void {

@@ -10,7 +10,7 @@ import { abortOnDisconnect, keptOutputsWire } from './output.js';
 import { type CodeOutcome, richFields, runCode } from './run-code.js';
 
 /** hopx-api.md §5.4: agent default 60 s (docs), max 300 s. */
-export const EXECUTE_DEFAULT_TIMEOUT_S = 60;
+const EXECUTE_DEFAULT_TIMEOUT_S = 60;
 export const EXECUTE_MAX_TIMEOUT_S = 300;
 
 export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
@@ -89,7 +89,7 @@ export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
   router.add('POST', '/processes/:process_id/kill', ({ res, params }) => kill(params.process_id, res));
 }
 
-export function executeResponse(outcome: CodeOutcome, language: string): Record<string, unknown> {
+function executeResponse(outcome: CodeOutcome, language: string): Record<string, unknown> {
   const stderr = outcome.notes.length ? `${outcome.stderr}${outcome.stderr && !outcome.stderr.endsWith('\n') ? '\n' : ''}${outcome.notes.join('\n')}` : outcome.stderr;
   const body: Record<string, unknown> = {
     success: outcome.exitCode === 0 && !outcome.timedOut,
@@ -111,7 +111,7 @@ export function executeResponse(outcome: CodeOutcome, language: string): Record<
  * Timeouts are answered with 408 EXECUTION_TIMEOUT (so clients can tell them from a failing
  * program), and the body still carries the output produced before the deadline.
  */
-export function timeoutError(outcome: CodeOutcome, timeout: number, language: string): ApiError {
+function timeoutError(outcome: CodeOutcome, timeout: number, language: string): ApiError {
   const stateNote = outcome.kernel?.stateLost ? ' The Python kernel was restarted: its variables are gone.' : '';
   return new ApiError(408, 'EXECUTION_TIMEOUT', `Execution timed out after ${timeout} s.${stateNote}`, {
     details: { timeout_seconds: timeout, state_lost: outcome.kernel?.stateLost ?? false },

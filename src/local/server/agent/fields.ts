@@ -1,7 +1,7 @@
 /** Validation of the request fields the execute and command endpoints share. */
 import { ApiError, invalidField, missingParameter } from '../errors.js';
 
-export const DEFAULT_WORKDIR = '/workspace';
+const DEFAULT_WORKDIR = '/workspace';
 
 /**
  * Every string that reaches a process (argv, env, cwd, code) is refused with a NUL byte: the OS

@@ -22,7 +22,7 @@ import { boundaryOf, parseMultipart, type PartSink } from './multipart.js';
 import { type Owner, sandboxOwner } from './ownership.js';
 
 /** /files/read returns at most this much; larger files go through /files/download. */
-export const MAX_READ_BYTES = 32 * 1024 * 1024;
+const MAX_READ_BYTES = 32 * 1024 * 1024;
 const ROOTS = new Set(['/', '/workspace', '/root', '/tmp']);
 
 export function registerFileRoutes(router: Router, ctx: AgentContext): void {
@@ -244,13 +244,15 @@ function textSink(done: (text: string) => void): PartSink {
   const chunks: Buffer[] = [];
   let total = 0;
   return {
-    async write(chunk) {
+    write(chunk) {
       total += chunk.length;
-      if (total > 64 * 1024) throw new ApiError(400, 'INVALID_REQUEST', 'Multipart text fields are limited to 64 KiB');
+      if (total > 64 * 1024) return Promise.reject(new ApiError(400, 'INVALID_REQUEST', 'Multipart text fields are limited to 64 KiB'));
       chunks.push(chunk);
+      return Promise.resolve();
     },
-    async end() {
+    end() {
       done(Buffer.concat(chunks).toString('utf8').trim());
+      return Promise.resolve();
     },
   };
 }
@@ -340,7 +342,7 @@ function fileResponse(message: string, target: ResolvedPath, size: number): Reco
 }
 
 /** Both spellings of every FileInfo field (hopx-api.md §5.7). */
-export function fileInfo(name: string, path: string, st: Stats): Record<string, unknown> {
+function fileInfo(name: string, path: string, st: Stats): Record<string, unknown> {
   const isDir = st.isDirectory();
   const modified = st.mtime.toISOString();
   return {

@@ -16,7 +16,7 @@ import { sandboxOwner } from './ownership.js';
 export const MAX_CAPTURED_CHARS = 1024 * 1024;
 
 /** Where whole outputs that a response had to cut are kept, inside the sandbox. */
-export const KEPT_OUTPUT_DIR = '/tmp/hopx-outputs';
+const KEPT_OUTPUT_DIR = '/tmp/hopx-outputs';
 
 /** Output held while the kept-output file opens; past it the whole is given up (cut as usual). */
 const MAX_PENDING_CHARS = 16 * 1024 * 1024;

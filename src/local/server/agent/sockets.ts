@@ -36,7 +36,7 @@ export const SOCKET_ROUTES: Record<string, SocketHandler> = {
  * Unsent bytes a socket may hold before output and change frames are dropped: a client that does
  * not read would otherwise grow the backend's memory by everything a sandbox prints.
  */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 function send(ws: WebSocket, message: Record<string, unknown>): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
@@ -76,8 +76,8 @@ function parseFrame(data: RawData): Record<string, unknown> | null {
   const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8').trim();
   if (!text) return null;
   try {
-    const value = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : null;
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
   }

@@ -4,8 +4,8 @@ import { type Router, nowIso, sendJson } from '../http.js';
 import type { AgentContext } from './context.js';
 import type { SandboxUsage } from '../../runtime/types.js';
 
-export const AGENT_NAME = 'hopx-local-agent';
-export const AGENT_VERSION = '3.2.8-local';
+const AGENT_NAME = 'hopx-local-agent';
+const AGENT_VERSION = '3.2.8-local';
 
 const ENDPOINTS: Record<string, string> = {
   health: 'GET /health',

@@ -1,0 +1,139 @@
+/**
+ * The layers of hopx-mcp, enforced by `npm run lint` (dependency-cruiser).
+ *
+ * From the top down (a layer may import those below it, never those above):
+ *
+ *   cli.ts, index.ts
+ *   transports/, config.ts, auth/ and hosting/ (OAuth, limits, metrics of the HTTP mode)
+ *   server.ts
+ *   tools/
+ *   resources/
+ *   views/            what tools and resources both render
+ *   conversation/     the conversation, its kept outputs, hopx:// URIs
+ *   state/            where hosted state lives (memory or Redis)
+ *   errors.ts         the MCP layer's errors and the one error → advice table
+ *   client/           the HopX client           local/   the local HopX-compatible backend
+ *   text/, log.ts     leaves, importable from everywhere
+ *
+ * client/ and local/ are two separate worlds that meet only on the wire: the local backend
+ * speaks HopX's HTTP API and the client talks to it like to HopX cloud.
+ */
+const MCP_LAYERS = '^src/(tools|resources|views|conversation|transports|auth|hosting|state)/|^src/(server|errors|config|cli|index)\\.ts$';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment:
+        'Import circles make load order matter and layers meaningless; move the shared part down. ' +
+        'A circle closed only by `import type` is allowed: types vanish at run time.',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'client-stands-alone',
+      severity: 'error',
+      comment: 'The HopX client knows nothing of MCP, conversations or the local backend (it names no tool).',
+      from: { path: '^src/client/' },
+      to: { path: [MCP_LAYERS, '^src/local/'] },
+    },
+    {
+      name: 'local-stands-alone',
+      severity: 'error',
+      comment: 'The local backend is reached over HTTP only; it imports nothing of the client or the MCP layers.',
+      from: { path: '^src/local/' },
+      to: { path: [MCP_LAYERS, '^src/client/'] },
+    },
+    {
+      name: 'local-runtime-below-server',
+      severity: 'error',
+      comment: "The runtime (isolation, host paths) is the only door to the host; the HTTP layer sits on it, never the reverse.",
+      from: { path: '^src/local/runtime/' },
+      to: { path: '^src/local/(server/|command\\.ts|index\\.ts)' },
+    },
+    {
+      name: 'errors-below-conversation',
+      severity: 'error',
+      comment: 'errors.ts is imported by the conversation and everything above it.',
+      from: { path: '^src/errors\\.ts$' },
+      to: { path: '^src/(tools|resources|views|conversation|transports)/|^src/(server|config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'conversation-below-views',
+      severity: 'error',
+      comment: 'The conversation holds state; it renders nothing and serves no transport.',
+      from: { path: '^src/conversation/' },
+      to: { path: '^src/(tools|resources|views|transports)/|^src/(server|config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'state-below-conversation',
+      severity: 'error',
+      comment: 'The state store keeps records; it knows nothing of conversations, tools or transports.',
+      from: { path: '^src/state/' },
+      to: { path: [MCP_LAYERS, '^src/(client|local)/'], pathNot: '^src/state/' },
+    },
+    {
+      name: 'views-below-resources',
+      severity: 'error',
+      comment: 'Views are shared by tools and resources, so they import neither.',
+      from: { path: '^src/views/' },
+      to: { path: '^src/(tools|resources|transports)/|^src/(server|config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'resources-below-tools',
+      severity: 'error',
+      comment: 'What tools and resources both need lives in views/ or conversation/.',
+      from: { path: '^src/resources/' },
+      to: { path: '^src/(tools|transports)/|^src/(server|config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'tools-below-server',
+      severity: 'error',
+      from: { path: '^src/tools/' },
+      to: { path: '^src/transports/|^src/(server|config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'server-below-transports',
+      severity: 'error',
+      from: { path: '^src/server\\.ts$' },
+      to: { path: '^src/transports/|^src/(config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'leaves-are-leaves',
+      severity: 'error',
+      comment: 'src/text/ and src/log.ts are importable from everywhere, so they import nothing else of src/.',
+      from: { path: '^src/text/|^src/log\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/text/' },
+    },
+    {
+      name: 'no-tests-from-src',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench|scripts)/' },
+    },
+    {
+      name: 'no-dev-dependencies-in-src',
+      severity: 'error',
+      comment: 'What src/ imports must be a runtime dependency, or the published package breaks.',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
+    },
+  },
+};
