@@ -66,6 +66,11 @@ export interface ConversationCounts {
   liveSandboxes(identity?: string): number;
 }
 
+/** A 2026-era `subscriptions/listen`: its response is a stream that stays open by design. */
+function opensListenStream(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && (body as { method?: unknown }).method === 'subscriptions/listen';
+}
+
 function carriesRequest(body: unknown): boolean {
   const messages = Array.isArray(body) ? body : [body];
   return messages.some((m) => m !== null && typeof m === 'object' && 'method' in m && 'id' in m);
@@ -143,7 +148,7 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
     authenticate: (req, res) => authenticator.authenticate(req, res),
     async admit(identity, body, res) {
       if (!carriesRequest(body)) return () => {};
-      const admission = await limits.admit(identity);
+      const admission = await limits.admit(identity, opensListenStream(body));
       if (admission.ok) return admission.done;
       sendJsonRpcError(res, 429, -32000, admission.message, { 'retry-after': String(admission.retryAfterSeconds) });
       return undefined;

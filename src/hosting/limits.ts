@@ -50,8 +50,12 @@ export class CallerLimits {
     private readonly onRefused?: (limit: LimitName) => void,
   ) {}
 
-  /** Admits one request of `identity`, or says which limit refused it and when to retry. */
-  async admit(identity: string): Promise<Admission> {
+  /**
+   * Admits one request of `identity`, or says which limit refused it and when to retry. A
+   * `longLived` request (a subscriptions/listen stream, open by design) counts against the rate
+   * but does not hold a calls-in-flight slot.
+   */
+  async admit(identity: string, longLived = false): Promise<Admission> {
     const { requestsPerMinute, maxConcurrentCalls } = this.settings;
     if (requestsPerMinute > 0) {
       const take = await this.counters.takeToken(`rate:${identity}`, Math.max(5, Math.ceil(requestsPerMinute / 10)), requestsPerMinute / 60, Date.now());
@@ -59,7 +63,7 @@ export class CallerLimits {
         return this.refuse('rate', Math.ceil(take.retryAfterMs / 1000), `Too many requests: the limit is ${requestsPerMinute} per minute per caller.`);
       }
     }
-    if (maxConcurrentCalls > 0) {
+    if (maxConcurrentCalls > 0 && !longLived) {
       const key = `calls:${identity}`;
       if (!(await this.tryAcquire(key, maxConcurrentCalls))) {
         return this.refuse('concurrency', 1, `Too many calls in flight: the limit is ${maxConcurrentCalls} at once per caller. Wait for one to finish.`);

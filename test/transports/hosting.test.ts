@@ -11,6 +11,7 @@ import { HopxClient } from '../../src/client/index.js';
 import { silentLogger } from '../../src/log.js';
 import { RedisStateStore } from '../../src/state/redis.js';
 import { startTestRedis } from '../support/redis.js';
+import { fileUri } from '../../src/conversation/uris.js';
 import type { HttpServer } from '../../src/transports/http.js';
 import { backendOver, callTool, connectHttp, createSandbox, INITIALIZE_BODY, MCP_HEADERS, rawRequest, sandboxGone, useHttpFixture, waitFor } from './helpers.js';
 
@@ -95,6 +96,21 @@ describe('per-caller limits', () => {
     const done = await busy;
     expect(done.text).toContain('released');
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+  });
+
+  it('does not count an open subscriptions/listen stream as a call in flight', async () => {
+    const server = await serve({ limits: { maxConcurrentCalls: 1 } });
+    const client = await connect(server, 'modern');
+    const id = await createSandbox(client);
+    await fixture.backend().client.agent(id).files.write('/workspace/watched.txt', 'x');
+    const listening = await client.listen({ resourceSubscriptions: [fileUri(id, '/workspace/watched.txt')] });
+    try {
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+      const run = await callTool(client, 'sandbox_run_code', { code: 'print(5)' });
+      expect(run.text).toContain('5');
+    } finally {
+      await listening.close();
+    }
   });
 });
 
