@@ -1,5 +1,5 @@
 /**
- * The stdio cold-start hold: the MCP handshake passes at once, every other message waits (in
+ * The stdio cold-start hold: the MCP handshake and tools/list pass at once, every other message waits (in
  * order) until the backend is ready. See stdio.ts for when it is used.
  */
 import type { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
@@ -7,8 +7,12 @@ import type { ServeOptions } from './conversations.js';
 
 type Message = Parameters<NonNullable<StdioServerTransport['onmessage']>>[0];
 
-/** What the handshake needs; none of it touches HopX. */
-const HANDSHAKE_METHODS = new Set(['initialize', 'notifications/initialized', 'ping', 'server/discover']);
+/**
+ * What the handshake needs, and tools/list: none of it touches HopX. Tool texts depend only on
+ * the backend's kind, known from the configuration (design.md decision 10), so a client sees its
+ * tools without waiting for the backend to start.
+ */
+const HANDSHAKE_METHODS = new Set(['initialize', 'notifications/initialized', 'ping', 'server/discover', 'tools/list']);
 /** With no held message and no reply yet, the backend is started anyway after this long. */
 const IDLE_START_MS = 150;
 /** At stdin EOF, how long requests that were held for the backend may take to be answered. */
