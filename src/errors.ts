@@ -62,6 +62,14 @@ export class ConversationEndedError extends Error {
   }
 }
 
+/**
+ * The server has no backend to serve sandboxes (no HOPX_API_KEY, and the local backend cannot run
+ * here). The message says why and what to configure; every tool that needs a backend answers it.
+ */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
+}
+
 /** A resource URI that names something this conversation does not have. */
 export class ResourceUnavailableError extends Error {
   override name = 'ResourceUnavailableError';
@@ -166,7 +174,7 @@ function remedyFor(names: string[], f: ErrorFields): string | null {
   return null;
 }
 
-const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConversationError', 'ConversationEndedError', 'ResourceUnavailableError', 'StateUnavailableError'];
+const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConversationError', 'ConversationEndedError', 'ResourceUnavailableError', 'StateUnavailableError', 'BackendUnavailableError'];
 
 /** What happened and what to do next, for one error; `null` when the error is not recognised. */
 function describe(names: string[], f: ErrorFields): string | null {

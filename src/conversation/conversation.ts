@@ -18,7 +18,7 @@
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
 import { ResourceWatches, type WatchTimings } from './watches.js';
-import { ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
+import { BackendUnavailableError, ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory.js';
 import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
 import { Terminals } from './terminals.js';
@@ -27,6 +27,8 @@ export interface ConversationOptions {
   id: string;
   client: HopxClientApi;
   backend: 'cloud' | 'local';
+  /** Why no backend can serve this conversation, if none can (asked on each use: stdio opens it late). */
+  backendUnavailable?: () => string | undefined;
   /** Leave the sandboxes this conversation created running when it ends (they die at their timeout). */
   keepSandboxes?: boolean;
   /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
@@ -73,6 +75,7 @@ export class Conversation {
   private readonly extending = new Set<string>();
   private readonly creating = new Set<Promise<unknown>>();
   private ending: Promise<void> | null = null;
+  private readonly backendUnavailable: () => string | undefined;
   readonly state: StateStore;
   readonly meta: ConversationMeta;
   /** The record exists in the store (created, or resumed). Every store write waits for it. */
@@ -94,6 +97,7 @@ export class Conversation {
     this.id = o.id;
     this.client = o.client;
     this.backend = o.backend;
+    this.backendUnavailable = o.backendUnavailable ?? (() => undefined);
     this.keepSandboxes = o.keepSandboxes ?? o.resume?.meta.keepSandboxes ?? false;
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
@@ -173,9 +177,11 @@ export class Conversation {
     return this.ending !== null;
   }
 
-  /** Throws when the conversation has ended. */
+  /** Throws when the conversation has ended, or when there is no backend to act on (saying why). */
   assertActive(): void {
     if (this.ending) throw new ConversationEndedError(this.id);
+    const unavailable = this.backendUnavailable();
+    if (unavailable !== undefined) throw new BackendUnavailableError(unavailable);
   }
 
   get currentSandboxId(): string | null {

@@ -71,7 +71,8 @@ export async function runLocalBackendCommand(argv: string[]): Promise<void> {
       host: args.host,
       port: args.port,
       stateDir: args.stateDir,
-      allowUnisolated: args.allowUnisolated,
+      // The same opt-out name as the MCP server's (--allow-unisolated / HOPX_MCP_ALLOW_UNISOLATED).
+      allowUnisolated: args.allowUnisolated || /^(1|true|yes|on)$/i.test(process.env.HOPX_MCP_ALLOW_UNISOLATED?.trim() ?? ''),
       apiKey: process.env.HOPX_LOCAL_API_KEY || undefined,
       logger,
     });

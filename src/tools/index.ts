@@ -195,7 +195,10 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   } catch (err) {
     const ms = Math.round(performance.now() - started);
     if (isKnownError(err)) {
-      logger.info({ ms, outcome: 'error', error: (err as Error).name, message: sanitizeMessage((err as Error).message) }, 'tool call failed');
+      const name = (err as Error).name;
+      // With no backend the whole explanation was logged once at startup; each call logs only its name.
+      const message = name === 'BackendUnavailableError' ? undefined : sanitizeMessage((err as Error).message);
+      logger.info({ ms, outcome: 'error', error: name, message }, 'tool call failed');
       ended('error', err);
     } else {
       logger.error({ ms, err }, 'tool call failed unexpectedly');

@@ -5,13 +5,17 @@
  */
 import { HopxClient } from '../client/index.js';
 import type { HopxClientApi } from '../client/types.js';
+import type { LocalBackend } from '../local/index.js';
 import type { Logger } from '../log.js';
+import { localFailure, noBackendMessage, unavailableBackend, unsupportedPlatform, type LocalBackendFailure } from './no-backend.js';
 
 export interface BackendOptions {
   apiKey?: string;
   baseUrl?: string;
   stateDir?: string;
   allowUnisolated?: boolean;
+  /** The platform the local backend would run on (default process.platform; tests pass another). */
+  platform?: NodeJS.Platform;
   logger: Logger;
 }
 
@@ -26,6 +30,11 @@ export interface Backend {
    * it and closes it when its conversation ends.
    */
   clientForKey(apiKey: string): HopxClientApi;
+  /**
+   * Set when nothing can serve sandboxes (no HOPX_API_KEY and the local backend cannot run here):
+   * why, and what to configure. Every client call then rejects with this message.
+   */
+  readonly unavailable?: string;
   /** Closes the shared client and, in local mode, the local backend (killing its sandboxes). */
   close(): Promise<void>;
 }
@@ -46,15 +55,28 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     };
   }
 
+  // Without a usable local backend the server stays up and every tool explains what to configure.
+  const noBackend = (failure: LocalBackendFailure): Backend => {
+    const message = noBackendMessage(failure);
+    logger.error({ backend: 'none' }, message);
+    return unavailableBackend('local', message);
+  };
+  const platform = unsupportedPlatform(options.platform ?? process.platform);
+  if (platform) return noBackend(platform);
   // Loaded only when used: cloud mode never pays for the local runtime's modules at startup.
   const { startLocalBackend } = await import('../local/index.js');
-  const local = await startLocalBackend({
-    host: '127.0.0.1',
-    port: 0,
-    stateDir: options.stateDir,
-    allowUnisolated: options.allowUnisolated,
-    logger: logger.child({ component: 'local-backend' }),
-  });
+  let local: LocalBackend;
+  try {
+    local = await startLocalBackend({
+      host: '127.0.0.1',
+      port: 0,
+      stateDir: options.stateDir,
+      allowUnisolated: options.allowUnisolated,
+      logger: logger.child({ component: 'local-backend' }),
+    });
+  } catch (error) {
+    return noBackend(localFailure(error));
+  }
   const client = new HopxClient({ apiKey: local.apiKey, baseUrl: local.url, logger: clientLogger });
   logger.info(
     { backend: 'local', base_url: local.url, isolation: local.probe.isolation },

@@ -59,6 +59,8 @@ export function openConversation(
     id,
     client,
     backend: serve.backend.kind,
+    // A caller's own client (its own HopX key) does not depend on the server's backend.
+    backendUnavailable: ownsClient ? undefined : () => serve.backend.unavailable,
     keepSandboxes: serve.keepSandboxes,
     logger: serve.logger,
     state: serve.state,

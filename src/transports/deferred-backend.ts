@@ -46,6 +46,9 @@ export function deferBackend(kind: Backend['kind'], open: () => Promise<Backend>
       return real?.baseUrl ?? '(starting)';
     },
     client,
+    get unavailable() {
+      return real?.unavailable;
+    },
     clientForKey: (apiKey) => current().clientForKey(apiKey),
     async close() {
       if (!starting) return; // never started: nothing to close

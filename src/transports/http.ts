@@ -369,7 +369,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: !closing, backend: options.backend.kind }));
+      // 'none': the server is up, but no backend can serve sandboxes (every tool says why).
+      res.end(JSON.stringify({ ok: !closing, backend: options.backend.unavailable ? 'none' : options.backend.kind }));
       return;
     }
     if (path !== MCP_PATH) {

@@ -81,21 +81,6 @@ describe('flags', () => {
   });
 });
 
-describe('stdio backend start', () => {
-  it('answers initialize before the backend exists, and exits 1 naming the reason when it cannot start', async () => {
-    const broken = run([], { HOPX_MCP_STATE_DIR: '/dev/null/state', HOPX_MCP_LOG_LEVEL: 'warn' });
-    broken.child.stdin!.write(
-      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n` +
-        `${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sandbox_list', arguments: {} } })}\n`,
-    );
-    expect(await broken.exited).toBe(1);
-    expect(broken.stderr()).toMatch(/cannot start the backend: .*\/dev\/null\/state/);
-    // The handshake was answered; the call that needed the backend was held, never half-served.
-    const replies = broken.stdout().trim().split('\n').map((line) => JSON.parse(line) as { id?: number });
-    expect(replies.map((r) => r.id)).toEqual([1]);
-  });
-});
-
 describe('tool selection flags', () => {
   it('--read-only and --toolsets reach the server', async () => {
     const transport = new StdioClientTransport({

@@ -27,4 +27,14 @@ export class SandboxPathError extends Error {
 /** Raised by createRuntime when the machine cannot isolate sandboxes and no opt-out was given. */
 export class IsolationUnavailableError extends Error {
   override name = 'IsolationUnavailableError';
+
+  constructor(
+    message: string,
+    /** The probe's finding alone (e.g. "bwrap is not installed"), for callers that phrase their own advice. */
+    readonly reason: string,
+    /** Whether running unisolated (allowUnisolated) would get past this. */
+    readonly unisolatedWouldHelp: boolean,
+  ) {
+    super(message);
+  }
 }

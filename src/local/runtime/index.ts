@@ -22,11 +22,14 @@ const DESKTOP_SOURCE = fileURLToPath(new URL('./desktop.py', import.meta.url));
 let runtimeCounter = 0;
 
 function isolationError(host: HostProfile): IsolationUnavailableError {
+  const reason = host.bwrapFailure ?? 'nsenter missing';
   return new IsolationUnavailableError(
-    `Local sandboxes need bubblewrap for isolation, and it is not usable here (${host.bwrapFailure ?? 'nsenter missing'}). ` +
+    `Local sandboxes need bubblewrap for isolation, and it is not usable here (${reason}). ` +
       'Fix: install it with `apt-get install bubblewrap` (and make sure unprivileged user namespaces are enabled). ' +
-      'To run sandboxes as plain, unisolated host processes instead, pass allowUnisolated: true or set ' +
-      'HOPX_LOCAL_ALLOW_UNISOLATED=1 — code then runs with access to your files and network.',
+      'To run sandboxes as plain, unisolated host processes instead, use --allow-unisolated ' +
+      '(HOPX_MCP_ALLOW_UNISOLATED=1; allowUnisolated: true from code) — code then runs with access to your files and network.',
+    reason,
+    true,
   );
 }
 
@@ -123,10 +126,10 @@ function applyForcedTiers(host: HostProfile, force: RuntimeOptions['forceTiers']
 export async function createRuntime(options: RuntimeOptions): Promise<SandboxRuntime> {
   const host = await probeHost();
   applyForcedTiers(host, options.forceTiers);
-  const allowUnisolated =
-    options.forceTiers?.isolation === 'process' || (options.allowUnisolated ?? process.env.HOPX_LOCAL_ALLOW_UNISOLATED === '1');
+  const allowUnisolated = options.forceTiers?.isolation === 'process' || options.allowUnisolated === true;
   if (host.probe.root && !host.setpriv) {
-    throw new IsolationUnavailableError('running as root needs setpriv (util-linux) to drop sandboxes to an unprivileged uid; install util-linux');
+    const reason = 'running as root needs setpriv (util-linux) to drop sandboxes to an unprivileged uid';
+    throw new IsolationUnavailableError(`${reason}; install util-linux`, reason, false);
   }
   if (host.probe.isolation !== 'namespaces') {
     if (!allowUnisolated) throw isolationError(host);
