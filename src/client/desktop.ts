@@ -1,5 +1,5 @@
 /**
- * Agent: desktop automation (hopx-api.md §5.14). The spec, the JS SDK and the Python SDK disagree
+ * Agent: desktop automation (docs/hopx-wire.md §5.14). The spec, the JS SDK and the Python SDK disagree
  * on verbs, paths and bodies. Each operation lists its request forms in order; a form the agent
  * does not route (405, or a 404 without a specific code) moves on to the next. Bodies carry the
  * fields of every variant at once where they do not conflict (scroll, combination, clipboard).

@@ -1,5 +1,5 @@
 /**
- * MCP over streamable HTTP at /mcp, serving both protocol eras (design.md decision 1):
+ * MCP over streamable HTTP at /mcp, serving both protocol eras (docs/decisions.md decision 1):
  *
  * - 2025-era requests (initialize handshake, Mcp-Session-Id) go to a sessionful
  *   NodeStreamableHTTPServerTransport: one Conversation + McpServer per session.
