@@ -116,7 +116,14 @@ try {
   const results = { single: [], cluster: [] };
   for (let round = 0; round < ROUNDS; round++) {
     results.single.push(await run(singleUrl));
-    results.cluster.push(await run(cluster.url));
+    try {
+      results.cluster.push(await run(cluster.url));
+    } catch (error) {
+      // Say why HAProxy had no replica: its own log and the replicas' last lines.
+      console.error(`HAProxy:\n${cluster.proxy.tail}`);
+      for (const r of cluster.replicas) console.error(`replica${r.index + 1}:\n${r.proc.tail.slice(-1500)}`);
+      throw error;
+    }
   }
 
   console.log(`\n${CONVERSATIONS} concurrent 2026-era conversations (one OAuth caller each) x ${CALLS} calls of sandbox_list_templates, ${ROUNDS} rounds each, alternating`);

@@ -194,8 +194,15 @@ function parseFlags(argv: string[]): Record<string, string | boolean> {
     const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
     return values as Record<string, string | boolean>;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`${message.replace(/\. To specify a positional argument.*$/s, '')}. Run hopx-mcp --help for the flags.`);
+    // Node's unknown-option message goes on about positionals; name the option in our own words.
+    const unknown = argv.find((arg) => arg.startsWith('-') && !Object.hasOwn(OPTIONS, arg.replace(/^--?/, '').split('=')[0]));
+    const message =
+      (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown
+        ? `Unknown option '${unknown.split('=')[0]}'`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    throw new ConfigError(`${message}. Run hopx-mcp --help for the flags.`);
   }
 }
 

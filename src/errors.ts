@@ -1,15 +1,44 @@
 /**
- * The one translation from "anything thrown" to an MCP tool result (style.md §8 convention 9).
+ * The one translation from "anything thrown" to an MCP tool result (docs/conventions.md convention 9), and
+ * the one table of advice: error class (and its fields) → the next step, naming the tools.
  *
- * Domain failures are `isError: true` results whose text says what happened and what to do next;
- * never a stack trace, never a protocol error. Unknown errors get a generic message plus the
- * request id (when the client attached one); the caller logs the full error to stderr.
- *
- * Client errors are recognised by class name along the prototype chain rather than `instanceof`,
- * so this module does not depend on the client's module graph (and keeps working when a test
- * builds errors from a second copy of the client).
+ * Domain failures are `isError: true` results whose text says what happened (the error's own
+ * message, worded by whoever raised it from the same fields) and what to do next (from the table);
+ * never a stack trace, never a protocol error. Nothing here reads an error's message to decide
+ * anything: the class and the fields decide. Unknown errors get a generic message; the caller logs
+ * the full error to stderr.
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
+import {
+  AbortedError,
+  AuthenticationError,
+  ConflictError,
+  DesktopNotAvailableError,
+  ExecutionTimeoutError,
+  FileNotFoundError,
+  HopxError,
+  IsADirectoryError,
+  KillNotSupportedError,
+  NetworkError,
+  NotFoundError,
+  PathNotAllowedError,
+  PaymentRequiredError,
+  PermissionDeniedError,
+  ProcessNotFoundError,
+  RateLimitError,
+  RequestTimeoutError,
+  ResourceLimitError,
+  SandboxExpiredError,
+  SandboxNotFoundError,
+  SandboxNotRunningError,
+  ServerError,
+  StreamInterruptedError,
+  TemplateNotFoundError,
+  TokenExpiredError,
+  ValidationError,
+} from './client/errors.js';
+import { StateUnavailableError } from './state/types.js';
+import { redactSecrets } from './text/secrets.js';
 
 // ---------------------------------------------------------------- errors raised by the MCP layer
 
@@ -80,156 +109,134 @@ export class ResourceMissingError extends ResourceUnavailableError {
   override name = 'ResourceMissingError';
 }
 
-const NOT_FOUND = ['FileNotFoundError', 'SandboxNotFoundError', 'TemplateNotFoundError', 'SandboxNotInConversationError', 'NoCurrentSandboxError', 'ResourceMissingError'];
+const NOT_FOUND = [FileNotFoundError, SandboxNotFoundError, TemplateNotFoundError, SandboxNotInConversationError, NoCurrentSandboxError, ResourceMissingError];
 
 /** Whether the error means "the thing named does not exist (for this conversation)". */
 export function isNotFoundError(err: unknown): boolean {
-  return classNames(err).some((n) => NOT_FOUND.includes(n));
+  return NOT_FOUND.some((cls) => err instanceof cls);
 }
 
-// ---------------------------------------------------------------- translation
+// ---------------------------------------------------------------- the advice table
 
-/** What the translation reads from an error (client errors carry these; anything else may). */
-interface ErrorFields {
-  message: string;
-  requestId?: string;
-  retryAfterSeconds?: number;
-  sandboxStatus?: string;
-}
-
-/** The class names along `err`'s prototype chain, most specific first. */
-function classNames(err: unknown): string[] {
-  const names: string[] = [];
-  let proto = err !== null && typeof err === 'object' ? (Object.getPrototypeOf(err) as object | null) : null;
-  while (proto && proto !== Object.prototype) {
-    const name = (proto as { constructor?: { name?: string } }).constructor?.name;
-    if (name) names.push(name);
-    proto = Object.getPrototypeOf(proto) as object | null;
+/** The step that gets a sandbox out of `state`, when the failure was that state. */
+function stateAdvice(state: string | undefined): string | null {
+  switch (state) {
+    case undefined:
+      return null;
+    case 'paused':
+      return 'Resume it with sandbox_resume, then retry.';
+    case 'stopped':
+      return 'Start it with sandbox_start, then retry.';
+    case 'creating':
+      return 'Wait a few seconds for it to finish starting, then retry.';
+    default:
+      return 'Create a new sandbox with sandbox_create.';
   }
-  const own = (err as { name?: unknown } | null)?.name;
-  if (typeof own === 'string' && !names.includes(own)) names.unshift(own);
-  return names;
 }
 
-function fieldsOf(err: unknown): ErrorFields {
-  const e = (err ?? {}) as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const retry = num(e.retryAfterSeconds) ?? num(e.retryAfter) ?? (num(e.retryAfterMs) !== undefined ? Number(e.retryAfterMs) / 1000 : undefined);
-  return {
-    message: err instanceof Error ? err.message : String(err),
-    requestId: str(e.requestId),
-    retryAfterSeconds: retry,
-    sandboxStatus: str(e.sandboxStatus),
-  };
+/** Folders the sandbox itself keeps: "use a path under /workspace" is no advice when one was refused. */
+const SANDBOX_ROOTS = new Set(['/', '/workspace', '/workspace/', '/tmp', '/tmp/']);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each row's class fixes its own error type
+type ErrorClass<E> = abstract new (...args: any[]) => E;
+
+interface Row<E extends Error = Error> {
+  cls: ErrorClass<E>;
+  /** What to do next, naming the tools that do it; null when the message says it all. */
+  advice: (err: E) => string | null;
+  /** Replaces the error's own message (e.g. a cancellation, which is not the client's to word). */
+  text?: (err: E) => string;
 }
 
-/** Agent JWTs look like three base64url segments; never let one reach a result. */
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
-const BEARER_PATTERN = /(bearer\s+)[^\s"']+/gi;
-
-/** Removes anything token-shaped and trims a message to one readable paragraph. */
-export function sanitizeMessage(message: string): string {
-  const clean = message
-    .replace(/[.\s]+$/, '')
-    // The tool is sandbox_get_info; a model told to call "sandbox_get" would fail.
-    .replace(/\bsandbox_get\b(?!_)/g, 'sandbox_get_info')
-    // HTTP routes in a server's message ("resume it (POST /v1/sandboxes/x/resume) first") are not for the model.
-    .replace(/\s*\((?:GET|POST|PUT|PATCH|DELETE) \/[^)]*\)/g, '').replace(JWT_PATTERN, '[redacted]').replace(BEARER_PATTERN, '$1[redacted]');
-  // A few lines at most, and never stack frames: a stack or server dump is not for the model.
-  const firstLines = clean
-    .split('\n')
-    .filter((line) => !/^\s*at\s/.test(line))
-    .slice(0, 3)
-    .join(' ')
-    .trim();
-  return firstLines.length > 500 ? `${firstLines.slice(0, 500)}…` : firstLines;
+function row<E extends Error>(cls: ErrorClass<E>, advice: (err: E) => string | null, text?: (err: E) => string): Row {
+  return { cls, advice, text } as unknown as Row;
 }
 
-/** The client writes remedies into its messages ("... create a new one with sandbox_create"). */
-const HAS_ADVICE = /\bretry\b|HOPX_|\bcheck\b|\bcreate\b|\buse\b|\bpass\b|\braise\b|\bpoll\b|\bwait\b/i;
-const TOOL_NAME = /\bsandbox_[a-z_]+/;
+/**
+ * THE table: error class (and its fields) → the next step, in tool names. The first row whose
+ * class the error is an instance of wins, so subclasses come before their parents. The message
+ * says what happened (the client words it from the same fields); this says what to do.
+ */
+const ADVICE: readonly Row[] = [
+  // Raised by the MCP layer: the message already names the fix.
+  row(ToolInputError, () => null),
+  row(NoCurrentSandboxError, () => null),
+  row(SandboxNotInConversationError, () => null),
+  row(ConversationEndedError, () => null),
+  row(ResourceUnavailableError, () => null),
+  row(BackendUnavailableError, () => null),
+  row(StateUnavailableError, () => null),
+  // From the HopX client.
+  row(AbortedError, () => null, () => 'The call was cancelled before it finished.'),
+  row(SandboxExpiredError, () => 'Create a new sandbox with sandbox_create (and set a longer timeout if needed).'),
+  row(SandboxNotFoundError, () => 'List sandboxes with sandbox_list, or create a new sandbox with sandbox_create.'),
+  row(SandboxNotRunningError, (e) => stateAdvice(e.state) ?? 'Check its status with sandbox_get_info.'),
+  row(TokenExpiredError, () => 'Reconnect to the sandbox (sandbox_connect) or create a new one; if it persists, check HOPX_API_KEY.'),
+  // Without a status the client refused before asking (no key configured): its message says what to set.
+  row(AuthenticationError, (e) => (e.status === undefined ? null : 'Check that HOPX_API_KEY is set to a valid key (hopx_live_...) from https://console.hopx.dev.')),
+  row(PaymentRequiredError, () => 'Add credit or upgrade the plan at https://console.hopx.dev.'),
+  row(ResourceLimitError, (e) => `Kill sandboxes you no longer need (sandbox_list, sandbox_kill)${e.upgradeUrl ? ` or upgrade at ${e.upgradeUrl}` : ''}.`),
+  row(RateLimitError, (e) => (e.retryAfterSeconds === undefined ? 'Wait a little and retry.' : `Retry after ${Math.ceil(e.retryAfterSeconds)} s.`)),
+  row(PermissionDeniedError, () => 'Check that the API key belongs to the organization that owns this sandbox.'),
+  row(PathNotAllowedError, (e) =>
+    e.path !== undefined && SANDBOX_ROOTS.has(e.path) ? 'That is a sandbox root folder: act on paths inside it instead.' : 'Use a path under /workspace or /tmp.',
+  ),
+  row(IsADirectoryError, () => 'List it with sandbox_list_files, or use a file path inside it.'),
+  row(FileNotFoundError, () => 'List the parent directory with sandbox_list_files to check the path.'),
+  row(ProcessNotFoundError, () => 'List processes with sandbox_list_processes.'),
+  row(KillNotSupportedError, () => 'Kill it from a command instead (sandbox_run_command with "kill <pid>").'),
+  row(TemplateNotFoundError, () => 'List available templates with sandbox_list_templates (e.g. "code-interpreter").'),
+  row(
+    DesktopNotAvailableError,
+    () => 'Create a sandbox from a desktop template (sandbox_create with template "desktop") and use that one.',
+  ),
+  row(NotFoundError, () => null),
+  row(ConflictError, (e) => stateAdvice(e.state) ?? 'Check the sandbox status with sandbox_get_info, then retry.'),
+  row(
+    ExecutionTimeoutError,
+    () => 'Raise timeout_seconds, or run it in the background (sandbox_run_code_background, or sandbox_run_command with background: true) and poll sandbox_list_processes.',
+  ),
+  // Without a status the client refused an argument before sending it: its message names the fix.
+  row(ValidationError, (e) =>
+    e.status === undefined
+      ? null
+      : e.field
+        ? 'Fix that field and retry.'
+        : e.path
+          ? `Check the path ${e.path} (is it a file where a directory is needed, or the reverse?) and retry.`
+          : 'Fix the request as HopX says and retry.',
+  ),
+  row(StreamInterruptedError, () => 'Check sandbox_list_processes, or rerun with sandbox_run_code.'),
+  row(RequestTimeoutError, () => 'Retry; for long work use a background run and poll sandbox_list_processes.'),
+  row(NetworkError, () => 'Check the network and HOPX_BASE_URL, then retry.'),
+  row(ServerError, () => 'This is usually temporary; retry in a few seconds.'),
+  row(HopxError, () => null),
+];
 
-/** The next step for each kind of failure, used when the message does not already carry one. */
-function remedyFor(names: string[], f: ErrorFields): string | null {
-  const has = (n: string) => names.includes(n);
-  if (has('SandboxExpiredError')) return 'Create a new sandbox with sandbox_create.';
-  if (has('SandboxNotFoundError')) return 'It may have expired or been killed; sandbox_list shows what exists, sandbox_create makes a new one.';
-  if (has('SandboxNotRunningError')) return `${f.sandboxStatus ? `Its status is ${f.sandboxStatus}. ` : ''}Start it with sandbox_start (if stopped) or sandbox_resume (if paused), then retry.`;
-  if (has('FileNotFoundError')) return 'Check the path with sandbox_list_files.';
-  if (has('PathNotAllowedError')) return 'Use a path under /workspace or /tmp.';
-  if (has('ProcessNotFoundError')) return 'sandbox_list_processes shows the current ones.';
-  if (has('ExecutionTimeoutError')) return 'Raise timeout_seconds, or run it in the background (sandbox_run_code_background, or sandbox_run_command with background: true) and poll sandbox_list_processes.';
-  if (has('RequestTimeoutError')) return 'Retry; for long work use a background run and poll sandbox_list_processes.';
-  if (has('AuthenticationError')) return 'Check HOPX_API_KEY (or the key sent for this session).';
-  if (has('RateLimitError')) return f.retryAfterSeconds !== undefined ? `Retry after ${Math.ceil(f.retryAfterSeconds)} s.` : 'Wait a little and retry.';
-  if (has('ResourceLimitError')) return 'Kill sandboxes you no longer need (sandbox_list, sandbox_kill), then retry.';
-  if (has('TemplateNotFoundError')) return 'sandbox_list_templates shows the available templates.';
-  if (has('PaymentRequiredError')) return 'Add credits to the HopX account, then retry.';
-  if (has('PermissionDeniedError')) return 'The API key or the sandbox does not allow this operation.';
-  if (has('ConflictError')) return 'Check the sandbox status with sandbox_get_info.';
-  if (has('ValidationError')) return 'Fix the argument it names and retry.';
-  if (has('NetworkError')) return 'Check the network or HOPX_BASE_URL, then retry.';
-  if (has('ServerError')) return 'Retry in a moment.';
-  return null;
-}
-
-const OWN_ERRORS = ['ToolInputError', 'NoCurrentSandboxError', 'SandboxNotInConversationError', 'ConversationEndedError', 'ResourceUnavailableError', 'StateUnavailableError', 'BackendUnavailableError'];
-
-/** What happened and what to do next, for one error; `null` when the error is not recognised. */
-function describe(names: string[], f: ErrorFields): string | null {
-  const msg = sanitizeMessage(f.message);
-  // sanitizeMessage trims the final period; our own messages are whole sentences.
-  if (names.some((n) => OWN_ERRORS.includes(n))) return `${msg}.`;
-  if (names.includes('AbortedError')) return 'The call was cancelled before it finished.';
-  if (!names.includes('HopxError')) return null;
-  // A state conflict that names the state gets the tool that fixes it, whatever the message says.
-  if (names.includes('ConflictError') || names.includes('SandboxNotRunningError')) {
-    // The precise step replaces the client's generic one ("Check the sandbox status ...").
-    const what = msg.replace(/\s*Check the sandbox status with sandbox_get_info, then retry$/, '').replace(/[.\s]+$/, '');
-    // "Could not X in sandbox Y: it conflicts with the current state. HopX said: ..." says the
-    // state twice in wire terms; the action plus the state is all the model needs.
-    const action = /^(.*?):\s*it conflicts with the current state\b/i.exec(what)?.[1];
-    const state = (s: string) => (action ? `${action}: the sandbox is ${s}` : what);
-    if (/\bpaused\b/i.test(msg)) return `${state('paused')}. Resume it with sandbox_resume, then retry.`;
-    if (/\bstopped\b/i.test(msg)) return `${state('stopped')}. Start it with sandbox_start, then retry.`;
-  }
-  // "Use a path under /workspace" is no advice when /workspace itself was refused (e.g. removing it).
-  const root = /^(.*? access to \/(?:workspace|tmp)\/?)(?:\.|$)/.exec(msg);
-  if (root && names.includes('PathNotAllowedError')) return `${root[1]}. That is a sandbox root folder: act on paths inside it instead.`;
-  // A file tool aimed at a directory: say that plainly (the client's message is generic).
-  const dir = /"Is a directory: ([^"]+)"/.exec(msg);
-  if (dir && names.includes('ValidationError')) return `${dir[1]} is a directory, not a file. List it with sandbox_list_files, or use a file path inside it.`;
-  const remedy = remedyFor(names, f);
-  if (remedy === null || TOOL_NAME.test(msg)) return `${msg}.`;
-  if (HAS_ADVICE.test(msg)) {
-    // The client's own advice names no tool; ours does. Keep what happened, swap the advice.
-    if (!TOOL_NAME.test(remedy)) return `${msg}.`;
-    const firstSentence = msg.split(/(?<=[a-z0-9)])\.\s+(?=[A-Z])/)[0];
-    return `${firstSentence}. ${remedy}`;
-  }
-  return `${msg}. ${remedy}`;
+function rowFor(err: unknown): Row | undefined {
+  return ADVICE.find((r) => err instanceof r.cls);
 }
 
 /** True when the error is one we explain to the model (no need to log a stack). */
 export function isKnownError(err: unknown): boolean {
-  return describe(classNames(err), fieldsOf(err)) !== null;
+  return rowFor(err) !== undefined;
+}
+
+/** A sentence: capital first letter, final stop. */
+function sentence(text: string): string {
+  const t = text.trim();
+  const stopped = t.endsWith('.') || t.endsWith('?') || t.endsWith('!') ? t : `${t}.`;
+  return stopped.charAt(0).toUpperCase() + stopped.slice(1);
 }
 
 /** What happened and what to do next, for any error (a generic line for unrecognised ones). */
 export function errorText(err: unknown): string {
-  const fields = fieldsOf(err);
-  const text = sentence(describe(classNames(err), fields) ?? 'Internal error in hopx-mcp; the details are in the server log.');
-  return fields.requestId && !text.includes(fields.requestId) ? `${text} (request id ${fields.requestId})` : text;
-}
-
-/**
- * The client names operations in lower case ("run code timed out ..."); a result starts a
- * sentence, and says what timed out rather than the operation's name.
- */
-function sentence(text: string): string {
-  const named = text.replace(/^run code\b/, 'The code').replace(/^run a command\b/, 'The command');
-  return named.charAt(0).toUpperCase() + named.slice(1);
+  const r = rowFor(err);
+  if (!r || !(err instanceof Error)) return 'Internal error in hopx-mcp; the details are in the server log.';
+  const advice = r.advice(err);
+  const text = sentence(r.text ? r.text(err) : err.message) + (advice ? ` ${advice}` : '');
+  const requestId = err instanceof HopxError ? err.requestId : undefined;
+  return redactSecrets(requestId && !text.includes(requestId) ? `${text} (request id ${requestId})` : text);
 }
 
 /** Turns any error into an `isError` tool result that says what happened and what to do next. */

@@ -44,7 +44,7 @@ export interface ServerOptions {
 
 /**
  * Workflow guidance per toolset, one sentence per entry, in the words of the backend serving
- * (design.md decision 10); sentences naming a hidden tool are left out.
+ * (docs/decisions.md decision 10); sentences naming a hidden tool are left out.
  */
 const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   sandbox: [

@@ -1,5 +1,5 @@
 /**
- * Who may call the HTTP endpoint, and who they are (design.md decisions 7 and 12).
+ * Who may call the HTTP endpoint, and who they are (docs/decisions.md decisions 7 and 12).
  *
  * - `token`: the static bearer token (HOPX_MCP_AUTH_TOKEN), compared in constant time. Everyone
  *   holding it is one caller.

@@ -1,5 +1,5 @@
 /**
- * Access-token verification for the OAuth resource server (design.md decision 12).
+ * Access-token verification for the OAuth resource server (docs/decisions.md decision 12).
  *
  * Two ways, chosen by configuration:
  * - JWT access tokens (RFC 9068): signature against the issuer's JWKS (jose's remote key set:

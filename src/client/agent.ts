@@ -4,7 +4,7 @@
  * (paused / stopped sandbox) instead of reporting a bare connection error.
  */
 import type { ClientContext } from './context.js';
-import { HopxError, NetworkError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ServerError } from './errors.js';
+import { HopxError, NetworkError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ServerError, TokenExpiredError } from './errors.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 import type { Sandboxes } from './sandboxes.js';
 import type { CallOptions } from './types.js';
@@ -39,8 +39,8 @@ export class AgentConnection {
     const info = await this.sandboxes.get(this.sandboxId, call);
     if (!info.publicHost) {
       throw new SandboxNotRunningError(
-        `Sandbox ${this.sandboxId} has no agent address yet (status ${info.status}). Wait a few seconds and retry.`,
-        { sandboxId: this.sandboxId, sandboxStatus: info.status },
+        `Sandbox ${this.sandboxId} has no agent address yet (status ${info.status}).`,
+        { sandboxId: this.sandboxId, state: info.status },
       );
     }
     return info.publicHost;
@@ -52,7 +52,7 @@ export class AgentConnection {
     if (sessions.needsRefresh(this.sandboxId, config.tokenRefreshThresholdMs)) await this.refresh(call);
     const token = sessions.token(this.sandboxId);
     if (!token) {
-      throw new HopxError(`HopX issued no agent token for sandbox ${this.sandboxId}; reconnect with sandbox_connect.`);
+      throw new TokenExpiredError(`HopX issued no agent token for sandbox ${this.sandboxId}.`, { sandboxId: this.sandboxId });
     }
     return token;
   }
@@ -112,17 +112,9 @@ export class AgentConnection {
     try {
       const info = await this.sandboxes.get(this.sandboxId, { ...(call.signal ? { signal: call.signal } : {}), timeoutMs: 10_000 });
       if (AGENT_RUNNING.has(info.status)) return error;
-      const next =
-        info.status === 'paused'
-          ? 'Resume it with sandbox_resume (or sandbox_connect), then retry.'
-          : info.status === 'stopped'
-            ? 'Start it with sandbox_start, then retry.'
-            : info.status === 'creating'
-              ? 'Wait a few seconds for it to finish starting, then retry.'
-              : 'Create a new sandbox with sandbox_create.';
-      return new SandboxNotRunningError(`Sandbox ${this.sandboxId} is ${info.status}, so its agent is unreachable. ${next}`, {
+      return new SandboxNotRunningError(`Sandbox ${this.sandboxId} is ${info.status}, so its agent is unreachable.`, {
         sandboxId: this.sandboxId,
-        sandboxStatus: info.status,
+        state: info.status,
         cause: error,
       });
     } catch (lookup) {

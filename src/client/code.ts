@@ -1,7 +1,7 @@
-/** Agent: code execution (hopx-api.md §5.4, §5.5, §5.12). Never retried: code has side effects. */
+/** Agent: code execution (docs/hopx-wire.md §5.4, §5.5, §5.12). Never retried: code has side effects. */
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
-import { NetworkError, ValidationError } from './errors.js';
+import { StreamInterruptedError, ValidationError } from './errors.js';
 import * as check from './validate.js';
 import { openAgentSocket } from './ws.js';
 import {
@@ -149,9 +149,9 @@ export class Code implements CodeApi {
         yield event;
         if (event.type === 'complete') return;
       }
-      throw new NetworkError(
-        `The execution stream in sandbox ${this.conn.sandboxId} closed before the run completed; the code may still be running. ` +
-          'Check sandbox_list_processes, or rerun with sandbox_run_code.',
+      throw new StreamInterruptedError(
+        `The execution stream in sandbox ${this.conn.sandboxId} closed before the run completed; the code may still be running.`,
+        { operation: 'stream code execution', sandboxId: this.conn.sandboxId },
       );
     } finally {
       socket.close();

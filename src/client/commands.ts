@@ -1,4 +1,4 @@
-/** Agent: shell commands (hopx-api.md §5.6). Sent as `bash -c <command>` like both SDKs. */
+/** Agent: shell commands (docs/hopx-wire.md §5.6). Sent as `bash -c <command>` like both SDKs. */
 import type { AgentConnection } from './agent.js';
 import { DEFAULT_WORKDIR, postExecution } from './code.js';
 import { ValidationError } from './errors.js';

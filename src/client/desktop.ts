@@ -1,5 +1,5 @@
 /**
- * Agent: desktop automation (hopx-api.md §5.14). The spec, the JS SDK and the Python SDK disagree
+ * Agent: desktop automation (docs/hopx-wire.md §5.14). The spec, the JS SDK and the Python SDK disagree
  * on verbs, paths and bodies. Each operation lists its request forms in order; a form the agent
  * does not route (405, or a 404 without a specific code) moves on to the next. Bodies carry the
  * fields of every variant at once where they do not conflict (scroll, combination, clipboard).
@@ -55,7 +55,7 @@ function nonEmpty(value: unknown, field: string, example: string): string {
 }
 
 /** PNG, JPEG or WebP by magic bytes; PNG sizes from IHDR. */
-export function describeImage(data: Buffer): { mimeType: string; width: number | null; height: number | null } {
+function describeImage(data: Buffer): { mimeType: string; width: number | null; height: number | null } {
   if (data.length >= 24 && data.readUInt32BE(0) === 0x89504e47) {
     return { mimeType: 'image/png', width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
   }

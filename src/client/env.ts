@@ -1,4 +1,4 @@
-/** Agent: environment variables (hopx-api.md §5.8). */
+/** Agent: environment variables (docs/hopx-wire.md §5.8). */
 import type { AgentConnection } from './agent.js';
 import { HopxError } from './errors.js';
 import * as check from './validate.js';

@@ -28,6 +28,7 @@ import {
   AbortedError,
   type HopxErrorInit,
 } from './errors.js';
+import { redactSecrets } from '../text/secrets.js';
 
 /** What the client was doing when the error happened; shapes the message and the class. */
 export interface ErrorContext {
@@ -132,20 +133,14 @@ export function parseErrorBody(body: unknown): ParsedErrorBody {
   return parsed;
 }
 
-/** Strip anything that looks like a HopX API key or a JWT from server-supplied text. */
-function scrubSecrets(text: string): string {
-  return text
-    .replace(/hopx_(live|test)_[A-Za-z0-9]+\.[A-Za-z0-9_-]+/g, '[redacted key]')
-    .replace(/\b(sk_live_)[A-Za-z0-9_-]+/g, '[redacted key]')
-    .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted token]')
-    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]');
-}
-
 interface RuleInput {
   status: number;
   body: ParsedErrorBody;
   context: ErrorContext;
-  /** Lower-cased server message, for the message-based rules both SDKs use. */
+  /**
+   * Lower-cased server message, for the few message rules both official SDKs apply ("limit" on a
+   * 403, "not found" on a file 403, "expired" on a 401; docs/hopx-wire.md). Plain substring tests.
+   */
   text: string;
 }
 
@@ -173,20 +168,40 @@ function sandboxPhrase(context: ErrorContext): string {
   const id = context.sandboxId;
   if (!id) return '';
   if (context.plane !== 'control' || context.resource !== 'sandbox') return ` in sandbox ${id}`;
-  return / sandbox$/.test(context.operation) ? ` ${id}` : ` of sandbox ${id}`;
+  return context.operation.endsWith(' sandbox') ? ` ${id}` : ` of sandbox ${id}`;
+}
+
+/** HopX's own words, quoted: first line only, secrets removed, bounded. */
+function serverWords(body: ParsedErrorBody): string | undefined {
+  if (!body.message) return undefined;
+  const line = redactSecrets(body.message).split('\n')[0].trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 function serverSaid(i: RuleInput): string {
-  return i.body.message ? ` HopX said: "${scrubSecrets(i.body.message)}".` : '';
+  const words = serverWords(i.body);
+  return words ? ` HopX said: "${words}".` : '';
 }
 
-function retryPhrase(seconds: number | undefined): string {
-  return seconds === undefined ? 'wait a little and retry' : `retry after ${Math.ceil(seconds)} s`;
+/** What timed out, as the subject of a sentence: "The code", "The command", else the operation. */
+const TIMED_OUT_SUBJECT: Record<string, string> = {
+  'run code': 'The code',
+  'run code with rich output': 'The code',
+  'run code in IPython': 'The code',
+  'run a command': 'The command',
+};
+
+function subject(operation: string): string {
+  return TIMED_OUT_SUBJECT[operation] ?? `The operation "${operation}"`;
 }
+
+/** The sandbox states HopX names in error codes (SANDBOX_PAUSED, ...). */
+const STATE_CODES: Record<string, string> = { SANDBOX_PAUSED: 'paused', SANDBOX_STOPPED: 'stopped', SANDBOX_CREATING: 'creating' };
 
 /**
- * THE table: status and HopX code → error class. Ordered; the first matching rule wins. A rule
- * matches when its status list or its code list matches (and its `when`, if any, holds).
+ * THE table: status and HopX code → error class, with a message that states the fact. Ordered;
+ * the first matching rule wins. A rule matches when its status list or its code list matches (and
+ * its `when`, if any, holds).
  */
 const ERROR_RULES: readonly ErrorRule[] = [
   {
@@ -203,10 +218,9 @@ const ERROR_RULES: readonly ErrorRule[] = [
       const template = str(i.body.details?.template);
       // Our own words only: the server's message says the same thing in terms of its API.
       return new DesktopNotAvailableError(
-        `Sandbox ${i.context.sandboxId ?? ''} has no desktop${template ? ` (it was made from the "${template}" template)` : ''}, ` +
-          `so it cannot ${i.context.operation}. Create a sandbox from a desktop template (sandbox_create with template "desktop") and use that one` +
-          `${missingDependencies.length ? `; a custom template needs ${missingDependencies.join(', ')}` : ''}.`,
-        { ...init, missingDependencies },
+        `Sandbox ${i.context.sandboxId ?? ''} has no desktop${template ? ` (it was made from the "${template}" template)` : ''}, so it cannot ${i.context.operation}` +
+          `${missingDependencies.length ? `; its template lacks ${missingDependencies.join(', ')}` : ''}.`,
+        { ...init, missingDependencies, ...(template ? { template } : {}) },
       );
     },
   },
@@ -216,56 +230,48 @@ const ERROR_RULES: readonly ErrorRule[] = [
     build: (i, init) => {
       const timeoutSeconds = num(i.body.details?.timeout_seconds);
       return new ExecutionTimeoutError(
-        `${i.context.operation} timed out inside the sandbox${
-          timeoutSeconds === undefined ? '' : ` after ${timeoutSeconds} s`
-        }. Raise the timeout, or run it as a background process and poll its output.`,
+        `${subject(i.context.operation)} timed out inside the sandbox${timeoutSeconds === undefined ? '' : ` after ${timeoutSeconds} s`}.`,
         { ...init, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) },
       );
+    },
+  },
+  {
+    // Before the 409 rule: the agent answers 409 with one of these codes, and the code names the state.
+    codes: Object.keys(STATE_CODES),
+    build: (i, init) => {
+      const state = STATE_CODES[i.body.code ?? ''];
+      return new SandboxNotRunningError(`Could not ${i.context.operation}${where(i)}: the sandbox is ${state}.`, { ...init, state });
     },
   },
   {
     status: [410],
     codes: ['SANDBOX_EXPIRED'],
     build: (i, init) => {
-      const sandboxId = i.context.sandboxId ?? str(i.body.extra.sandbox_id);
+      const sandboxId = init.sandboxId ?? str(i.body.extra.sandbox_id);
       const expiresAt = str(i.body.extra.expires_at);
-      return new SandboxExpiredError(
-        `Sandbox ${sandboxId ?? ''} has expired${expiresAt ? ` (at ${expiresAt})` : ''} and its files are gone. ` +
-          'Create a new sandbox with sandbox_create (and set a longer timeout if needed).',
-        { ...init, ...(sandboxId ? { sandboxId } : {}), ...(expiresAt ? { expiresAt } : {}) },
-      );
+      return new SandboxExpiredError(`Sandbox ${sandboxId ?? ''} has expired${expiresAt ? ` (at ${expiresAt})` : ''} and its files are gone.`, {
+        ...init,
+        state: 'expired',
+        ...(sandboxId ? { sandboxId } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
+      });
     },
   },
   {
     status: [401],
     codes: ['TOKEN_EXPIRED', 'TOKEN_INVALID', 'INVALID_TOKEN'],
     when: (i) => i.context.plane === 'agent' || i.text.includes('expired'),
-    build: (i, init) =>
-      new TokenExpiredError(
-        `The sandbox agent rejected its access token${where(i)} even after a refresh. ` +
-          'Reconnect to the sandbox (sandbox_connect) or create a new one; if it persists, check HOPX_API_KEY.',
-        init,
-      ),
+    build: (i, init) => new TokenExpiredError(`The sandbox agent rejected its access token${where(i)} even after a refresh.`, init),
   },
   {
     status: [401],
     codes: ['AUTHENTICATION_REQUIRED', 'AUTHENTICATION_ERROR'],
-    build: (i, init) =>
-      new AuthenticationError(
-        `HopX rejected the API key while trying to ${i.context.operation}. ` +
-          'Check that HOPX_API_KEY is set to a valid key (hopx_live_...) from https://console.hopx.dev.',
-        init,
-      ),
+    build: (i, init) => new AuthenticationError(`HopX rejected the API key while trying to ${i.context.operation}.`, init),
   },
   {
     status: [402],
     codes: ['PAYMENT_REQUIRED'],
-    build: (i, init) =>
-      new PaymentRequiredError(
-        `HopX refused to ${i.context.operation}: payment required.${serverSaid(i)} ` +
-          'Add credit or upgrade the plan at https://console.hopx.dev.',
-        init,
-      ),
+    build: (i, init) => new PaymentRequiredError(`HopX refused to ${i.context.operation}: payment required.${serverSaid(i)}`, init),
   },
   {
     status: [429, 403],
@@ -285,18 +291,14 @@ const ERROR_RULES: readonly ErrorRule[] = [
         ...(num(d.available) === undefined ? {} : { available: num(d.available) }),
         ...(upgradeUrl ? { upgradeUrl } : {}),
       };
-      return new ResourceLimitError(
-        `HopX quota reached while trying to ${i.context.operation}.${serverSaid(i)} ` +
-          `Kill sandboxes you no longer need (sandbox_list, sandbox_kill)${upgradeUrl ? ` or upgrade at ${upgradeUrl}` : ''}.`,
-        { ...init, ...extra },
-      );
+      return new ResourceLimitError(`HopX quota reached while trying to ${i.context.operation}.${serverSaid(i)}`, { ...init, ...extra });
     },
   },
   {
     status: [429],
     codes: ['RATE_LIMIT_EXCEEDED'],
     build: (i, init) =>
-      new RateLimitError(`HopX rate limit hit while trying to ${i.context.operation}; ${retryPhrase(i.body.retryAfterSeconds)}.`, {
+      new RateLimitError(`HopX rate limit hit while trying to ${i.context.operation}.`, {
         ...init,
         ...(i.body.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: i.body.retryAfterSeconds }),
       }),
@@ -307,13 +309,7 @@ const ERROR_RULES: readonly ErrorRule[] = [
     when: (i) =>
       i.body.code === 'PATH_NOT_ALLOWED' ||
       (FILE_OPERATION(i) && i.body.code !== 'FILE_NOT_FOUND' && !i.text.includes('not found')),
-    build: (i, init) => {
-      const path = i.body.path ?? i.context.path;
-      return new PathNotAllowedError(
-        `The sandbox does not allow access to ${path ?? 'that path'}. Use a path under /workspace or /tmp.`,
-        { ...init, ...(path ? { path } : {}) },
-      );
-    },
+    build: (i, init) => new PathNotAllowedError(`The sandbox does not allow access to ${init.path ?? 'that path'}.`, init),
   },
   {
     codes: ['FILE_NOT_FOUND', 'DIRECTORY_NOT_FOUND'],
@@ -323,13 +319,7 @@ const ERROR_RULES: readonly ErrorRule[] = [
       i.body.code === 'FILE_NOT_FOUND' ||
       i.body.code === 'DIRECTORY_NOT_FOUND' ||
       (FILE_OPERATION(i) && (i.status === 404 || i.text.includes('not found'))),
-    build: (i, init) => {
-      const path = i.body.path ?? i.context.path;
-      return new FileNotFoundError(
-        `${path ?? 'The file'} does not exist${where(i)}. List the parent directory with sandbox_list_files to check the path.`,
-        { ...init, ...(path ? { path } : {}) },
-      );
-    },
+    build: (i, init) => new FileNotFoundError(`${init.path ?? 'The file'} does not exist${where(i)}.`, init),
   },
   {
     codes: ['PROCESS_NOT_FOUND'],
@@ -337,11 +327,10 @@ const ERROR_RULES: readonly ErrorRule[] = [
     when: (i) => i.body.code === 'PROCESS_NOT_FOUND' || i.context.resource === 'process',
     build: (i, init) => {
       const processId = i.context.processId ?? str(i.body.details?.process_id);
-      return new ProcessNotFoundError(
-        `No background process ${processId ?? ''} exists${where(i)} (it may have finished or been killed). ` +
-          'List processes with sandbox_list_processes.',
-        { ...init, ...(processId ? { processId } : {}) },
-      );
+      return new ProcessNotFoundError(`No background process ${processId ?? ''} exists${where(i)} (it may have finished or been killed).`, {
+        ...init,
+        ...(processId ? { processId } : {}),
+      });
     },
   },
   {
@@ -349,12 +338,11 @@ const ERROR_RULES: readonly ErrorRule[] = [
     status: [404],
     when: (i) => i.body.code === 'SANDBOX_NOT_FOUND' || i.context.resource === 'sandbox',
     build: (i, init) => {
-      const sandboxId = i.context.sandboxId ?? str(i.body.extra.sandbox_id);
-      return new SandboxNotFoundError(
-        `Sandbox ${sandboxId ?? ''} was not found (it may have been killed or never existed). ` +
-          'List sandboxes with sandbox_list, or create a new sandbox with sandbox_create.',
-        { ...init, ...(sandboxId ? { sandboxId } : {}) },
-      );
+      const sandboxId = init.sandboxId ?? str(i.body.extra.sandbox_id);
+      return new SandboxNotFoundError(`Sandbox ${sandboxId ?? ''} was not found (it may have been killed or never existed).`, {
+        ...init,
+        ...(sandboxId ? { sandboxId } : {}),
+      });
     },
   },
   {
@@ -363,53 +351,30 @@ const ERROR_RULES: readonly ErrorRule[] = [
     when: (i) => i.body.code === 'TEMPLATE_NOT_FOUND' || i.context.resource === 'template',
     build: (i, init) => {
       const template = i.context.template;
-      return new TemplateNotFoundError(
-        `Template ${template ?? ''} was not found. List available templates with sandbox_list_templates ` +
-          '(e.g. "code-interpreter").',
-        { ...init, ...(template ? { template } : {}) },
-      );
+      return new TemplateNotFoundError(`Template ${template ?? ''} was not found.`, { ...init, ...(template ? { template } : {}) });
     },
   },
   {
     status: [403],
     codes: ['FORBIDDEN', 'PERMISSION_DENIED'],
-    build: (i, init) =>
-      new PermissionDeniedError(
-        `HopX denied permission to ${i.context.operation}${where(i)}.${serverSaid(i)} ` +
-          'Check that the API key belongs to the organization that owns this sandbox.',
-        init,
-      ),
+    build: (i, init) => new PermissionDeniedError(`HopX denied permission to ${i.context.operation}${where(i)}.${serverSaid(i)}`, init),
   },
   {
     status: [404],
     codes: ['RESOURCE_NOT_FOUND', 'NOT_FOUND'],
-    build: (i, init) =>
-      new NotFoundError(`Not found while trying to ${i.context.operation}${where(i)}.${serverSaid(i)}`, init),
+    build: (i, init) => new NotFoundError(`Not found while trying to ${i.context.operation}${where(i)}.${serverSaid(i)}`, init),
   },
   {
     status: [409],
     codes: ['CONFLICT', 'FILE_ALREADY_EXISTS'],
-    build: (i, init) =>
-      new ConflictError(
-        `Could not ${i.context.operation}${where(i)}: it conflicts with the current state.${serverSaid(i)} ` +
-          'Check the sandbox status with sandbox_get_info, then retry.',
-        init,
-      ),
-  },
-  {
-    codes: ['SANDBOX_STOPPED', 'SANDBOX_CREATING', 'SANDBOX_PAUSED'],
     build: (i, init) => {
-      const sandboxStatus = i.body.code?.replace('SANDBOX_', '').toLowerCase();
-      return new SandboxNotRunningError(
-        `Sandbox ${i.context.sandboxId ?? ''} is ${sandboxStatus ?? 'not running'}, so its agent cannot ${i.context.operation}. ` +
-          (sandboxStatus === 'creating'
-            ? 'Wait a few seconds and retry.'
-            : 'Resume or start it first (sandbox_resume / sandbox_start).'),
-        {
-          ...init,
-          ...(i.context.sandboxId ? { sandboxId: i.context.sandboxId } : {}),
-          ...(sandboxStatus ? { sandboxStatus } : {}),
-        },
+      // Some bodies name the sandbox's state; then that is the whole story.
+      const state = str(i.body.extra.status);
+      return new ConflictError(
+        state
+          ? `Could not ${i.context.operation}${where(i)}: the sandbox is ${state}.`
+          : `Could not ${i.context.operation}${where(i)}: it conflicts with the current state.${serverSaid(i)}`,
+        { ...init, ...(state ? { state } : {}) },
       );
     },
   },
@@ -418,27 +383,15 @@ const ERROR_RULES: readonly ErrorRule[] = [
     codes: ['INVALID_REQUEST', 'INVALID_JSON', 'MISSING_PARAMETER', 'INVALID_PATH'],
     build: (i, init) => {
       const field = str(i.body.details?.missing_field) ?? str(i.body.details?.field);
-      // Name what to fix: the field HopX named, else the path of a file operation, else the request.
-      const fix = field
-        ? 'Fix that field and retry.'
-        : i.context.path
-          ? `Check the path ${i.context.path} (is it a file where a directory is needed, or the reverse?) and retry.`
-          : 'Fix the request as HopX says and retry.';
-      return new ValidationError(
-        `HopX rejected the request to ${i.context.operation}${field ? ` (field "${field}")` : ''}.${serverSaid(i)} ${fix}`,
-        init,
-      );
+      return new ValidationError(`HopX rejected the request to ${i.context.operation}${field ? ` (field "${field}")` : ''}.${serverSaid(i)}`, {
+        ...init,
+        ...(field ? { field } : {}),
+      });
     },
   },
   {
     when: (i) => i.status >= 500,
-    build: (i, init) =>
-      new ServerError(
-        `HopX failed (HTTP ${i.status}) while trying to ${i.context.operation}${where(i)}.${serverSaid(i)} ` +
-          'This is usually temporary; retry in a few seconds' +
-          (init.requestId ? ` and quote request id ${init.requestId} if it persists.` : '.'),
-        init,
-      ),
+    build: (i, init) => new ServerError(`HopX failed (HTTP ${i.status}) while trying to ${i.context.operation}${where(i)}.${serverSaid(i)}`, init),
   },
 ];
 
@@ -463,10 +416,16 @@ export function errorFromResponse(status: number, body: unknown, headers: Header
   const headerRetry = parseRetryAfterHeader(header(headers, 'retry-after'));
   if (headerRetry !== undefined) parsed.retryAfterSeconds = headerRetry;
   const requestId = parsed.requestId ?? header(headers, 'x-request-id');
+  const words = serverWords(parsed);
+  const path = parsed.path ?? context.path;
   const init: HopxErrorInit = {
+    operation: context.operation,
     status,
+    ...(context.sandboxId ? { sandboxId: context.sandboxId } : {}),
+    ...(path ? { path } : {}),
     ...(parsed.code ? { code: parsed.code } : {}),
     ...(requestId ? { requestId } : {}),
+    ...(words ? { serverMessage: words } : {}),
     ...(parsed.details ? { details: parsed.details } : {}),
   };
   const input: RuleInput = { status, body: parsed, context, text: (parsed.message ?? '').toLowerCase() };
@@ -483,19 +442,23 @@ export function errorFromTransport(
   info: { timedOut?: boolean; aborted?: boolean; timeoutMs?: number } = {},
 ): HopxError {
   if (cause instanceof HopxError) return cause;
-  if (info.aborted) return new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`, { cause });
+  const init: HopxErrorInit = {
+    operation: context.operation,
+    ...(context.sandboxId ? { sandboxId: context.sandboxId } : {}),
+    ...(context.path ? { path: context.path } : {}),
+    cause,
+  };
+  if (info.aborted) return new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`, init);
   if (info.timedOut) {
-    return new RequestTimeoutError(
-      `No answer from HopX within ${info.timeoutMs ?? '?'} ms while trying to ${context.operation}${sandboxPhrase(context)}. ` +
-        'Retry, or raise the timeout if the operation is expected to be slow.',
-      { cause, ...(info.timeoutMs === undefined ? {} : { timeoutMs: info.timeoutMs }) },
-    );
+    return new RequestTimeoutError(`No answer from HopX within ${info.timeoutMs ?? '?'} ms while trying to ${context.operation}${sandboxPhrase(context)}.`, {
+      ...init,
+      ...(info.timeoutMs === undefined ? {} : { timeoutMs: info.timeoutMs }),
+    });
   }
   const code = networkCode(cause);
   return new NetworkError(
-    `Could not reach ${context.plane === 'agent' ? 'the sandbox agent' : 'the HopX API'} to ${context.operation}` +
-      `${code ? ` (${code})` : ''}. Check the network and HOPX_BASE_URL, then retry.`,
-    { cause, ...(code ? { code } : {}) },
+    `Could not reach ${context.plane === 'agent' ? 'the sandbox agent' : 'the HopX API'} to ${context.operation}${code ? ` (${code})` : ''}.`,
+    { ...init, ...(code ? { code } : {}) },
   );
 }
 

@@ -1,44 +1,78 @@
 /**
- * The HopX client's error hierarchy. The ONE function that turns an HTTP error response into one
- * of these classes (`errorFromResponse`, driven by ONE ordered table, `ERROR_RULES`) lives in
- * error-table.ts.
+ * The HopX client's errors. Every failure is one of these classes and says what happened twice:
+ * in structured fields (operation, sandbox, path, sandbox state, HTTP status, HopX code, request
+ * id, HopX's own words) and in a neutral message that states the fact. Neither says what to do
+ * next in any particular program: the client knows nothing of MCP tools, and its user picks the
+ * advice from the class and the fields (hopx-mcp does so in one table, src/errors.ts).
  *
- * Messages are written for whoever acts next (a model or a person): what happened, then what to do
- * ("create a new sandbox with sandbox_create", "retry after 20 s", "check HOPX_API_KEY").
- * Messages never contain API keys or agent tokens: server-supplied text is scrubbed first.
+ * error-table.ts turns an HTTP error response into one of these classes. Messages never contain
+ * API keys or agent tokens: server-supplied text is scrubbed first.
  */
 
 export interface HopxErrorInit {
+  /** What the client was doing, as a phrase: "read file", "create sandbox", "run code". */
+  operation?: string;
+  sandboxId?: string;
+  /** The sandbox path the operation was about. */
+  path?: string;
+  /** The sandbox's state, when it explains the failure: "paused", "stopped", "creating", ... */
+  state?: string;
   status?: number;
   code?: string;
   requestId?: string;
+  /** HopX's own message, secrets removed. */
+  serverMessage?: string;
   details?: Record<string, unknown>;
   cause?: unknown;
 }
 
 /** Base class of every error the client throws. */
 export class HopxError extends Error {
+  /** What the client was doing: "read file", "create sandbox", "run code", ... */
+  readonly operation?: string;
+  readonly sandboxId?: string;
+  /** The sandbox path the operation was about. */
+  readonly path?: string;
+  /** The sandbox's state, when it explains the failure ("paused", "stopped", "creating", ...). */
+  readonly state?: string;
   /** HTTP status, when the error came from a response. */
   readonly status?: number;
   /** HopX machine code (`FILE_NOT_FOUND`, `RATE_LIMIT_EXCEEDED`, ...), when known. */
   readonly code?: string;
   /** Request id from the body (`request_id`) or the `X-Request-ID` header. */
   readonly requestId?: string;
+  /** HopX's own message (secrets removed), when it sent one. */
+  readonly serverMessage?: string;
   /** Extra fields from the error body's `details`. */
   readonly details?: Record<string, unknown>;
 
   constructor(message: string, init: HopxErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = new.target.name;
+    if (init.operation !== undefined) this.operation = init.operation;
+    if (init.sandboxId !== undefined) this.sandboxId = init.sandboxId;
+    if (init.path !== undefined) this.path = init.path;
+    if (init.state !== undefined) this.state = init.state;
     if (init.status !== undefined) this.status = init.status;
     if (init.code !== undefined) this.code = init.code;
     if (init.requestId !== undefined) this.requestId = init.requestId;
+    if (init.serverMessage !== undefined) this.serverMessage = init.serverMessage;
     if (init.details !== undefined) this.details = init.details;
   }
 }
 
-/** 400: the request was malformed or a parameter is invalid. */
-export class ValidationError extends HopxError {}
+/** 400, or an argument the client refused before sending anything (then `status` is absent). */
+export class ValidationError extends HopxError {
+  /** The argument or body field at fault, when known. */
+  readonly field: string | undefined;
+  constructor(message: string, init: HopxErrorInit & { field?: string } = {}) {
+    super(message, init);
+    this.field = init.field;
+  }
+}
+
+/** A file operation named a directory (the agent refused it as an invalid path; a listing confirmed). */
+export class IsADirectoryError extends ValidationError {}
 
 /** 401: the API key (control plane) or the agent token was rejected. */
 export class AuthenticationError extends HopxError {}
@@ -55,13 +89,7 @@ export class PermissionDeniedError extends HopxError {}
 /** 404: something was not found. Subclasses say what. */
 export class NotFoundError extends HopxError {}
 
-export class SandboxNotFoundError extends NotFoundError {
-  readonly sandboxId: string | undefined;
-  constructor(message: string, init: HopxErrorInit & { sandboxId?: string } = {}) {
-    super(message, init);
-    this.sandboxId = init.sandboxId;
-  }
-}
+export class SandboxNotFoundError extends NotFoundError {}
 
 export class TemplateNotFoundError extends NotFoundError {
   readonly template: string | undefined;
@@ -71,22 +99,10 @@ export class TemplateNotFoundError extends NotFoundError {
   }
 }
 
-export class FileNotFoundError extends NotFoundError {
-  readonly path: string | undefined;
-  constructor(message: string, init: HopxErrorInit & { path?: string } = {}) {
-    super(message, init);
-    this.path = init.path;
-  }
-}
+export class FileNotFoundError extends NotFoundError {}
 
 /** 403 `PATH_NOT_ALLOWED` / `FORBIDDEN` on a file operation. */
-export class PathNotAllowedError extends HopxError {
-  readonly path: string | undefined;
-  constructor(message: string, init: HopxErrorInit & { path?: string } = {}) {
-    super(message, init);
-    this.path = init.path;
-  }
-}
+export class PathNotAllowedError extends HopxError {}
 
 export class ProcessNotFoundError extends NotFoundError {
   readonly processId: string | undefined;
@@ -96,30 +112,29 @@ export class ProcessNotFoundError extends NotFoundError {
   }
 }
 
-/** 409: conflicting state (already exists, wrong state for this transition). */
+/** The agent answered none of the kill request forms HopX agents have used (the process may still run). */
+export class KillNotSupportedError extends HopxError {
+  readonly processId: string;
+  constructor(message: string, init: HopxErrorInit & { processId: string }) {
+    super(message, init);
+    this.processId = init.processId;
+  }
+}
+
+/** 409: conflicting state (already exists, wrong state for this transition). `state` when HopX said it. */
 export class ConflictError extends HopxError {}
 
 /** 410: the sandbox reached its timeout and is gone. */
 export class SandboxExpiredError extends HopxError {
-  readonly sandboxId: string | undefined;
   readonly expiresAt: string | undefined;
-  constructor(message: string, init: HopxErrorInit & { sandboxId?: string; expiresAt?: string } = {}) {
+  constructor(message: string, init: HopxErrorInit & { expiresAt?: string } = {}) {
     super(message, init);
-    this.sandboxId = init.sandboxId;
     this.expiresAt = init.expiresAt;
   }
 }
 
-/** The agent cannot be reached because the sandbox is paused, stopped or still creating. */
-export class SandboxNotRunningError extends HopxError {
-  readonly sandboxId: string | undefined;
-  readonly sandboxStatus: string | undefined;
-  constructor(message: string, init: HopxErrorInit & { sandboxId?: string; sandboxStatus?: string } = {}) {
-    super(message, init);
-    this.sandboxId = init.sandboxId;
-    this.sandboxStatus = init.sandboxStatus;
-  }
-}
+/** The agent cannot serve this because the sandbox is not running; `state` says what it is. */
+export class SandboxNotRunningError extends HopxError {}
 
 /**
  * The sandbox has no desktop (503 / 501 / `DESKTOP_NOT_AVAILABLE`): it was not created from a
@@ -127,9 +142,12 @@ export class SandboxNotRunningError extends HopxError {
  */
 export class DesktopNotAvailableError extends HopxError {
   readonly missingDependencies: string[];
-  constructor(message: string, init: HopxErrorInit & { missingDependencies?: string[] } = {}) {
+  /** The template the sandbox was made from, when HopX said. */
+  readonly template: string | undefined;
+  constructor(message: string, init: HopxErrorInit & { missingDependencies?: string[]; template?: string } = {}) {
     super(message, init);
     this.missingDependencies = init.missingDependencies ?? [];
+    this.template = init.template;
   }
 }
 
@@ -175,6 +193,9 @@ export class ServerError extends HopxError {}
 
 /** No HTTP response: connection refused or reset, DNS failure, TLS failure. */
 export class NetworkError extends HopxError {}
+
+/** A stream (WebSocket) ended before the work it reports on did; that work may still be running. */
+export class StreamInterruptedError extends NetworkError {}
 
 /** The client gave up waiting (`timeoutMs`). */
 export class RequestTimeoutError extends HopxError {

@@ -1,10 +1,10 @@
-/** Agent: files (hopx-api.md §5.7, §5.12 watch). */
+/** Agent: files (docs/hopx-wire.md §5.7, §5.12 watch). */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
-import { AbortedError, FileNotFoundError, ValidationError } from './errors.js';
+import { AbortedError, FileNotFoundError, IsADirectoryError, ValidationError } from './errors.js';
 import { errorFromTransport } from './error-table.js';
 import { multipartBody } from './multipart.js';
 import * as check from './validate.js';
@@ -43,9 +43,8 @@ export class Files implements FilesApi {
 
   async read(path: string, call: CallOptions = {}): Promise<string> {
     const p = check.sandboxPath(path);
-    const res = await this.conn.request<Json>(
-      { method: 'GET', path: '/files/read', query: { path: p }, response: 'json', context: fileContext('read file', p) },
-      call,
+    const res = await this.orDirectory(p, call, () =>
+      this.conn.request<Json>({ method: 'GET', path: '/files/read', query: { path: p }, response: 'json', context: fileContext('read file', p) }, call),
     );
     const content = asRecord(res.data).content;
     return typeof content === 'string' ? content : '';
@@ -53,16 +52,18 @@ export class Files implements FilesApi {
 
   async readBytes(path: string, call: CallOptions = {}): Promise<Buffer> {
     const p = check.sandboxPath(path);
-    const res = await this.conn.request<Buffer>(
-      {
-        method: 'GET',
-        path: '/files/download',
-        query: { path: p },
-        response: 'buffer',
-        defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
-        context: fileContext('download file', p),
-      },
-      call,
+    const res = await this.orDirectory(p, call, () =>
+      this.conn.request<Buffer>(
+        {
+          method: 'GET',
+          path: '/files/download',
+          query: { path: p },
+          response: 'buffer',
+          defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
+          context: fileContext('download file', p),
+        },
+        call,
+      ),
     );
     return res.data;
   }
@@ -163,16 +164,18 @@ export class Files implements FilesApi {
 
   async download(path: string, call: CallOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const p = check.sandboxPath(path);
-    const res = await this.conn.request<AsyncIterable<Uint8Array>>(
-      {
-        method: 'GET',
-        path: '/files/download',
-        query: { path: p },
-        response: 'stream',
-        defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
-        context: fileContext('download file', p),
-      },
-      call,
+    const res = await this.orDirectory(p, call, () =>
+      this.conn.request<AsyncIterable<Uint8Array>>(
+        {
+          method: 'GET',
+          path: '/files/download',
+          query: { path: p },
+          response: 'stream',
+          defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
+          context: fileContext('download file', p),
+        },
+        call,
+      ),
     );
     return mapStreamErrors(res.data, p, call.signal);
   }
@@ -196,17 +199,41 @@ export class Files implements FilesApi {
   }
 
   private async postWrite(body: Json, call: CallOptions): Promise<void> {
-    await this.conn.request(
-      {
-        method: 'POST',
-        path: '/files/write',
-        json: body,
-        response: 'none',
-        defaultTimeoutMs: TRANSFER_TIMEOUT_MS,
-        context: fileContext('write file', str(body.path) ?? ''),
-      },
-      call,
+    const p = str(body.path) ?? '';
+    await this.orDirectory(p, call, () =>
+      this.conn.request(
+        { method: 'POST', path: '/files/write', json: body, response: 'none', defaultTimeoutMs: TRANSFER_TIMEOUT_MS, context: fileContext('write file', p) },
+        call,
+      ),
     );
+  }
+
+  /**
+   * Runs a file operation; when the agent refuses the path as invalid and the path lists as a
+   * directory, the error says so (IsADirectoryError). HopX agents word that refusal in prose
+   * only, so the client asks rather than reads their message.
+   */
+  private async orDirectory<T>(path: string, call: CallOptions, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      if (!(error instanceof ValidationError) || error.code !== 'INVALID_PATH' || call.signal?.aborted) throw error;
+      const isDirectory = await this.list(path, { ...(call.signal ? { signal: call.signal } : {}), timeoutMs: 10_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (!isDirectory) throw error;
+      throw new IsADirectoryError(`${path} is a directory, not a file.`, {
+        operation: error.operation,
+        sandboxId: error.sandboxId,
+        path,
+        status: error.status,
+        code: error.code,
+        requestId: error.requestId,
+        serverMessage: error.serverMessage,
+        cause: error,
+      });
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * avoid a long IPv6 fallback delay), auth headers supplied by callers, per-call timeouts combined
  * with the caller's AbortSignal, request ids, retries, and error mapping through errors.ts.
  *
- * Retry policy (hopx-api.md §3.7, made safe):
+ * Retry policy (docs/hopx-wire.md §3.7, made safe):
  * - idempotent requests (GET/HEAD/PUT/DELETE, token refresh): retried on 5xx and network errors,
  *   with exponential backoff and jitter;
  * - any request: retried on 429/503 only when the server says when (Retry-After header,

@@ -30,7 +30,6 @@ export * from './errors.js';
 export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './config.js';
 export { cloudPreviewUrl } from './metrics.js';
 export { MASKED_VALUE } from './env.js';
-export { Desktop, describeImage } from './desktop.js';
 
 export class HopxClient implements HopxClientApi {
   readonly sandboxes: Sandboxes;

@@ -1,4 +1,4 @@
-/** Agent: health, info, ping, system, metrics, cache, preview URLs (hopx-api.md §5.1, §5.3, §5.10, §5.11). */
+/** Agent: health, info, ping, system, metrics, cache, preview URLs (docs/hopx-wire.md §5.1, §5.3, §5.10, §5.11). */
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
 import { HopxError } from './errors.js';

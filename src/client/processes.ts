@@ -1,6 +1,6 @@
-/** Agent: background processes and OS processes (hopx-api.md §5.5, §5.9). */
+/** Agent: background processes and OS processes (docs/hopx-wire.md §5.5, §5.9). */
 import type { AgentConnection, AgentRequest } from './agent.js';
-import { HopxError, ProcessNotFoundError } from './errors.js';
+import { HopxError, KillNotSupportedError } from './errors.js';
 import * as check from './validate.js';
 import { asRecord, idString, str, toBackgroundProcessList, toJupyterSessions, toSystemProcessList, type Json } from './wire.js';
 import type { BackgroundProcess, CallOptions, JupyterSession, ProcessesApi, SystemProcess } from './types.js';
@@ -48,10 +48,15 @@ export class Processes implements ProcessesApi {
       }
     }
     if (lastError instanceof HopxError && lastError.status === 404) throw lastError;
-    throw new ProcessNotFoundError(
-      `The agent of sandbox ${this.conn.sandboxId} accepted none of the four kill request forms for process ${id}. ` +
-        'Kill it from a command instead (sandbox_run_command with "kill <pid>").',
-      { processId: id, ...(lastError instanceof HopxError && lastError.status ? { status: lastError.status } : {}), cause: lastError },
+    throw new KillNotSupportedError(
+      `The agent of sandbox ${this.conn.sandboxId} accepted none of the four kill request forms for process ${id}.`,
+      {
+        operation: 'kill process',
+        sandboxId: this.conn.sandboxId,
+        processId: id,
+        ...(lastError instanceof HopxError && lastError.status ? { status: lastError.status } : {}),
+        cause: lastError,
+      },
     );
   }
 

@@ -1,4 +1,4 @@
-/** Control plane: sandbox lifecycle (hopx-api.md §4.2–§4.9). */
+/** Control plane: sandbox lifecycle (docs/hopx-wire.md §4.2–§4.9). */
 import type { ClientContext } from './context.js';
 import { HopxError, SandboxExpiredError, SandboxNotFoundError, SandboxNotRunningError, ValidationError } from './errors.js';
 import { errorFromTransport } from './error-table.js';
@@ -87,8 +87,8 @@ export class Sandboxes implements SandboxesApi {
     let info = await this.get(sandboxId, call);
     if (info.status === 'stopped') {
       throw new SandboxNotRunningError(
-        `Sandbox ${info.id} is stopped; its processes are gone. Start it with sandbox_start, or create a new sandbox with sandbox_create.`,
-        { sandboxId: info.id, sandboxStatus: info.status },
+        `Sandbox ${info.id} is stopped; its processes are gone.`,
+        { operation: 'connect to sandbox', sandboxId: info.id, state: info.status },
       );
     }
     if (info.status === 'paused') {
@@ -97,8 +97,8 @@ export class Sandboxes implements SandboxesApi {
     }
     if (info.status !== 'running' && info.status !== 'creating') {
       throw new SandboxNotRunningError(
-        `Sandbox ${info.id} is ${info.status} and cannot be connected to. Create a new sandbox with sandbox_create.`,
-        { sandboxId: info.id, sandboxStatus: info.status },
+        `Sandbox ${info.id} is ${info.status} and cannot be connected to.`,
+        { operation: 'connect to sandbox', sandboxId: info.id, state: info.status },
       );
     }
     await this.refreshToken(info.id, call);
@@ -267,7 +267,8 @@ export class Sandboxes implements SandboxesApi {
     const token = toToken(res.data);
     if (!token) {
       throw new HopxError(
-        `HopX answered the token refresh for sandbox ${id} without auth_token/token_expires_at; the agent cannot be used. Retry, or reconnect with sandbox_connect.`,
+        `HopX answered the token refresh for sandbox ${id} without auth_token/token_expires_at; the agent cannot be used.`,
+        { operation: 'refresh the agent token', sandboxId: id },
       );
     }
     this.ctx.sessions.setToken(id, token);
@@ -318,7 +319,7 @@ function createBody(options: CreateSandboxOptions): Json {
   } else if (options.template !== undefined) {
     body.template_name = check.nonEmptyString(options.template, 'template', '"code-interpreter"');
   } else {
-    throw new ValidationError('Give template (e.g. "code-interpreter") or templateId to create a sandbox; list them with sandbox_list_templates.');
+    throw new ValidationError('Give template (e.g. "code-interpreter") or templateId to create a sandbox.', { field: 'template' });
   }
   if (options.region !== undefined) body.region = check.nonEmptyString(options.region, 'region', '"us-east"');
   if (options.timeoutSeconds !== undefined) body.timeout_seconds = check.positiveInteger(options.timeoutSeconds, 'timeoutSeconds');

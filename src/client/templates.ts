@@ -1,4 +1,4 @@
-/** Control plane: templates and template building (hopx-api.md §4.10, §4.11). */
+/** Control plane: templates and template building (docs/hopx-wire.md §4.10, §4.11). */
 import type { ClientContext } from './context.js';
 import { ValidationError } from './errors.js';
 import * as check from './validate.js';
@@ -26,7 +26,7 @@ import type {
   TemplateUploadLinkOptions,
 } from './types.js';
 
-/** SDK defaults for a build's resources (hopx-api.md §4.11). */
+/** SDK defaults for a build's resources (docs/hopx-wire.md §4.11). */
 const BUILD_DEFAULTS = { cpu: 2, memory: 2048, diskGB: 10 };
 
 export class Templates implements TemplatesApi {
@@ -124,7 +124,7 @@ export class Templates implements TemplatesApi {
     return toTemplateBuildStatus(res.data, id);
   }
 
-  /** Keyed by template id, not build id, as both SDKs poll it (hopx-api.md §4.11 step 4). */
+  /** Keyed by template id, not build id, as both SDKs poll it (docs/hopx-wire.md §4.11 step 4). */
   async buildLogs(templateId: string, options: { offset?: number } = {}, call: CallOptions = {}): Promise<TemplateBuildLogs> {
     const id = check.nonEmptyString(templateId, 'templateId', '"291"');
     const offset = asOptions(options, 'buildLogs', '{ offset: 0 }').offset ?? 0;

@@ -1,4 +1,4 @@
-/** Agent: interactive terminal over WebSocket /terminal (hopx-api.md §5.12). */
+/** Agent: interactive terminal over WebSocket /terminal (docs/hopx-wire.md §5.12). */
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
 import * as check from './validate.js';

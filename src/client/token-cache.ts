@@ -1,6 +1,6 @@
 /**
  * What the client remembers per sandbox: the agent JWT with its expiry, the agent base URL
- * (public_host) and a token refresh in flight. Both SDKs keep the same map (hopx-api.md §2.4). It
+ * (public_host) and a token refresh in flight. Both SDKs keep the same map (docs/hopx-wire.md §2.4). It
  * lives in the client instance, not in module state, so two clients (two API keys) never share
  * tokens. A long-running server sees sandboxes come and go (list() alone remembers every host of
  * the account), so each map keeps at most MAX_SANDBOXES entries, dropping the least recently set:

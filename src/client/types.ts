@@ -1,7 +1,7 @@
 /**
  * Domain types of the HopX client: what callers of `src/client` see.
  *
- * Wire shapes (snake_case, several variants per field, see ../shared/hopx-api.md) are mapped to
+ * Wire shapes (snake_case, several variants per field, see docs/hopx-wire.md) are mapped to
  * these camelCase types at the boundary, in one place per resource. Timestamps stay ISO 8601
  * strings as HopX sends them (null where HopX says "none").
  *
@@ -151,7 +151,7 @@ export interface TemplateUploadLink {
   filesHash: string;
 }
 
-/** One build step, sent as given, e.g. `{ type: 'RUN', args: ['pip install x'] }` (hopx-api.md §4.11). */
+/** One build step, sent as given, e.g. `{ type: 'RUN', args: ['pip install x'] }` (docs/hopx-wire.md §4.11). */
 export interface TemplateBuildStep {
   type: string;
   args?: string[];
@@ -623,7 +623,7 @@ export interface TerminalSession {
   close(): void;
 }
 
-// ---- desktop (hopx-api.md §5.14)
+// ---- desktop (docs/hopx-wire.md §5.14)
 
 export interface DesktopImage {
   data: Buffer;
@@ -683,7 +683,7 @@ export interface ElementBounds {
 }
 
 
-/** Desktop automation (hopx-api.md §5.14); implemented by desktop.ts, which says which wire forms each method tries. */
+/** Desktop automation (docs/hopx-wire.md §5.14); implemented by desktop.ts, which says which wire forms each method tries. */
 export interface DesktopApi {
   screenshot(call?: CallOptions): Promise<DesktopImage>;
   screenshotRegion(region: DesktopRegion, call?: CallOptions): Promise<DesktopImage>;

@@ -10,8 +10,8 @@ const LANGUAGES: readonly Language[] = ['python', 'javascript', 'bash', 'go'];
 export function sandboxId(value: unknown, field = 'sandboxId'): string {
   if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {
     throw new ValidationError(
-      `${field} must be a sandbox id like "1761048129dsaqav4n" (letters, digits, "-", "_", "."); got ${describe(value)}. ` +
-        'List sandboxes with sandbox_list to find the id.',
+      `${field} must be a sandbox id like "1761048129dsaqav4n" (letters, digits, "-", "_", "."); got ${describe(value)}.`,
+      { field },
     );
   }
   return value;

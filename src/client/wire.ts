@@ -1,6 +1,6 @@
 /**
  * Wire → domain mappers, one per HopX object. HopX's own SDKs and OpenAPI files disagree on many
- * field names (hopx-api.md §9), so every mapper accepts every known spelling and turns missing
+ * field names (docs/hopx-wire.md §9), so every mapper accepts every known spelling and turns missing
  * values into null rather than failing. Only a missing identity (a sandbox without an id) is an
  * error, because nothing sensible can be done with such an object.
  */

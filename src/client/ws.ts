@@ -1,5 +1,5 @@
 /**
- * WebSocket streams on the agent (hopx-api.md §5.12): /execute/stream, /files/watch, /terminal.
+ * WebSocket streams on the agent (docs/hopx-wire.md §5.12): /execute/stream, /files/watch, /terminal.
  * URL = public_host with http→ws / https→wss and any path dropped; the JWT goes in the
  * Authorization handshake header (a 401 handshake refreshes the token once). Empty and non-JSON
  * frames are skipped, as both SDKs do.
@@ -147,12 +147,18 @@ function connect(ctx: ClientContext, url: string, token: string, context: ErrorC
     const socket = new WebSocket(url, {
       headers: { authorization: `Bearer ${token}` },
       family: 4,
-      handshakeTimeout: timeoutMs,
       perMessageDeflate: false,
     });
     ctx.sockets.add(socket);
     const messages = new AsyncQueue<Json>({ pause: () => socket.pause(), resume: () => socket.resume() });
     let opened = false;
+    // Our own handshake timer (not ws's handshakeTimeout), so a timeout is known as one, not
+    // recognised afterwards from the wording of an error.
+    const handshake = setTimeout(() => {
+      if (opened) return;
+      reject(errorFromTransport(undefined, context, { timedOut: true, timeoutMs }));
+      socket.terminate();
+    }, timeoutMs);
     const onAbort = () => {
       const error = new AbortedError(`Cancelled: ${context.operation} was aborted by the caller.`);
       socket.terminate();
@@ -178,6 +184,7 @@ function connect(ctx: ClientContext, url: string, token: string, context: ErrorC
     });
     socket.on('open', () => {
       opened = true;
+      clearTimeout(handshake);
       resolve({
         send: (message) => socket.send(JSON.stringify(message)),
         messages,
@@ -189,16 +196,16 @@ function connect(ctx: ClientContext, url: string, token: string, context: ErrorC
       if (frame) messages.push(frame);
     });
     socket.on('error', (cause) => {
-      const timedOut = /timed out|timeout/i.test(cause.message);
-      const error = errorFromTransport(cause, context, { timedOut, timeoutMs });
+      const error = errorFromTransport(cause, context);
       if (opened) messages.end(error);
       else reject(error);
     });
     socket.on('close', () => {
+      clearTimeout(handshake);
       ctx.sockets.delete(socket);
       call.signal?.removeEventListener('abort', onAbort);
       messages.end();
-      if (!opened) reject(new NetworkError(`The sandbox agent closed the connection before ${context.operation} could start.`));
+      if (!opened) reject(new NetworkError(`The sandbox agent closed the connection before ${context.operation} could start.`, { operation: context.operation, sandboxId: context.sandboxId }));
     });
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The conversation: the unit of state (design.md decisions 3 and 4).
+ * The conversation: the unit of state (docs/decisions.md decisions 3 and 4).
  *
  * stdio: the connection. HTTP 2025-era: the Mcp-Session-Id session. HTTP 2026-era: whatever the
  * transport binds requests to. The McpServer holds no state of its own, so a fresh server per

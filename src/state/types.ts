@@ -1,5 +1,5 @@
 /**
- * The state store: hosted state that must outlive one request (design.md decision 11).
+ * The state store: hosted state that must outlive one request (docs/decisions.md decision 11).
  *
  * One interface, two implementations: in memory for one process (the default, stdio and a single
  * HTTP process) and Redis for several replicas (`--state redis://…`). Everything a replica needs

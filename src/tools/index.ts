@@ -1,5 +1,5 @@
 /**
- * The tool registry and the one registration seam (style.md §8 convention 4).
+ * The tool registry and the one registration seam (docs/conventions.md convention 4).
  *
  * `registerTools` is the only code that calls `McpServer.registerTool`. It wraps every handler
  * with: input validation that names the field and the fix, a check that the conversation is still
@@ -8,7 +8,8 @@
  */
 import type { CallToolResult, ContentBlock, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { requireScope, scopeForKind } from '../auth/scopes.js';
-import { isKnownError, sanitizeMessage, toToolError } from '../errors.js';
+import { isKnownError, toToolError } from '../errors.js';
+import { redactSecrets } from '../text/secrets.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { leanInputSchema, leanOutputSchema } from './advertise.js';
 import { annotationsFor, descriptionFor, inputFor, OFF_BY_DEFAULT, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
@@ -197,7 +198,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     if (isKnownError(err)) {
       const name = (err as Error).name;
       // With no backend the whole explanation was logged once at startup; each call logs only its name.
-      const message = name === 'BackendUnavailableError' ? undefined : sanitizeMessage((err as Error).message);
+      const message = name === 'BackendUnavailableError' ? undefined : redactSecrets((err as Error).message);
       logger.info({ ms, outcome: 'error', error: name, message }, 'tool call failed');
       ended('error', err);
     } else {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { MetricsSnapshot } from '../client/types.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
-import { scrubSecrets } from './result.js';
+import { withoutSecretKeys } from '../text/secrets.js';
 import { formatBytes } from './rich.js';
 import { MetricsOut, metricsView } from '../views/metrics.js';
 
@@ -100,7 +100,7 @@ const sandboxGetAgentInfo = defineSandboxTool({
       arch: i.arch,
       uptime_seconds: i.uptimeSeconds,
       languages: i.languages,
-      details: scrubSecrets(i.raw),
+      details: withoutSecretKeys(i.raw),
     };
     // One line; the raw details stay in structuredContent.
     const parts = [

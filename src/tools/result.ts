@@ -68,16 +68,3 @@ export function maskValue(value: string): string {
   return value.length === 0 ? '' : `****(${value.length} chars)`;
 }
 
-/**
- * Drops anything token-like from a raw agent/control-plane object before it reaches a result:
- * agent JWTs must never be tool output.
- */
-export function scrubSecrets(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (/token|jwt|secret|password|authorization|api[_-]?key/i.test(k)) continue;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = scrubSecrets(v as Record<string, unknown>);
-    else out[k] = v;
-  }
-  return out;
-}

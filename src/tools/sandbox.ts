@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TemplateInfo } from '../client/types.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { AbortedError, ConflictError } from '../client/errors.js';
-import { sanitizeMessage } from '../errors.js';
+import { redactSecrets } from '../text/secrets.js';
 import { defineSandboxTool, defineTool, type BackendKind, type ToolDefinition } from './tool.js';
 import { jsonText } from './result.js';
 import { expiresIn, SandboxSummary, summarize, summaryLine } from '../views/sandbox.js';
@@ -404,7 +404,7 @@ const sandboxHealthCheck = defineTool({
         const h = await conversation.client.agent(target).health(ctx.call);
         sandbox = { sandbox_id: target, healthy: h.healthy, status: h.status, version: h.version };
       } catch (err) {
-        sandbox = { sandbox_id: target, healthy: false, status: sanitizeMessage(err instanceof Error ? err.message : 'unreachable').slice(0, 200), version: null };
+        sandbox = { sandbox_id: target, healthy: false, status: redactSecrets(err instanceof Error ? err.message : 'unreachable').slice(0, 200), version: null };
       }
     }
     // The raw status only when it adds something ("ok (ok)", "healthy (healthy)" did not).

@@ -1,5 +1,5 @@
 /**
- * Tool definitions (style.md §8 conventions 1–3): a fixed shape, annotations derived from `kind`,
+ * Tool definitions (docs/conventions.md conventions 1–3): a fixed shape, annotations derived from `kind`,
  * and a sandbox-scoped variant that resolves the target sandbox before the handler runs.
  */
 import { z } from 'zod';
@@ -15,7 +15,7 @@ export type Toolset = (typeof TOOLSETS)[number];
 export const OFF_BY_DEFAULT: readonly Toolset[] = ['desktop'];
 
 /**
- * The backend serving the tools (design.md decision 10: say only what is true of it). Known from
+ * The backend serving the tools (docs/decisions.md decision 10: say only what is true of it). Known from
  * the configuration before the backend itself loads, so tools/list never waits for it.
  */
 export type BackendKind = 'cloud' | 'local';

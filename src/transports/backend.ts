@@ -1,5 +1,5 @@
 /**
- * Which HopX the server talks to (design.md decision 5): HopX cloud when HOPX_API_KEY is set,
+ * Which HopX the server talks to (docs/decisions.md decision 5): HopX cloud when HOPX_API_KEY is set,
  * otherwise the local HopX-compatible backend started in this process. Either way tools see the
  * same HopxClient API.
  */

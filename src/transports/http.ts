@@ -1,5 +1,5 @@
 /**
- * MCP over streamable HTTP at /mcp, serving both protocol eras (design.md decision 1):
+ * MCP over streamable HTTP at /mcp, serving both protocol eras (docs/decisions.md decision 1):
  *
  * - 2025-era requests (initialize handshake, Mcp-Session-Id) go to a sessionful
  *   NodeStreamableHTTPServerTransport: one Conversation + McpServer per session.
@@ -247,6 +247,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       onerror: (error) => logger.debug({ err: error }, 'modern MCP request failed'),
     },
   );
+  // One function for every listen stream: a watch calls a sink shared by several streams once,
+  // and one publish on the bus reaches them all (a new arrow per request made it one per stream).
+  const publishResourceUpdate = (uri: string): void => modern.notify.resourceUpdated(uri);
   const serveModern = toNodeHandler(modern, {
     maxRequestBodySize: options.maxBodyBytes,
     onerror: (error) => logger.warn({ err: error }, 'modern MCP handler error'),
@@ -260,7 +263,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     try {
       await held.touch(caller);
       // A listen stream's resource subscriptions are watched here (the SDK serves the stream).
-      if (!(await watchListenStream(caller.open.conversation, body, res, (uri) => modern.notify.resourceUpdated(uri)))) return;
+      if (!(await watchListenStream(caller.open.conversation, body, res, publishResourceUpdate))) return;
       await serveModern(req, res, body);
     } finally {
       caller.active--;

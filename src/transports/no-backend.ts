@@ -1,5 +1,5 @@
 /**
- * The server with no backend (design.md decision 10): no HOPX_API_KEY, and the local backend cannot
+ * The server with no backend (docs/decisions.md decision 10): no HOPX_API_KEY, and the local backend cannot
  * run here (not Linux, no usable bubblewrap, ...). The server still starts and lists its tools;
  * every tool that needs a backend answers an isError result saying why and what to configure.
  */
@@ -7,10 +7,10 @@ import type { HopxClientApi } from '../client/types.js';
 import { BackendUnavailableError } from '../errors.js';
 import type { Backend } from './backend.js';
 
-/** Where a HopX API key comes from (hopx-api.md §1: the console). */
+/** Where a HopX API key comes from (docs/hopx-wire.md §2.1: the console). */
 const HOPX_KEY_URL = 'https://console.hopx.dev';
 
-/** The longest probe finding quoted in the message (sanitizeMessage keeps 500 characters in all). */
+/** The longest probe finding quoted in the message (keeps the whole message short enough to read in one go). */
 const MAX_REASON_CHARS = 160;
 
 /** What went wrong with the local backend, as the runtime reports it. */

@@ -9,7 +9,7 @@ type Message = Parameters<NonNullable<StdioServerTransport['onmessage']>>[0];
 
 /**
  * What the handshake needs, and tools/list: none of it touches HopX. Tool texts depend only on
- * the backend's kind, known from the configuration (design.md decision 10), so a client sees its
+ * the backend's kind, known from the configuration (docs/decisions.md decision 10), so a client sees its
  * tools without waiting for the backend to start.
  */
 const HANDSHAKE_METHODS = new Set(['initialize', 'notifications/initialized', 'ping', 'server/discover', 'tools/list']);

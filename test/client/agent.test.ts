@@ -118,12 +118,13 @@ describe('code.run', () => {
     expect((await agent().code.run({ code: 'x' })).outputs).toEqual([]);
   });
 
-  it('408 EXECUTION_TIMEOUT becomes ExecutionTimeoutError with a next step', async () => {
+  it('408 EXECUTION_TIMEOUT becomes ExecutionTimeoutError saying what timed out after how long', async () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/execute', { status: 408, json: flatError('Execution timed out', 'EXECUTION_TIMEOUT', { details: { timeout_seconds: 2 } }) });
     const error = await agent().code.run({ code: 'while True: pass', timeoutSeconds: 2 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionTimeoutError);
-    expect((error as Error).message).toMatch(/after 2 s.*background/);
+    expect(error).toMatchObject({ timeoutSeconds: 2, operation: 'run code' });
+    expect((error as Error).message).toBe('The code timed out inside the sandbox after 2 s.');
   });
 
   it('validates code, language, timeout and workdir before sending', async () => {

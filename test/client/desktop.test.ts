@@ -1,5 +1,5 @@
 /**
- * Agent contract, desktop automation (hopx-api.md §5.14): every endpoint, in each variant the
+ * Agent contract, desktop automation (docs/hopx-wire.md §5.14): every endpoint, in each variant the
  * spec, the JS SDK and the Python SDK document — verbs, paths, bodies and response shapes — and
  * desktop-not-available as a typed error.
  */
@@ -305,7 +305,7 @@ describe('desktop not available', () => {
     const error = await desktop().screenshot().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DesktopNotAvailableError);
     expect((error as DesktopNotAvailableError).missingDependencies).toEqual(['xvfb', 'xdotool']);
-    expect((error as Error).message).toMatch(/desktop template/);
+    expect((error as Error).message).toMatch(/has no desktop, so it cannot .*; its template lacks xvfb, xdotool\.$/);
     expect(h.wire.calls('/desktop/screenshot')).toHaveLength(1);
   });
 

@@ -12,48 +12,62 @@ const other: ErrorContext = { operation: 'list sandboxes', plane: 'control', res
 type Case = [name: string, status: number, body: unknown, context: ErrorContext, cls: new (...a: never[]) => HopxError, text: RegExp];
 
 const cases: Case[] = [
-  ['400 flat', 400, flatError('Either template_id or template_name must be provided', 'INVALID_REQUEST'), other, ValidationError, /HopX said: "Either template_id.*"\. Fix the request as HopX says/],
-  ['400 missing field', 400, flatError('missing', 'MISSING_PARAMETER', { details: { missing_field: 'code' } }), other, ValidationError, /field "code".*Fix that field/],
-  ['400 on a file', 400, flatError('Not a directory: /workspace/a.txt', 'INVALID_PATH'), agentFile, ValidationError, /Check the path \/workspace\/a\.txt/],
-  ['401 control', 401, flatError('Invalid API key', 'AUTHENTICATION_REQUIRED'), other, AuthenticationError, /HOPX_API_KEY/],
-  ['401 agent', 401, flatError('Invalid or expired token', 'TOKEN_INVALID'), agentFile, TokenExpiredError, /sandbox_connect/],
+  ['400 flat', 400, flatError('Either template_id or template_name must be provided', 'INVALID_REQUEST'), other, ValidationError, /HopX said: "Either template_id.*"\.$/],
+  ['400 missing field', 400, flatError('missing', 'MISSING_PARAMETER', { details: { missing_field: 'code' } }), other, ValidationError, /field "code"/],
+  ['400 on a file', 400, flatError('Not a directory: /workspace/a.txt', 'INVALID_PATH'), agentFile, ValidationError, /rejected the request to read file/],
+  ['401 control', 401, flatError('Invalid API key', 'AUTHENTICATION_REQUIRED'), other, AuthenticationError, /rejected the API key/],
+  ['401 agent', 401, flatError('Invalid or expired token', 'TOKEN_INVALID'), agentFile, TokenExpiredError, /rejected its access token in sandbox sbx1/],
   ['401 token expired code', 401, nestedError('expired', 'TOKEN_EXPIRED'), other, TokenExpiredError, /token/],
-  ['402', 402, flatError('Insufficient credits', 'PAYMENT_REQUIRED'), other, PaymentRequiredError, /Add credit/],
-  ['403 limit (PY rule)', 403, nestedError('Sandbox limit reached', 'FORBIDDEN', { limit: 5, current: 5, available: 0, upgrade_url: 'https://x/up' }), other, ResourceLimitError, /upgrade at https:\/\/x\/up/],
+  ['402', 402, flatError('Insufficient credits', 'PAYMENT_REQUIRED'), other, PaymentRequiredError, /payment required/],
+  ['403 limit (PY rule)', 403, nestedError('Sandbox limit reached', 'FORBIDDEN', { limit: 5, current: 5, available: 0, upgrade_url: 'https://x/up' }), other, ResourceLimitError, /quota reached/],
   ['429 quota', 429, flatError('Too many sandboxes', 'RESOURCE_LIMIT_ERROR'), other, ResourceLimitError, /quota/],
-  ['429 rate', 429, flatError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after: 20 }), other, RateLimitError, /retry after 20 s/],
+  ['429 rate', 429, flatError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after: 20 }), other, RateLimitError, /rate limit hit/],
   ['429 rate with a limit detail', 429, flatError('Slow down', 'RATE_LIMIT_EXCEEDED', { details: { limit: 100, remaining: 0 } }), other, RateLimitError, /rate limit/],
-  ['429 nested', 429, nestedError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after_seconds: 7 }), other, RateLimitError, /retry after 7 s/],
+  ['429 nested', 429, nestedError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after_seconds: 7 }), other, RateLimitError, /rate limit hit/],
   ['403 path', 403, flatError('Access denied - path not allowed', 'PATH_NOT_ALLOWED', { path: '/etc/shadow' }), agentFile, PathNotAllowedError, /\/etc\/shadow/],
-  ['403 forbidden on file', 403, flatError('Forbidden', 'FORBIDDEN'), agentFile, PathNotAllowedError, /\/workspace or \/tmp/],
+  ['403 forbidden on file', 403, flatError('Forbidden', 'FORBIDDEN'), agentFile, PathNotAllowedError, /does not allow access to \/workspace\/a\.txt/],
   ['403 not found on file (old agent)', 403, flatError('File not found', 'FORBIDDEN'), agentFile, FileNotFoundError, /does not exist/],
   ['404 file code', 404, flatError('File not found', 'FILE_NOT_FOUND', { path: '/workspace/x' }), agentFile, FileNotFoundError, /\/workspace\/x does not exist/],
   ['404 file no code', 404, 'not found', agentFile, FileNotFoundError, /a\.txt does not exist/],
-  ['404 dir', 404, flatError('Directory not found', 'DIRECTORY_NOT_FOUND'), agentFile, FileNotFoundError, /sandbox_list_files/],
+  ['404 dir', 404, flatError('Directory not found', 'DIRECTORY_NOT_FOUND'), agentFile, FileNotFoundError, /does not exist in sandbox sbx1/],
   ['404 process', 404, flatError('Process not found', 'PROCESS_NOT_FOUND'), agentProc, ProcessNotFoundError, /proc_1/],
-  ['404 sandbox', 404, flatError('Sandbox not found', 'RESOURCE_NOT_FOUND'), control, SandboxNotFoundError, /sandbox_create/],
+  ['404 sandbox', 404, flatError('Sandbox not found', 'RESOURCE_NOT_FOUND'), control, SandboxNotFoundError, /sbx1 was not found/],
   ['404 template', 404, flatError('Template not found', 'RESOURCE_NOT_FOUND'), { operation: 'create a sandbox', plane: 'control', resource: 'template', template: 'nope' }, TemplateNotFoundError, /nope/],
   ['404 other', 404, flatError('Nope', 'NOT_FOUND'), other, NotFoundError, /Nope/],
-  ['403 plain', 403, flatError('Not yours', 'FORBIDDEN'), control, PermissionDeniedError, /organization/],
+  ['403 plain', 403, flatError('Not yours', 'FORBIDDEN'), control, PermissionDeniedError, /denied permission/],
   ['408', 408, flatError('Execution timed out', 'EXECUTION_TIMEOUT', { details: { timeout_seconds: 5 } }), other, ExecutionTimeoutError, /after 5 s/],
   ['409', 409, flatError('exists', 'CONFLICT'), other, ConflictError, /conflicts/],
   ['409 on a sandbox', 409, flatError('it is running', 'CONFLICT'), { ...control, operation: 'start sandbox' }, ConflictError, /^Could not start sandbox sbx1: it conflicts/],
   ['409 about a sandbox', 409, flatError('busy', 'CONFLICT'), { ...control, operation: 'set the timeout' }, ConflictError, /^Could not set the timeout of sandbox sbx1:/],
   ['409 in a sandbox', 409, flatError('exists', 'CONFLICT'), agentFile, ConflictError, /^Could not read file in sandbox sbx1:/],
+  ['409 paused code', 409, flatError('Sandbox sbx1 is paused', 'SANDBOX_PAUSED'), { ...agentFile, operation: 'run code' }, SandboxNotRunningError, /^Could not run code in sandbox sbx1: the sandbox is paused\.$/],
   ['410', 410, flatError('Sandbox expired', 'SANDBOX_EXPIRED', { expires_at: '2030-01-01T00:00:00Z' }), control, SandboxExpiredError, /expired \(at 2030/],
-  ['stopped code', 400, flatError('Sandbox is stopped', 'SANDBOX_STOPPED'), control, SandboxNotRunningError, /sandbox_start/],
-  ['500', 500, flatError('boom', 'INTERNAL_ERROR'), other, ServerError, /req_flat/],
+  ['stopped code', 400, flatError('Sandbox is stopped', 'SANDBOX_STOPPED'), control, SandboxNotRunningError, /the sandbox is stopped/],
+  ['500', 500, flatError('boom', 'INTERNAL_ERROR'), other, ServerError, /HTTP 500.*boom/],
   ['503 nested', 503, nestedError('no nodes', 'SERVICE_UNAVAILABLE'), other, ServerError, /no nodes/],
   ['418 unknown', 418, { message: 'teapot' }, other, HopxError, /HTTP 418.*teapot/],
 ];
 
 describe('errorFromResponse table', () => {
-  it.each(cases)('%s → right class and an actionable message', (_name, status, body, context, cls, text) => {
+  it.each(cases)('%s → right class, its fields, and a message that states the fact and names no tool', (_name, status, body, context, cls, text) => {
     const error = errorFromResponse(status, typeof body === 'string' ? body : JSON.stringify(body), {}, context);
     expect(error).toBeInstanceOf(cls);
     expect(error.constructor).toBe(cls);
     expect(error.status).toBe(status);
+    expect(error.operation).toBe(context.operation);
     expect(error.message).toMatch(text);
+    // The client knows nothing of MCP: advice naming tools is the MCP layer's (src/errors.ts).
+    expect(error.message).not.toMatch(/sandbox_[a-z]/);
+  });
+
+  it('gives the fields the advice is chosen from: state, path, field, retry delay, request id, HopX\'s words', () => {
+    expect(errorFromResponse(409, flatError('paused', 'SANDBOX_PAUSED'), {}, agentFile)).toMatchObject({ state: 'paused', sandboxId: 'sbx1' });
+    expect(errorFromResponse(409, { error: 'x', code: 'CONFLICT', status: 'stopped' }, {}, control)).toMatchObject({ state: 'stopped' });
+    expect(errorFromResponse(403, flatError('Forbidden', 'PATH_NOT_ALLOWED', { path: '/workspace' }), {}, agentFile)).toMatchObject({ path: '/workspace' });
+    expect(errorFromResponse(400, flatError('missing', 'MISSING_PARAMETER', { details: { missing_field: 'code' } }), {}, other)).toMatchObject({ field: 'code' });
+    expect(errorFromResponse(429, flatError('Slow down', 'RATE_LIMIT_EXCEEDED', { retry_after: 20 }), {}, other)).toMatchObject({ retryAfterSeconds: 20 });
+    expect(errorFromResponse(500, flatError('boom', 'INTERNAL_ERROR'), {}, other)).toMatchObject({ requestId: 'req_flat', serverMessage: 'boom' });
+    expect(errorFromResponse(403, nestedError('limit', 'FORBIDDEN', { upgrade_url: 'https://x/up' }), {}, other)).toMatchObject({ upgradeUrl: 'https://x/up' });
   });
 
   it('keeps code, request id and details from the flat envelope', () => {

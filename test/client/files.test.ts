@@ -118,7 +118,8 @@ describe('read, write, list, exists, remove, mkdir', () => {
     expect(missing).toMatchObject({ path: '/workspace/nope.txt' });
     const denied = await files().read('/etc/shadow').catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(PathNotAllowedError);
-    expect((denied as Error).message).toMatch(/\/workspace or \/tmp/);
+    expect(denied).toMatchObject({ path: '/etc/shadow' });
+    expect((denied as Error).message).toMatch(/does not allow access to \/etc\/shadow/);
     await expect(files().read('/workspace/old-agent')).rejects.toBeInstanceOf(FileNotFoundError);
   });
 

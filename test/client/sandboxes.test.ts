@@ -96,7 +96,8 @@ describe('sandboxes.create', () => {
     h.wire.on('POST', '/v1/sandboxes', { status: 404, json: flatError('Template not found', 'RESOURCE_NOT_FOUND') });
     const error = await h.client.sandboxes.create({ template: 'nope' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TemplateNotFoundError);
-    expect((error as Error).message).toMatch(/nope.*sandbox_list_templates/);
+    expect(error).toMatchObject({ template: 'nope' });
+    expect((error as Error).message).toBe('Template nope was not found.');
   });
 
   it('rejects bad options before sending anything', async () => {

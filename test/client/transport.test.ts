@@ -117,7 +117,7 @@ describe('retries', () => {
     const error = await h.client.sandboxes.list().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).retryAfterSeconds).toBe(120);
-    expect((error as Error).message).toMatch(/retry after 120 s/);
+    expect((error as Error).message).toMatch(/rate limit hit while trying to list sandboxes/);
     expect(h.wire.calls('/v1/sandboxes')).toHaveLength(1);
   });
 
@@ -221,8 +221,8 @@ describe('agent reachability, IPv4, logging', () => {
     h.wire.on('POST', `/v1/sandboxes/${SANDBOX_ID}/token/refresh`, { json: { auth_token: TOKEN_1, token_expires_at: inOneDay() } });
     const error = await h.client.agent(SANDBOX_ID).files.read('/workspace/a.txt').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SandboxNotRunningError);
-    expect(error).toMatchObject({ sandboxId: SANDBOX_ID, sandboxStatus: 'paused' });
-    expect((error as Error).message).toMatch(/sandbox_resume/);
+    expect(error).toMatchObject({ sandboxId: SANDBOX_ID, state: 'paused' });
+    expect((error as Error).message).toMatch(/is paused, so its agent is unreachable/);
   });
 
   it('a 502 from the agent edge of a stopped sandbox gives SandboxNotRunningError (after GET retries)', async () => {
@@ -231,7 +231,8 @@ describe('agent reachability, IPv4, logging', () => {
     h.wire.on('GET', '/files/list', { status: 502, text: 'Bad Gateway' });
     const error = await h.client.agent(SANDBOX_ID).files.list().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SandboxNotRunningError);
-    expect((error as Error).message).toMatch(/stopped.*sandbox_start/);
+    expect(error).toMatchObject({ state: 'stopped' });
+    expect((error as Error).message).toMatch(/is stopped, so its agent is unreachable/);
     expect(h.wire.calls('/files/list')).toHaveLength(3);
   });
 

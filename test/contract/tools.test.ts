@@ -1,7 +1,7 @@
 /**
  * Contract tests: the tools/list snapshots, one per backend (names, descriptions, schemas,
  * annotations), fail on drift — update it on purpose with `UPDATE_TOOLSNAPS=1 npx vitest run test/contract` — and a lint
- * over the registry enforces the conventions of style.md §8.
+ * over the registry enforces the conventions of docs/conventions.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +84,7 @@ describe.each(BACKENDS)('tools/list size budget (%s backend)', (backend) => {
   });
 });
 
-// design.md decision 10: say only what is true of the backend in use (issue 8 §2).
+// docs/decisions.md decision 10: say only what is true of the backend in use (issue 8 §2).
 describe('what each backend is told', () => {
   it('the local backend is never called remote or a cloud VM, and its defaults are its own', () => {
     const text = allText('local');

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { allocate, seconds } from '../../src/tools/result.js';
 import { htmlToText } from '../../src/tools/rich.js';
 import { expiresIn } from '../../src/views/sandbox.js';
-import { toToolError } from '../../src/errors.js';
+import { errorText, isKnownError, toToolError } from '../../src/errors.js';
+import { errorFromResponse } from '../../src/client/error-table.js';
 import {
   ConflictError,
   ExecutionTimeoutError,
@@ -13,6 +14,7 @@ import {
   RateLimitError,
   SandboxExpiredError,
   SandboxNotFoundError,
+  SandboxNotRunningError,
 } from '../../src/client/errors.js';
 import { pathFromUriVariable, fileUri } from '../../src/conversation/uris.js';
 import { readAll, readBounded, trimUtf8End, trimUtf8Start } from '../../src/views/bounded-read.js';
@@ -63,60 +65,66 @@ describe('htmlToText', () => {
 });
 
 describe('toToolError', () => {
-  it('keeps a client message that already names the next tool', () => {
-    const r = toToolError(new SandboxExpiredError('Sandbox s1 expired. Create a new sandbox with sandbox_create', { requestId: 'req_1' }));
+  it('says what happened (the message) and the next step (the table), with the request id', () => {
+    const r = toToolError(new SandboxExpiredError('Sandbox s1 has expired and its files are gone.', { requestId: 'req_1' }));
     expect(r.isError).toBe(true);
-    expect(text(r)).toBe('Sandbox s1 expired. Create a new sandbox with sandbox_create. (request id req_1)');
+    expect(text(r)).toBe('Sandbox s1 has expired and its files are gone. Create a new sandbox with sandbox_create (and set a longer timeout if needed). (request id req_1)');
   });
 
-  it('adds the next step when the message has none', () => {
+  it('adds the next step from the class and its fields', () => {
     expect(text(toToolError(new SandboxNotFoundError('Sandbox s2 was not found')))).toMatch(/not found\. .*sandbox_list.*sandbox_create/);
     expect(text(toToolError(new RateLimitError('Too many requests', { retryAfterSeconds: 19.2 })))).toBe('Too many requests. Retry after 20 s.');
+    expect(text(toToolError(new RateLimitError('Too many requests')))).toBe('Too many requests. Wait a little and retry.');
   });
 
-  it('swaps generic advice for advice that names the tools', () => {
-    const r = toToolError(new ExecutionTimeoutError('Run timed out after 5 s. Raise the timeout, or poll it'));
-    expect(text(r)).toMatch(/^Run timed out after 5 s\. Raise timeout_seconds, or run it in the background \(sandbox_run_code_background/);
+  it('a timeout gets the tools that avoid it', () => {
+    const r = toToolError(new ExecutionTimeoutError('The code timed out inside the sandbox after 2 s.', { timeoutSeconds: 2 }));
+    expect(text(r)).toMatch(/^The code timed out inside the sandbox after 2 s\. Raise timeout_seconds, or run it in the background \(sandbox_run_code_background/);
   });
 
-  it('a refused path gets advice that fits it', () => {
-    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /etc/shadow. Use a path under /workspace or /tmp.')))).toBe(
+  it('a refused path gets advice that fits it (a sandbox root is not "use a path under /workspace")', () => {
+    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /etc/shadow.', { path: '/etc/shadow' })))).toBe(
       'The sandbox does not allow access to /etc/shadow. Use a path under /workspace or /tmp.',
     );
-    // Refusing /workspace itself (e.g. removing it): "use a path under /workspace" would contradict it.
-    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /workspace. Use a path under /workspace or /tmp.')))).toBe(
+    expect(text(toToolError(new PathNotAllowedError('The sandbox does not allow access to /workspace.', { path: '/workspace' })))).toBe(
       'The sandbox does not allow access to /workspace. That is a sandbox root folder: act on paths inside it instead.',
     );
   });
 
-  it('starts with a capital and names what timed out, not the operation', () => {
-    const r = toToolError(new ExecutionTimeoutError('run code timed out inside the sandbox after 2 s. Raise the timeout, or run it as a background process and poll its output.'));
-    expect(text(r)).toMatch(/^The code timed out inside the sandbox after 2 s\. Raise timeout_seconds/);
-    const c = toToolError(new ExecutionTimeoutError('run a command timed out inside the sandbox after 1 s.'));
-    expect(text(c)).toMatch(/^The command timed out inside the sandbox after 1 s\. Raise timeout_seconds/);
+  it('a sandbox state gets the step that fixes that state, whichever class carries it', () => {
+    const stopped = new SandboxNotRunningError('Could not run code in sandbox s1: the sandbox is stopped.', { state: 'stopped' });
+    expect(text(toToolError(stopped))).toBe('Could not run code in sandbox s1: the sandbox is stopped. Start it with sandbox_start, then retry.');
+    expect(text(toToolError(new ConflictError('Sandbox s1 is paused.', { state: 'paused' })))).toBe('Sandbox s1 is paused. Resume it with sandbox_resume, then retry.');
+    // A conflict whose state HopX did not name gets the generic step.
+    expect(text(toToolError(new ConflictError('Could not start sandbox s1: it conflicts with the current state.')))).toMatch(/sandbox_get_info, then retry\.$/);
+  });
+
+  it('reads no message: a message that merely mentions a state gets no state advice', () => {
+    expect(text(toToolError(new ConflictError('Could not write file: someone said "paused".')))).toMatch(/sandbox_get_info/);
+  });
+
+  it('starts with a capital and ends with a stop', () => {
     expect(text(toToolError(new HopxError('something odd happened')))).toBe('Something odd happened.');
   });
 
-  it('never shows a stack, a JWT or a bearer token', () => {
+  it('never shows a JWT or a bearer token', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2ln';
-    const r = text(toToolError(new NetworkError(`failed with Authorization: Bearer ${jwt}\n    at foo (/x/y.js:1:2)`)));
+    const r = text(toToolError(new NetworkError(`failed with Authorization: Bearer ${jwt}`)));
     expect(r).not.toContain(jwt);
-    expect(r).not.toMatch(/y\.js/);
+    expect(r).toContain('[redacted');
   });
 
   it('hides the message of an unexpected error (it goes to the log)', () => {
     expect(text(toToolError(new TypeError('cannot read x of undefined')))).toBe('Internal error in hopx-mcp; the details are in the server log.');
     expect(text(toToolError(new HopxError('Odd failure')))).toBe('Odd failure.');
-    // A state conflict gets the step that fixes that state, instead of the generic advice.
-    const stopped = new ConflictError(
-      'Could not run code in sandbox s1: it conflicts with the current state. HopX said: "Sandbox s1 is stopped". Check the sandbox status with sandbox_get_info, then retry.',
-    );
-    expect(text(toToolError(stopped))).toBe(
-      'Could not run code in sandbox s1: the sandbox is stopped. Start it with sandbox_start, then retry.',
-    );
-    // A route in the server's words is dropped.
-    expect(text(toToolError(new HopxError('Sandbox s1 is gone; create one (POST /v1/sandboxes) instead')))).toBe('Sandbox s1 is gone; create one instead.');
-    expect(text(toToolError(new ConflictError('Sandbox s1 is paused.')))).toBe('Sandbox s1 is paused. Resume it with sandbox_resume, then retry.');
+  });
+
+  it('every HopX error class the client builds from a response gets an explanation ending in a sentence', () => {
+    for (const [status, code] of [[400, 'INVALID_REQUEST'], [401, 'AUTHENTICATION_REQUIRED'], [402, 'PAYMENT_REQUIRED'], [403, 'FORBIDDEN'], [404, 'NOT_FOUND'], [409, 'CONFLICT'], [409, 'SANDBOX_PAUSED'], [410, 'SANDBOX_EXPIRED'], [429, 'RATE_LIMIT_EXCEEDED'], [500, 'INTERNAL_ERROR']] as const) {
+      const err = errorFromResponse(status, { error: 'x', code }, {}, { operation: 'run code', plane: 'agent', sandboxId: 's1' });
+      expect(isKnownError(err), `${status} ${code}`).toBe(true);
+      expect(errorText(err), `${status} ${code}`).toMatch(/^[A-Z].*\.$/);
+    }
   });
 });
 

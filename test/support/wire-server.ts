@@ -1,7 +1,7 @@
 /**
  * A scripted HopX look-alike for contract tests: a node:http (+ ws) server on 127.0.0.1:0 that
  * records every request (method, path, query, headers, parsed body) and answers with replies the
- * test scripts, in the wire format of /work/shared/hopx-api.md. It plays both planes: sandboxes
+ * test scripts, in the wire format of docs/hopx-wire.md. It plays both planes: sandboxes
  * it describes carry `public_host` = this server, so agent calls land here too.
  *
  * Faults that cannot be caused for real against a real server (a 503, a reset connection, an

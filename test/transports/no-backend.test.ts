@@ -1,5 +1,5 @@
 /**
- * No backend is not a crash (issue 8 §3, design.md decision 10): without HOPX_API_KEY and without
+ * No backend is not a crash (issue 8 §3, docs/decisions.md decision 10): without HOPX_API_KEY and without
  * a usable local backend the server stays up, lists its tools, and every tool answers isError with
  * the probe's reason and what to configure, logged once on stderr.
  *

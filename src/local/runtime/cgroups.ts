@@ -3,7 +3,7 @@
  * created at the root of each hierarchy so it is never nested under (and limited by) the backend's
  * own cgroup. Supports pure cgroup v2 and the hybrid layout of this machine kind (v1 memory, pids,
  * cpu, cpuacct, freezer + a controller-less cgroup2 tree whose cgroup.freeze / cgroup.kill work).
- * See shared/local-backend.md §4.
+ * See docs/isolation.md §4.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * argv builders for the three kinds of host process a sandbox uses: the bwrap anchor, work joined
  * into it with nsenter, and the cgroup prelude wrapped around both. Pure functions, no spawning.
- * Measured design: shared/local-backend.md §4, §8.3, §8.4.
+ * Measured design: docs/isolation.md §4, §8.3, §8.4.
  */
 import type { SandboxDirs } from './types.js';
 

@@ -1,6 +1,6 @@
 /**
  * createRuntime(): probe the machine once, sweep leftovers of crashed runs, and hand out
- * isolated local sandboxes. See docs/local-runtime.md and shared/local-backend.md §8.
+ * isolated local sandboxes. See docs/local-runtime.md and docs/isolation.md §8.
  */
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

@@ -6,7 +6,7 @@
  * walks the path one component at a time, reading links on the host and re-rooting absolute
  * targets in sandbox space. Anything that ends outside /workspace, /root or /tmp is refused.
  * A final host realpath check guards against anything the walk missed (the small check-then-use
- * race is accepted for a local backend; shared/local-backend.md §8.4).
+ * race is accepted for a local backend; docs/isolation.md §8.4).
  */
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { posix, sep } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * Preview ports: a host listener on 127.0.0.1:<ephemeral> whose connections are piped to a unix
  * socket in the sandbox's run dir, where a forwarder living in the sandbox's network namespace
- * connects to 127.0.0.1:<port> inside (shared/local-backend.md §7). The sandbox keeps no route
+ * connects to 127.0.0.1:<port> inside (docs/isolation.md §7). The sandbox keeps no route
  * to the host's loopback.
  */
 import type { ChildProcess } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * The start-up probe: what isolation, limits and runtimes this machine really offers.
- * Runs once per runtime; every check is a real command (shared/local-backend.md §8.1).
+ * Runs once per runtime; every check is a real command (docs/isolation.md §8.1).
  */
 import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';

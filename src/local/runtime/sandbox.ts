@@ -1,6 +1,6 @@
 /**
  * One local sandbox: a bwrap anchor owning the namespaces, cgroups holding every process, and host
- * children joined into it for each piece of work (shared/local-backend.md §8.3–§8.6).
+ * children joined into it for each piece of work (docs/isolation.md §8.3–§8.6).
  * In the `process` tier (no bubblewrap, explicit opt-out) the same API runs plain host processes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

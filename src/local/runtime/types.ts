@@ -4,7 +4,7 @@
  * src/local/runtime implements it (bubblewrap anchor + nsenter, cgroups, the Python kernel,
  * path confinement, port forwards); src/local/server speaks the HopX HTTP/WebSocket API on top of
  * it. The server never touches processes, namespaces or host paths except through this interface.
- * See ../shared/local-backend.md §8 for the measured design.
+ * See docs/isolation.md §8 for the measured design.
  */
 
 type IsolationTier = 'namespaces' | 'process';

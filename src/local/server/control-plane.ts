@@ -1,5 +1,5 @@
 /**
- * The control plane (hopx-api.md §4): one node:http listener. Auth by `X-API-Key` or
+ * The control plane (docs/hopx-wire.md §4): one node:http listener. Auth by `X-API-Key` or
  * `Authorization: Bearer <api key>`; `GET /health` is open.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -279,7 +279,7 @@ function lifetime(value: unknown, required: boolean): number | null {
   return value;
 }
 
-/** The sandbox object (hopx-api.md §4.2), on create, get, list and state changes. */
+/** The sandbox object (docs/hopx-wire.md §4.2), on create, get, list and state changes. */
 function sandboxToWire(e: SandboxEntry, requestId: string): Record<string, unknown> {
   const url = e.agent.url;
   return {

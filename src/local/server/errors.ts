@@ -1,6 +1,6 @@
 /**
  * One error type for both planes. The HTTP layer turns it into the HopX error body
- * (`error`, `message`, `code`, `request_id`, `timestamp`, `path`?, `details`?; hopx-api.md §3.4).
+ * (`error`, `message`, `code`, `request_id`, `timestamp`, `path`?, `details`?; docs/hopx-wire.md §3.4).
  */
 export class ApiError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-/** Identifier formats of the HopX wire protocol (hopx-api.md §1.1, §2.1), generated locally. */
+/** Identifier formats of the HopX wire protocol (docs/hopx-wire.md §1.1, §2.1), generated locally. */
 import { randomBytes, randomInt } from 'node:crypto';
 
 const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -26,7 +26,7 @@ export function newRequestId(): string {
   return `req_${randomBytes(8).toString('hex')}`;
 }
 
-/** Background job ids: `proc_…` for code, `cmd_…` for commands (hopx-api.md §1.1). */
+/** Background job ids: `proc_…` for code, `cmd_…` for commands (docs/hopx-wire.md §1.1). */
 export function newProcessId(prefix: 'proc' | 'cmd'): string {
   return `${prefix}_${Date.now()}${randomChars(LOWER_ALNUM, 6)}`;
 }

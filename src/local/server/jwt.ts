@@ -5,7 +5,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { secretsEqual } from './http.js';
 
-/** Long enough that clients refreshing at "< 1 h left" (hopx-api.md §2.4) do not refresh every call. */
+/** Long enough that clients refreshing at "< 1 h left" (docs/hopx-wire.md §2.4) do not refresh every call. */
 const DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600;
 
 export interface IssuedToken {

@@ -1,6 +1,6 @@
 /**
  * The sandboxes of one backend: create (runtime sandbox + its agent), lifecycle transitions
- * (hopx-api.md §4.7), auto-kill at expires_at, kill. The control plane's routes call into this.
+ * (docs/hopx-wire.md §4.7), auto-kill at expires_at, kill. The control plane's routes call into this.
  */
 import type { Logger } from '../../log.js';
 import type { LocalSandbox, RuntimeLanguage, RuntimeProbe, SandboxRuntime } from '../runtime/types.js';
@@ -139,7 +139,7 @@ export class SandboxRegistry {
     }
   }
 
-  /** pause | resume | stop | start, with the allowed source states of hopx-api.md §4.7. */
+  /** pause | resume | stop | start, with the allowed source states of docs/hopx-wire.md §4.7. */
   async transition(id: string, action: 'pause' | 'resume' | 'stop' | 'start'): Promise<SandboxEntry> {
     const entry = this.get(id);
     return this.serialise(entry, async () => {

@@ -124,7 +124,7 @@ export function findTemplate(templates: LocalTemplate[], nameOrId: string): Loca
   return templates.find((t) => t.id === nameOrId || t.name === nameOrId);
 }
 
-/** The wire shape (hopx-api.md §4.10), snake_case. */
+/** The wire shape (docs/hopx-wire.md §4.10), snake_case. */
 export function templateToWire(t: LocalTemplate): Record<string, unknown> {
   const resources = { vcpu: t.resources.vcpu, memory_mb: t.resources.memoryMb, disk_gb: t.resources.diskGb };
   return {

@@ -13,7 +13,7 @@ import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, utim
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { ConfinedFs, ConfinementError } from '../../../src/local/server/agent/confined-fs.js';
+import { ConfinedFs, ConfinementError } from '../../../src/local/runtime/confined-fs.js';
 import { startTestBackend, type TestBackend } from '../../support/local-backend.js';
 import { agent, bwrapMissingReason, expectHopxError, wireSandbox, type WireSandbox } from './helpers.js';
 

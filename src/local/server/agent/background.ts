@@ -141,7 +141,7 @@ export class BackgroundJobs {
   }
 }
 
-/** The answer of both background routes (hopx-api.md §5.5, §5.6). */
+/** The answer of both background routes (docs/hopx-wire.md §5.5, §5.6). */
 export function backgroundStarted(job: BackgroundJob, message: string): Record<string, unknown> {
   return {
     process_id: job.processId,
@@ -156,7 +156,7 @@ export function backgroundStarted(job: BackgroundJob, message: string): Record<s
   };
 }
 
-/** Both field spellings the SDKs and docs use (hopx-api.md §5.5). */
+/** Both field spellings the SDKs and docs use (docs/hopx-wire.md §5.5). */
 export function jobToWire(job: BackgroundJob): Record<string, unknown> {
   const end = job.endedAt ?? new Date();
   const duration = (end.getTime() - job.startedAt.getTime()) / 1000;

@@ -1,4 +1,4 @@
-/** POST /commands/run and /commands/background (hopx-api.md §5.6). */
+/** POST /commands/run and /commands/background (docs/hopx-wire.md §5.6). */
 import { ApiError } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
 import { BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S, backgroundStarted } from './background.js';

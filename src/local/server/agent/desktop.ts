@@ -1,5 +1,5 @@
 /**
- * /desktop/...: desktop automation (hopx-api.md §5.14). The spec, the JS SDK and the Python SDK
+ * /desktop/...: desktop automation (docs/hopx-wire.md §5.14). The spec, the JS SDK and the Python SDK
  * disagree on verbs, paths and bodies, so this serves their union: GET and POST for VNC
  * start/stop, both list paths for windows, both body shapes for scroll, combination, clipboard.
  * A full screenshot is JSON `{image, format, width, height}` when the Accept header asks for JSON

@@ -5,7 +5,7 @@
  * Masking: like HopX, GET masks values whose names look secret (KEY, SECRET, PASSWORD, TOKEN,
  * CREDENTIAL, PRIVATE) as `***MASKED***`; `?reveal=true` returns real values. Writing the mask
  * string back (the SDKs' "GET, drop one, PUT the rest" delete) keeps the stored value instead of
- * overwriting it, which removes the hazard described in hopx-api.md §5.8.
+ * overwriting it, which removes the hazard described in docs/hopx-wire.md §5.8.
  */
 import { type Router, nowIso, readJsonBody, sendJson, sendNoContent } from '../http.js';
 import type { AgentContext } from './context.js';

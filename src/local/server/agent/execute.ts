@@ -9,7 +9,7 @@ import { resolveLanguage } from './languages.js';
 import { abortOnDisconnect, keptOutputsWire } from './output.js';
 import { type CodeOutcome, richFields, runCode } from './run-code.js';
 
-/** hopx-api.md §5.4: agent default 60 s (docs), max 300 s. */
+/** docs/hopx-wire.md §5.4: agent default 60 s (docs), max 300 s. */
 const EXECUTE_DEFAULT_TIMEOUT_S = 60;
 export const EXECUTE_MAX_TIMEOUT_S = 300;
 

@@ -16,10 +16,10 @@ import { SandboxPathError } from '../../runtime/errors.js';
 import type { ResolvedPath } from '../../runtime/types.js';
 import { ApiError, invalidField, missingParameter } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
-import { ConfinedFs, ConfinementError } from './confined-fs.js';
+import { ConfinedFs, ConfinementError } from '../../runtime/confined-fs.js';
 import type { AgentContext } from './context.js';
 import { boundaryOf, parseMultipart, type PartSink } from './multipart.js';
-import { type Owner, sandboxOwner } from './ownership.js';
+import { type Owner, sandboxOwner } from '../../runtime/ownership.js';
 
 /** /files/read returns at most this much; larger files go through /files/download. */
 const MAX_READ_BYTES = 32 * 1024 * 1024;
@@ -341,7 +341,7 @@ function fileResponse(message: string, target: ResolvedPath, size: number): Reco
   return { success: true, message, path: target.sandboxPath, size, timestamp: nowIso() };
 }
 
-/** Both spellings of every FileInfo field (hopx-api.md §5.7). */
+/** Both spellings of every FileInfo field (docs/hopx-wire.md §5.7). */
 function fileInfo(name: string, path: string, st: Stats): Record<string, unknown> {
   const isDir = st.isDirectory();
   const modified = st.mtime.toISOString();

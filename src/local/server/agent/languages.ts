@@ -1,4 +1,4 @@
-/** Language names and aliases the agent accepts (hopx-api.md §5.4, §6). */
+/** Language names and aliases the agent accepts (docs/hopx-wire.md §5.4, §6). */
 import type { RuntimeLanguage } from '../../runtime/types.js';
 import { ApiError } from '../errors.js';
 

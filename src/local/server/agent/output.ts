@@ -3,10 +3,10 @@ import { writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { HeadTailBuffer } from '../../../text/cut.js';
 import type { ExecHandle, ExecOutcome } from '../../runtime/types.js';
-import { ConfinedFs } from './confined-fs.js';
+import { ConfinedFs } from '../../runtime/confined-fs.js';
 import type { AgentContext } from './context.js';
 import { resolveSandboxPath } from './files.js';
-import { sandboxOwner } from './ownership.js';
+import { sandboxOwner } from '../../runtime/ownership.js';
 
 /**
  * Per stream, per call, what the agent keeps in memory and answers with. Beyond it the middle is

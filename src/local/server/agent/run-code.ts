@@ -135,7 +135,7 @@ export function richFields(kernel: KernelResult | null): Record<string, unknown>
   return { ...flatFields(kernel), mime_bundles: mimeBundles };
 }
 
-/** The HopX wire's flattened form (hopx-api.md §5.4). */
+/** The HopX wire's flattened form (docs/hopx-wire.md §5.4). */
 function flatFields(kernel: KernelResult): Record<string, unknown> {
   const bundles: MimeBundle[] = [...kernel.displays, ...(kernel.result ? [kernel.result] : [])];
   const first = (mime: string) => bundles.find((b) => typeof b[mime] === 'string')?.[mime];

@@ -1,5 +1,5 @@
 /**
- * The agent's WebSockets (hopx-api.md §5.12): /execute/stream and /stream (streamed execution),
+ * The agent's WebSockets (docs/hopx-wire.md §5.12): /execute/stream and /stream (streamed execution),
  * /terminal (a PTY shell), /files/watch (change events). JSON text frames; empty or non-JSON
  * frames from the client are ignored, as the SDKs do on their side.
  */
@@ -20,7 +20,7 @@ import { runCode } from './run-code.js';
 const MAX_WATCHES_PER_SOCKET = 8;
 /** Across all of a sandbox's sockets: every watched directory holds a host inotify watch. */
 const MAX_WATCHES_PER_SANDBOX = 32;
-/** hopx-api.md §5.12: streaming execute defaults to 60 s. */
+/** docs/hopx-wire.md §5.12: streaming execute defaults to 60 s. */
 const STREAM_DEFAULT_TIMEOUT_S = 60;
 
 export type SocketHandler = (ws: WebSocket, ctx: AgentContext) => void;

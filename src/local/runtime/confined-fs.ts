@@ -16,7 +16,7 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readdir, readlink, realpath, rename, rmdir, unlink } from 'node:fs/promises';
-import type { SandboxDirs } from '../../runtime/types.js';
+import type { SandboxDirs } from './types.js';
 import type { Owner } from './ownership.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK, O_NOCTTY } = constants;
