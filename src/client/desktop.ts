@@ -55,7 +55,7 @@ function nonEmpty(value: unknown, field: string, example: string): string {
 }
 
 /** PNG, JPEG or WebP by magic bytes; PNG sizes from IHDR. */
-export function describeImage(data: Buffer): { mimeType: string; width: number | null; height: number | null } {
+function describeImage(data: Buffer): { mimeType: string; width: number | null; height: number | null } {
   if (data.length >= 24 && data.readUInt32BE(0) === 0x89504e47) {
     return { mimeType: 'image/png', width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
   }

@@ -31,7 +31,6 @@ export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './conf
 export { createConnectionPool } from './http.js';
 export { cloudPreviewUrl } from './metrics.js';
 export { MASKED_VALUE } from './env.js';
-export { Desktop, describeImage } from './desktop.js';
 
 export class HopxClient implements HopxClientApi {
   readonly sandboxes: Sandboxes;

@@ -4,14 +4,13 @@
  * display inside a desktop-template sandbox. What the screen shows is checked by its pixels.
  */
 import { connect as tcpConnect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer } from '../../src/transports/http.js';
+import type { HttpServer } from '../../src/transports/http.js';
 import { decodePng, differingPixels, pixelAt, type Pixels } from '../support/png.js';
-import { backendOver, callTool, connectHttp, useTestBackend, waitFor } from './helpers.js';
+import { callTool, connectHttp, useHttpFixture, waitFor } from './helpers.js';
 
-const backend = useTestBackend();
+const { backend, serve, track } = useHttpFixture();
 let server: HttpServer;
 let desktopTemplate = false;
 
@@ -49,19 +48,10 @@ beforeAll(async () => {
     if (process.env.CI === 'true') throw new Error(`CI has no desktop template: ${backend().backend.probe.desktop.missing.join(', ')} missing`);
     console.warn(`desktop tests skipped: ${backend().backend.probe.desktop.missing.join(', ')} missing (apt-get install xvfb openbox xdotool wmctrl x11vnc xclip python3-tk)`);
   }
-  server = await startHttpServer({
-    backend: backendOver(backend()),
-    logger: silentLogger(),
-    server: { toolsets: ['sandbox', 'commands', 'files', 'desktop'] },
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 10,
-    sessionIdleSeconds: 600,
-  });
 });
-afterAll(async () => {
-  await server?.close();
+// The fixture closes servers after each test.
+beforeEach(async () => {
+  server = await serve({ server: { toolsets: ['sandbox', 'commands', 'files', 'desktop'] } });
 });
 
 async function screenshot(client: Client, args: Record<string, unknown> = {}): Promise<{ pixels: Pixels; text: string; structured: Record<string, unknown> }> {
@@ -99,93 +89,85 @@ function rfbGreeting(url: string): Promise<string> {
 describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
   it('sees a Tk app, clicks its button, types into it, presses ctrl+s, and opens VNC', async (test) => {
     if (!desktopTemplate) test.skip();
-    const client = await connectHttp(server.url, era);
-    try {
-      const created = await callTool(client, 'sandbox_create', { template: 'desktop' });
-      expect(created.isError, created.text).toBe(false);
-      const written = await callTool(client, 'sandbox_write_file', { path: '/workspace/app.py', content: APP });
-      expect(written.isError, written.text).toBe(false);
-      const started = await callTool(client, 'sandbox_run_command', { command: 'python3 /workspace/app.py', background: true, timeout_seconds: 900 });
-      expect(started.isError, started.text).toBe(false);
+    const client = track(await connectHttp(server.url, era));
+    const created = await callTool(client, 'sandbox_create', { template: 'desktop' });
+    expect(created.isError, created.text).toBe(false);
+    const written = await callTool(client, 'sandbox_write_file', { path: '/workspace/app.py', content: APP });
+    expect(written.isError, written.text).toBe(false);
+    const started = await callTool(client, 'sandbox_run_command', { command: 'python3 /workspace/app.py', background: true, timeout_seconds: 900 });
+    expect(started.isError, started.text).toBe(false);
 
-      // The window is managed (listed by the window manager) and has reported its layout.
-      await waitFor(async () => {
-        const list = await callTool(client, 'sandbox_desktop_windows', {});
-        return /"Demo"/.test(list.text) && (await readFile(client, '/workspace/layout.json')) !== null;
-      }, 30_000, 'the Tk window').catch(async (err) => {
-        // What the sandbox shows, for whoever reads the failure.
-        const seen = await callTool(client, 'sandbox_run_command', { command: 'echo DISPLAY=$DISPLAY; ps -eo pid,stat,args; wmctrl -l; ls /workspace' });
-        console.error(`the Tk window did not appear (${era}):\n${seen.text}`);
-        throw err;
-      });
-      const layout = JSON.parse((await readFile(client, '/workspace/layout.json'))!) as Record<'button' | 'entry' | 'label', Box>;
+    // The window is managed (listed by the window manager) and has reported its layout.
+    await waitFor(async () => {
+      const list = await callTool(client, 'sandbox_desktop_windows', {});
+      return /"Demo"/.test(list.text) && (await readFile(client, '/workspace/layout.json')) !== null;
+    }, 60_000, 'the Tk window').catch(async (err) => {
+      // What the sandbox shows, for whoever reads the failure.
+      const seen = await callTool(client, 'sandbox_run_command', { command: 'echo DISPLAY=$DISPLAY; ps -eo pid,stat,args; wmctrl -l; ls /workspace' });
+      console.error(`the Tk window did not appear (${era}):\n${seen.text}`);
+      throw err;
+    });
+    const layout = JSON.parse((await readFile(client, '/workspace/layout.json'))!) as Record<'button' | 'entry' | 'label', Box>;
 
-      const before = await screenshot(client);
-      expect(before.structured).toMatchObject({ width: 1280, height: 800, inlined: true });
-      expect(before.text).toMatch(/1280x800 PNG/);
-      const labelEdge = { x: layout.label[0] + 3, y: layout.label[1] + Math.floor(layout.label[3] / 2) };
-      expect(pixelAt(before.pixels, labelEdge.x, labelEdge.y)).not.toEqual([255, 0, 0]);
+    const before = await screenshot(client);
+    expect(before.structured).toMatchObject({ width: 1280, height: 800, inlined: true });
+    expect(before.text).toMatch(/1280x800 PNG/);
+    const labelEdge = { x: layout.label[0] + 3, y: layout.label[1] + Math.floor(layout.label[3] / 2) };
+    expect(pixelAt(before.pixels, labelEdge.x, labelEdge.y)).not.toEqual([255, 0, 0]);
 
-      const clicked = await callTool(client, 'sandbox_desktop_click', center(layout.button));
-      expect(clicked.isError, clicked.text).toBe(false);
-      await waitFor(async () => (await readFile(client, '/workspace/clicked')) === '1', 15_000, 'the click to reach the app');
-      // The app repaints after its handler: look until the label is red, then compare the screens.
-      let after = await screenshot(client);
-      await waitFor(async () => {
-        after = await screenshot(client);
-        return pixelAt(after.pixels, labelEdge.x, labelEdge.y).join() === '255,0,0';
-      }, 15_000, 'the red label on screen');
-      expect(differingPixels(before.pixels, after.pixels)).toBeGreaterThan(1000);
+    const clicked = await callTool(client, 'sandbox_desktop_click', center(layout.button));
+    expect(clicked.isError, clicked.text).toBe(false);
+    await waitFor(async () => (await readFile(client, '/workspace/clicked')) === '1', 45_000, 'the click to reach the app');
+    // The app repaints after its handler: look until the label is red, then compare the screens.
+    let after = await screenshot(client);
+    await waitFor(async () => {
+      after = await screenshot(client);
+      return pixelAt(after.pixels, labelEdge.x, labelEdge.y).join() === '255,0,0';
+    }, 45_000, 'the red label on screen');
+    expect(differingPixels(before.pixels, after.pixels)).toBeGreaterThan(1000);
 
-      // A region is the same pixels as that part of the full screen.
-      const region = await screenshot(client, { region: { x: layout.label[0], y: layout.label[1], width: layout.label[2], height: layout.label[3] } });
-      expect(region.pixels.width).toBe(layout.label[2]);
-      expect(pixelAt(region.pixels, 3, Math.floor(layout.label[3] / 2))).toEqual([255, 0, 0]);
+    // A region is the same pixels as that part of the full screen.
+    const region = await screenshot(client, { region: { x: layout.label[0], y: layout.label[1], width: layout.label[2], height: layout.label[3] } });
+    expect(region.pixels.width).toBe(layout.label[2]);
+    expect(pixelAt(region.pixels, 3, Math.floor(layout.label[3] / 2))).toEqual([255, 0, 0]);
 
-      expect((await callTool(client, 'sandbox_desktop_click', center(layout.entry))).isError).toBe(false);
-      const typed = await callTool(client, 'sandbox_desktop_type', { text: 'hello desktop 42' });
-      expect(typed.isError, typed.text).toBe(false);
-      const key = await callTool(client, 'sandbox_desktop_key', { keys: 'ctrl+s' });
-      expect(key.isError, key.text).toBe(false);
-      await waitFor(async () => (await readFile(client, '/workspace/typed.txt')) === 'hello desktop 42', 15_000, 'the typed text in the file');
+    expect((await callTool(client, 'sandbox_desktop_click', center(layout.entry))).isError).toBe(false);
+    const typed = await callTool(client, 'sandbox_desktop_type', { text: 'hello desktop 42' });
+    expect(typed.isError, typed.text).toBe(false);
+    const key = await callTool(client, 'sandbox_desktop_key', { keys: 'ctrl+s' });
+    expect(key.isError, key.text).toBe(false);
+    await waitFor(async () => (await readFile(client, '/workspace/typed.txt')) === 'hello desktop 42', 45_000, 'the typed text in the file');
 
-      const vnc = await callTool(client, 'sandbox_desktop_vnc', { action: 'start' });
-      expect(vnc.isError, vnc.text).toBe(false);
-      expect(vnc.structured).toMatchObject({ running: true, port: 5900 });
-      expect(await rfbGreeting(vnc.structured!.url as string)).toBe('RFB 003.008\n');
-      const stopped = await callTool(client, 'sandbox_desktop_vnc', { action: 'stop' });
-      expect(stopped.structured).toMatchObject({ running: false });
+    const vnc = await callTool(client, 'sandbox_desktop_vnc', { action: 'start' });
+    expect(vnc.isError, vnc.text).toBe(false);
+    expect(vnc.structured).toMatchObject({ running: true, port: 5900 });
+    expect(await rfbGreeting(vnc.structured!.url as string)).toBe('RFB 003.008\n');
+    const stopped = await callTool(client, 'sandbox_desktop_vnc', { action: 'stop' });
+    expect(stopped.structured).toMatchObject({ running: false });
 
-      const windows = await callTool(client, 'sandbox_desktop_windows', {});
-      const demo = (windows.structured!.windows as Array<{ id: string; title: string }>).find((w) => w.title === 'Demo')!;
-      const unknown = await callTool(client, 'sandbox_desktop_windows', { action: 'focus', window_id: '0x7ffffff' });
-      expect(unknown.isError).toBe(true);
-      expect(unknown.text).toMatch(/No window 0x7ffffff .*action "list"/);
-      const closed = await callTool(client, 'sandbox_desktop_windows', { action: 'close', window_id: demo.id });
-      expect(closed.isError, closed.text).toBe(false);
-      await waitFor(async () => !/"Demo"/.test((await callTool(client, 'sandbox_desktop_windows', {})).text), 15_000, 'the window to close');
-    } finally {
-      await client.close();
-    }
-  });
+    const windows = await callTool(client, 'sandbox_desktop_windows', {});
+    const demo = (windows.structured!.windows as Array<{ id: string; title: string }>).find((w) => w.title === 'Demo')!;
+    const unknown = await callTool(client, 'sandbox_desktop_windows', { action: 'focus', window_id: '0x7ffffff' });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.text).toMatch(/No window 0x7ffffff .*action "list"/);
+    const closed = await callTool(client, 'sandbox_desktop_windows', { action: 'close', window_id: demo.id });
+    expect(closed.isError, closed.text).toBe(false);
+    await waitFor(async () => !/"Demo"/.test((await callTool(client, 'sandbox_desktop_windows', {})).text), 45_000, 'the window to close');
+  }, 240_000); // a bound, not a speed target: a dozen real steps, each waiting for its event, on a shared machine
 });
 
 describe('a sandbox without a desktop', () => {
   it('answers the desktop tools with an isError that says to use a desktop template', async (test) => {
     if (!desktopTemplate) test.skip();
-    const client = await connectHttp(server.url, 'modern');
-    try {
-      const created = await callTool(client, 'sandbox_create', { template: 'base' });
-      expect(created.isError, created.text).toBe(false);
-      const shot = await callTool(client, 'sandbox_desktop_screenshot', {});
-      expect(shot.isError).toBe(true);
-      expect(shot.text).toMatch(/has no desktop/);
-      expect(shot.text).toMatch(/template "desktop"/);
-      const click = await callTool(client, 'sandbox_desktop_click', { x: 1, y: 1 });
-      expect(click.isError).toBe(true);
-      expect(click.text).toMatch(/sandbox_create/);
-    } finally {
-      await client.close();
-    }
+    const client = track(await connectHttp(server.url, 'modern'));
+    const created = await callTool(client, 'sandbox_create', { template: 'base' });
+    expect(created.isError, created.text).toBe(false);
+    const shot = await callTool(client, 'sandbox_desktop_screenshot', {});
+    expect(shot.isError).toBe(true);
+    expect(shot.text).toMatch(/has no desktop/);
+    expect(shot.text).toMatch(/template "desktop"/);
+    const click = await callTool(client, 'sandbox_desktop_click', { x: 1, y: 1 });
+    expect(click.isError).toBe(true);
+    expect(click.text).toMatch(/sandbox_create/);
   });
 });

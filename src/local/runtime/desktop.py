@@ -247,7 +247,7 @@ class Desktop:
         if self.vnc and self.vnc.poll() is None:
             return self.vnc_status()
         argv = ["x11vnc", "-display", self.display, "-forever", "-shared", "-localhost", "-noxdamage",
-                "-nolookup", "-quiet", "-rfbport", "5900"]
+                "-nolookup", "-quiet", "-autoport", "5900"]
         if password:
             argv += ["-passwd", password]
         else:

@@ -13,7 +13,7 @@ export interface DesktopSize {
 }
 
 /** What a reply line carries besides id/ok. */
-export type HelperReply = Record<string, unknown>;
+type HelperReply = Record<string, unknown>;
 
 const START_TIMEOUT_MS = 30_000;
 /**
@@ -82,7 +82,7 @@ export class DesktopSession {
       const message = typeof reply.error === 'string' ? reply.error : 'unknown error';
       throw reply.invalid === true
         ? new ApiError(400, 'INVALID_REQUEST', message)
-        : new ApiError(500, 'DESKTOP_ERROR', `The desktop failed to ${op.replace(/_/g, ' ')}: ${message}`);
+        : new ApiError(500, 'DESKTOP_ERROR', `The desktop failed at "${op}": ${message}`);
     }
     const { id: _id, ok: _ok, ...fieldsOnly } = reply;
     return fieldsOnly;
