@@ -19,7 +19,7 @@ const DEFAULT_MAX_CALLS_PER_CALLER = 16;
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /** Enabled whatever --toolsets says. */
-export const ALWAYS_ON_TOOLSET = 'sandbox';
+const ALWAYS_ON_TOOLSET = 'sandbox';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
