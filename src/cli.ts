@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `hopx-mcp` command: stdio by default, `--http` for streamable HTTP, `local-backend` for
- * the local HopX-compatible backend alone. Everything human-readable goes to stderr: in stdio
- * mode stdout is the MCP channel, and the rule is kept for --help and --version too.
+ * the local HopX-compatible backend alone. Logs and hints go to stderr (in stdio mode stdout is
+ * the MCP channel); only --help and --version, which start no server, answer on stdout.
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, resolveConfig, type Config } from './config.js';
@@ -25,16 +25,30 @@ function say(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Ready-to-paste connection hints for the HTTP endpoint. */
+/** --help and --version answer on stdout (`$(hopx-mcp --version)` works); they never start MCP. */
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/**
+ * Ready-to-paste connection hints for the HTTP endpoint. With a bearer token each line carries
+ * the Authorization header, naming the variable rather than the secret (this text is logged).
+ */
 function connectHints(url: string, config: Config): string {
-  const auth = config.auth === 'token' ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
+  const token = config.auth === 'token';
+  const header = token ? ' --header "Authorization: Bearer $HOPX_MCP_AUTH_TOKEN"' : '';
+  const cursor = token ? `, "headers": { "Authorization": "Bearer \${env:HOPX_MCP_AUTH_TOKEN}" }` : '';
+  const vscode = token
+    ? `{ "inputs": [{ "type": "promptString", "id": "hopx-token", "description": "HOPX_MCP_AUTH_TOKEN", "password": true }], ` +
+      `"servers": { "hopx": { "type": "http", "url": "${url}", "headers": { "Authorization": "Bearer \${input:hopx-token}" } } } }`
+    : `{ "servers": { "hopx": { "type": "http", "url": "${url}" } } }`;
   return [
     `Listening on ${url}`,
     'Connect a client:',
-    `  Claude Code:  claude mcp add --transport http hopx ${url}${auth}`,
-    `  Cursor:       { "mcpServers": { "hopx": { "url": "${url}" } } }`,
-    `  VS Code:      { "servers": { "hopx": { "type": "http", "url": "${url}" } } }`,
-    `  Inspector:    npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${url} --method tools/list`,
+    `  Claude Code:  claude mcp add --transport http hopx ${url}${header}`,
+    `  Cursor:       { "mcpServers": { "hopx": { "url": "${url}"${cursor} } } }`,
+    `  VS Code:      ${vscode}`,
+    `  Inspector:    npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${url} --method tools/list${header}`,
     ...(config.auth === 'oauth'
       ? [`OAuth: clients find the authorization server (${config.issuer}) from the 401 challenge; tokens need scope sandbox:read or sandbox:write.`]
       : []),
@@ -194,8 +208,8 @@ async function main(argv: string[]): Promise<void> {
     }
     throw error;
   }
-  if (config.help) return say(helpText(packageVersion()));
-  if (config.version) return say(packageVersion());
+  if (config.help) return print(helpText(packageVersion()));
+  if (config.version) return print(packageVersion());
   const logger = createLogger({ level: config.logLevel });
   // One stray rejection (say, a socket error after its request was answered) must not take every
   // conversation down with it; it is logged instead.

@@ -18,6 +18,9 @@ const DEFAULT_MAX_SANDBOXES_PER_CALLER = 10;
 const DEFAULT_MAX_CALLS_PER_CALLER = 16;
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
+/** Enabled whatever --toolsets says. */
+const ALWAYS_ON_TOOLSET = 'sandbox';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export interface Config {
@@ -92,7 +95,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   http: { kind: 'boolean', help: 'serve streamable HTTP at /mcp instead of stdio' },
   host: { kind: 'string', value: 'HOST', help: `HTTP bind address (default ${DEFAULT_HOST})` },
   port: { kind: 'string', value: 'N', help: `HTTP port, 0 = any free port (default ${DEFAULT_HTTP_PORT})` },
-  toolsets: { kind: 'string', value: 'LIST', help: 'comma-separated toolsets to enable, or "all"' },
+  toolsets: { kind: 'string', value: 'LIST', help: 'comma-separated toolsets to enable, or "all" (sandbox is always on)' },
   'read-only': { kind: 'boolean', help: 'hide every tool that changes anything' },
   'keep-sandboxes': { kind: 'boolean', help: 'do not kill sandboxes when their conversation ends' },
   'output-budget': {
@@ -323,7 +326,9 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
         `${toolsetArg.source}: unknown toolset ${unknown.map((n) => `"${n}"`).join(', ')}. Known toolsets: ${knownToolsets.join(', ')} (or "all").`,
       );
     }
-    toolsets = names.includes('all') ? [...knownToolsets] : [...new Set(names)];
+    // The sandbox toolset (create, connect, list, kill, ...) is always on: without it no other
+    // toolset can get a sandbox to act on.
+    toolsets = names.includes('all') ? [...knownToolsets] : [...new Set([ALWAYS_ON_TOOLSET, ...names])];
   }
 
   const level = str('log-level');

@@ -57,42 +57,32 @@ const USER_AGENT = 'hopx-mcp-client/0.1';
 class CallTimeout extends Error {}
 
 /**
- * One connection pool per process, shared by every client (the server makes one client per
- * caller-supplied API key; they should still share sockets). Reference-counted so the last client
- * to close shuts it down and nothing keeps the process alive afterwards.
+ * A connection pool that several clients can share (the server makes one client per
+ * caller-supplied API key; they should still share sockets). Whoever makes it closes it.
  */
-let sharedPool: { agent: Agent; users: number } | undefined;
-
-function acquirePool(): Agent {
-  sharedPool ??= {
-    agent: new Agent({ connect: { family: 4, autoSelectFamily: false }, keepAliveTimeout: 10_000 }),
-    users: 0,
-  };
-  sharedPool.users++;
-  return sharedPool.agent;
-}
-
-async function releasePool(agent: Agent): Promise<void> {
-  if (sharedPool?.agent !== agent) return;
-  sharedPool.users--;
-  if (sharedPool.users > 0) return;
-  sharedPool = undefined;
-  await agent.close();
+export function createConnectionPool(): Dispatcher {
+  return new Agent({ connect: { family: 4, autoSelectFamily: false }, keepAliveTimeout: 10_000 });
 }
 
 export class HttpClient {
-  readonly dispatcher: Agent;
+  readonly dispatcher: Dispatcher;
+  /** The pool was made here (no shared one given), so close() closes it. */
+  private readonly ownsPool: boolean;
   private released = false;
 
-  constructor(private readonly config: ClientConfig) {
-    this.dispatcher = acquirePool();
+  constructor(
+    private readonly config: ClientConfig,
+    pool?: Dispatcher,
+  ) {
+    this.dispatcher = pool ?? createConnectionPool();
+    this.ownsPool = pool === undefined;
   }
 
-  /** Releases this client's hold on the shared pool (closing it if this was the last user). */
+  /** Closes this client's own pool; a shared one stays open for its other users. */
   async close(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await releasePool(this.dispatcher);
+    if (this.ownsPool) await this.dispatcher.close();
   }
 
   async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {

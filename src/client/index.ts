@@ -28,6 +28,7 @@ import type { CallOptions, ControlPlaneHealth, HopxClientApi, HopxClientOptions,
 export * from './types.js';
 export * from './errors.js';
 export { resolveClientConfig, DEFAULT_BASE_URL, type ClientConfig } from './config.js';
+export { createConnectionPool } from './http.js';
 export { cloudPreviewUrl } from './metrics.js';
 export { MASKED_VALUE } from './env.js';
 
@@ -39,7 +40,7 @@ export class HopxClient implements HopxClientApi {
 
   constructor(options: HopxClientOptions = {}) {
     const config = resolveClientConfig(options);
-    this.ctx = new ClientContext(config, new HttpClient(config));
+    this.ctx = new ClientContext(config, new HttpClient(config, options.pool));
     this.sandboxes = new Sandboxes(this.ctx, (id, vars, call) => this.agent(id).env.merge(vars, call));
     this.templates = new Templates(this.ctx);
   }
@@ -91,7 +92,6 @@ function createSandboxAgent(ctx: ClientContext, conn: AgentConnection): SandboxA
     health: (call) => metrics.health(call),
     info: (call) => metrics.info(call),
     metrics: (call) => metrics.metrics(call),
-    agentMetrics: (call) => metrics.metrics(call),
     cacheStats: (call) => metrics.cacheStats(call),
     clearCache: (call) => metrics.clearCache(call),
     previewUrl: (port, call) => metrics.previewUrl(port, call),

@@ -732,9 +732,8 @@ export interface SandboxAgent {
   readonly env: EnvApi;
   health(call?: CallOptions): Promise<AgentHealth>;
   info(call?: CallOptions): Promise<AgentInfo>;
+  /** /metrics/snapshot: system usage (CPU, memory, disk, processes) and the agent's own counters. */
   metrics(call?: CallOptions): Promise<MetricsSnapshot>;
-  /** Agent-level counters (requests, errors, executions) from /metrics/snapshot. */
-  agentMetrics(call?: CallOptions): Promise<MetricsSnapshot>;
   cacheStats(call?: CallOptions): Promise<CacheStats>;
   clearCache(call?: CallOptions): Promise<CacheClearResult>;
   /**
@@ -780,6 +779,11 @@ export interface HopxClientOptions {
   maxResponseBytes?: number;
   /** Structured logger; the client never writes to stdout. Secrets are never passed to it. */
   logger?: ClientLogger;
+  /**
+   * A connection pool shared with other clients (from `createConnectionPool()`); its maker closes
+   * it. Default: the client's own pool, closed by `close()`.
+   */
+  pool?: import('undici').Dispatcher;
 }
 
 export interface ClientLogger {

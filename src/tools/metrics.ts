@@ -67,7 +67,7 @@ const sandboxGetAgentMetrics = metricsTool({
   title: 'Get agent metrics',
   description: "Request, error and execution counters of the sandbox's agent (which runs the tool calls in it); for CPU, memory, disk: sandbox_get_metrics.",
   output: AgentMetricsOut,
-  read: (ctx) => ctx.agent.agentMetrics(ctx.call),
+  read: (ctx) => ctx.agent.metrics(ctx.call),
   text: (v) =>
     `Agent metrics of sandbox ${v.sandbox_id}: requests ${v.total_requests ?? '?'}, errors ${v.total_errors ?? '?'}, ` +
     `executions ${v.total_executions ?? '?'} (${v.active_executions ?? '?'} active).`,

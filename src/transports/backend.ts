@@ -3,7 +3,7 @@
  * otherwise the local HopX-compatible backend started in this process. Either way tools see the
  * same HopxClient API.
  */
-import { HopxClient } from '../client/index.js';
+import { createConnectionPool, HopxClient } from '../client/index.js';
 import type { HopxClientApi } from '../client/types.js';
 import type { LocalBackend } from '../local/index.js';
 import type { Logger } from '../log.js';
@@ -44,14 +44,19 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   const clientLogger = logger.child({ component: 'client' });
   if (options.apiKey) {
     const baseUrl = options.baseUrl ?? 'https://api.hopx.dev';
-    const client = new HopxClient({ apiKey: options.apiKey, baseUrl, logger: clientLogger });
+    // One pool for the process, made here and passed in: every caller's client shares its sockets.
+    const pool = createConnectionPool();
+    const client = new HopxClient({ apiKey: options.apiKey, baseUrl, logger: clientLogger, pool });
     logger.info({ backend: 'cloud', base_url: baseUrl }, 'backend ready');
     return {
       kind: 'cloud',
       baseUrl,
       client,
-      clientForKey: (apiKey) => new HopxClient({ apiKey, baseUrl, logger: clientLogger }),
-      close: () => client.close(),
+      clientForKey: (apiKey) => new HopxClient({ apiKey, baseUrl, logger: clientLogger, pool }),
+      close: async () => {
+        await client.close();
+        await pool.close();
+      },
     };
   }
 

@@ -345,7 +345,7 @@ describe('health, info, metrics, cache', () => {
       totalRequests: 10,
       totalErrors: 1,
     });
-    expect((await a.agentMetrics()).totalRequests).toBe(10);
+    expect((await a.metrics()).totalRequests).toBe(10);
     expect(await a.cacheStats()).toMatchObject({ size: 2, hits: 5, misses: null });
     expect(await a.clearCache()).toEqual({ message: 'cleared', entriesRemoved: 2 });
   });

@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
+  createConnectionPool,
   AbortedError,
   HopxError,
   NetworkError,
@@ -260,15 +261,19 @@ describe('agent reachability, IPv4, logging', () => {
     expect(all).not.toContain(TEST_API_KEY);
   });
 
-  it('clients share one pool: closing one leaves the others working', async () => {
+  it('clients given one pool share it: closing one leaves the others working; its maker closes it', async () => {
     h.wire.on('GET', '/health', { json: { status: 'ok' } });
-    const a = h.makeClient();
-    const b = h.makeClient();
+    const pool = createConnectionPool();
+    const a = h.makeClient({ pool });
+    const b = h.makeClient({ pool });
     await a.health();
     await a.close();
     await a.close(); // idempotent
     expect((await b.health()).ok).toBe(true);
+    expect((await h.client.health()).ok).toBe(true); // a client with its own pool is unaffected
+    await b.close();
     expect((await h.client.health()).ok).toBe(true);
+    await pool.close();
   });
 
   it('sends a request id on every request', async () => {

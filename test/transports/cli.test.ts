@@ -55,14 +55,14 @@ function run(args: string[], env: Record<string, string> = {}): Running {
 }
 
 describe('flags', () => {
-  it('--help and --version print to stderr and exit 0 (stdout stays clean)', async () => {
+  it('--help and --version print to stdout and exit 0 (so $(hopx-mcp --version) works)', async () => {
     const help = run(['--help']);
     expect(await help.exited).toBe(0);
-    expect(help.stderr()).toMatch(/Usage:[\s\S]*--http[\s\S]*HOPX_MCP_READ_ONLY/);
+    expect(help.stdout()).toMatch(/Usage:[\s\S]*--http[\s\S]*HOPX_MCP_READ_ONLY/);
     const version = run(['--version']);
     expect(await version.exited).toBe(0);
-    expect(version.stderr().trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(help.stdout() + version.stdout()).toBe('');
+    expect(version.stdout()).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(help.stderr() + version.stderr()).toBe('');
   });
 
   it('exits 2 with a message naming the flag on bad input', async () => {
@@ -118,6 +118,10 @@ describe('hopx-mcp --http', () => {
     try {
       const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
       expect(server.stderr()).toContain('claude mcp add --transport http hopx');
+      // Every connect line carries the token (by its variable name, never the secret itself).
+      const hints = server.stderr().slice(server.stderr().indexOf('Connect a client:')).split('\n').slice(1, 5);
+      expect(hints.map((line) => /Authorization": "Bearer|Authorization: Bearer \$HOPX_MCP_AUTH_TOKEN/.test(line))).toEqual([true, true, true, true]);
+      expect(server.stderr()).not.toContain(token);
       const auth = { authorization: `Bearer ${token}` };
       const legacy = await connectHttp(url, 'legacy', auth);
       const modern = await connectHttp(url, 'modern', { ...auth, 'x-hopx-api-key': test.backend.apiKey });

@@ -55,6 +55,8 @@ describe('resolveConfig', () => {
 
   it('validates toolsets against the server registry', () => {
     expect(resolve(['--toolsets', `${TOOLSETS[0]},${TOOLSETS[1]}`]).toolsets).toEqual([TOOLSETS[0], TOOLSETS[1]]);
+    // The sandbox lifecycle is always on: `--toolsets code,files` can still create a sandbox.
+    expect(resolve(['--toolsets', 'code,files']).toolsets).toEqual(['sandbox', 'code', 'files']);
     expect(resolve(['--toolsets', 'all']).toolsets).toEqual([...TOOLSETS]);
     const message = failure(['--toolsets', 'sandbox,nope']);
     expect(message).toContain('"nope"');

@@ -332,7 +332,7 @@ describe.skipIf(bwrapMissingReason !== null)('local backend agent: execution', (
   });
 
   test('metrics, info, processes, jupyter sessions, prometheus', async () => {
-    const m = await a().agentMetrics();
+    const m = await a().metrics();
     expect(m.totalRequests).toBeGreaterThan(5);
     expect(m.totalExecutions).toBeGreaterThan(0);
     const snap = await agent(w, 'GET', '/metrics/snapshot');
