@@ -51,7 +51,8 @@ beforeAll(async () => {
 });
 // The fixture closes servers after each test.
 beforeEach(async () => {
-  server = await serve({ server: { toolsets: ['sandbox', 'commands', 'files', 'desktop'] } });
+  // No per-caller rate limit: the test polls the screen while it waits for the app to react.
+  server = await serve({ server: { toolsets: ['sandbox', 'commands', 'files', 'desktop'] }, limits: { requestsPerMinute: 0 } });
 });
 
 async function screenshot(client: Client, args: Record<string, unknown> = {}): Promise<{ pixels: Pixels; text: string; structured: Record<string, unknown> }> {
