@@ -68,6 +68,17 @@ export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+/**
+ * One line cut to `maxChars` (an ellipsis included) for a one-line view such as a progress
+ * message: the head is kept, tabs and control characters are shown as spaces.
+ */
+export function cutLine(line: string, maxChars: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = line.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  if (clean.length <= maxChars) return clean;
+  return `${clean.slice(0, safeSplit(clean, Math.max(0, maxChars - 1)))}…`;
+}
+
 /** The marker that stands for a cut middle. One format for the whole project. */
 export function cutMarker(info: CutInfo, note: CutNote): string {
   const whole = note.where ? `whole ${note.label}: ${note.where}${note.hint ? ` (${note.hint})` : ''}` : `the whole ${note.label} was not kept`;

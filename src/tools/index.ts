@@ -14,6 +14,7 @@ import type { Conversation } from '../conversation/conversation.js';
 import { leanInputSchema, leanOutputSchema } from './advertise.js';
 import { annotationsFor, descriptionFor, inputFor, OFF_BY_DEFAULT, TOOLSETS, type OutputBudget, type ToolDefinition, type Toolset } from './tool.js';
 import { validateInput } from './validation.js';
+import { startProgress } from './progress.js';
 import sandboxTools from './sandbox.js';
 import codeTools from './code.js';
 import processTools from './processes.js';
@@ -96,7 +97,7 @@ export interface RegisterDeps {
   budget: OutputBudget;
   /** Read-only server: tools must not extend sandbox leases either. */
   readOnly?: boolean;
-  /** How often a call with a progress token gets a keepalive progress notification. Default 5 000 ms. */
+  /** The longest a call with a progress token goes without a progress notification. Default 5 000 ms. */
   progressIntervalMs?: number;
   /** Hosting hooks around every call (per-caller limits, metrics); see ToolCallHooks. */
   hooks?: ToolCallHooks;
@@ -113,29 +114,6 @@ type ToolCallOutcome = 'ok' | 'error' | 'invalid_input' | 'failed';
 export interface ToolCallHooks {
   around?(call: { tool: ToolDefinition; conversation: Conversation; mcp: ServerContext }, run: () => Promise<CallToolResult>): Promise<CallToolResult>;
   ended?(call: { tool: ToolDefinition; outcome: ToolCallOutcome; seconds: number; error?: unknown }): void;
-}
-
-const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
-
-/**
- * Clients give up on silent calls after 60 s or so, whatever the tool's own timeout. When the
- * caller asked for progress (a progress token), send "still running" notifications until the call
- * ends, so clients that reset their timeout on progress keep waiting.
- */
-function startKeepalive(tool: ToolDefinition, mcp: ServerContext, intervalMs: number): () => void {
-  const token = mcp.mcpReq._meta?.progressToken;
-  if (token === undefined) return () => {};
-  const started = Date.now();
-  let count = 0;
-  const timer = setInterval(() => {
-    count += 1;
-    const elapsed = Math.round((Date.now() - started) / 1000);
-    mcp.mcpReq
-      .notify({ method: 'notifications/progress', params: { progressToken: token, progress: count, message: `${tool.name} still running (${elapsed} s)` } })
-      .catch(() => clearInterval(timer));
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }
 
 export function registerTools(server: McpServer, tools: readonly ToolDefinition[], deps: RegisterDeps): void {
@@ -176,10 +154,12 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
   }
   const args = validated.value;
   const explicitSandbox = typeof args.sandbox_id === 'string' ? args.sandbox_id : undefined;
-  const stopKeepalive = startKeepalive(tool, mcp, deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+  // Clients give up on silent calls after 60 s or so, whatever the tool's own timeout: a caller that
+  // asked for progress gets the newest output and keepalives until the call ends.
+  const progress = startProgress(tool.name, mcp, deps.progressIntervalMs === undefined ? {} : { keepaliveMs: deps.progressIntervalMs });
   try {
     conversation.assertActive();
-    const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp, readOnly: deps.readOnly === true }, args);
+    const out = await tool.handle({ conversation, logger, budget, call: { signal: mcp.mcpReq.signal }, mcp, readOnly: deps.readOnly === true, progress: progress.reporter }, args);
     // Changes to the conversation (current sandbox, detach, expiry) are saved before the result
     // goes out: the caller's next request may land on another replica. A failure is logged; the
     // action itself happened, so the result stands.
@@ -207,6 +187,6 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     }
     return toToolError(err);
   } finally {
-    stopKeepalive();
+    progress.stop();
   }
 }

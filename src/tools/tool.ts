@@ -8,6 +8,7 @@ import type { CallOptions, SandboxAgent } from '../client/types.js';
 import type { Logger } from '../log.js';
 import type { Conversation } from '../conversation/conversation.js';
 import { SANDBOX_ID } from './params.js';
+import type { ProgressReporter } from './progress.js';
 
 export const TOOLSETS = ['sandbox', 'code', 'commands', 'files', 'env', 'preview', 'metrics', 'cache', 'terminal', 'desktop'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
@@ -57,6 +58,11 @@ export interface ToolContext {
   mcp: ServerContext;
   /** The server runs read-only: nothing on HopX may change, not even a sandbox's expiry. */
   readOnly: boolean;
+  /**
+   * Live progress for this call: feed it output as it arrives (`lines`) and it goes to the client
+   * as progress notifications when the caller asked for them; a no-op otherwise.
+   */
+  progress: ProgressReporter;
 }
 
 export interface SandboxToolContext extends ToolContext {

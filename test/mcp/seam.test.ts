@@ -82,7 +82,7 @@ describe('registration seam', () => {
       expect(r.isError).toBeFalsy();
       expect(progress.length).toBeGreaterThanOrEqual(3);
       expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
-      expect(progress[0].message).toMatch(/^sandbox_run_command still running \(\d+ s\)$/);
+      expect(progress[0].message).toMatch(/^sandbox_run_command running \([\d.]+ s\)$/);
     } finally {
       await s.close();
     }
