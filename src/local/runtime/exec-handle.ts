@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { ExecHandle, ExecOutcome } from './types.js';
 
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 /**
  * Grace after a cancel (the caller went away): SIGTERM, then SIGKILL of the group after this; and
  * for a Python cell, the interrupt, then a kernel restart. Short, so a cancelled run is gone
