@@ -210,7 +210,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (config.help) return print(helpText(packageVersion()));
   if (config.version) return print(packageVersion());
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   // One stray rejection (say, a socket error after its request was answered) must not take every
   // conversation down with it; it is logged instead.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 import { DEFAULT_OUTPUT_BUDGET_CHARS, TOOLSETS } from './server.js';
 
 export const DEFAULT_HTTP_PORT = 3100;
@@ -33,6 +34,8 @@ export interface Config {
   keepSandboxes: boolean;
   outputBudgetChars: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Log line format on stderr; undefined = pretty when stderr is a TTY, else json. */
+  logFormat: LogFormat | undefined;
   /** Local backend state folder; undefined = the backend's default. */
   stateDir: string | undefined;
   allowUnisolated: boolean;
@@ -104,6 +107,11 @@ export const OPTIONS: Record<string, OptionSpec> = {
     help: `characters of tool output kept before cutting (default ${DEFAULT_OUTPUT_BUDGET_CHARS})`,
   },
   'log-level': { kind: 'string', value: 'LEVEL', help: `stderr log level: ${LOG_LEVELS.join('|')} (default info)` },
+  'log-format': {
+    kind: 'string',
+    value: 'FORMAT',
+    help: 'stderr log format: json (one object a line) or pretty (for people); default pretty on a terminal, else json',
+  },
   'state-dir': { kind: 'string', value: 'DIR', help: 'local backend state folder' },
   'allow-unisolated': {
     kind: 'boolean',
@@ -245,6 +253,7 @@ const ConfigSchema = z.strictObject({
   keepSandboxes: z.boolean(),
   outputBudgetChars: z.number().int().min(1_000),
   logLevel: z.enum(LOG_LEVELS),
+  logFormat: z.enum(LOG_FORMATS).optional(),
   stateDir: z.string().min(1).optional(),
   allowUnisolated: z.boolean(),
   maxBodyBytes: z.number().int().positive(),
@@ -337,6 +346,12 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     throw new ConfigError(`${level!.source}="${level!.raw}" is not a log level: use one of ${LOG_LEVELS.join(', ')}.`);
   }
 
+  const format = str('log-format');
+  const logFormat = format?.raw.trim().toLowerCase() as LogFormat | undefined;
+  if (format && !LOG_FORMATS.includes(logFormat!)) {
+    throw new ConfigError(`${format.source}="${format.raw}" is not a log format: use json or pretty.`);
+  }
+
   const stateDir = str('state-dir');
   if (stateDir && stateDir.raw.trim() === '') throw new ConfigError(`${stateDir.source} is empty: give a folder path.`);
 
@@ -380,6 +395,7 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     keepSandboxes: bool('keep-sandboxes'),
     outputBudgetChars: int('output-budget', DEFAULT_OUTPUT_BUDGET_CHARS, 1_000, 10_000_000),
     logLevel,
+    logFormat,
     stateDir: stateDir?.raw.trim(),
     allowUnisolated: bool('allow-unisolated'),
     maxBodyBytes: int('max-body-bytes', DEFAULT_MAX_BODY_BYTES, 1_024, 512 * 1024 * 1024),

@@ -62,8 +62,8 @@ export interface Hosting {
 
 export interface ConversationCounts {
   stats(): { sessions: number; callers: number };
-  /** Sandboxes created and held by conversations, of one identity or of all. */
-  liveSandboxes(identity?: string): number;
+  /** Sandboxes created and held by this replica's conversations (the metrics gauge). */
+  liveSandboxes(): number;
 }
 
 /** A 2026-era `subscriptions/listen`: its response is a stream that stays open by design. */
@@ -102,7 +102,7 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
   const limits = new CallerLimits(
     { ...DEFAULT_LIMITS, ...o.limits },
     state,
-    (identity) => conversations.liveSandboxes(identity),
+    (identity) => state.liveSandboxes(identity),
     (limit) => m.limitRefusal(limit),
   );
   const checks: ReadinessCheck[] = [

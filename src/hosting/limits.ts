@@ -7,8 +7,8 @@
  * - Concurrent calls: requests in flight per caller; refused with HTTP 429 and Retry-After.
  * - Live sandboxes: the sandboxes the caller's conversations created and still hold, plus its
  *   creates in flight; a sandbox_create past the limit is an isError result that says how to
- *   free one. Counted from the conversations themselves, so a killed or ended sandbox frees its
- *   slot without bookkeeping that could drift.
+ *   free one. Counted from the conversation records in the state store (every replica's), so a
+ *   killed or ended sandbox frees its slot without bookkeeping that could drift.
  *
  * 0 turns a limit off. The counters live in the state store (src/state): in memory for one
  * process, in Redis when replicas share the limits.
@@ -45,8 +45,8 @@ export class CallerLimits {
   constructor(
     readonly settings: LimitSettings,
     private readonly counters: Pick<StateStore, 'takeToken' | 'adjustCounter'>,
-    /** Sandboxes created and still held by the caller's conversations. */
-    private readonly liveSandboxes: (identity: string) => number,
+    /** Sandboxes created and still held by the caller's conversations, on every replica. */
+    private readonly liveSandboxes: (identity: string) => Promise<number>,
     private readonly onRefused?: (limit: LimitName) => void,
   ) {}
 
@@ -86,7 +86,7 @@ export class CallerLimits {
     const identity = identityOf(mcp.http?.authInfo);
     const max = this.settings.maxSandboxes;
     if (tool.name !== 'sandbox_create' || identity === undefined || max <= 0) return run();
-    const live = this.liveSandboxes(identity);
+    const live = await this.liveSandboxes(identity);
     // Creates in flight hold a slot too, so concurrent creates cannot overshoot the limit.
     const key = `creates:${identity}`;
     if (live >= max || !(await this.tryAcquire(key, max - live))) {

@@ -82,6 +82,15 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve();
   }
 
+  liveSandboxes(identity: string): Promise<number> {
+    let live = 0;
+    for (const held of this.conversations.values()) {
+      if (held.meta.identity !== identity) continue;
+      for (const sandbox of held.sandboxes.values()) if (sandbox.origin === 'created') live += 1;
+    }
+    return Promise.resolve(live);
+  }
+
   callerConversation(identity: string, newId: string): Promise<{ id: string; created: boolean }> {
     const existing = this.callers.get(identity);
     if (existing) return Promise.resolve({ id: existing, created: false });

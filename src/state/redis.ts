@@ -4,6 +4,7 @@
  * Layout (every key under one prefix, default "hopx:"):
  *   conv:<id>            hash: meta (JSON), current (id or ""), sb:<sandbox> (JSON), killed:<sandbox> (ms)
  *   caller:<identity>    string: the caller's conversation id (2026-era)
+ *   ident:<identity>     set: the identity's conversation ids (its live-sandbox count)
  *   idle                 sorted set: conversation id → last use (ms)
  *   lease:<name>         string: owner, with a TTL
  *   bucket:<name>        hash: tokens, at (token buckets)
@@ -110,6 +111,23 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 if refill <= 0 then return {0, 0, -1} end
 return {0, 0, math.ceil((1 - refilled) / refill * 1000)}`;
 
+// Sandboxes with origin "created" over the identity's conversations; ids whose conversation is
+// gone (ended, or its replica died before cleaning up) leave the set here.
+const LIVE_SANDBOXES = `
+local live = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. id
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('SREM', KEYS[1], id)
+  else
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do
+      if string.sub(all[i], 1, 3) == 'sb:' and cjson.decode(all[i + 1]).origin == 'created' then live = live + 1 end
+    end
+  end
+end
+return live`;
+
 type Scripted = Redis & { [name: string]: (...args: Array<string | number>) => Promise<unknown> };
 
 export class RedisStateStore implements StateStore {
@@ -160,6 +178,7 @@ export class RedisStateStore implements StateStore {
     redis.defineCommand('hopxDeleteIf', { numberOfKeys: 1, lua: DELETE_IF });
     redis.defineCommand('hopxClaim', { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand('hopxTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
+    redis.defineCommand('hopxLiveSandboxes', { numberOfKeys: 1, lua: LIVE_SANDBOXES });
     try {
       await redis.connect();
       await subscriber.connect();
@@ -191,12 +210,17 @@ export class RedisStateStore implements StateStore {
     return `${this.prefix}conv:${id}`;
   }
 
+  private ident(identity: string): string {
+    return `${this.prefix}ident:${identity}`;
+  }
+
   createConversation(meta: ConversationMeta): Promise<void> {
     return this.run('create', async () => {
       await this.redis
         .multi()
         .hset(this.conv(meta.id), 'meta', JSON.stringify(meta), 'current', '')
         .zadd(`${this.prefix}idle`, Date.now(), meta.id)
+        .sadd(this.ident(meta.identity), meta.id)
         .exec();
     });
   }
@@ -244,8 +268,16 @@ export class RedisStateStore implements StateStore {
 
   deleteConversation(id: string): Promise<void> {
     return this.run('delete', async () => {
-      await this.redis.multi().del(this.conv(id)).zrem(`${this.prefix}idle`, id).exec();
+      const meta = await this.redis.hget(this.conv(id), 'meta');
+      const identity = meta ? (JSON.parse(meta) as ConversationMeta).identity : null;
+      const tx = this.redis.multi().del(this.conv(id)).zrem(`${this.prefix}idle`, id);
+      if (identity !== null) tx.srem(this.ident(identity), id);
+      await tx.exec();
     });
+  }
+
+  liveSandboxes(identity: string): Promise<number> {
+    return this.run('live sandboxes', async () => Number(await this.redis.hopxLiveSandboxes(this.ident(identity), `${this.prefix}conv:`)));
   }
 
   callerConversation(identity: string, newId: string): Promise<{ id: string; created: boolean }> {

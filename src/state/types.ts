@@ -86,6 +86,13 @@ export interface StateStore {
   /** Removes every trace of the conversation (after its sandboxes were dealt with). */
   deleteConversation(id: string): Promise<void>;
 
+  /**
+   * Sandboxes the identity's conversations created and still hold, over every replica (the
+   * per-caller sandbox limit). Counted from the conversation records themselves: a killed sandbox
+   * or an ended conversation frees its slot without a counter that could drift.
+   */
+  liveSandboxes(identity: string): Promise<number>;
+
   // ---- 2026-era callers: one conversation per identity, shared by every replica
   /** The caller's conversation id, created with `newId` when it has none (atomically: two replicas agree). */
   callerConversation(identity: string, newId: string): Promise<{ id: string; created: boolean }>;

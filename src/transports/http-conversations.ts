@@ -116,11 +116,10 @@ export class HeldConversations {
     return { sessions: this.sessions.size, callers: this.callers.size };
   }
 
-  /** Sandboxes created and still held by the conversations of one identity, or of all (limits, metrics). */
-  liveSandboxes(identity?: string): number {
+  /** Sandboxes created and still held by this replica's conversations (metrics). */
+  liveSandboxes(): number {
     let count = 0;
     for (const held of [...this.sessions.values(), ...this.callers.values()]) {
-      if (identity !== undefined && held.identity !== identity) continue;
       count += held.open.conversation.attachedSandboxes().filter((s) => s.origin === 'created').length;
     }
     return count;

@@ -139,6 +139,9 @@ it('keeps a 2025-era session on one replica (HAProxy affinity by Mcp-Session-Id)
   const legacy = await connectHttp(cluster.url, 'legacy');
   try {
     await createSandbox(legacy);
+    // The per-caller sandbox limit counts every replica's conversations of the caller: the
+    // 2026-era conversation's two sandboxes plus this session's one.
+    expect(await state.liveSandboxes('anonymous')).toBe(3);
     for (let i = 0; i < 6; i++) {
       const r = await callTool(legacy, 'sandbox_run_code', { code: `print(${i} * 2)` });
       expect(r.isError, r.text).toBe(false);

@@ -92,6 +92,24 @@ describe.each(kinds)('%s store', (_name, open) => {
     expect(await store.callerConversation(identity, 'conv-3')).toEqual({ id: 'conv-3', created: true });
   });
 
+  it("counts an identity's live created sandboxes over all its conversations", async () => {
+    const identity = `caller-${randomUUID()}`;
+    const [one, two, other] = [meta(undefined, identity), meta(undefined, identity), meta()];
+    for (const m of [one, two, other]) await store.createConversation(m);
+    await store.putSandbox(one.id, sandbox('a'), true);
+    await store.putSandbox(one.id, sandbox('b'), false);
+    await store.putSandbox(two.id, { ...sandbox('c'), origin: 'connected' }, true);
+    await store.putSandbox(two.id, sandbox('d'), true);
+    await store.putSandbox(other.id, sandbox('e'), true);
+    expect(await store.liveSandboxes(identity)).toBe(3);
+    // A killed sandbox and an ended conversation free their slots.
+    await store.removeSandbox(one.id, 'a');
+    expect(await store.liveSandboxes(identity)).toBe(2);
+    await store.deleteConversation(two.id);
+    expect(await store.liveSandboxes(identity)).toBe(1);
+    expect(await store.liveSandboxes(`nobody-${randomUUID()}`)).toBe(0);
+  });
+
   it('lists idle conversations oldest first, and touching one makes it fresh', async () => {
     const [a, b] = [meta(), meta()];
     await store.createConversation(a);
@@ -194,6 +212,19 @@ describe('redis store across replicas', () => {
     const replayed: JSONRPCMessage[] = [];
     await b.eventStore.replayEventsAfter(first, { send: (_id, msg) => (replayed.push(msg), Promise.resolve()) });
     expect(replayed).toEqual([message]);
+  });
+
+  it("counts a caller's sandboxes held through either replica", async () => {
+    const prefix = `l${randomUUID().slice(0, 8)}:`;
+    const [a, b] = [await redisStore(prefix), await redisStore(prefix)];
+    const identity = `caller-${randomUUID()}`;
+    const [onA, onB] = [meta(undefined, identity), meta(undefined, identity)];
+    await a.createConversation(onA);
+    await b.createConversation(onB);
+    await a.putSandbox(onA.id, sandbox('s1'), true);
+    await b.putSandbox(onB.id, sandbox('s2'), true);
+    expect(await a.liveSandboxes(identity)).toBe(2);
+    expect(await b.liveSandboxes(identity)).toBe(2);
   });
 
   it('carries a bus event published on one replica to the subscribers of the other, once', async () => {

@@ -143,6 +143,65 @@ describe('hopx-mcp --http', () => {
   });
 });
 
+describe('--log-format pretty over stdio', () => {
+  const testBackend = useTestBackend();
+
+  it('writes readable log lines to stderr only (stdout stays pure JSON-RPC) and still redacts secrets', async () => {
+    const test = testBackend();
+    const secret = 'pretty-secret-value-0123456789';
+    const server = run(['--log-format', 'pretty', '--log-level', 'debug'], {
+      HOPX_API_KEY: test.backend.apiKey,
+      HOPX_BASE_URL: test.backend.url,
+    });
+    const send = (message: Record<string, unknown>) => server.child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    // Answers by id, from stdout lines (each must be a whole JSON-RPC message).
+    const answered = (id: number) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const check = () => {
+          const found = server
+            .stdout()
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => JSON.parse(line) as Record<string, unknown>)
+            .find((message) => message.id === id);
+          if (found) {
+            server.child.stdout!.off('data', check);
+            resolve(found);
+          }
+        };
+        server.child.stdout!.on('data', check);
+        void server.exited.then(() => reject(new Error(`exited before answering ${id}:\n${server.stderr()}`)));
+      });
+    try {
+      send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'cli-test', version: '1' } } });
+      await answered(1);
+      send({ method: 'notifications/initialized' });
+      send({ id: 2, method: 'tools/call', params: { name: 'sandbox_create', arguments: { env_vars: { SERVICE_TOKEN: secret } } } });
+      const created = (await answered(2)).result as { isError?: boolean; structuredContent?: { sandbox_id?: string } };
+      expect(created.isError, server.stderr()).toBeFalsy();
+      send({ id: 3, method: 'tools/call', params: { name: 'sandbox_set_env', arguments: { variables: { OTHER_SECRET: secret } } } });
+      await answered(3);
+      server.child.stdin!.end();
+      expect(await server.exited).toBe(0);
+      expect(await sandboxGone(test.client, created.structuredContent!.sandbox_id!)).toBe(true);
+
+      for (const line of server.stdout().split('\n').filter((l) => l !== '')) {
+        expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+      }
+      const lines = server.stderr().split('\n').filter((l) => l !== '');
+      expect(lines.length).toBeGreaterThan(3);
+      // pino-pretty's layout, without colour codes (stderr is a pipe here), never a JSON object.
+      for (const line of lines) expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) \(hopx-mcp\): /);
+      expect(server.stderr()).toMatch(/INFO \(hopx-mcp\): tool call .*"tool":"sandbox_create"/);
+      expect(server.stderr()).toMatch(/DEBUG \(hopx-mcp\): hopx request /);
+      expect(server.stderr()).not.toContain(secret);
+      expect(server.stderr()).not.toContain(test.backend.apiKey);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('hopx-mcp --http --auth oauth', () => {
   const testBackend = useTestBackend();
   it('binds beyond loopback with OAuth alone, publishes its metadata at the resource URL path, and applies the limit flags', async () => {

@@ -35,6 +35,13 @@ describe('resolveConfig', () => {
     expect(resolve(['--port', '0', '--log-level=warn'], env)).toMatchObject({ port: 0, logLevel: 'warn' });
   });
 
+  it('takes the log format from --log-format or HOPX_MCP_LOG_FORMAT, else leaves it to the terminal check', () => {
+    expect(resolve([]).logFormat).toBeUndefined();
+    expect(resolve([], { HOPX_MCP_LOG_FORMAT: 'Pretty' }).logFormat).toBe('pretty');
+    expect(resolve(['--log-format', 'json'], { HOPX_MCP_LOG_FORMAT: 'pretty' }).logFormat).toBe('json');
+    expect(failure([], { HOPX_MCP_LOG_FORMAT: 'yaml' })).toMatch(/HOPX_MCP_LOG_FORMAT="yaml"/);
+  });
+
   it('gives every flag except help/version a HOPX_MCP_* twin', () => {
     for (const name of Object.keys(OPTIONS).filter((n) => n !== 'help' && n !== 'version')) {
       expect(helpText('1.0.0')).toContain(envName(name));
@@ -70,6 +77,7 @@ describe('resolveConfig', () => {
     [['--port', '3000'], /only applies to HTTP: add --http/],
     [['--output-budget', '10'], /--output-budget="10"/],
     [['--log-level', 'loud'], /not a log level/],
+    [['--log-format', 'xml'], /--log-format="xml" is not a log format: use json or pretty/],
     [['extra'], /Unexpected argument 'extra'/],
     [['--http', '--host', 'bad host!'], /not a host name/],
   ])('refuses %j with a message naming the flag', (argv, expected) => {
