@@ -38,8 +38,11 @@ const sandboxRunCode = defineSandboxTool({
   }),
   output: RunCodeOutput,
   async handle(ctx, args) {
-    const r = await ctx.agent.code.run(
+    // Streamed: printed lines reach the caller as progress while it runs, and a cancel closes the
+    // stream, which stops the run (docs/long-calls.md).
+    const r = await ctx.agent.code.runStreaming(
       { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir },
+      (stream, chunk) => ctx.progress.lines(stream, chunk),
       ctx.call,
     );
     // Rich outputs arrive as MIME bundles; the result bundle's text is `result`, shown once below.

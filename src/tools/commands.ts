@@ -56,7 +56,8 @@ const sandboxRunCommand = defineSandboxTool({
         },
       };
     }
-    const r = await ctx.agent.commands.run(options, ctx.call);
+    // Streamed like sandbox_run_code: live output as progress; a cancel stops it (docs/long-calls.md).
+    const r = await ctx.agent.commands.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call);
     const [stdout, stderr] = await fitStreams(
       ctx,
       [
