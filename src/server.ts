@@ -124,5 +124,32 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     hooks: options.hooks,
   });
   registerResources(server, allResources, { conversation, readOnly: options.readOnly === true });
+  registerNotices(server, conversation);
   return server;
+}
+
+/**
+ * The conversation's events (src/conversation/notices.ts) as MCP log messages, on a 2025-era
+ * session: from its `initialized` notification until it closes, filtered by the level its client
+ * set with logging/setLevel (the SDK keeps that per session). 2026-era requests never send
+ * `initialized` (and that era deprecates logging), nor does a throw-away server that only answered
+ * `server/discover`: they listen to nothing.
+ */
+function registerNotices(server: McpServer, conversation: Conversation): void {
+  let stop: (() => void) | undefined;
+  const previousInitialized = server.server.oninitialized;
+  server.server.oninitialized = () => {
+    previousInitialized?.();
+    stop ??= conversation.notices.listen((notice) => {
+      const sessionId = server.server.transport?.sessionId;
+      server.server
+        .sendLoggingMessage({ level: notice.level, logger: notice.logger, data: notice.data }, sessionId)
+        .catch((err: unknown) => conversation.logger.debug({ event: notice.data.event, err: String(err) }, 'log message not delivered'));
+    });
+  };
+  const previousClose = server.server.onclose;
+  server.server.onclose = () => {
+    stop?.();
+    previousClose?.();
+  };
 }

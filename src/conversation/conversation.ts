@@ -18,6 +18,7 @@
 import type { HopxClientApi, SandboxInfo } from '../client/types.js';
 import type { Logger } from '../log.js';
 import { ResourceWatches, type WatchTimings } from './watches.js';
+import { Notices, type NoticeTimings } from './notices.js';
 import { BackendUnavailableError, ConversationEndedError, NoCurrentSandboxError, SandboxNotInConversationError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory.js';
 import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
@@ -42,6 +43,8 @@ export interface ConversationOptions {
   logger: Logger;
   /** Poll intervals of resource watches (tests shorten them). */
   watchTimings?: WatchTimings;
+  /** When expiry warnings are said and the lost backend is probed (tests shorten them). */
+  noticeTimings?: NoticeTimings;
   /** Where the conversation's record lives; default a private in-memory store. */
   state?: StateStore;
   /** Who it belongs to (stored with the record). Default: a stdio conversation of "local". */
@@ -73,6 +76,8 @@ export class Conversation {
   readonly defaultSandboxTimeoutSeconds: number;
   /** Interactive terminals opened in this conversation (live sockets held by this process). */
   readonly terminals = new Terminals();
+  /** Events for the client's log (sandbox created, killed, expiring; backend lost and back). */
+  readonly notices: Notices;
 
   private readonly sandboxes = new Map<string, AttachedSandbox>();
   private current: string | null = null;
@@ -108,6 +113,7 @@ export class Conversation {
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
     this.watches = new ResourceWatches(this, o.watchTimings);
+    this.notices = new Notices(this, o.noticeTimings);
     this.state = o.state ?? new MemoryStateStore();
     this.meta = o.resume?.meta ?? {
       id: o.id,
@@ -174,6 +180,7 @@ export class Conversation {
   abandon(): void {
     this.ending ??= Promise.resolve();
     this.watches.closeAll();
+    this.notices.close();
     this.terminals.closeAll();
     this.sandboxes.clear();
     this.current = null;
@@ -232,6 +239,8 @@ export class Conversation {
     this.killedIds.delete(info.id);
     this.current = info.id;
     this.logger.info({ sandbox_id: info.id, origin: attached.origin }, 'sandbox attached');
+    if (!existing) this.notices.sandboxAttached(info.id, origin, attached.expiresAtMs);
+    else this.notices.expiryChanged(info.id, attached.expiresAtMs);
     return attached;
   }
 
@@ -254,6 +263,7 @@ export class Conversation {
   /** Forgets a sandbox (after it was killed); the current sandbox falls back to the latest other one. */
   detach(sandboxId: string): void {
     if (this.sandboxes.delete(sandboxId)) {
+      this.notices.sandboxKilled(sandboxId);
       this.killedIds.add(sandboxId);
       if (this.killedIds.size > MAX_KILLED_IDS) this.killedIds.delete(this.killedIds.values().next().value as string);
     }
@@ -275,6 +285,11 @@ export class Conversation {
 
   attachedSandboxes(): AttachedSandbox[] {
     return [...this.sandboxes.values()];
+  }
+
+  /** The attached sandboxes and their known expiry (for the notices' expiry watch). */
+  expiries(): Array<{ id: string; expiresAtMs: number | null }> {
+    return [...this.sandboxes.values()].map((s) => ({ id: s.id, expiresAtMs: s.expiresAtMs }));
   }
 
   /** Makes an attached sandbox the current one. */
@@ -308,6 +323,7 @@ export class Conversation {
     if (!s) return;
     s.expiresAtMs = parseTime(expiresAt);
     if (leaseSeconds !== undefined) s.leaseSeconds = leaseSeconds;
+    this.notices.expiryChanged(sandboxId, s.expiresAtMs);
     this.saveSandbox(s);
   }
 
@@ -332,7 +348,10 @@ export class Conversation {
       .setTimeout(sandboxId, lease, { timeoutMs: 10_000 })
       .then((t) => {
         s.expiresAtMs = parseTime(t.expiresAt) ?? Date.now() + lease * 1000;
-        if (this.sandboxes.get(sandboxId) === s && !this.ending) this.saveSandbox(s);
+        if (this.sandboxes.get(sandboxId) === s && !this.ending) {
+          this.saveSandbox(s);
+          this.notices.expiryChanged(sandboxId, s.expiresAtMs);
+        }
         this.logger.debug({ sandbox_id: sandboxId, expires_at: t.expiresAt }, 'sandbox lease extended');
       })
       .catch((err: unknown) => {
@@ -352,6 +371,7 @@ export class Conversation {
 
   private async shutdown(reason: string): Promise<void> {
     this.watches.closeAll();
+    this.notices.close();
     this.terminals.closeAll();
     if (this.creating.size > 0) {
       // A create that finishes now meets `ending` in attach(), which kills its sandbox.

@@ -164,6 +164,7 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     // goes out: the caller's next request may land on another replica. A failure is logged; the
     // action itself happened, so the result stands.
     await conversation.flush().catch((error: unknown) => logger.warn({ err: String(error) }, 'conversation change not saved'));
+    conversation.notices.callOutcome(undefined);
     const content: ContentBlock[] = [];
     if (out.text !== '') content.push({ type: 'text', text: out.text });
     if (out.content) content.push(...out.content);
@@ -175,6 +176,8 @@ async function runTool(tool: ToolDefinition, rawArgs: unknown, mcp: ServerContex
     return result;
   } catch (err) {
     const ms = Math.round(performance.now() - started);
+    // A network failure may mean the backend is gone: the client's log hears of it (and of its return).
+    conversation.notices.callOutcome(err);
     if (isKnownError(err)) {
       const name = (err as Error).name;
       // With no backend the whole explanation was logged once at startup; each call logs only its name.
