@@ -87,7 +87,7 @@ const sandboxRunCodeBackground = defineSandboxTool({
   name: 'sandbox_run_code_background',
   title: 'Run code in background',
   description:
-    'Start code in the sandbox without waiting (servers, long jobs); returns a process_id for sandbox_list_processes and sandbox_kill_process.',
+    'Start code in the sandbox without waiting (servers, long jobs); it runs until it ends or is killed. Returns a process_id for sandbox_wait_process, sandbox_list_processes and sandbox_kill_process.',
   toolset: 'code',
   kind: 'write',
   input: z.strictObject({
@@ -105,7 +105,7 @@ const sandboxRunCodeBackground = defineSandboxTool({
       ctx.call,
     );
     return {
-      text: `Started process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Check it with sandbox_list_processes {"process_id": "${h.processId}"}.`,
+      text: `Started process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Follow it with sandbox_wait_process {"process_id": "${h.processId}"} or sandbox_list_processes.`,
       structured: { sandbox_id: ctx.sandboxId, process_id: h.processId, status: h.status, name: h.name },
     };
   },
