@@ -69,7 +69,7 @@ describe.each(['http', 'stdio'] as const)('over %s', (transport) => {
   });
 });
 
-describe.each(['modern'] as const)('%s-era client over HTTP that disconnects mid-call', (era) => {
+describe.each<Era>(['modern'])('%s-era client over HTTP that disconnects mid-call', (era) => {
   it('the run stops as if cancelled', async () => {
     const first = await connectHttp(server.url, era);
     const id = await createSandbox(first);
