@@ -7,8 +7,7 @@ import { McpServer } from '@modelcontextprotocol/server';
 import type { Conversation } from './conversation/conversation.js';
 import { allTools, filterTools, OFF_BY_DEFAULT, registerTools, TOOLSETS, type ToolCallHooks } from './tools/index.js';
 import { forBackend, type BackendKind, type OutputBudget, type PerBackend, type ToolDefinition, type Toolset } from './tools/tool.js';
-import { registerResources } from './resources/index.js';
-import { registerSubscriptions } from './resources/subscriptions.js';
+import { allResources, registerResources } from './resources/index.js';
 
 export { OFF_BY_DEFAULT, TOOLSETS };
 export type { ToolDefinition };
@@ -124,7 +123,6 @@ export function createHopxMcpServer(conversation: Conversation, options: ServerO
     progressIntervalMs: options.progressIntervalMs,
     hooks: options.hooks,
   });
-  registerResources(server, conversation, { readOnly: options.readOnly === true });
-  registerSubscriptions(server, conversation);
+  registerResources(server, allResources, { conversation, readOnly: options.readOnly === true });
   return server;
 }

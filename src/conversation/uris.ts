@@ -43,9 +43,7 @@ export function fileUri(sandboxId: string, path: string): string {
   return `${sandboxUri(sandboxId)}/files/${segments.join('/')}`;
 }
 
-/** The sandbox path named by a `{+path}` variable: always absolute, percent-decoding undone. */
-export function pathFromUriVariable(raw: string | string[]): string {
-  const joined = Array.isArray(raw) ? raw.join('/') : raw;
-  const segments = joined.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
-  return `/${segments.join('/')}`;
+/** The sandbox path a `{+path}` variable names (decoded): always absolute, empty segments dropped. */
+export function sandboxPathOf(path: string): string {
+  return `/${path.split('/').filter((s) => s !== '').join('/')}`;
 }

@@ -25,6 +25,7 @@ export interface WatchOwner {
   isAttached(sandboxId: string): boolean;
 }
 
+/** What one watch follows (the resource definitions map their URIs to these). */
 export type WatchTarget =
   | { kind: 'file'; sandboxId: string; path: string }
   | { kind: 'process'; sandboxId: string; processId: string }
@@ -42,26 +43,6 @@ export interface WatchTimings {
 }
 
 const INVALID_PARAMS = -32602;
-
-/** `hopx://sandboxes/<id>`, `.../files/<path>`, `.../processes/<process_id>`; null for anything else. */
-function watchTarget(uri: string): WatchTarget | null {
-  const m = /^hopx:\/\/sandboxes\/([^/?#]+)(?:\/(files|processes)\/([^?#]+))?$/.exec(uri);
-  if (!m) return null;
-  let sandboxId: string;
-  let rest: string | undefined;
-  try {
-    sandboxId = decodeURIComponent(m[1]);
-    rest = m[3] === undefined ? undefined : m[3].split('/').map(decodeURIComponent).join('/');
-  } catch {
-    return null;
-  }
-  if (!m[2]) return { kind: 'sandbox', sandboxId };
-  if (m[2] === 'files') {
-    const path = `/${rest!.split('/').filter(Boolean).join('/')}`;
-    return path === '/' ? null : { kind: 'file', sandboxId, path };
-  }
-  return rest!.includes('/') ? null : { kind: 'process', sandboxId, processId: rest! };
-}
 
 interface Watch {
   /** Per subscriber: its sink, and the channel it sends on (one send per channel and update). */
@@ -88,21 +69,13 @@ export class ResourceWatches {
   }
 
   /**
-   * Subscribes `subscriber` to `uri`; resolves once the watch is in place (an update after that is
-   * not missed). Subscribers that share a `channel` (listen streams fed by one event bus) get one
-   * send per update between them. A URI that cannot be watched, a foreign sandbox or a missing file or process is a
-   * protocol error naming the URI, and nothing is watched.
+   * Subscribes `subscriber` to `uri`, whose changes `target` follows; resolves once the watch is in
+   * place (an update after that is not missed). Subscribers that share a `channel` (listen streams
+   * fed by one event bus) get one send per update between them. A foreign sandbox or a missing
+   * file or process is a protocol error naming the URI, and nothing is watched.
    */
-  async subscribe(uri: string, subscriber: object, sink: UpdateSink, channel: object = sink): Promise<void> {
+  async subscribe(uri: string, target: WatchTarget, subscriber: object, sink: UpdateSink, channel: object = sink): Promise<void> {
     if (this.closed) throw new ProtocolError(INVALID_PARAMS, `${uri}: this conversation has ended; nothing is watched.`, { uri });
-    const target = watchTarget(uri);
-    if (!target) {
-      throw new ProtocolError(
-        INVALID_PARAMS,
-        `${uri} cannot be subscribed: files (hopx://sandboxes/<id>/files/<path>), background processes (hopx://sandboxes/<id>/processes/<process_id>) and sandbox info (hopx://sandboxes/<id>) can.`,
-        { uri },
-      );
-    }
     if (!this.owner.isAttached(target.sandboxId)) {
       throw new ResourceNotFoundError(uri, `${uri}: sandbox ${target.sandboxId} is not attached to this conversation (attach it with sandbox_connect); nothing is watched.`);
     }

@@ -8,19 +8,44 @@
  *   published through the SDK's notifier (its ServerEventBus: any replica's listen stream hears
  *   them). The stream closing stops its watches.
  * The end of the conversation stops every watch.
+ * Which URIs can be subscribed, and what each watches, the resource definitions say (`watch`).
  */
 import type { ServerResponse } from 'node:http';
-import { ProtocolError, type McpServer } from '@modelcontextprotocol/server';
+import { ProtocolError, UriTemplate, type McpServer } from '@modelcontextprotocol/server';
 import type { Conversation } from '../conversation/conversation.js';
-import type { UpdateSink } from '../conversation/watches.js';
+import type { UpdateSink, WatchTarget } from '../conversation/watches.js';
+import { decodeVariables, type ResourceDefinition } from './resource.js';
 
-export function registerSubscriptions(server: McpServer, conversation: Conversation): void {
+const INVALID_PARAMS = -32602;
+
+/**
+ * What a subscription to `uri` watches: the `watch` of the resource whose template matches it.
+ * A URI no subscribable resource takes is a protocol error naming the URI and those that can be.
+ */
+function watchTargetOf(resources: readonly ResourceDefinition[], uri: string): WatchTarget {
+  const subscribable = resources.filter((r) => r.watch);
+  for (const resource of subscribable) {
+    let variables;
+    try {
+      variables = new UriTemplate(resource.uri).match(uri);
+    } catch {
+      variables = null; // longer than any URI template takes
+    }
+    const target = variables && resource.watch!(decodeVariables(variables));
+    if (target) return target;
+  }
+  const which = subscribable.map((r) => `${r.title.toLowerCase()} (${r.uri})`);
+  throw new ProtocolError(INVALID_PARAMS, `${uri} cannot be subscribed; ${which.slice(0, -1).join(', ')} and ${which.at(-1)} can.`, { uri });
+}
+
+export function registerSubscriptions(server: McpServer, conversation: Conversation, resources: readonly ResourceDefinition[]): void {
   server.server.registerCapabilities({ resources: { subscribe: true } });
   const sink: UpdateSink = (uri) => {
     server.server.sendResourceUpdated({ uri }).catch((err: unknown) => conversation.logger.debug({ uri, err: String(err) }, 'resource update not delivered'));
   };
   server.server.setRequestHandler('resources/subscribe', async (request) => {
-    await conversation.watches.subscribe(request.params.uri, server, sink);
+    const { uri } = request.params;
+    await conversation.watches.subscribe(uri, watchTargetOf(resources, uri), server, sink);
     return {};
   });
   server.server.setRequestHandler('resources/unsubscribe', (request) => {
@@ -50,7 +75,13 @@ function isListenRequest(body: unknown): body is { id: string | number; method: 
  * URI, in band (HTTP 200) like the SDK's own listen errors, and nothing is watched. Otherwise the
  * caller hands the request on to the SDK, which acknowledges it.
  */
-export async function watchListenStream(conversation: Conversation, body: unknown, res: ServerResponse, notify: ListenNotifier): Promise<boolean> {
+export async function watchListenStream(
+  conversation: Conversation,
+  resources: readonly ResourceDefinition[],
+  body: unknown,
+  res: ServerResponse,
+  notify: ListenNotifier,
+): Promise<boolean> {
   if (!isListenRequest(body)) return true;
   const requested = body.params?.notifications?.resourceSubscriptions;
   if (!Array.isArray(requested) || requested.length === 0) return true;
@@ -63,7 +94,7 @@ export async function watchListenStream(conversation: Conversation, body: unknow
   try {
     for (const uri of requested as unknown[]) {
       if (typeof uri !== 'string') throw new ProtocolError(-32602, 'resourceSubscriptions must be a list of URI strings.', { uri });
-      await conversation.watches.subscribe(uri, stream, (u) => notify.resourceUpdated(u), notify);
+      await conversation.watches.subscribe(uri, watchTargetOf(resources, uri), stream, (u) => notify.resourceUpdated(u), notify);
     }
   } catch (err) {
     conversation.watches.unsubscribeAll(stream);

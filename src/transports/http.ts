@@ -33,6 +33,7 @@ import { identityOf } from '../hosting/limits.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import { createHosting, type Caller, type Hosting, type HostingOptions } from '../hosting/index.js';
 import { openConversation, type ServeOptions } from './conversations.js';
+import { allResources } from '../resources/index.js';
 import { watchListenStream } from '../resources/subscriptions.js';
 import { HeldConversations, type HeldConversation } from './http-conversations.js';
 import {
@@ -260,7 +261,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     try {
       await held.touch(caller);
       // A listen stream's resource subscriptions are watched here (the SDK serves the stream).
-      if (!(await watchListenStream(caller.open.conversation, body, res, modern.notify))) return;
+      if (!(await watchListenStream(caller.open.conversation, allResources, body, res, modern.notify))) return;
       await serveModern(req, res, body);
     } finally {
       caller.active--;

@@ -16,7 +16,7 @@ import {
   SandboxNotFoundError,
   SandboxNotRunningError,
 } from '../../src/client/errors.js';
-import { pathFromUriVariable, fileUri } from '../../src/conversation/uris.js';
+import { sandboxPathOf, fileUri } from '../../src/conversation/uris.js';
 import { readAll, readBounded, trimUtf8End, trimUtf8Start } from '../../src/views/bounded-read.js';
 
 async function* chunks(data: Buffer, size: number) {
@@ -132,7 +132,7 @@ describe('file URIs', () => {
   it('round-trip paths with spaces and unicode', () => {
     const uri = fileUri('sbx', '/workspace/my dir/ñ.txt');
     expect(uri).toBe('hopx://sandboxes/sbx/files/workspace/my%20dir/%C3%B1.txt');
-    expect(pathFromUriVariable(uri.split('/files/')[1])).toBe('/workspace/my dir/ñ.txt');
+    expect(sandboxPathOf(decodeURIComponent(uri.split('/files/')[1]))).toBe('/workspace/my dir/ñ.txt');
   });
 });
 
