@@ -29,7 +29,12 @@ import type {
 
 export const DEFAULT_WORKDIR = '/workspace';
 const RUN_TIMEOUT_S = 120;
-const BACKGROUND_TIMEOUT_S = 300;
+/**
+ * Background runs live until they end, are killed, or their sandbox ends. HopX agents apply a
+ * default timeout (300 s) to a background request without one, so a run given no timeout is sent
+ * this one instead: a year, longer than any sandbox lives (docs/hopx-wire.md §5.5).
+ */
+export const BACKGROUND_UNCAPPED_TIMEOUT_S = 365 * 86_400;
 const STREAM_TIMEOUT_S = 60;
 const IPYTHON_TIMEOUT_S = 60;
 /** The SDKs' default for webhook runs (the docs say 3600). */
@@ -91,7 +96,7 @@ export class Code implements CodeApi {
   }
 
   async runBackground(options: RunBackgroundOptions, call: CallOptions = {}): Promise<BackgroundProcessHandle> {
-    const body = executeBody(options, BACKGROUND_TIMEOUT_S);
+    const body = executeBody(options, BACKGROUND_UNCAPPED_TIMEOUT_S);
     const started = await postExecution(this.conn, '/execute/background', body, { name: options.name, waits: false, operation: 'start background code' }, call);
     return toBackgroundHandle(started);
   }

@@ -1,13 +1,12 @@
 /** Agent: shell commands (docs/hopx-wire.md §5.6). Sent as `bash -c <command>` like both SDKs. */
 import type { AgentConnection } from './agent.js';
-import { DEFAULT_WORKDIR, postExecution } from './code.js';
+import { BACKGROUND_UNCAPPED_TIMEOUT_S, DEFAULT_WORKDIR, postExecution } from './code.js';
 import { ValidationError } from './errors.js';
 import * as check from './validate.js';
 import { toBackgroundHandle, toCommandResult, type Json } from './wire.js';
 import type { BackgroundProcessHandle, CallOptions, CommandResult, CommandsApi, RunCommandOptions } from './types.js';
 
 const RUN_TIMEOUT_S = 30;
-const BACKGROUND_TIMEOUT_S = 120;
 
 function commandBody(options: RunCommandOptions, defaultTimeoutS: number): Json {
   if (typeof options !== 'object' || options === null) throw new ValidationError('run needs options, e.g. { command: "ls -la" }.');
@@ -32,7 +31,7 @@ export class Commands implements CommandsApi {
   }
 
   async runBackground(options: RunCommandOptions & { name?: string }, call: CallOptions = {}): Promise<BackgroundProcessHandle> {
-    const body = commandBody(options, BACKGROUND_TIMEOUT_S);
+    const body = commandBody(options, BACKGROUND_UNCAPPED_TIMEOUT_S);
     const started = await postExecution(this.conn, '/commands/background', body, { name: options.name, waits: false, operation: 'start a background command' }, call);
     return toBackgroundHandle(started);
   }

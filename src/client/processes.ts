@@ -34,6 +34,19 @@ export class Processes implements ProcessesApi {
     return toBackgroundProcessList(res.data);
   }
 
+  /**
+   * Sends `?process_id=` (the local backend answers with that process only; HopX documents no
+   * filter, and an agent that ignores it answers with every process) and picks it from the list.
+   */
+  async get(processId: string, call: CallOptions = {}): Promise<BackgroundProcess | null> {
+    const id = check.nonEmptyString(processId, 'processId', '"proc_abc123"');
+    const res = await this.conn.request<unknown>(
+      { method: 'GET', path: '/execute/processes', query: { process_id: id }, response: 'json', context: { operation: 'read a background process', processId: id } },
+      call,
+    );
+    return toBackgroundProcessList(res.data).find((p) => p.processId === id) ?? null;
+  }
+
   async kill(processId: string, call: CallOptions = {}): Promise<{ processId: string; status: string }> {
     const id = check.nonEmptyString(processId, 'processId', '"proc_abc123"');
     let lastError: unknown;

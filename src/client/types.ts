@@ -301,7 +301,21 @@ export interface BackgroundProcess {
   durationSeconds: number | null;
   stdout: string | null;
   stderr: string | null;
+  /**
+   * How it ended, when the agent says (the local backend's `end_reason` extension; HopX cloud
+   * agents send none): exited by itself, died of a signal, or killed at its timeout, by a kill
+   * request, by the memory limit, or because its sandbox stopped. Null while running or unknown.
+   */
+  endReason: BackgroundEndReason | null;
+  /** The signal that ended it (e.g. SIGTERM), when the agent says. */
+  signal: string | null;
+  /** The timeout it runs with, when the agent says; null = none or unknown. */
+  timeoutSeconds: number | null;
+  /** Whole streams the agent keeps in the sandbox because they passed what it answers with. */
+  keptOutputs: KeptOutputs;
 }
+
+export type BackgroundEndReason = 'exited' | 'signal' | 'timeout' | 'killed' | 'oom' | 'sandbox_stopped';
 
 export interface SystemProcess {
   pid: number;
@@ -567,6 +581,8 @@ export interface CodeApi {
 export interface ProcessesApi {
   /** Background runs and background commands (GET /execute/processes). */
   list(call?: CallOptions): Promise<BackgroundProcess[]>;
+  /** One background process, or null when the agent lists none with that id. */
+  get(processId: string, call?: CallOptions): Promise<BackgroundProcess | null>;
   /** Kill a background process, trying the four wire forms in turn. */
   kill(processId: string, call?: CallOptions): Promise<{ processId: string; status: string }>;
   /** OS processes in the sandbox (GET /processes). */

@@ -13,6 +13,7 @@ import type {
   AgentPing,
   AgentSystemInfo,
   AsyncExecutionHandle,
+  BackgroundEndReason,
   BackgroundProcess,
   BackgroundProcessHandle,
   CacheClearResult,
@@ -321,7 +322,20 @@ function toBackgroundProcess(value: unknown): BackgroundProcess {
     durationSeconds: num(first(body, 'duration', 'execution_time')),
     stdout: typeof body.stdout === 'string' ? body.stdout : null,
     stderr: typeof body.stderr === 'string' ? body.stderr : null,
+    endReason: toEndReason(body),
+    signal: str(body.signal),
+    timeoutSeconds: num(body.timeout_seconds),
+    keptOutputs: toKeptOutputs(body.kept_outputs),
   };
+}
+
+const END_REASONS: readonly BackgroundEndReason[] = ['exited', 'signal', 'timeout', 'killed', 'oom', 'sandbox_stopped'];
+
+/** `end_reason` (local backend extension); else `timed_out: true` says a timeout; else unknown. */
+function toEndReason(body: Record<string, unknown>): BackgroundEndReason | null {
+  const reason = str(body.end_reason);
+  if (reason && (END_REASONS as readonly string[]).includes(reason)) return reason as BackgroundEndReason;
+  return body.timed_out === true ? 'timeout' : null;
 }
 
 export function toBackgroundProcessList(value: unknown): BackgroundProcess[] {

@@ -90,7 +90,7 @@ const sandboxRunCodeBackground = defineSandboxTool({
   input: z.strictObject({
     code: CODE,
     language: z.enum(LANGUAGES).default('python').describe('A new process, without sandbox_run_code variables.'),
-    timeout_seconds: z.number().int().min(1).max(86_400).default(3600).describe('Then it is killed.'),
+    timeout_seconds: z.number().int().min(1).max(86_400).optional().describe('Kill it after this long; default never.'),
     env: RUN_ENV,
     working_dir: WORKING_DIR,
     name: z.string().min(1).max(128).optional().describe('Label, e.g. "web-server".'),

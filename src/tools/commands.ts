@@ -4,6 +4,8 @@ import { fitStreams, keptLink } from './kept.js';
 import { seconds, streamSection } from './result.js';
 import { inTheSandbox, RUN_ENV, WORKING_DIR } from './params.js';
 
+const FOREGROUND_TIMEOUT_S = 60;
+
 const sandboxRunCommand = defineSandboxTool({
   name: 'sandbox_run_command',
   title: 'Run shell command',
@@ -14,7 +16,7 @@ const sandboxRunCommand = defineSandboxTool({
   kind: 'write',
   input: z.strictObject({
     command: z.string().min(1).max(100_000).describe('e.g. "ls -la"'),
-    timeout_seconds: z.number().int().min(1).max(3600).default(60).describe('Your client may give up sooner: use background for long work.'),
+    timeout_seconds: z.number().int().min(1).max(3600).optional().describe('Default 60; background: none. Your client may give up sooner: use background for long work.'),
     working_dir: WORKING_DIR,
     env: RUN_ENV,
     background: z.boolean().default(false).describe('Return a process_id without waiting.'),
@@ -33,9 +35,10 @@ const sandboxRunCommand = defineSandboxTool({
     stderr_full_path: z.string().nullable().describe('Sandbox file with the whole stderr when cut'),
   }),
   async handle(ctx, args) {
-    const options = { command: args.command, timeoutSeconds: args.timeout_seconds, workingDir: args.working_dir, env: args.env };
+    const options = { command: args.command, timeoutSeconds: args.timeout_seconds ?? FOREGROUND_TIMEOUT_S, workingDir: args.working_dir, env: args.env };
     if (args.background) {
-      const h = await ctx.agent.commands.runBackground(options, ctx.call);
+      // A background command lives until it ends or is killed, unless given a timeout.
+      const h = await ctx.agent.commands.runBackground({ ...options, timeoutSeconds: args.timeout_seconds }, ctx.call);
       return {
         text: `Started command as process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Read its output with sandbox_list_processes {"process_id": "${h.processId}"}.`,
         structured: {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import type { BackgroundProcess } from '../client/types.js';
+import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { fitStreams } from './kept.js';
 import { allocate, fitList, streamSection } from './result.js';
 import { PROCESS_ID } from './params.js';
@@ -13,6 +14,7 @@ const BackgroundProcessOut = z.object({
   exit_code: z.number().nullable(),
   started_at: z.string().nullable(),
   ended_at: z.string().nullable(),
+  end_reason: z.string().nullable(),
   stdout: z.string().nullable(),
   stderr: z.string().nullable(),
   stdout_full_path: z.string().nullable(),
@@ -30,6 +32,81 @@ const SystemProcessOut = z.object({
 });
 
 const MAX_SYSTEM_PROCESSES = 200;
+
+type ProcessOut = z.output<typeof BackgroundProcessOut>;
+
+function notFound(ctx: SandboxToolContext, processId: string): string {
+  return `No background process "${processId}" in sandbox ${ctx.sandboxId}. Call sandbox_list_processes without process_id to see them all.`;
+}
+
+/**
+ * How a process ended, in words: the agent's `end_reason` where it gives one (the local backend),
+ * else what its status says. Null while it runs.
+ */
+function endReasonText(p: BackgroundProcess): string | null {
+  if (p.status === 'running' || p.status === 'queued') return null;
+  switch (p.endReason) {
+    case 'timeout':
+      return p.timeoutSeconds !== null ? `killed after its ${p.timeoutSeconds} s timeout` : 'killed at its timeout';
+    case 'killed':
+      return 'killed by sandbox_kill_process';
+    case 'oom':
+      return 'killed: out of memory (the sandbox memory limit)';
+    case 'sandbox_stopped':
+      return 'killed: its sandbox stopped';
+    case 'signal':
+      return `ended by ${p.signal ?? 'a signal'}`;
+    case 'exited':
+      return `exited with code ${p.exitCode ?? '?'}`;
+    default:
+      if (p.status === 'killed') return 'killed';
+      return p.exitCode !== null ? `exited with code ${p.exitCode}` : null;
+  }
+}
+
+/** Processes as results show them, their output fitted into `budgetChars` together. */
+async function describeProcesses(ctx: SandboxToolContext, list: BackgroundProcess[], budgetChars: number): Promise<ProcessOut[]> {
+  const shares = allocate(
+    list.map((p) => (p.stdout?.length ?? 0) + (p.stderr?.length ?? 0)),
+    budgetChars,
+  );
+  return Promise.all(
+    list.map(async (p, i) => {
+      const [out, err] = await fitStreams(
+        ctx,
+        [
+          { name: `stdout of ${p.processId}`, text: p.stdout ?? '', kept: p.keptOutputs.stdout },
+          { name: `stderr of ${p.processId}`, text: p.stderr ?? '', kept: p.keptOutputs.stderr },
+        ],
+        shares[i],
+      );
+      return {
+        process_id: p.processId,
+        name: p.name,
+        status: p.status,
+        language: p.language,
+        pid: p.pid,
+        exit_code: p.exitCode,
+        started_at: p.startedAt,
+        ended_at: p.endedAt,
+        end_reason: endReasonText(p),
+        stdout: p.stdout === null ? null : out.text,
+        stderr: p.stderr === null ? null : err.text,
+        stdout_full_path: out.fullPath,
+        stderr_full_path: err.fullPath,
+      };
+    }),
+  );
+}
+
+/** "proc_1 (web): killed, exit 143 (killed after its 60 s timeout)" and its output sections. */
+function processBlock(p: ProcessOut): string {
+  const reason = p.end_reason && !p.end_reason.startsWith('exited with') ? ` (${p.end_reason})` : '';
+  const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}${reason}`;
+  // The same stream markers as sandbox_run_code.
+  const stream = (name: string, text: string | null) => (text ? streamSection(name, text) : '');
+  return [head, stream('stdout', p.stdout), stream('stderr', p.stderr)].filter(Boolean).join('\n');
+}
 
 const sandboxListProcesses = defineSandboxTool({
   name: 'sandbox_list_processes',
@@ -70,56 +147,21 @@ const sandboxListProcesses = defineSandboxTool({
         structured: { sandbox_id: ctx.sandboxId, kind: 'system' as const, processes: [], system_processes: shown },
       };
     }
-    let list = await ctx.agent.processes.list(ctx.call);
+    let list: BackgroundProcess[];
     if (args.process_id) {
-      list = list.filter((p) => p.processId === args.process_id);
-      if (list.length === 0) {
-        return {
-          text: `No background process "${args.process_id}" in sandbox ${ctx.sandboxId}. Call sandbox_list_processes without process_id to see them all.`,
-          isError: true,
-        };
-      }
+      const one = await ctx.agent.processes.get(args.process_id, ctx.call);
+      if (!one) return { text: notFound(ctx, args.process_id), isError: true };
+      list = [one];
+    } else {
+      list = await ctx.agent.processes.list(ctx.call);
     }
     // Running processes first: they are what the caller is usually waiting on. All share the budget.
     list = [...list].sort((a, b) => Number(b.status === 'running') - Number(a.status === 'running'));
-    const shares = allocate(
-      list.map((p) => (p.stdout?.length ?? 0) + (p.stderr?.length ?? 0)),
-      ctx.budget.textChars,
-    );
-    const processes = await Promise.all(list.map(async (p, i) => {
-      const [out, err] = await fitStreams(
-        ctx,
-        [
-          { name: `stdout of ${p.processId}`, text: p.stdout ?? '' },
-          { name: `stderr of ${p.processId}`, text: p.stderr ?? '' },
-        ],
-        shares[i],
-      );
-      return {
-        process_id: p.processId,
-        name: p.name,
-        status: p.status,
-        language: p.language,
-        pid: p.pid,
-        exit_code: p.exitCode,
-        started_at: p.startedAt,
-        ended_at: p.endedAt,
-        stdout: p.stdout === null ? null : out.text,
-        stderr: p.stderr === null ? null : err.text,
-        stdout_full_path: out.fullPath,
-        stderr_full_path: err.fullPath,
-      };
-    }));
-    const blocks = processes.map((p) => {
-      const head = `${p.process_id}${p.name ? ` (${p.name})` : ''}: ${p.status}${p.exit_code !== null ? `, exit ${p.exit_code}` : ''}`;
-      // The same stream markers as sandbox_run_code.
-      const stream = (name: string, text: string | null) => (text ? streamSection(name, text) : '');
-      return [head, stream('stdout', p.stdout), stream('stderr', p.stderr)].filter(Boolean).join('\n');
-    });
+    const processes = await describeProcesses(ctx, list, ctx.budget.textChars);
     const text =
       processes.length === 0
         ? `No background processes in sandbox ${ctx.sandboxId}.`
-        : `Background processes in sandbox ${ctx.sandboxId}:\n${blocks.join('\n\n')}`;
+        : `Background processes in sandbox ${ctx.sandboxId}:\n${processes.map(processBlock).join('\n\n')}`;
     return { text, structured: { sandbox_id: ctx.sandboxId, kind: 'background' as const, processes, system_processes: [] } };
   },
 });

@@ -135,7 +135,7 @@ describe('code.run', () => {
     expect(h.wire.requests).toHaveLength(0);
   });
 
-  it('runBackground POSTs /execute/background with name and default timeout 300', async () => {
+  it('runBackground POSTs /execute/background with name and, given no timeout, a year (agents default to 300 s)', async () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/execute/background', {
       json: { process_id: 'proc_1', execution_id: 'exec_1', status: 'running', start_time: 't', message: 'ok', name: 'srv' },
@@ -144,7 +144,7 @@ describe('code.run', () => {
     expect(h.wire.calls('/execute/background')[0].body).toEqual({
       code: 'serve()',
       language: 'python',
-      timeout: 300,
+      timeout: 365 * 86_400,
       workdir: '/workspace',
       name: 'srv',
     });
@@ -180,7 +180,7 @@ describe('commands', () => {
     expect(h.wire.calls('/commands/background')[0].body).toEqual({
       command: 'bash',
       args: ['-c', 'python -m http.server 8000'],
-      timeout: 120,
+      timeout: 365 * 86_400,
       workdir: '/workspace',
       name: 'web',
     });
@@ -202,10 +202,58 @@ describe('processes', () => {
       },
     });
     const list = await agent().processes.list();
+    const absent = { endReason: null, signal: null, timeoutSeconds: null, keptOutputs: {} };
     expect(list).toEqual([
-      { processId: 'p1', executionId: 'e1', name: 'a', status: 'completed', language: 'python', pid: 10, exitCode: 0, startedAt: 's1', endedAt: 'e1t', durationSeconds: 1.5, stdout: null, stderr: null },
-      { processId: 'p2', executionId: null, name: null, status: 'running', language: null, pid: null, exitCode: null, startedAt: 's2', endedAt: null, durationSeconds: 2, stdout: 'o', stderr: '' },
+      { processId: 'p1', executionId: 'e1', name: 'a', status: 'completed', language: 'python', pid: 10, exitCode: 0, startedAt: 's1', endedAt: 'e1t', durationSeconds: 1.5, stdout: null, stderr: null, ...absent },
+      { processId: 'p2', executionId: null, name: null, status: 'running', language: null, pid: null, exitCode: null, startedAt: 's2', endedAt: null, durationSeconds: 2, stdout: 'o', stderr: '', ...absent },
     ]);
+  });
+
+  it('reads the end_reason, signal, timeout_seconds and kept_outputs extensions, and timed_out alone', async () => {
+    primeAgent(h.wire);
+    h.wire.on('GET', '/execute/processes', {
+      json: {
+        processes: [
+          {
+            process_id: 'p1',
+            status: 'killed',
+            exit_code: 143,
+            end_reason: 'timeout',
+            signal: 'SIGTERM',
+            timeout_seconds: 600,
+            stdout: 'head…tail',
+            kept_outputs: { stdout: { path: '/tmp/hopx-outputs/p1.stdout.txt', bytes: 3_000_000, lines: 9 } },
+          },
+          { process_id: 'p2', status: 'failed', exit_code: 143, timed_out: true },
+          { process_id: 'p3', status: 'killed', end_reason: 'an-unknown-reason' },
+        ],
+      },
+    });
+    const [p1, p2, p3] = await agent().processes.list();
+    expect(p1).toMatchObject({
+      endReason: 'timeout',
+      signal: 'SIGTERM',
+      timeoutSeconds: 600,
+      keptOutputs: { stdout: { path: '/tmp/hopx-outputs/p1.stdout.txt', bytes: 3_000_000, lines: 9 } },
+    });
+    expect(p2.endReason).toBe('timeout');
+    expect(p3.endReason).toBeNull();
+  });
+
+  it('get sends GET /execute/processes?process_id= and picks the process, whether or not the agent filtered', async () => {
+    primeAgent(h.wire);
+    // A HopX cloud agent documents no filter: it may answer with every process.
+    h.wire.on('GET', '/execute/processes', {
+      json: { processes: [{ process_id: 'other', status: 'running' }, { process_id: 'p1', status: 'completed', exit_code: 0 }], count: 2 },
+    });
+    expect(await agent().processes.get('p1')).toMatchObject({ processId: 'p1', status: 'completed', exitCode: 0 });
+    expect(await agent().processes.get('p9')).toBeNull();
+    const calls = h.wire.calls('/execute/processes');
+    expect(calls.map((r) => [r.method, r.query])).toEqual([
+      ['GET', { process_id: 'p1' }],
+      ['GET', { process_id: 'p9' }],
+    ]);
+    await expect(agent().processes.get('')).rejects.toThrow(/processId/);
   });
 
   it('kill uses DELETE /execute/kill?process_id= first', async () => {

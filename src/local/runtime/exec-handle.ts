@@ -14,9 +14,13 @@ const MAX_PENDING_STDIN_BYTES = 8 * 1024 * 1024;
 /** Output kept for a stream nobody has subscribed to yet. */
 const MAX_EARLY_BYTES = 16 * 1024 * 1024;
 
+/** Node fires a longer setTimeout at once (it takes a signed 32-bit delay): longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * A one-shot timeout that can be held while its sandbox is paused: a frozen process makes no
  * progress, so paused time must not count against it (as in a paused VM, whose clock stops too).
+ * Any length works (background jobs may run for months): past MAX_TIMER_MS it re-arms.
  */
 export class PausableTimer {
   private timer: NodeJS.Timeout | null = null;
@@ -42,11 +46,14 @@ export class PausableTimer {
   resume(): void {
     if (this.timer || this.finished) return;
     this.armedAt = Date.now();
+    const step = Math.max(0, Math.min(this.remainingMs, MAX_TIMER_MS));
     this.timer = setTimeout(() => {
-      this.finished = true;
       this.timer = null;
+      this.remainingMs -= Date.now() - this.armedAt;
+      if (this.remainingMs > 0) return this.resume();
+      this.finished = true;
       this.fire();
-    }, Math.max(0, this.remainingMs));
+    }, step);
   }
 
   clear(): void {

@@ -1,7 +1,7 @@
 /** POST /commands/run and /commands/background (docs/hopx-wire.md §5.6). */
 import { ApiError } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
-import { BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S, backgroundStarted } from './background.js';
+import { backgroundStarted, backgroundTimeout } from './background.js';
 import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringArray, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { newExecutionId } from '../ids.js';
@@ -57,14 +57,15 @@ export function registerCommandRoutes(router: Router, ctx: AgentContext): void {
   router.add('POST', '/commands/background', async ({ req, res }) => {
     const body = await readJsonBody(req);
     const { argv, display } = commandArgv(body);
-    const timeout = timeoutSeconds(body, BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S);
+    const timeout = backgroundTimeout(body);
     const cwd = workdir(body);
     const env = processEnv(ctx, stringMap(body, 'env'));
-    const job = ctx.jobs.launch(() => ctx.sandbox.runtime.exec({ argv, cwd, env, timeoutMs: timeout * 1000 }), {
+    const job = ctx.jobs.launch(() => ctx.sandbox.runtime.exec({ argv, cwd, env, timeoutMs: (timeout ?? 0) * 1000 }), {
       kind: 'command',
       name: optionalString(body, 'name') ?? null,
       language: 'bash',
       command: display,
+      timeoutSeconds: timeout,
     });
     ctx.stats.totalExecutions++;
     sendJson(res, 200, backgroundStarted(job, `Background process started: ${job.processId}`));

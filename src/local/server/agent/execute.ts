@@ -1,7 +1,7 @@
 /** POST /execute, /execute/background, GET /execute/processes and the four kill forms. */
 import { ApiError } from '../errors.js';
 import { type Router, nowIso, readJsonBody, sendJson } from '../http.js';
-import { BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S, backgroundStarted, jobToWire } from './background.js';
+import { backgroundStarted, backgroundTimeout, jobToWire } from './background.js';
 import { type AgentContext, processEnv } from './context.js';
 import { optionalString, requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
 import { GO_ENV } from './go-cache.js';
@@ -34,7 +34,7 @@ export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
     const body = await readJsonBody(req);
     const code = requireString(body, 'code', 'the source code to run');
     const language = resolveLanguage(body.language, ctx.languages);
-    const timeout = timeoutSeconds(body, BACKGROUND_DEFAULT_TIMEOUT_S, BACKGROUND_MAX_TIMEOUT_S);
+    const timeout = backgroundTimeout(body);
     const name = optionalString(body, 'name') ?? null;
     const env = processEnv(ctx, stringMap(body, 'env'));
     const cwd = workdir(body);
@@ -46,16 +46,18 @@ export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
           code,
           cwd,
           env: language === 'go' ? { ...GO_ENV, ...env } : env,
-          timeoutMs: timeout * 1000,
+          timeoutMs: (timeout ?? 0) * 1000,
         }),
-      { kind: 'code', name, language, command: null },
+      { kind: 'code', name, language, command: null, timeoutSeconds: timeout },
     );
     ctx.stats.totalExecutions++;
     sendJson(res, 200, backgroundStarted(job, 'Background execution started'));
   });
 
-  router.add('GET', '/execute/processes', ({ res }) => {
-    const processes = ctx.jobs.list().map(jobToWire);
+  // `?process_id=` (an extension: HopX documents none) answers with that process only.
+  router.add('GET', '/execute/processes', ({ res, url }) => {
+    const only = url.searchParams.get('process_id');
+    const processes = ctx.jobs.list().filter((j) => !only || j.processId === only).map(jobToWire);
     sendJson(res, 200, { processes, count: processes.length, timestamp: nowIso() });
   });
 

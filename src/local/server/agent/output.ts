@@ -101,6 +101,12 @@ export class OutputBuffer {
     this.pendingChars = 0;
   }
 
+  /** Where the whole stream is being kept, and its size so far; null while it fits (or could not be kept). */
+  keptSoFar(): KeptWhole | null {
+    if (this.state !== 'open') return null;
+    return { path: this.kept!.path, bytes: this.buffer.size.bytes, lines: this.buffer.size.lines };
+  }
+
   /** Characters held (at most about the limit). */
   get length(): number {
     return Math.min(this.buffer.size.chars, this.limit);

@@ -32,6 +32,7 @@ import { registerDesktopRoutes } from './desktop.js';
 import { DesktopSession, type DesktopSize } from './desktop-session.js';
 import { registerEnvRoutes } from './env.js';
 import { registerExecuteRoutes } from './execute.js';
+import { keptOutputFile } from './output.js';
 import { registerFileRoutes } from './files.js';
 import { GoBuildCache } from './go-cache.js';
 import { SOCKET_ROUTES } from './sockets.js';
@@ -65,7 +66,7 @@ export class AgentServer {
       sandbox: deps.sandbox,
       probe: deps.probe,
       languages: deps.languages,
-      jobs: new BackgroundJobs(),
+      jobs: new BackgroundJobs((id, stream) => keptOutputFile(this.ctx, id, stream)),
       stats: new AgentStats(),
       goCache: new GoBuildCache(() => deps.sandbox.runtime),
       kernel,
