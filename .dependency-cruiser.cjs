@@ -1,24 +1,34 @@
 /**
- * The layers of hopx-mcp, enforced by `npm run lint` (dependency-cruiser).
+ * The layers of hopx-mcp, enforced by `npm run lint` (dependency-cruiser); docs/conventions.md
+ * convention 7 says the same in prose.
  *
  * From the top down (a layer may import those below it, never those above):
  *
  *   cli.ts, index.ts
- *   transports/, config.ts, auth/ and hosting/ (OAuth, limits, metrics of the HTTP mode)
- *   server.ts
+ *   transports/, config.ts  stdio and HTTP; the HTTP server composes hosting/ around MCP
+ *   hosting/                what a hosted HTTP server adds: caller limits, metrics, readiness
+ *   server.ts               one McpServer per conversation
  *   tools/
  *   resources/
- *   views/            what tools and resources both render
- *   conversation/     the conversation, its kept outputs, hopx:// URIs
- *   state/            where hosted state lives (memory or Redis)
- *   errors.ts         the MCP layer's errors and the one error → advice table
- *   client/           the HopX client           local/   the local HopX-compatible backend
- *   text/, log.ts     leaves, importable from everywhere
+ *   views/                  what tools and resources both render
+ *   conversation/           the conversation, its kept outputs, hopx:// URIs
+ *   errors.ts               the MCP layer's errors and the one error → advice table
+ *   state/                  where hosted state lives (memory or Redis)
+ *   auth/                   who the caller is (bearer token, OAuth) and what its scopes allow
+ *   client/                 the HopX client           local/   the local HopX-compatible backend
+ *   text/, http/, log.ts    leaves, importable from everywhere
  *
  * client/ and local/ are two separate worlds that meet only on the wire: the local backend
  * speaks HopX's HTTP API and the client talks to it like to HopX cloud.
  */
 const MCP_LAYERS = '^src/(tools|resources|views|conversation|transports|auth|hosting|state)/|^src/(server|errors|config|cli|index)\\.ts$';
+/** What sits above server.ts: nothing from server.ts down may import it. */
+const ABOVE_SERVER = '^src/(transports|hosting)/|^src/(config|cli|index)\\.ts$';
+/**
+ * The one place a circle closed only by `import type` is still allowed: the local agent's
+ * AgentContext names the services (background jobs, Go cache, desktop) whose modules take it.
+ */
+const TYPE_CIRCLES_ALLOWED = '^src/local/server/agent/';
 
 module.exports = {
   forbidden: [
@@ -27,8 +37,15 @@ module.exports = {
       severity: 'error',
       comment:
         'Import circles make load order matter and layers meaningless; move the shared part down. ' +
-        'A circle closed only by `import type` is allowed: types vanish at run time.',
-      from: {},
+        'Circles of types only too: they tie the modules together just the same.',
+      from: { pathNot: TYPE_CIRCLES_ALLOWED },
+      to: { circular: true },
+    },
+    {
+      name: 'no-circular-agent',
+      severity: 'error',
+      comment: 'In the local agent, a circle closed only by `import type` (through AgentContext) is allowed.',
+      from: { path: TYPE_CIRCLES_ALLOWED },
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     {
@@ -57,14 +74,14 @@ module.exports = {
       severity: 'error',
       comment: 'errors.ts is imported by the conversation and everything above it.',
       from: { path: '^src/errors\\.ts$' },
-      to: { path: '^src/(tools|resources|views|conversation|transports)/|^src/(server|config|cli|index)\\.ts$' },
+      to: { path: ['^src/(tools|resources|views|conversation)/|^src/server\\.ts$', ABOVE_SERVER] },
     },
     {
       name: 'conversation-below-views',
       severity: 'error',
       comment: 'The conversation holds state; it renders nothing and serves no transport.',
       from: { path: '^src/conversation/' },
-      to: { path: '^src/(tools|resources|views|transports)/|^src/(server|config|cli|index)\\.ts$' },
+      to: { path: ['^src/(tools|resources|views)/|^src/server\\.ts$', ABOVE_SERVER] },
     },
     {
       name: 'state-below-conversation',
@@ -78,32 +95,46 @@ module.exports = {
       severity: 'error',
       comment: 'Views are shared by tools and resources, so they import neither.',
       from: { path: '^src/views/' },
-      to: { path: '^src/(tools|resources|transports)/|^src/(server|config|cli|index)\\.ts$' },
+      to: { path: ['^src/(tools|resources)/|^src/server\\.ts$', ABOVE_SERVER] },
     },
     {
       name: 'resources-below-tools',
       severity: 'error',
       comment: 'What tools and resources both need lives in views/ or conversation/.',
       from: { path: '^src/resources/' },
-      to: { path: '^src/(tools|transports)/|^src/(server|config|cli|index)\\.ts$' },
+      to: { path: ['^src/tools/|^src/server\\.ts$', ABOVE_SERVER] },
     },
     {
       name: 'tools-below-server',
       severity: 'error',
       from: { path: '^src/tools/' },
-      to: { path: '^src/transports/|^src/(server|config|cli|index)\\.ts$' },
+      to: { path: ['^src/server\\.ts$', ABOVE_SERVER] },
     },
     {
       name: 'server-below-transports',
       severity: 'error',
       from: { path: '^src/server\\.ts$' },
+      to: { path: ABOVE_SERVER },
+    },
+    {
+      name: 'hosting-below-transports',
+      severity: 'error',
+      comment: 'Hosting serves the HTTP transport (which composes it); what both need lives in http/ or below.',
+      from: { path: '^src/hosting/' },
       to: { path: '^src/transports/|^src/(config|cli|index)\\.ts$' },
+    },
+    {
+      name: 'auth-below-tools',
+      severity: 'error',
+      comment: 'auth/ (caller identity, scopes) is used by tools, resources and hosting, so it imports only leaves.',
+      from: { path: '^src/auth/' },
+      to: { path: '^src/', pathNot: '^src/(auth|http|text)/|^src/log\\.ts$' },
     },
     {
       name: 'leaves-are-leaves',
       severity: 'error',
-      comment: 'src/text/ and src/log.ts are importable from everywhere, so they import nothing else of src/.',
-      from: { path: '^src/text/|^src/log\\.ts$' },
+      comment: 'src/text/, src/http/ and src/log.ts are importable from everywhere, so they import nothing else of src/ but text/.',
+      from: { path: '^src/(text|http)/|^src/log\\.ts$' },
       to: { path: '^src/', pathNot: '^src/text/' },
     },
     {

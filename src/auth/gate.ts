@@ -20,7 +20,7 @@ import {
   type AuthInfo,
   type OAuthProtectedResourceMetadata,
 } from '@modelcontextprotocol/server';
-import { bearerGuard } from '../transports/http-guards.js';
+import { bearerGuard } from '../http/guards.js';
 import { SCOPES } from './scopes.js';
 import { IssuerTokenVerifier, TokenRefused, type RefusalReason } from './verifier.js';
 

@@ -23,10 +23,16 @@ import { MemoryStateStore } from '../state/memory.js';
 import { MAX_KILLED_IDS, type AttachedSandbox, type ConversationMeta, type ConversationRecord, type SandboxOrigin, type StateStore } from '../state/types.js';
 import { Terminals } from './terminals.js';
 
+/**
+ * The backend serving the conversation (docs/decisions.md decision 10: say only what is true of
+ * it). Known from the configuration before the backend itself loads, so tools/list never waits.
+ */
+export type BackendKind = 'cloud' | 'local';
+
 export interface ConversationOptions {
   id: string;
   client: HopxClientApi;
-  backend: 'cloud' | 'local';
+  backend: BackendKind;
   /** Why no backend can serve this conversation, if none can (asked on each use: stdio opens it late). */
   backendUnavailable?: () => string | undefined;
   /** Leave the sandboxes this conversation created running when it ends (they die at their timeout). */
@@ -59,7 +65,7 @@ const CREATE_WAIT_MS = 60_000;
 export class Conversation {
   readonly id: string;
   readonly client: HopxClientApi;
-  readonly backend: 'cloud' | 'local';
+  readonly backend: BackendKind;
   readonly logger: Logger;
   /** Resource subscriptions (2025 sessions and 2026 listen streams) and the watches behind them. */
   readonly watches: ResourceWatches;

@@ -9,8 +9,8 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { noAuth, oauthAuth, staticTokenAuth, type Authenticator, type Caller } from '../auth/gate.js';
 import type { Logger } from '../log.js';
 import type { ToolCallHooks } from '../tools/index.js';
-import type { Backend } from '../transports/backend.js';
-import { sendJsonRpcError } from '../transports/http-guards.js';
+import type { HopxClientApi } from '../client/types.js';
+import { sendJsonRpcError } from '../http/guards.js';
 import type { StateStore } from '../state/types.js';
 import { CallerLimits, DEFAULT_LIMITS, type LimitSettings } from './limits.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -28,7 +28,8 @@ interface OAuthOptions {
 }
 
 export interface HostingOptions {
-  backend: Backend;
+  /** The server's own HopX client, asked for /readyz whether HopX (cloud or local) answers. */
+  backend: { readonly client: Pick<HopxClientApi, 'health'> };
   logger: Logger;
   /** The static bearer token (`--auth token`). */
   authToken?: string;

@@ -160,7 +160,9 @@ export class RedisStateStore implements StateStore {
       retryStrategy: (times: number) => Math.min(times * 100, 2000),
     };
     const redis = new Redis(options.url, common) as Scripted;
-    const subscriber = new Redis(options.url, common);
+    // The bus resubscribes itself after a reconnect: ioredis's own resubscribe leaves its promise
+    // unhandled, and a connection closing mid-way (Redis flapping, shutdown) would crash the process.
+    const subscriber = new Redis(options.url, { ...common, autoResubscribe: false });
     let down = false;
     for (const [name, conn] of [['commands', redis], ['bus', subscriber]] as const) {
       conn.on('error', (err: Error) => {
@@ -426,13 +428,22 @@ export class RedisServerEventBus implements ServerEventBus {
     private readonly logger: Logger,
   ) {}
 
+  private readonly resubscribe = (): void => {
+    this.subscriber.subscribe(this.channel).catch((error: unknown) => {
+      // The connection dropped again before the reply; the next 'ready' tries again.
+      this.logger.debug({ err: (error as Error).message }, 'event bus resubscribe interrupted');
+    });
+  };
+
   async start(): Promise<void> {
     this.subscriber.on('message', this.onMessage);
     await this.subscriber.subscribe(this.channel);
+    this.subscriber.on('ready', this.resubscribe);
   }
 
   stop(): void {
     this.subscriber.off('message', this.onMessage);
+    this.subscriber.off('ready', this.resubscribe);
     this.listeners.clear();
   }
 

@@ -9,7 +9,7 @@
  * that shows it: test/mcp/examples.test.ts runs every one against the real local backend.
  */
 import { z } from 'zod';
-import type { BackendKind } from './tool.js';
+import type { BackendKind } from '../conversation/conversation.js';
 
 /**
  * The optional `sandbox_id` every sandbox-scoped tool takes (added by defineSandboxTool). The one

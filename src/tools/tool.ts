@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ContentBlock, ServerContext, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { CallOptions, SandboxAgent } from '../client/types.js';
 import type { Logger } from '../log.js';
-import type { Conversation } from '../conversation/conversation.js';
+import type { BackendKind, Conversation } from '../conversation/conversation.js';
 import { SANDBOX_ID } from './params.js';
 import type { ProgressReporter } from './progress.js';
 
@@ -15,11 +15,7 @@ export type Toolset = (typeof TOOLSETS)[number];
 /** Toolsets left out unless named (--toolsets desktop, or all): most agents never need a screen. */
 export const OFF_BY_DEFAULT: readonly Toolset[] = ['desktop'];
 
-/**
- * The backend serving the tools (docs/decisions.md decision 10: say only what is true of it). Known from
- * the configuration before the backend itself loads, so tools/list never waits for it.
- */
-export type BackendKind = 'cloud' | 'local';
+export type { BackendKind };
 
 /** A value that differs by backend: the value itself, or a function of the backend. */
 export type PerBackend<T> = T | ((backend: BackendKind) => T);

@@ -6,8 +6,9 @@
 import { createConnectionPool, HopxClient } from '../client/index.js';
 import type { HopxClientApi } from '../client/types.js';
 import type { LocalBackend } from '../local/index.js';
+import { BackendUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { localFailure, noBackendMessage, unavailableBackend, unsupportedPlatform, type LocalBackendFailure } from './no-backend.js';
+import { failingClient, localFailure, noBackendMessage, unsupportedPlatform, type LocalBackendFailure } from './no-backend.js';
 
 export interface BackendOptions {
   apiKey?: string;
@@ -37,6 +38,20 @@ export interface Backend {
   readonly unavailable?: string;
   /** Closes the shared client and, in local mode, the local backend (killing its sandboxes). */
   close(): Promise<void>;
+}
+
+/** A Backend of `kind` that explains, on every use, why it cannot serve. */
+function unavailableBackend(kind: Backend['kind'], message: string): Backend {
+  const error = new BackendUnavailableError(message);
+  const client = failingClient(error);
+  return {
+    kind,
+    baseUrl: '(none)',
+    client,
+    unavailable: message,
+    clientForKey: () => client,
+    close: () => Promise.resolve(),
+  };
 }
 
 export async function openBackend(options: BackendOptions): Promise<Backend> {

@@ -44,7 +44,7 @@ import {
   originGuard,
   readBody,
   sendJsonRpcError,
-} from './http-guards.js';
+} from '../http/guards.js';
 
 export const MCP_PATH = '/mcp';
 /** Header a caller uses to bring its own HopX API key (honoured in cloud mode only). */

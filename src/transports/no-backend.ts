@@ -4,8 +4,7 @@
  * every tool that needs a backend answers an isError result saying why and what to configure.
  */
 import type { HopxClientApi } from '../client/types.js';
-import { BackendUnavailableError } from '../errors.js';
-import type { Backend } from './backend.js';
+import type { BackendUnavailableError } from '../errors.js';
 
 /** Where a HopX API key comes from (docs/hopx-wire.md §2.1: the console). */
 const HOPX_KEY_URL = 'https://console.hopx.dev';
@@ -57,7 +56,7 @@ export function noBackendMessage(failure: LocalBackendFailure): string {
  * that rejects once awaited, so tools that reach the backend get the explanation, and new client
  * methods need nothing here. Closing it succeeds.
  */
-function failingClient(error: BackendUnavailableError): HopxClientApi {
+export function failingClient(error: BackendUnavailableError): HopxClientApi {
   const handler: ProxyHandler<() => unknown> = {
     get(_target, property) {
       if (property === 'close') return () => Promise.resolve();
@@ -71,18 +70,4 @@ function failingClient(error: BackendUnavailableError): HopxClientApi {
   };
   const node: unknown = new Proxy(() => undefined, handler);
   return node as HopxClientApi;
-}
-
-/** A Backend of `kind` that explains, on every use, why it cannot serve. */
-export function unavailableBackend(kind: Backend['kind'], message: string): Backend {
-  const error = new BackendUnavailableError(message);
-  const client = failingClient(error);
-  return {
-    kind,
-    baseUrl: '(none)',
-    client,
-    unavailable: message,
-    clientForKey: () => client,
-    close: () => Promise.resolve(),
-  };
 }

@@ -248,7 +248,9 @@ describe('redis store across replicas', () => {
   });
 
   it('reports a Redis outage as StateUnavailableError at once, and recovers when Redis is back', async () => {
-    const store = await redisStore(`z${randomUUID().slice(0, 8)}:`);
+    const prefix = `z${randomUUID().slice(0, 8)}:`;
+    const store = await redisStore(prefix);
+    const other = await redisStore(prefix);
     const m = meta();
     await store.createConversation(m);
     await store.check();
@@ -267,5 +269,16 @@ describe('redis store across replicas', () => {
     }
     // Append-only persistence: the conversation survived the restart.
     expect((await store.loadConversation(m.id))?.meta.id).toBe(m.id);
+
+    // The bus subscribed again on its own: an event published on one replica reaches the other.
+    // The other's subscriber reconnects on its own schedule, so publish until one arrives.
+    const heard: ServerEvent[] = [];
+    other.bus.subscribe((e) => heard.push(e));
+    for (let i = 0; heard.length === 0; i++) {
+      expect(i, 'no bus event crossed replicas after Redis came back').toBeLessThan(200);
+      store.bus.publish({ kind: 'resource_updated', uri: `hopx://sandbox/1/files/after-restart` });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(heard[0]).toEqual({ kind: 'resource_updated', uri: 'hopx://sandbox/1/files/after-restart' });
   });
 });

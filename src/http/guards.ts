@@ -1,6 +1,8 @@
 /**
- * Request guards for the HTTP transport, each answering the request itself when it refuses:
- * Host/Origin checks (DNS rebinding), bearer token (constant-time), body reading with a size cap.
+ * HTTP plumbing shared by the layers that serve HTTP (transports/, hosting/, auth/): JSON-RPC error
+ * replies, and request guards that answer the request themselves when they refuse — Host/Origin
+ * checks (DNS rebinding), bearer token (constant-time), body reading with a size cap. A leaf: it
+ * imports nothing else of src/, so any of them may use it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
