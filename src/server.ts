@@ -58,7 +58,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
   ],
   code: [
     'sandbox_run_code runs python (variables kept between calls; plots come back as images), javascript, bash or go (fresh each call).',
-    'For long jobs or servers use sandbox_run_code_background, then sandbox_list_processes to read their output.',
+    'For long jobs or servers use sandbox_run_code_background (it runs until it ends or is killed), then sandbox_wait_process or sandbox_list_processes to follow it.',
   ],
   commands: [
     (backend) =>

@@ -1,6 +1,8 @@
 /** Agent: code execution (docs/hopx-wire.md §5.4, §5.5, §5.12). Never retried: code has side effects. */
+import { HeadTailBuffer } from '../text/cut.js';
 import type { AgentConnection } from './agent.js';
 import type { ClientContext } from './context.js';
+import { errorFromResponse, errorFromTransport, type ErrorContext } from './error-table.js';
 import { StreamInterruptedError, ValidationError } from './errors.js';
 import * as check from './validate.js';
 import { openAgentSocket } from './ws.js';
@@ -10,6 +12,7 @@ import {
   toExecutionResult,
   toRichExecutionResult,
   toStreamEvent,
+  asRecord,
   type Json,
 } from './wire.js';
 import type {
@@ -18,6 +21,7 @@ import type {
   CallOptions,
   CodeApi,
   ExecutionResult,
+  OutputCallback,
   RichExecutionResult,
   RunAsyncOptions,
   RunBackgroundOptions,
@@ -84,6 +88,86 @@ export async function postExecution(
   return res.data;
 }
 
+/** Per stream, the output a streamed run keeps in memory (head and tail; the middle is counted). */
+const STREAMED_OUTPUT_CHARS = 1024 * 1024;
+
+/** An error frame's code as the HTTP status the same error would have on POST /execute. */
+function frameStatus(code: string | undefined): number {
+  if (code === 'EXECUTION_TIMEOUT') return 408;
+  if (code && /^(INVALID|MISSING|UNSUPPORTED)_/.test(code)) return 400;
+  return 500;
+}
+
+/**
+ * Runs one execution through the /execute/stream socket (docs/hopx-wire.md §5.12): `body` goes in
+ * the `execute` frame, output frames reach `onOutput` as they arrive, and the answer is the body
+ * POST /execute would have given (output kept within STREAMED_OUTPUT_CHARS per stream, plus the
+ * `result` frame's fields). An `error` frame becomes the error POST /execute would have raised.
+ *
+ * Stopping: aborting `call.signal` closes the socket. The run is also bounded here, at its own
+ * timeout + slack, in case the agent never ends the stream. Never retried.
+ */
+export async function streamExecution(
+  ctx: ClientContext,
+  conn: AgentConnection,
+  body: Json,
+  operation: string,
+  onOutput: OutputCallback,
+  call: CallOptions,
+): Promise<Json> {
+  const context: ErrorContext = { operation, plane: 'agent', sandboxId: conn.sandboxId };
+  const deadlineMs = (body.timeout as number) * 1000 + EXECUTION_SLACK_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), deadlineMs);
+  const signal = call.signal ? AbortSignal.any([call.signal, deadline.signal]) : deadline.signal;
+  const out = { stdout: new HeadTailBuffer({ maxChars: STREAMED_OUTPUT_CHARS }), stderr: new HeadTailBuffer({ maxChars: STREAMED_OUTPUT_CHARS }) };
+  let result: Json | null = null;
+  let error: Json | null = null;
+  let complete: Json | null = null;
+  let socket;
+  try {
+    socket = await openAgentSocket(ctx, conn, '/execute/stream', operation, { ...call, signal });
+    socket.send({ type: 'execute', ...body });
+    for await (const frame of socket.messages) {
+      if (frame.type === 'stdout' || frame.type === 'stderr') {
+        const data = typeof frame.data === 'string' ? frame.data : '';
+        out[frame.type].append(data);
+        if (data) onOutput(frame.type, data);
+      } else if (frame.type === 'result') {
+        result = frame;
+      } else if (frame.type === 'error') {
+        error ??= frame;
+      } else if (frame.type === 'complete') {
+        complete = frame;
+        break;
+      }
+    }
+  } catch (err) {
+    if (deadline.signal.aborted && !call.signal?.aborted) throw errorFromTransport(err, context, { timedOut: true, timeoutMs: deadlineMs });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    socket?.close();
+  }
+  if (error) throw errorFromResponse(frameStatus(typeof error.code === 'string' ? error.code : undefined), error, {}, context);
+  if (!complete) {
+    throw new StreamInterruptedError(
+      `The execution stream in sandbox ${conn.sandboxId} closed before the run completed; the run may have been stopped or may still be going.`,
+      { operation, sandboxId: conn.sandboxId },
+    );
+  }
+  const fields = asRecord(result ?? {});
+  const exitCode = typeof fields.exit_code === 'number' ? fields.exit_code : complete.success === true ? 0 : 1;
+  return {
+    ...fields,
+    success: typeof complete.success === 'boolean' ? complete.success : exitCode === 0,
+    exit_code: exitCode,
+    // The agent resends a stream it had to cut (with the marker naming where it is kept whole).
+    stdout: typeof fields.stdout === 'string' ? fields.stdout : out.stdout.finish({ label: 'stdout', where: null }).text,
+    stderr: typeof fields.stderr === 'string' ? fields.stderr : out.stderr.finish({ label: 'stderr', where: null }).text,
+  };
+}
+
 export class Code implements CodeApi {
   constructor(
     private readonly ctx: ClientContext,
@@ -93,6 +177,11 @@ export class Code implements CodeApi {
   async run(options: RunCodeOptions, call: CallOptions = {}): Promise<ExecutionResult> {
     const body = executeBody(options, RUN_TIMEOUT_S);
     return toExecutionResult(await postExecution(this.conn, '/execute', body, { waits: true, operation: 'run code' }, call));
+  }
+
+  async runStreaming(options: RunCodeOptions, onOutput: OutputCallback, call: CallOptions = {}): Promise<ExecutionResult> {
+    const body = executeBody(options, RUN_TIMEOUT_S);
+    return toExecutionResult(await streamExecution(this.ctx, this.conn, body, 'run code', onOutput, call));
   }
 
   async runBackground(options: RunBackgroundOptions, call: CallOptions = {}): Promise<BackgroundProcessHandle> {

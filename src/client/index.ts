@@ -85,7 +85,7 @@ function createSandboxAgent(ctx: ClientContext, conn: AgentConnection): SandboxA
     sandboxId: conn.sandboxId,
     code: new Code(ctx, conn),
     processes: new Processes(conn),
-    commands: new Commands(conn),
+    commands: new Commands(ctx, conn),
     files: new Files(ctx, conn),
     env: new Env(conn),
     desktop: new Desktop(conn),

@@ -565,8 +565,17 @@ export interface TemplatesApi {
   buildLogs(templateId: string, options?: { offset?: number }, call?: CallOptions): Promise<TemplateBuildLogs>;
 }
 
+/** Live output of a streamed run, chunk by chunk as the agent sends it. */
+export type OutputCallback = (stream: 'stdout' | 'stderr', chunk: string) => void;
+
 export interface CodeApi {
   run(options: RunCodeOptions, call?: CallOptions): Promise<ExecutionResult>;
+  /**
+   * run() through the /execute/stream socket: output reaches `onOutput` as it is printed, and the
+   * same ExecutionResult comes at the end. Aborting `call.signal` closes the socket, which stops
+   * the run on agents that stop on close (docs/long-calls.md).
+   */
+  runStreaming(options: RunCodeOptions, onOutput: OutputCallback, call?: CallOptions): Promise<ExecutionResult>;
   runBackground(options: RunBackgroundOptions, call?: CallOptions): Promise<BackgroundProcessHandle>;
   /** WebSocket /execute/stream; ends after the `complete` event. */
   stream(options: RunCodeOptions, call?: CallOptions): AsyncIterable<StreamEvent>;
@@ -593,6 +602,8 @@ export interface ProcessesApi {
 
 export interface CommandsApi {
   run(options: RunCommandOptions, call?: CallOptions): Promise<CommandResult>;
+  /** The command as bash code through /execute/stream: live output, stopped by closing (see CodeApi.runStreaming). */
+  runStreaming(options: RunCommandOptions, onOutput: OutputCallback, call?: CallOptions): Promise<CommandResult>;
   runBackground(options: RunCommandOptions & { name?: string }, call?: CallOptions): Promise<BackgroundProcessHandle>;
 }
 

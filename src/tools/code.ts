@@ -38,8 +38,11 @@ const sandboxRunCode = defineSandboxTool({
   }),
   output: RunCodeOutput,
   async handle(ctx, args) {
-    const r = await ctx.agent.code.run(
+    // Streamed: printed lines reach the caller as progress while it runs, and a cancel closes the
+    // stream, which stops the run (docs/long-calls.md).
+    const r = await ctx.agent.code.runStreaming(
       { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir },
+      (stream, chunk) => ctx.progress.lines(stream, chunk),
       ctx.call,
     );
     // Rich outputs arrive as MIME bundles; the result bundle's text is `result`, shown once below.
@@ -84,7 +87,7 @@ const sandboxRunCodeBackground = defineSandboxTool({
   name: 'sandbox_run_code_background',
   title: 'Run code in background',
   description:
-    'Start code in the sandbox without waiting (servers, long jobs); returns a process_id for sandbox_list_processes and sandbox_kill_process.',
+    'Start code in the sandbox without waiting (servers, long jobs); it runs until it ends or is killed. Returns a process_id for sandbox_wait_process, sandbox_list_processes and sandbox_kill_process.',
   toolset: 'code',
   kind: 'write',
   input: z.strictObject({
@@ -102,7 +105,7 @@ const sandboxRunCodeBackground = defineSandboxTool({
       ctx.call,
     );
     return {
-      text: `Started process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Check it with sandbox_list_processes {"process_id": "${h.processId}"}.`,
+      text: `Started process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Follow it with sandbox_wait_process {"process_id": "${h.processId}"} or sandbox_list_processes.`,
       structured: { sandbox_id: ctx.sandboxId, process_id: h.processId, status: h.status, name: h.name },
     };
   },

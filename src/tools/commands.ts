@@ -40,7 +40,7 @@ const sandboxRunCommand = defineSandboxTool({
       // A background command lives until it ends or is killed, unless given a timeout.
       const h = await ctx.agent.commands.runBackground({ ...options, timeoutSeconds: args.timeout_seconds }, ctx.call);
       return {
-        text: `Started command as process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. Read its output with sandbox_list_processes {"process_id": "${h.processId}"}.`,
+        text: `Started command as process ${h.processId} (${h.status}) in sandbox ${ctx.sandboxId}. It runs until it ends or is killed; follow it with sandbox_wait_process {"process_id": "${h.processId}"} or sandbox_list_processes.`,
         structured: {
           sandbox_id: ctx.sandboxId,
           background: true,
@@ -56,7 +56,8 @@ const sandboxRunCommand = defineSandboxTool({
         },
       };
     }
-    const r = await ctx.agent.commands.run(options, ctx.call);
+    // Streamed like sandbox_run_code: live output as progress; a cancel stops it (docs/long-calls.md).
+    const r = await ctx.agent.commands.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call);
     const [stdout, stderr] = await fitStreams(
       ctx,
       [

@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { BackgroundProcess } from '../client/types.js';
 import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
 import { fitStreams } from './kept.js';
 import { allocate, fitList, streamSection } from './result.js';
 import { PROCESS_ID } from './params.js';
+import type { OutputStream } from './progress.js';
 
 const BackgroundProcessOut = z.object({
   process_id: z.string(),
@@ -184,5 +186,114 @@ const sandboxKillProcess = defineSandboxTool({
   },
 });
 
-const tools: ToolDefinition[] = [sandboxListProcesses, sandboxKillProcess];
+/**
+ * How often sandbox_wait_process looks at the process: HopX has no stream of a background
+ * process's output (docs/hopx-wire.md §5.5), so it polls the process list, every 250 ms while
+ * output flows and backing off to 1 s while it does not.
+ */
+const WAIT_POLL_MS = { fast: 250, slow: 1000 };
+/** What a changed stream is re-read from when the new part cannot be told (the agent cut the middle). */
+const REFEED_CHARS = 2000;
+
+const running = (p: BackgroundProcess) => p.status === 'running' || p.status === 'queued';
+
+/** A stream as last seen: its text (perhaps head + tail) and, where the agent keeps it whole, its size. */
+interface Seen {
+  text: string;
+  bytes: number | null;
+}
+
+function seen(p: BackgroundProcess, stream: OutputStream): Seen {
+  return { text: p[stream] ?? '', bytes: p.keptOutputs[stream]?.bytes ?? null };
+}
+
+/**
+ * The output that arrived between two looks, for progress: the new end when the text only grew;
+ * when the agent cut the middle, its newest part from a line start (progress shows only the newest
+ * lines, so lines seen before and shown again change nothing).
+ */
+function freshOutput(before: Seen, now: Seen): string {
+  if (now.text === before.text && now.bytes === before.bytes) return '';
+  if (now.text.startsWith(before.text)) return now.text.slice(before.text.length);
+  return newestLines(now.text);
+}
+
+/** The last REFEED_CHARS of a text, from a line start where one is in them. */
+function newestLines(text: string): string {
+  if (text.length <= REFEED_CHARS) return text;
+  const window = text.slice(-REFEED_CHARS);
+  const lineStart = window.indexOf('\n');
+  return lineStart >= 0 && lineStart < window.length - 1 ? window.slice(lineStart + 1) : window;
+}
+
+const sandboxWaitProcess = defineSandboxTool({
+  name: 'sandbox_wait_process',
+  title: 'Wait for process',
+  description:
+    'Wait until a background process in the sandbox ends or timeout_seconds pass, streaming its new output as progress; returns its status, exit code, how it ended and output.',
+  toolset: 'code',
+  kind: 'read',
+  input: z.strictObject({
+    process_id: PROCESS_ID,
+    timeout_seconds: z.number().int().min(1).max(3600).default(30).describe('Then it returns with the process still running.'),
+  }),
+  output: z.object({
+    sandbox_id: z.string(),
+    ended: z.boolean(),
+    waited_seconds: z.number(),
+    process: BackgroundProcessOut,
+  }),
+  async handle(ctx, args) {
+    const started = Date.now();
+    const deadline = started + args.timeout_seconds * 1000;
+    let p = await ctx.agent.processes.get(args.process_id, ctx.call);
+    if (!p) {
+      return {
+        text: `${notFound(ctx, args.process_id)} A process of another sandbox is waited on with that sandbox's sandbox_id.`,
+        isError: true,
+      };
+    }
+    if (running(p)) {
+      ctx.progress.status(`waiting for ${p.processId}`);
+      // Where it is now: its latest lines.
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const text = newestLines(p[stream] ?? '');
+        if (text) ctx.progress.lines(stream, text);
+      }
+    }
+    let interval = WAIT_POLL_MS.fast;
+    while (running(p) && Date.now() < deadline) {
+      await sleep(Math.min(interval, deadline - Date.now()), undefined, ctx.call.signal ? { signal: ctx.call.signal } : undefined);
+      const next = await ctx.agent.processes.get(p.processId, ctx.call);
+      if (!next) {
+        return {
+          text: `Background process "${p.processId}" is no longer listed by sandbox ${ctx.sandboxId} (the sandbox restarted, or it ended long ago and was forgotten).`,
+          isError: true,
+        };
+      }
+      let changed = false;
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const fresh = freshOutput(seen(p, stream), seen(next, stream));
+        if (fresh) {
+          ctx.progress.lines(stream, fresh);
+          changed = true;
+        }
+      }
+      interval = changed ? WAIT_POLL_MS.fast : Math.min(interval * 2, WAIT_POLL_MS.slow);
+      p = next;
+    }
+    const waited = (Date.now() - started) / 1000;
+    const [process] = await describeProcesses(ctx, [p], ctx.budget.textChars);
+    const ended = !running(p);
+    const head = ended
+      ? `Process ${p.processId} in sandbox ${ctx.sandboxId} has ended (${process.end_reason ?? p.status})${waited >= 0.05 ? `; waited ${waited.toFixed(1)} s` : ''}.`
+      : `Process ${p.processId} in sandbox ${ctx.sandboxId} is still running after ${args.timeout_seconds} s of waiting: call sandbox_wait_process again to keep waiting, or sandbox_kill_process to stop it.`;
+    return {
+      text: `${head}\n${processBlock(process)}`,
+      structured: { sandbox_id: ctx.sandboxId, ended, waited_seconds: Math.round(waited * 100) / 100, process },
+    };
+  },
+});
+
+const tools: ToolDefinition[] = [sandboxListProcesses, sandboxWaitProcess, sandboxKillProcess];
 export default tools;

@@ -6,7 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { ExecHandle, ExecOutcome } from './types.js';
 
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
+/**
+ * Grace after a cancel (the caller went away): SIGTERM, then SIGKILL of the group after this; and
+ * for a Python cell, the interrupt, then a kernel restart. Short, so a cancelled run is gone
+ * within a second and the next call starts at once.
+ */
+export const CANCEL_GRACE_MS = 500;
 /** After the main process exits, how long to wait for pipes held open by background children. */
 const DRAIN_MS = 200;
 /** Input queued for a process that is not reading (a paused sandbox's terminal) before more is dropped. */
@@ -98,6 +104,7 @@ export class SpawnedExec implements ExecHandle {
   private timedOut = false;
   private exited = false;
   private killing: Promise<void> | null = null;
+  private killGraceMs: number | undefined;
   private readonly control: Writable | null;
   private readonly timer: PausableTimer | null;
 
@@ -223,13 +230,23 @@ export class SpawnedExec implements ExecHandle {
     this.timer?.resume();
   }
 
-  kill(): Promise<void> {
+  kill(options: { graceMs?: number } = {}): Promise<void> {
     if (this.exited || this.pid < 0) return Promise.resolve();
+    const graceMs = options.graceMs ?? KILL_GRACE_MS;
+    // A second, more urgent kill (a cancel during a timeout's grace) shortens the wait.
+    if (this.killing && graceMs < (this.killGraceMs ?? Infinity)) {
+      this.killGraceMs = graceMs;
+      setTimeout(() => !this.exited && signalGroup(this.pid, 'SIGKILL'), graceMs).unref();
+      return this.killing;
+    }
+    this.killGraceMs ??= graceMs;
     this.killing ??= (async () => {
       signalGroup(this.pid, 'SIGTERM');
       const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), KILL_GRACE_MS));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), graceMs)));
       await Promise.race([exited, grace]);
+      clearTimeout(timer);
       // Always: the group may outlive its leader (a child that traps SIGTERM).
       signalGroup(this.pid, 'SIGKILL');
       await this.done;

@@ -2,15 +2,16 @@
  * Host side of the sandbox's stateful Python kernel (kernel.py, "kernel" mode).
  *
  * One kernel process per sandbox, started on first use; one cell in flight, the rest queued.
- * Timeout: interrupt (SIGINT inside the kernel via its reader thread), 2 s grace, then SIGKILL of
- * the kernel's process group and `stateLost` — the next cell starts a fresh kernel.
+ * Timeout or cancel: interrupt (SIGINT inside the kernel via its reader thread: KeyboardInterrupt,
+ * variables kept), 0.5 s grace, then SIGKILL of the kernel's process group — the next cell starts a
+ * fresh kernel and its result says the state was lost. A cancelled cell still queued never runs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { HeadTailBuffer } from '../../text/cut.js';
 import { SandboxStateError } from './errors.js';
-import { KILL_GRACE_MS, PausableTimer, signalGroup } from './exec-handle.js';
+import { CANCEL_GRACE_MS, PausableTimer, signalGroup } from './exec-handle.js';
 import type { KernelResult, MimeBundle } from './types.js';
 
 export interface KernelCellRequest {
@@ -191,6 +192,11 @@ class KernelProcess {
     return this.alive;
   }
 
+  /** The running cell said "done" (it is only waiting for its end markers). */
+  get cellDone(): boolean {
+    return this.doneMessage !== null;
+  }
+
   waitReady(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -272,12 +278,20 @@ export class PythonKernel {
   private closed = false;
   /** The running cell's timeout and kill-grace timers, held while the sandbox is paused. */
   private readonly cellTimers = new Set<PausableTimer>();
+  /**
+   * Why the kernel was restarted since the last result was given (a cancelled cell that would not
+   * stop): the next cell's result says so, since nobody saw the cancelled one's.
+   */
+  private restartNote: string | null = null;
 
   constructor(private readonly hooks: KernelHooks) {}
 
-  /** Run one cell after the ones already queued. */
-  run(request: KernelCellRequest, onOutput?: OutputCallback): Promise<KernelResult> {
-    const result = this.tail.then(() => this.runNow(request, onOutput));
+  /**
+   * Run one cell after the ones already queued. `signal` cancels it: a queued cell is dropped, a
+   * running one interrupted (and the kernel restarted if it does not stop within the grace).
+   */
+  run(request: KernelCellRequest, onOutput?: OutputCallback, signal?: AbortSignal): Promise<KernelResult> {
+    const result = this.tail.then(() => (signal?.aborted ? cancelledBeforeStart() : this.runNow(request, onOutput, signal)));
     this.tail = result.catch(() => {});
     return result;
   }
@@ -310,11 +324,12 @@ export class PythonKernel {
     return kernel;
   }
 
-  private async runNow(request: KernelCellRequest, onOutput?: OutputCallback): Promise<KernelResult> {
+  private async runNow(request: KernelCellRequest, onOutput?: OutputCallback, signal?: AbortSignal): Promise<KernelResult> {
     const started = Date.now();
     const kernel = await this.ensureProcess();
     const id = this.nextId++;
     let timedOut = false;
+    let cancelled = false;
     let timer: PausableTimer | undefined;
     let hardKill: PausableTimer | undefined;
     const limits = { maxChars: request.maxOutputChars ?? MAX_KEPT_OUTPUT };
@@ -322,20 +337,44 @@ export class PythonKernel {
     const outcome = new Promise<KernelMessage | { died: string; oom: boolean }>((resolve) => {
       cell.finish = resolve;
     });
+    const restarted = this.restartNote;
+    this.restartNote = null;
+    if (restarted) {
+      // First in the cell's output, so both the streamed and the returned copies carry it.
+      const note = `[${restarted}; variables from earlier runs are gone]\n`;
+      cell.stderr.append(note);
+      onOutput?.('stderr', note);
+    }
     kernel.begin(cell);
     if (!kernel.isAlive) kernel.abandon({ died: 'the Python kernel exited', oom: false });
     kernel.send({ type: 'execute', id, code: request.code, env: request.env, cwd: request.cwd ?? null });
+    // Interrupt (KeyboardInterrupt in the cell; variables kept), then, if the cell does not stop
+    // (a C loop, SIGINT ignored), kill the kernel: its state is gone.
+    const interrupt = () => {
+      if (hardKill) return;
+      kernel.send({ type: 'interrupt', id });
+      hardKill = new PausableTimer(CANCEL_GRACE_MS, () => {
+        if (kernel.cellDone) return; // it stopped; only its end markers are late
+        if (cancelled) this.restartNote = `The Python kernel was restarted: a cancelled run did not stop within ${CANCEL_GRACE_MS / 1000} s of its interrupt`;
+        kernel.killGroup();
+      });
+      this.cellTimers.add(hardKill);
+    };
     if (request.timeoutMs > 0) {
       timer = new PausableTimer(request.timeoutMs, () => {
         timedOut = true;
-        kernel.send({ type: 'interrupt', id });
-        // Not interruptible (a C loop, SIGINT ignored): kill the kernel; its state is gone.
-        hardKill = new PausableTimer(KILL_GRACE_MS, () => kernel.killGroup());
-        this.cellTimers.add(hardKill);
+        interrupt();
       });
       this.cellTimers.add(timer);
     }
+    const onAbort = () => {
+      cancelled = true;
+      interrupt();
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     const message = await outcome;
+    signal?.removeEventListener('abort', onAbort);
     for (const t of [timer, hardKill]) {
       t?.clear();
       if (t) this.cellTimers.delete(t);
@@ -344,18 +383,20 @@ export class PythonKernel {
     const base = { stdout: kept('stdout'), stderr: kept('stderr'), displays: cell.displays, timedOut, durationMs: Date.now() - started };
     if ('died' in message) {
       const why = timedOut
-        ? `the cell did not stop within ${KILL_GRACE_MS / 1000} s of the interrupt after the ${request.timeoutMs} ms timeout, so the Python kernel was restarted`
-        : message.died;
+        ? `the cell did not stop within ${CANCEL_GRACE_MS / 1000} s of the interrupt after the ${request.timeoutMs} ms timeout, so the Python kernel was restarted`
+        : cancelled
+          ? `the cancelled cell did not stop within ${CANCEL_GRACE_MS / 1000} s of the interrupt, so the Python kernel was restarted`
+          : message.died;
       const text = `${why}; variables from earlier cells are lost`;
       return {
         ...base,
-        error: { name: timedOut ? 'TimeoutError' : message.oom ? 'MemoryError' : 'KernelDied', value: text, traceback: text },
+        error: { name: timedOut ? 'TimeoutError' : cancelled ? 'KeyboardInterrupt' : message.oom ? 'MemoryError' : 'KernelDied', value: text, traceback: text },
         result: null,
         stateLost: true,
         oomKilled: message.oom,
       };
     }
-    return { ...base, error: message.error ?? null, result: message.result ?? null, stateLost: false, oomKilled: false };
+    return { ...base, error: message.error ?? null, result: message.result ?? null, stateLost: restarted !== null, oomKilled: false };
   }
 
   /** Hold (pause) or re-arm (resume) the running cell's timers. */
@@ -379,4 +420,10 @@ export class PythonKernel {
   reopen(): void {
     this.closed = false;
   }
+}
+
+/** The result of a cell cancelled while it waited for the kernel: it never ran. */
+function cancelledBeforeStart(): KernelResult {
+  const text = 'cancelled before it started';
+  return { stdout: '', stderr: '', displays: [], timedOut: false, durationMs: 0, error: { name: 'KeyboardInterrupt', value: text, traceback: text }, result: null, stateLost: false, oomKilled: false };
 }

@@ -513,11 +513,12 @@ export class BwrapSandbox implements LocalSandbox {
   async runPython(
     request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number; maxOutputChars?: number },
     onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void,
+    signal?: AbortSignal,
   ): Promise<KernelResult> {
     this.assertRunning();
     if (!this.host.probe.python) throw new Error('python needs /usr/bin/python3 on the host');
     const cwd = request.cwd ? (this.isolated ? this.workingDirectory(request.cwd) : mapToHost(this.dirs, this.workingDirectory(request.cwd))!) : undefined;
-    return this.kernel.run({ ...request, cwd }, onOutput);
+    return this.kernel.run({ ...request, cwd }, onOutput, signal);
   }
 
   private async oomKills(): Promise<number> {

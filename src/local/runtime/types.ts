@@ -117,8 +117,8 @@ export interface ExecHandle {
   /** Close stdin (EOF), for programs that read until end of input. */
   closeStdin?(): void;
   resize(cols: number, rows: number): void;
-  /** Kill the whole process group: SIGTERM, grace, SIGKILL. */
-  kill(): Promise<void>;
+  /** Kill the whole process group: SIGTERM, grace (default 2 s), SIGKILL. */
+  kill(options?: { graceMs?: number }): Promise<void>;
   /** Resolves once the process has exited and its output is drained. */
   readonly done: Promise<ExecOutcome>;
 }
@@ -144,7 +144,10 @@ export interface KernelResult {
   /** The execute_result bundle of the last expression, if any. */
   result: MimeBundle | null;
   timedOut: boolean;
-  /** True when the kernel had to be killed and restarted: variables are gone. */
+  /**
+   * True when the kernel had to be killed and restarted: variables are gone. Also set on the first
+   * cell after a cancelled cell that would not stop (the restart happened between the two).
+   */
   stateLost: boolean;
   /** The kernel was OOM-killed by the sandbox's memory limit (then stateLost is true too). */
   oomKilled?: boolean;
@@ -201,6 +204,8 @@ export interface LocalSandbox {
   runPython(
     request: { code: string; cwd?: string; env: Record<string, string>; timeoutMs: number; maxOutputChars?: number },
     onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void,
+    /** Cancels the cell: dropped if still queued; else interrupted, and the kernel restarted if it does not stop. */
+    signal?: AbortSignal,
   ): Promise<KernelResult>;
 
   /**

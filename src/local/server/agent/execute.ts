@@ -11,7 +11,7 @@ import { type CodeOutcome, richFields, runCode } from './run-code.js';
 
 /** docs/hopx-wire.md §5.4: agent default 60 s (docs), max 300 s. */
 const EXECUTE_DEFAULT_TIMEOUT_S = 60;
-export const EXECUTE_MAX_TIMEOUT_S = 300;
+const EXECUTE_MAX_TIMEOUT_S = 300;
 
 export function registerExecuteRoutes(router: Router, ctx: AgentContext): void {
   router.add('POST', '/execute', async ({ req, res }) => {

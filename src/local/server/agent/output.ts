@@ -3,6 +3,7 @@ import { writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { HeadTailBuffer } from '../../../text/cut.js';
 import type { ExecHandle, ExecOutcome } from '../../runtime/types.js';
+import { CANCEL_GRACE_MS } from '../../runtime/exec-handle.js';
 import { ConfinedFs } from '../../runtime/confined-fs.js';
 import type { AgentContext } from './context.js';
 import { resolveSandboxPath } from './files.js';
@@ -177,10 +178,10 @@ export function exitCodeOf(outcome: ExecOutcome): number {
   return 128 + (outcome.signal ? (signals[outcome.signal] ?? 1) : 1);
 }
 
-/** Kill the process if the caller goes away before it ends. */
+/** Kill the process group if the caller goes away before it ends (SIGTERM, SIGKILL 0.5 s later). */
 export function killOnAbort(handle: ExecHandle, signal: AbortSignal | undefined): void {
   if (!signal) return;
-  const kill = () => void handle.kill().catch(() => undefined);
+  const kill = () => void handle.kill({ graceMs: CANCEL_GRACE_MS }).catch(() => undefined);
   if (signal.aborted) return kill();
   signal.addEventListener('abort', kill, { once: true });
   void handle.done.finally(() => signal.removeEventListener('abort', kill)).catch(() => undefined);

@@ -32,16 +32,16 @@ export interface CodeOutcome {
 export type OutputSink = (stream: 'stdout' | 'stderr', chunk: string) => void;
 
 /**
- * `signal` aborts a process run (the caller went away). A python cell cannot be cancelled from
- * here; its timeout bounds it.
+ * `signal` cancels the run (the caller went away): a process's group is killed; a python cell is
+ * interrupted, and its kernel restarted if it does not stop (docs/long-calls.md).
  */
 export async function runCode(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink, signal?: AbortSignal): Promise<CodeOutcome> {
   return ctx.stats.execution(() =>
-    call.language === 'python' ? runPython(ctx, call, onOutput) : runProcess(ctx, call, onOutput, signal),
+    call.language === 'python' ? runPython(ctx, call, onOutput, signal) : runProcess(ctx, call, onOutput, signal),
   );
 }
 
-async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink): Promise<CodeOutcome> {
+async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSink, signal?: AbortSignal): Promise<CodeOutcome> {
   ctx.kernel.started = true;
   ctx.kernel.cells++;
   // The agent's own capture (with the kept-output file) sees every chunk; the kernel's bounded
@@ -56,6 +56,7 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
         (stream === 'stdout' ? out : err).append(chunk);
         onOutput?.(stream, chunk);
       },
+      signal,
     );
     const [stdoutKept, stderrKept] = await Promise.all([out.close(), err.close()]);
     const notes: string[] = [];

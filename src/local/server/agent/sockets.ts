@@ -11,10 +11,10 @@ import { ApiError } from '../errors.js';
 import { nowIso, toApiError } from '../http.js';
 import { type AgentContext, processEnv } from './context.js';
 import { requireString, stringMap, timeoutSeconds, workdir } from './fields.js';
-import { EXECUTE_MAX_TIMEOUT_S } from './execute.js';
 import { resolveSandboxPath } from './files.js';
 import { resolveLanguage } from './languages.js';
-import { runCode } from './run-code.js';
+import { keptOutputsWire } from './output.js';
+import { type CodeOutcome, richFields, runCode } from './run-code.js';
 
 /** Each recursive watch walks its tree; keep a socket from opening unbounded numbers of them. */
 const MAX_WATCHES_PER_SOCKET = 8;
@@ -22,6 +22,11 @@ const MAX_WATCHES_PER_SOCKET = 8;
 const MAX_WATCHES_PER_SANDBOX = 32;
 /** docs/hopx-wire.md §5.12: streaming execute defaults to 60 s. */
 const STREAM_DEFAULT_TIMEOUT_S = 60;
+/**
+ * HopX documents no maximum for the stream; this agent allows what a foreground command may take
+ * (sandbox_run_command runs through the stream, up to an hour).
+ */
+const STREAM_MAX_TIMEOUT_S = 3600;
 
 export type SocketHandler = (ws: WebSocket, ctx: AgentContext) => void;
 
@@ -88,6 +93,28 @@ function sendError(ws: WebSocket, err: unknown): void {
   send(ws, { type: 'error', error: e.message, message: e.message, code: e.code, timestamp: nowIso() });
 }
 
+/**
+ * The `result` frame: HopX sends `exit_code` and `execution_time`; this agent adds what POST
+ * /execute answers beyond the output (rich outputs, kept outputs, a kernel restart), so that a run
+ * streamed for live output loses nothing. A stream that was cut is sent again, cut, with the
+ * marker naming the file that keeps it whole.
+ */
+function resultFrame(outcome: CodeOutcome, language: string): Record<string, unknown> {
+  const frame: Record<string, unknown> = {
+    type: 'result',
+    exit_code: outcome.exitCode,
+    execution_time: outcome.durationMs / 1000,
+    language,
+    timestamp: nowIso(),
+    ...richFields(outcome.kernel),
+    ...keptOutputsWire(outcome.kept),
+  };
+  if (outcome.kept.stdout) frame.stdout = outcome.stdout;
+  if (outcome.kept.stderr) frame.stderr = [outcome.stderr, ...outcome.notes].join('\n');
+  if (outcome.kernel?.stateLost) frame.kernel_restarted = true;
+  return frame;
+}
+
 function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
   let started = false;
   const output = new BoundedSender(ws, (data) => ({ type: 'stderr', data, timestamp: nowIso() }));
@@ -101,7 +128,7 @@ function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
     void (async () => {
       try {
         const language = resolveLanguage(msg.language, ctx.languages);
-        const timeout = timeoutSeconds(msg, STREAM_DEFAULT_TIMEOUT_S, EXECUTE_MAX_TIMEOUT_S);
+        const timeout = timeoutSeconds(msg, STREAM_DEFAULT_TIMEOUT_S, STREAM_MAX_TIMEOUT_S);
         const outcome = await runCode(
           ctx,
           {
@@ -122,9 +149,16 @@ function handleExecuteStream(ws: WebSocket, ctx: AgentContext): void {
         }
         for (const note of outcome.notes) send(ws, { type: 'stderr', data: `${note}\n`, timestamp: nowIso() });
         if (outcome.timedOut) {
-          send(ws, { type: 'error', error: `Execution timed out after ${timeout} s`, code: 'EXECUTION_TIMEOUT', timestamp: nowIso() });
+          const lost = outcome.kernel?.stateLost ? ' The Python kernel was restarted: its variables are gone.' : '';
+          send(ws, {
+            type: 'error',
+            error: `Execution timed out after ${timeout} s.${lost}`,
+            code: 'EXECUTION_TIMEOUT',
+            details: { timeout_seconds: timeout, state_lost: outcome.kernel?.stateLost ?? false },
+            timestamp: nowIso(),
+          });
         }
-        send(ws, { type: 'result', exit_code: outcome.exitCode, execution_time: outcome.durationMs / 1000, timestamp: nowIso() });
+        send(ws, resultFrame(outcome, language));
         send(ws, { type: 'complete', success: outcome.exitCode === 0 && !outcome.timedOut, timestamp: nowIso() });
       } catch (err) {
         if (toApiError(err).status >= 500) ctx.logger.error({ err }, 'stream execution failed');
