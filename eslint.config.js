@@ -29,6 +29,35 @@ export default tseslint.config(
     },
   },
   {
+    // No module-level mutable state in src/ (docs/conventions.md convention 8): what a process
+    // shares is an object made at start and passed in. These catch the usual shapes; a Set or Map
+    // built from a literal list is a lookup table and stays allowed.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Program > VariableDeclaration', 'Program > ExportNamedDeclaration > VariableDeclaration'].flatMap((decl) => [
+          {
+            selector: `${decl}[kind=/^(let|var)$/]`,
+            message: 'No module-level mutable state: make it a field of an object created at start and passed in (docs/conventions.md convention 8).',
+          },
+          {
+            selector: `${decl} > VariableDeclarator > NewExpression.init[callee.name=/^(Map|Set|WeakMap|WeakSet|Array)$/][arguments.length=0]`,
+            message: 'No module-level collections that fill up: keep them in an object created at start and passed in (docs/conventions.md convention 8).',
+          },
+          {
+            selector: `${decl} > VariableDeclarator > ArrayExpression.init[elements.length=0]`,
+            message: 'No module-level collections that fill up: keep them in an object created at start and passed in (docs/conventions.md convention 8).',
+          },
+        ]),
+        {
+          selector: 'PropertyDefinition[static=true][readonly!=true]',
+          message: 'A static field that can change is module-level state: make it readonly, or an instance field (docs/conventions.md convention 8).',
+        },
+      ],
+    },
+  },
+  {
     // Tests read wire payloads as loose JSON, and their fakes implement async interfaces.
     files: ['test/**/*.ts'],
     rules: {

@@ -19,7 +19,7 @@ export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
 const PRELUDE_FAILED_EXIT = 97;
 const PRELUDE = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit ${PRELUDE_FAILED_EXIT}; shift; n=$((n-1)); done; unset PWD; exec "$@"`;
 
-export function withCgroupPrelude(procsFiles: string[], argv: string[]): string[] {
+export function withCgroupPrelude(procsFiles: readonly string[], argv: string[]): string[] {
   if (procsFiles.length === 0) return ['/bin/sh', '-c', 'unset PWD; exec "$@"', 'sh', ...argv];
   return ['/bin/sh', '-c', PRELUDE, 'sh', String(procsFiles.length), ...procsFiles, ...argv];
 }

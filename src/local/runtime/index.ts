@@ -2,6 +2,7 @@
  * createRuntime(): probe the machine once, sweep leftovers of crashed runs, and hand out
  * isolated local sandboxes. See docs/local-runtime.md and docs/isolation.md §8.
  */
+import { randomBytes } from 'node:crypto';
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +19,6 @@ export * from './types.js';
 const KERNEL_SOURCE = fileURLToPath(new URL('./kernel.py', import.meta.url));
 /** desktop.py (the in-sandbox X display helper) travels the same way. */
 const DESKTOP_SOURCE = fileURLToPath(new URL('./desktop.py', import.meta.url));
-
-let runtimeCounter = 0;
 
 function isolationError(host: HostProfile): IsolationUnavailableError {
   const reason = host.bwrapFailure ?? 'nsenter missing';
@@ -153,7 +152,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<SandboxRun
   if (swept.length || sweptCgroups.length) {
     options.logger?.info({ sandboxes: swept, cgroups: sweptCgroups.length }, 'removed leftovers of a previous run');
   }
-  const owner = `r${process.pid}-${++runtimeCounter}`;
+  // Unique per runtime (a process may run several); the pid lets a later run sweep it (cgroups.ts).
+  const owner = `r${process.pid}-${randomBytes(4).toString('hex')}`;
   options.logger?.info(
     { isolation: host.probe.isolation, limits: host.probe.limits, pause: host.probe.pause, root: host.probe.root },
     'local runtime ready',

@@ -1,35 +1,28 @@
 /**
- * One local sandbox: a bwrap anchor owning the namespaces, cgroups holding every process, and host
- * children joined into it for each piece of work (docs/isolation.md §8.3–§8.6).
+ * One local sandbox (docs/isolation.md §8.3–§8.6): its lifecycle, and the work it runs. It
+ * composes the pieces that each do one thing: the anchor owning the namespaces (anchor.ts),
+ * cgroups holding every process (cgroups.ts), freezing for pause (freezer.ts), preview port
+ * forwards (port-forward.ts), the Python kernel (kernel-client.ts), and host children joined into
+ * the sandbox for each piece of work (commands.ts, exec-handle.ts).
  * In the `process` tier (no bubblewrap, explicit opt-out) the same API runs plain host processes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { posix, join } from 'node:path';
+import { SandboxAnchor } from './anchor.js';
 import { SandboxCgroup } from './cgroups.js';
-import {
-  ANCHOR_COMMAND,
-  SANDBOX_ASSET_DIR,
-  closingInheritedFds,
-  SANDBOX_PATH,
-  anchorOptions,
-  dropPrivileges,
-  hostHelper,
-  joinArgv,
-  joinNetArgv,
-  splitHostEnv,
-  withCgroupPrelude,
-} from './commands.js';
+import { SANDBOX_ASSET_DIR, closingInheritedFds, SANDBOX_PATH, hostHelper, joinArgv, splitHostEnv, withCgroupPrelude } from './commands.js';
 import { SpawnedExec, signalGroup } from './exec-handle.js';
+import { setFrozen } from './freezer.js';
 import { PythonKernel } from './kernel-client.js';
 import { SandboxPathError, SandboxStateError } from './errors.js';
 import { mapToHost, normaliseSandboxPath, resolveSandboxPath } from './paths.js';
 import { addressSpaceCap } from './address-space.js';
 import { planCode, type CodePlan } from './languages.js';
-import { PortForward, nodeForwarderScript } from './port-forward.js';
+import { SandboxPorts } from './port-forward.js';
 import type { HostProfile } from './probe.js';
-import { descendantsOf, pidNamespaceOf, pidsInNamespace, readProc, signalPid } from './proc.js';
+import { descendantsOf } from './proc.js';
 import { collectProcesses, collectUsage, type CpuSample } from './usage.js';
 import type {
   CodeRequest,
@@ -46,15 +39,10 @@ import type {
 } from './types.js';
 
 const MIB = 1024 * 1024;
-/** fd on which bwrap reports the sandbox's pid 1 (the anchor we nsenter into). */
-const INFO_FD = 3;
-/** fd from which bwrap reads its NUL-separated options. */
-const ARGS_FD = 4;
-const ANCHOR_START_TIMEOUT_MS = 15_000;
 
 export interface SandboxContext {
   host: HostProfile;
-  /** cgroup owner directory of this runtime (`r<pid>-<n>`). */
+  /** cgroup owner directory of this runtime (`r<pid>-<suffix>`). */
   owner: string;
   /** Host path of kernel.py, readable by the sandbox uid. */
   kernelPath: string;
@@ -64,24 +52,13 @@ export interface SandboxContext {
   onDestroyed?: () => void;
 }
 
-interface Anchor {
-  child: ChildProcess;
-  /** Host pid of the sandbox's pid 1. */
-  pid: number;
-  /** Host pid of `sleep infinity` (hidden from processes()). */
-  sleepPid: number | null;
-  pidNamespace: string | null;
-}
-
 export class BwrapSandbox implements LocalSandbox {
   private currentState: SandboxRuntimeState = 'stopped';
-  private anchor: Anchor | null = null;
+  private anchor: SandboxAnchor | null = null;
   private cgroup: SandboxCgroup | null = null;
   private readonly running = new Set<SpawnedExec>();
   private readonly kernel: PythonKernel;
-  private readonly forwards = new Map<number, PortForward>();
-  /** Short socket dirs outside the state dir (deep state dirs overflow sun_path). */
-  private readonly socketDirs: string[] = [];
+  private readonly ports: SandboxPorts;
   private readonly anchorExitCallbacks: Array<(reason: string) => void> = [];
   private anchorExitReported = false;
   private startedAt = Date.now();
@@ -100,6 +77,7 @@ export class BwrapSandbox implements LocalSandbox {
       oomKills: () => this.oomKills(),
       memoryLimitMb: ctx.host.probe.limits !== 'prlimit' ? spec.limits.memoryMb : null,
     });
+    this.ports = new SandboxPorts(ctx.host, dirs.run);
   }
 
   get id(): string {
@@ -120,12 +98,6 @@ export class BwrapSandbox implements LocalSandbox {
 
   private get root(): boolean {
     return this.host.probe.root;
-  }
-
-  /** The cgroup freezer pause uses, or null for the SIGSTOP walk. */
-  private get freezer(): 'v2' | 'v1' | null {
-    if (this.host.probe.pause === 'sigstop' || !this.cgroup) return null;
-    return this.cgroup.freezerKind(this.host.probe.pause === 'cgroup-v1-freezer');
   }
 
   private serial<T>(step: () => Promise<T>): Promise<T> {
@@ -149,7 +121,7 @@ export class BwrapSandbox implements LocalSandbox {
         });
       }
       try {
-        if (this.isolated) this.anchor = await this.spawnAnchor();
+        if (this.isolated) await this.startAnchor();
       } catch (err) {
         await this.cgroup?.remove();
         this.cgroup = null;
@@ -179,23 +151,11 @@ export class BwrapSandbox implements LocalSandbox {
   private async teardownProcesses(): Promise<void> {
     const anchor = this.anchor;
     this.anchor = null;
-    await Promise.all([...this.forwards.values()].map((f) => f.close()));
-    this.forwards.clear();
-    await Promise.all(this.socketDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+    await this.ports.closeAll();
     for (const exec of this.running) signalGroup(exec.pid, 'SIGKILL');
     const kernelClosed = this.kernel.close();
-    if (anchor) {
-      // Kill the sandbox's pid 1 first: the kernel then kills its whole pid namespace, and the
-      // outer bwrap reaps it and exits, so no orphan is left for the host's init to reap.
-      const exited = new Promise<void>((resolve) => {
-        if (anchor.child.exitCode !== null || anchor.child.signalCode !== null) resolve();
-        else anchor.child.once('exit', () => resolve());
-      });
-      signalPid(anchor.pid, 'SIGKILL');
-      const late = setTimeout(() => signalGroup(anchor.child.pid!, 'SIGKILL'), 1000);
-      await exited;
-      clearTimeout(late);
-    }
+    // The anchor's pid 1 first: the whole pid namespace dies with it.
+    await anchor?.kill();
     // Whatever joined the cgroups without being in the pid namespace (forwarders, nsenter parents).
     await this.cgroup?.killAll();
     await kernelClosed;
@@ -235,11 +195,16 @@ export class BwrapSandbox implements LocalSandbox {
     this.kernel.holdTimers(hold);
   }
 
-  /** Freeze or thaw every sandbox process: the cgroup freezer when there is one, else the SIGSTOP walk. */
-  private async setFrozen(frozen: boolean): Promise<void> {
-    const freezer = this.freezer;
-    if (freezer) await (frozen ? this.cgroup!.freeze(freezer) : this.cgroup!.thaw(freezer));
-    else await this.sigstopWalk(frozen ? 'SIGSTOP' : 'SIGCONT');
+  /** Freeze or thaw every sandbox process (freezer.ts). */
+  private setFrozen(frozen: boolean): Promise<void> {
+    return setFrozen(
+      {
+        tier: this.host.probe.pause,
+        cgroup: this.cgroup,
+        pids: async () => [...(await this.sandboxHostPids()), ...(this.anchor?.ownPids ?? [])],
+      },
+      frozen,
+    );
   }
 
   destroy(): Promise<void> {
@@ -266,66 +231,23 @@ export class BwrapSandbox implements LocalSandbox {
   // ---------------------------------------------------------------------------------------------
   // The anchor
 
-  private async spawnAnchor(): Promise<Anchor> {
-    const bwrapOptions = anchorOptions({
+  private async startAnchor(): Promise<void> {
+    const anchor = await SandboxAnchor.spawn({
+      host: this.host,
       dirs: this.dirs,
+      sandboxId: this.id,
       hostname: this.spec.hostname ?? this.id,
       internetAccess: this.spec.internetAccess,
-      root: this.root,
       kernelPath: this.ctx.kernelPath,
       desktopPath: this.ctx.desktopPath,
-      extraReadOnlyDirs: this.host.extraReadOnlyDirs,
-      infoFd: INFO_FD,
+      procsFiles: this.cgroup?.procsFiles ?? [],
     });
-    // The options travel through a pipe (--args): on the command line they would show the host's
-    // state-dir paths to `ps` inside the sandbox. bwrap reads only options there, not the command.
-    const shortArgv = [this.host.bwrap!, '--args', String(ARGS_FD), ...ANCHOR_COMMAND];
-    const dropped = this.root ? dropPrivileges(this.host.setpriv!, this.host.probe.sandboxUid!, shortArgv) : shortArgv;
-    const argv = withCgroupPrelude(this.cgroup?.procsFiles ?? [], dropped);
-    const child = spawn(argv[0], argv.slice(1), {
-      env: { PATH: SANDBOX_PATH },
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-    });
-    const argsPipe = child.stdio[ARGS_FD] as NodeJS.WritableStream & { on(e: 'error', cb: () => void): void };
-    argsPipe.on('error', () => {});
-    argsPipe.end(bwrapOptions.map((a) => `${a}\0`).join(''));
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      // For start-up errors only. The anchor keeps this stream for the sandbox's life, and code
-      // inside could reach it (ptrace or pidfd_getfd on its own `sleep`): keep it bounded.
-      if (stderr.length < 4096) stderr += chunk;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const pid = await new Promise<number>((resolve, reject) => {
-      let info = '';
-      const info$ = child.stdio[INFO_FD] as NodeJS.ReadableStream;
-      info$.setEncoding('utf8');
-      info$.on('data', (chunk: string) => {
-        info += chunk;
-        const match = /"child-pid":\s*(\d+)/.exec(info);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('error', reject);
-      child.once('exit', (code, signal) =>
-        reject(new Error(`sandbox ${this.id} failed to start: bwrap exited (${signal ?? code}): ${stderr.trim().slice(0, 500)}`)),
-      );
-      timer = setTimeout(() => {
-        signalGroup(child.pid!, 'SIGKILL');
-        reject(new Error(`sandbox ${this.id} failed to start: bwrap reported no sandbox within ${ANCHOR_START_TIMEOUT_MS / 1000} s`));
-      }, ANCHOR_START_TIMEOUT_MS);
-    }).finally(() => clearTimeout(timer));
-    child.once('exit', (code, signal) => this.onAnchorExited(child, `anchor exited (${signal ?? `code ${code}`})`));
-    const anchor: Anchor = { child, pid, sleepPid: null, pidNamespace: await pidNamespaceOf(pid) };
-    anchor.sleepPid = await firstChild(pid);
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`sandbox ${this.id} failed to start: its anchor exited right away: ${stderr.trim().slice(0, 500)}`);
-    }
-    return anchor;
+    this.anchor = anchor;
+    anchor.onExit((reason) => this.onAnchorExited(anchor, reason));
   }
 
-  private onAnchorExited(child: ChildProcess, reason: string): void {
-    if (this.anchor?.child !== child) return; // expected: stop/destroy cleared it first
+  private onAnchorExited(anchor: SandboxAnchor, reason: string): void {
+    if (this.anchor !== anchor) return; // expected: stop/destroy cleared it first
     this.currentState = 'stopped';
     void this.serial(() => this.teardownProcesses()).catch((err: Error) =>
       this.ctx.logger?.warn({ sandbox_id: this.id, err: err.message }, 'sandbox cleanup after anchor exit failed'),
@@ -545,69 +467,16 @@ export class BwrapSandbox implements LocalSandbox {
     this.assertRunning();
     // Sharing the host network: the sandbox's port already is a host loopback port.
     if (!this.isolated || this.spec.internetAccess) return { hostPort: port };
-    const existing = this.forwards.get(port);
-    if (existing?.alive) return { hostPort: existing.hostPort };
-    await existing?.close();
-
-    let socketDir = join(this.dirs.run, 'ports');
-    // sun_path holds 108 bytes; deep state dirs need a short directory instead.
-    if (join(socketDir, `p${port}.sock`).length > 100) {
-      socketDir = await mkdtemp('/tmp/hopx-fwd-');
-      this.socketDirs.push(socketDir);
-      if (this.host.probe.sandboxUid !== null) await chown(socketDir, this.host.probe.sandboxUid, this.host.probe.sandboxUid);
-    }
-    const socketPath = join(socketDir, `p${port}.sock`);
-    await rm(socketPath, { force: true });
-    const forwarderArgv = this.host.socat
-      ? [this.host.socat, `UNIX-LISTEN:${socketPath},fork,mode=600`, `TCP:127.0.0.1:${port}`]
-      : [this.host.probe.node!.path, '-e', nodeForwarderScript(socketPath, port)];
-    // Only the net namespace is joined, so the forwarder would not die with the sandbox's pid
-    // namespace: tie it to the backend's life instead.
-    const helper = hostHelper(this.host.setpriv!, this.host.probe.sandboxUid, forwarderArgv);
-    const argv = withCgroupPrelude(
-      this.cgroup?.procsFiles ?? [],
-      joinNetArgv({ nsenter: this.host.nsenter!, anchorPid: this.anchor!.pid, root: this.root, argv: helper }),
-    );
-    const child = spawn(argv[0], argv.slice(1), { env: { PATH: SANDBOX_PATH }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-    const forward = await PortForward.open(port, socketPath, child);
-    this.forwards.set(port, forward);
-    return { hostPort: forward.hostPort };
+    return { hostPort: await this.ports.open(port, { anchorPid: this.anchor!.pid, procsFiles: this.cgroup?.procsFiles ?? [] }) };
   }
 
+  /** Host pids of the sandbox's work (the anchor's own left out). */
   private async sandboxHostPids(): Promise<number[]> {
-    if (this.anchor?.pidNamespace) {
-      return (await pidsInNamespace(this.anchor.pidNamespace)).filter((p) => p !== this.anchor?.pid && p !== this.anchor?.sleepPid);
-    }
+    const inNamespace = await this.anchor?.workPids();
+    if (inNamespace) return inNamespace;
     if (this.cgroup) return this.cgroup.pids();
     const all = await Promise.all([...this.running].map((e) => descendantsOf(e.pid)));
     return [...new Set(all.flat())];
-  }
-
-  /**
-   * Pause/resume without a freezer: signal every sandbox process until the set is stable (the
-   * walk races with fork), then wait until the stopped ones really show as stopped.
-   */
-  private async sigstopWalk(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
-    const done = new Set<number>();
-    for (let round = 0; round < 10; round++) {
-      const pids = (await this.sandboxHostPids()).concat(this.anchor ? [this.anchor.pid, this.anchor.sleepPid ?? -1] : []);
-      const fresh = pids.filter((p) => p > 0 && !done.has(p));
-      if (fresh.length === 0) break;
-      for (const pid of fresh) {
-        signalPid(pid, signal);
-        done.add(pid);
-      }
-    }
-    if (signal !== 'SIGSTOP') return;
-    const deadline = Date.now() + 2000;
-    for (const pid of done) {
-      for (;;) {
-        const state = (await readProc(pid))?.state;
-        // T: stopped; Z/X: exiting; undefined: gone.
-        if (state === undefined || state === 'T' || state === 'Z' || state === 'X' || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
   }
 
   async usage(): Promise<SandboxUsage> {
@@ -635,14 +504,4 @@ export class BwrapSandbox implements LocalSandbox {
   get diagnostics(): { anchorPid: number | null; cgroupProcsFiles: string[] } {
     return { anchorPid: this.anchor?.pid ?? null, cgroupProcsFiles: this.cgroup?.procsFiles ?? [] };
   }
-}
-
-async function firstChild(pid: number): Promise<number | null> {
-  for (let i = 0; i < 50; i++) {
-    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-    const first = children.trim().split(' ')[0];
-    if (first) return Number(first);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return null;
 }
