@@ -38,13 +38,13 @@ const sandboxRunCode = defineSandboxTool({
   }),
   output: RunCodeOutput,
   async handle(ctx, args) {
-    // Streamed: printed lines reach the caller as progress while it runs, and a cancel closes the
-    // stream, which stops the run (docs/long-calls.md).
-    const r = await ctx.agent.code.runStreaming(
-      { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir },
-      (stream, chunk) => ctx.progress.lines(stream, chunk),
-      ctx.call,
-    );
+    // With a progress token the run is streamed and its printed lines reach the caller as progress;
+    // without, one POST (no socket to set up). Either way a cancel closes the connection, which
+    // stops the run (docs/long-calls.md).
+    const options = { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir };
+    const r = ctx.progress.live
+      ? await ctx.agent.code.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call)
+      : await ctx.agent.code.run(options, ctx.call);
     // Rich outputs arrive as MIME bundles; the result bundle's text is `result`, shown once below.
     // Rich summaries may take up to half the text budget; the streams share what they leave.
     const rich = await renderRichOutputs(ctx, r.outputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2));

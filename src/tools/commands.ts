@@ -56,8 +56,11 @@ const sandboxRunCommand = defineSandboxTool({
         },
       };
     }
-    // Streamed like sandbox_run_code: live output as progress; a cancel stops it (docs/long-calls.md).
-    const r = await ctx.agent.commands.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call);
+    // As sandbox_run_code: streamed when the caller asked for progress, else one POST; a cancel
+    // stops it either way (docs/long-calls.md).
+    const r = ctx.progress.live
+      ? await ctx.agent.commands.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call)
+      : await ctx.agent.commands.run(options, ctx.call);
     const [stdout, stderr] = await fitStreams(
       ctx,
       [

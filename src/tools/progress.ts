@@ -12,6 +12,11 @@ export type OutputStream = 'stdout' | 'stderr';
 
 /** What a tool handler sees (ToolContext.progress). A call without a progress token gets a no-op one. */
 export interface ProgressReporter {
+  /**
+   * The caller asked for progress: output fed here reaches it. When false, a tool may run without
+   * streaming (nobody would see the output before the result).
+   */
+  readonly live: boolean;
   /** Feeds output as it arrives; chunks may split lines anywhere. */
   lines(stream: OutputStream, chunk: string): void;
   /** Says what the call is doing now, shown before the lines ("waiting for process p-1"). */
@@ -49,6 +54,7 @@ function visible(line: string): string {
 }
 
 export class ProgressFeed implements ProgressReporter {
+  readonly live = true;
   private readonly opts: Required<ProgressOptions>;
   private readonly recent: Line[] = [];
   private readonly partial: Record<OutputStream, Partial> = { stdout: { text: '' }, stderr: { text: '' } };
@@ -145,7 +151,7 @@ export class ProgressFeed implements ProgressReporter {
   }
 }
 
-const NO_PROGRESS: ProgressReporter = { lines() {}, status() {} };
+const NO_PROGRESS: ProgressReporter = { live: false, lines() {}, status() {} };
 
 /**
  * The reporter for one MCP request: live when the caller sent a progress token, a no-op otherwise.

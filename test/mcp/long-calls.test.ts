@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
-import { cancelCommandThenNext, cancelPythonThenNext, progressCarriesLines, PYTHON_COUNTER, startCounting, TWO_READS } from '../support/long-calls.js';
+import { cancelCommandThenNext, cancelPythonThenNext, cancelWithoutProgressThenNext, progressCarriesLines, PYTHON_COUNTER, startCounting, TWO_READS } from '../support/long-calls.js';
 import { callOk, connect, makeConversation, type Connected } from './harness.js';
 
 let backend: TestBackend;
@@ -24,6 +24,10 @@ afterAll(async () => {
 describe('cancel stops the run', () => {
   it('python: interrupted, variables kept, the next run answers at once', async () => {
     await cancelPythonThenNext(s.client);
+  });
+
+  it('python without a progress token (one POST, no stream): stopped the same way', async () => {
+    await cancelWithoutProgressThenNext(s.client);
   });
 
   it('python that ignores the interrupt: the kernel is restarted and the next result says its state was lost', async () => {

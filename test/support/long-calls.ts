@@ -137,3 +137,25 @@ export async function progressCarriesLines(client: Client): Promise<void> {
   expect(shown).toMatch(/^sandbox_run_code running \([\d.]+ s\)\n/);
   expect(messages.every((m) => !m.includes('after go'))).toBe(true);
 }
+
+/**
+ * The same without a progress token (the run is one POST, not a stream): the loop is known to run
+ * once its counter file exists; a cancel stops it all the same, variables kept.
+ */
+export async function cancelWithoutProgressThenNext(client: Client): Promise<void> {
+  await ok(client, 'sandbox_run_code', { code: 'kept = 41' });
+  await ok(client, 'sandbox_run_command', { command: 'rm -f /workspace/counter' });
+  const controller = new AbortController();
+  const result = client.callTool({ name: 'sandbox_run_code', arguments: { code: PYTHON_COUNTER, timeout_seconds: 120 } }, { signal: controller.signal });
+  result.catch(() => undefined);
+  for (;;) {
+    const r = await ok(client, 'sandbox_run_command', { command: 'cat /workspace/counter 2>/dev/null || true' });
+    if ((r.structuredContent.stdout as string).trim() !== '') break;
+  }
+  controller.abort('user cancelled');
+  await expect(result).rejects.toThrow();
+  const next = await ok(client, 'sandbox_run_code', { code: 'kept + 1' });
+  expect(next.structuredContent.result).toBe('42');
+  const before = await readCounter(client);
+  expect(await readCounter(client, 0.5)).toBe(before);
+}

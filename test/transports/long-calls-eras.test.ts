@@ -12,7 +12,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { startHttpServer, type HttpServer } from '../../src/transports/http.js';
-import { cancelCommandThenNext, cancelPythonThenNext, progressCarriesLines, startCounting, TWO_READS } from '../support/long-calls.js';
+import { cancelCommandThenNext, cancelPythonThenNext, cancelWithoutProgressThenNext, progressCarriesLines, startCounting, TWO_READS } from '../support/long-calls.js';
 import { ensureBuilt } from './built-cli.js';
 import { backendOver, callTool, connectHttp, createSandbox, useTestBackend, type Era } from './helpers.js';
 
@@ -61,6 +61,7 @@ describe.each(['http', 'stdio'] as const)('over %s', (transport) => {
         await createSandbox(client);
         await cancelPythonThenNext(client);
         await cancelCommandThenNext(client);
+        await cancelWithoutProgressThenNext(client);
         await progressCarriesLines(client);
       } finally {
         await client.close();
