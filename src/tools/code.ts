@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import type { ExecutionResult, RunCodeOptions } from '../client/types.js';
+import { defineSandboxTool, type SandboxToolContext, type ToolDefinition } from './tool.js';
+import { runTracked } from './tracked.js';
 import { fitStreams, keptLink } from './kept.js';
 import { seconds, streamSection } from './result.js';
 import { renderRichOutputs, RichOutputSummary } from './rich.js';
@@ -22,6 +24,22 @@ const RunCodeOutput = z.object({
   stderr_full_path: z.string().nullable(),
 });
 
+/**
+ * How the run goes (docs/long-calls.md): on HopX cloud, code without kernel state runs as a tracked
+ * background process (the only kind HopX documents a kill for); python, whose variables live in
+ * the kernel, and everything on the local backend run in the foreground, streamed when the caller
+ * asked for progress.
+ */
+async function runCode(ctx: SandboxToolContext, options: RunCodeOptions & { language: string; timeoutSeconds: number }): Promise<ExecutionResult> {
+  if (ctx.conversation.backend === 'cloud' && options.language !== 'python') {
+    const r = await runTracked(ctx, 'run code', options.timeoutSeconds, (call) => ctx.agent.code.runBackground({ ...options, name: 'sandbox_run_code' }, call));
+    return { ...r, language: options.language, result: null, outputs: [] };
+  }
+  return ctx.progress.live
+    ? ctx.agent.code.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call)
+    : ctx.agent.code.run(options, ctx.call);
+}
+
 const sandboxRunCode = defineSandboxTool({
   name: 'sandbox_run_code',
   title: 'Run code',
@@ -42,9 +60,7 @@ const sandboxRunCode = defineSandboxTool({
     // without, one POST (no socket to set up). Either way a cancel closes the connection, which
     // stops the run (docs/long-calls.md).
     const options = { code: args.code, language: args.language, timeoutSeconds: args.timeout_seconds, env: args.env, workingDir: args.working_dir };
-    const r = ctx.progress.live
-      ? await ctx.agent.code.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call)
-      : await ctx.agent.code.run(options, ctx.call);
+    const r = await runCode(ctx, options);
     // Rich outputs arrive as MIME bundles; the result bundle's text is `result`, shown once below.
     // Rich summaries may take up to half the text budget; the streams share what they leave.
     const rich = await renderRichOutputs(ctx, r.outputs, ctx.budget.imageChars, Math.floor(ctx.budget.textChars / 2));

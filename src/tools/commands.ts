@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSandboxTool, type ToolDefinition } from './tool.js';
+import { runTracked } from './tracked.js';
 import { fitStreams, keptLink } from './kept.js';
 import { seconds, streamSection } from './result.js';
 import { inTheSandbox, RUN_ENV, WORKING_DIR } from './params.js';
@@ -56,11 +57,15 @@ const sandboxRunCommand = defineSandboxTool({
         },
       };
     }
-    // As sandbox_run_code: streamed when the caller asked for progress, else one POST; a cancel
-    // stops it either way (docs/long-calls.md).
-    const r = ctx.progress.live
-      ? await ctx.agent.commands.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call)
-      : await ctx.agent.commands.run(options, ctx.call);
+    // Local backend: streamed when the caller asked for progress, else one POST; a cancel stops it
+    // either way. HopX cloud: a tracked background process, the only kind HopX documents a kill
+    // for (docs/long-calls.md).
+    const r =
+      ctx.conversation.backend === 'cloud'
+        ? await runTracked(ctx, 'run a command', options.timeoutSeconds, (call) => ctx.agent.commands.runBackground({ ...options, name: 'sandbox_run_command' }, call))
+        : ctx.progress.live
+          ? await ctx.agent.commands.runStreaming(options, (stream, chunk) => ctx.progress.lines(stream, chunk), ctx.call)
+          : await ctx.agent.commands.run(options, ctx.call);
     const [stdout, stderr] = await fitStreams(
       ctx,
       [

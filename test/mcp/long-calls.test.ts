@@ -82,3 +82,43 @@ describe('progress', () => {
     await progressCarriesLines(s.client);
   });
 });
+
+describe('on HopX cloud: commands and stateless code run as tracked processes (the local backend serves the same wire)', () => {
+  let cloud: Connected;
+  beforeAll(async () => {
+    cloud = await connect(makeConversation(backend.client, { backend: 'cloud' }));
+    await callOk(cloud.client, 'sandbox_create', {});
+  });
+  afterAll(async () => {
+    await cloud?.close();
+  });
+
+  it('a command answers like a foreground one, its lines arrive as progress, and a cancel kills it', async () => {
+    const r = await callOk(cloud.client, 'sandbox_run_command', { command: 'echo out; echo err >&2; exit 3' });
+    expect(r.structuredContent).toMatchObject({ success: false, exit_code: 3, stdout: 'out\n', stderr: 'err\n' });
+    await progressCarriesLines(cloud.client);
+    await cancelCommandThenNext(cloud.client);
+    const listed = await callOk(cloud.client, 'sandbox_list_processes', {});
+    const processes = listed.structuredContent.processes as Array<{ name: string | null; status: string; end_reason?: string | null }>;
+    const loops = processes.filter((p) => p.name === 'sandbox_run_command' && p.status !== 'completed' && p.status !== 'failed');
+    expect(loops.length).toBeGreaterThan(0);
+    expect(loops.every((p) => p.status === 'killed')).toBe(true);
+  });
+
+  it('javascript: killed on cancel; python still runs in the kernel (variables kept)', async () => {
+    const loop = "let i = 0; setInterval(() => { i++; require('fs').writeFileSync('/workspace/counter', String(i)); console.log('count ' + i); }, 100);";
+    const run = await startCounting(cloud.client, 'sandbox_run_code', { code: loop, language: 'javascript', timeout_seconds: 120 });
+    run.stop();
+    await expect(run.result).rejects.toThrow();
+    const next = await callOk(cloud.client, 'sandbox_run_command', { command: TWO_READS });
+    const [a, b] = (next.structuredContent.stdout as string).trim().split(' ');
+    expect(b).toBe(a);
+    await cancelPythonThenNext(cloud.client);
+  });
+
+  it('a command past its timeout is killed and reported as timed out', async () => {
+    const r = await cloud.client.callTool({ name: 'sandbox_run_command', arguments: { command: 'sleep 30', timeout_seconds: 1 } });
+    expect(r.isError).toBe(true);
+    expect((r.content as Array<{ text?: string }>)[0].text).toMatch(/timed out inside the sandbox after 1 s/);
+  });
+});
