@@ -78,6 +78,15 @@ module.exports = {
       to: { path: [...MCP_LAYERS, '^src/client/'] },
     },
     {
+      name: 'local-reached-over-http',
+      severity: 'error',
+      comment:
+        'The MCP server talks to the local backend over HTTP, like to HopX cloud: transports/backend.ts starts it, and the ' +
+        'entry points (cli.ts, index.ts) offer it as a command and an export; nothing else imports it.',
+      from: { path: MCP_LAYERS, pathNot: '^src/transports/backend\\.ts$|^src/(cli|index)\\.ts$' },
+      to: { path: '^src/local/' },
+    },
+    {
       name: 'local-runtime-below-server',
       severity: 'error',
       comment: "The runtime (isolation, host paths) is the only door to the host; the HTTP layer sits on it, never the reverse.",
