@@ -14,7 +14,7 @@
 //
 // All three are measured in this one run, so their figures are comparable; each line prints the
 // median, the target and the ratio median / target. Run `npm run build` first (`npm run bench --
-// startup` does). Options (env): BENCH_STARTS (default 15), BENCH_RUNS (default 60).
+// startup` does). Options (env): BENCH_STARTS (default 15), BENCH_RUNS (default 60), BENCH_CLI.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(root, 'dist', 'cli.js');
+// BENCH_CLI: another build's cli.js (say, an older commit's), to compare before and after.
+const CLI = process.env.BENCH_CLI ?? join(root, 'dist', 'cli.js');
 const { startLocalBackend } = await import(join(root, 'dist', 'local', 'index.js'));
 const { HopxClient } = await import(join(root, 'dist', 'client', 'index.js'));
 
@@ -160,7 +161,7 @@ try {
   const local = await overhead(localEnv, direct);
   const cloud = await overhead(cloudEnv, direct);
 
-  console.log(`time to first useful answer over stdio (${STARTS} spawns each; overhead ${RUNS} interleaved calls each)`);
+  console.log(`time to first useful answer over stdio, ${CLI} (${STARTS} spawns each; overhead ${RUNS} interleaved calls each)`);
   console.log('A. spawn -> first tools/list answer');
   line('local backend (no HOPX_API_KEY)', list.local, TARGET.toolsList);
   line('cloud mode (HOPX_API_KEY, backend elsewhere)', list.cloud, TARGET.toolsList);
