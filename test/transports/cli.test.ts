@@ -222,7 +222,8 @@ describe('run by a person at a terminal', () => {
       await until(() => /backend ready/.test(screen), exited, () => screen);
       expect(screen).toContain('hopx-mcp speaks MCP over stdin/stdout: an MCP client');
       // pino-pretty, coloured for the terminal: no JSON lines.
-      expect(screen).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] \u001b\[32mINFO\u001b\[39m \(hopx-mcp\): /);
+      const green = new RegExp(String.raw`\[\d\d:\d\d:\d\d\.\d{3}\] ${'\u001b'}\[32mINFO${'\u001b'}\[39m \(hopx-mcp\): `);
+      expect(screen).toMatch(green);
       expect(screen).not.toContain('{"level":');
       child.stdin.write('\u0004');
       expect(await exited).toBe(0);
