@@ -21,9 +21,24 @@
  * client/ and local/ are two separate worlds that meet only on the wire: the local backend
  * speaks HopX's HTTP API and the client talks to it like to HopX cloud.
  */
-const MCP_LAYERS = '^src/(tools|resources|views|conversation|transports|auth|hosting|state)/|^src/(server|errors|config|cli|index)\\.ts$';
-/** What sits above server.ts: nothing from server.ts down may import it. */
-const ABOVE_SERVER = '^src/(transports|hosting)/|^src/(config|cli|index)\\.ts$';
+/**
+ * The MCP side's layers, top first, as drawn above: each may import its own layer and those after
+ * it, nothing before it (one rule per layer, made below).
+ */
+const LAYERS = [
+  ['entry', '^src/(cli|index)\\.ts$'],
+  ['transports', '^src/transports/|^src/config\\.ts$'],
+  ['hosting', '^src/hosting/'],
+  ['server', '^src/server\\.ts$'],
+  ['tools', '^src/tools/'],
+  ['resources', '^src/resources/'],
+  ['views', '^src/views/'],
+  ['conversation', '^src/conversation/'],
+  ['errors', '^src/errors\\.ts$'],
+  ['state', '^src/state/'],
+  ['auth', '^src/auth/'],
+];
+const MCP_LAYERS = LAYERS.map(([, path]) => path);
 /**
  * The one place a circle closed only by `import type` is still allowed: the local agent's
  * AgentContext names the services (background jobs, Go cache, desktop) whose modules take it.
@@ -53,14 +68,23 @@ module.exports = {
       severity: 'error',
       comment: 'The HopX client knows nothing of MCP, conversations or the local backend (it names no tool).',
       from: { path: '^src/client/' },
-      to: { path: [MCP_LAYERS, '^src/local/'] },
+      to: { path: [...MCP_LAYERS, '^src/local/'] },
     },
     {
       name: 'local-stands-alone',
       severity: 'error',
       comment: 'The local backend is reached over HTTP only; it imports nothing of the client or the MCP layers.',
       from: { path: '^src/local/' },
-      to: { path: [MCP_LAYERS, '^src/client/'] },
+      to: { path: [...MCP_LAYERS, '^src/client/'] },
+    },
+    {
+      name: 'local-reached-over-http',
+      severity: 'error',
+      comment:
+        'The MCP server talks to the local backend over HTTP, like to HopX cloud: transports/backend.ts starts it, and the ' +
+        'entry points (cli.ts, index.ts) offer it as a command and an export; nothing else imports it.',
+      from: { path: MCP_LAYERS, pathNot: '^src/transports/backend\\.ts$|^src/(cli|index)\\.ts$' },
+      to: { path: '^src/local/' },
     },
     {
       name: 'local-runtime-below-server',
@@ -69,66 +93,19 @@ module.exports = {
       from: { path: '^src/local/runtime/' },
       to: { path: '^src/local/(server/|command\\.ts|index\\.ts)' },
     },
-    {
-      name: 'errors-below-conversation',
+    ...LAYERS.slice(1).map(([name, path], i) => ({
+      name: `${name}-imports-nothing-above`,
       severity: 'error',
-      comment: 'errors.ts is imported by the conversation and everything above it.',
-      from: { path: '^src/errors\\.ts$' },
-      to: { path: ['^src/(tools|resources|views|conversation)/|^src/server\\.ts$', ABOVE_SERVER] },
-    },
-    {
-      name: 'conversation-below-views',
-      severity: 'error',
-      comment: 'The conversation holds state; it renders nothing and serves no transport.',
-      from: { path: '^src/conversation/' },
-      to: { path: ['^src/(tools|resources|views)/|^src/server\\.ts$', ABOVE_SERVER] },
-    },
+      comment: `${name} sits below ${LAYERS.slice(0, i + 1).map(([above]) => above).join(', ')} (the list at the top of this file); what both need moves down.`,
+      from: { path },
+      to: { path: LAYERS.slice(0, i + 1).map(([, above]) => above) },
+    })),
     {
       name: 'state-below-conversation',
       severity: 'error',
-      comment: 'The state store keeps records; it knows nothing of conversations, tools or transports.',
+      comment: 'The state store keeps records; it knows nothing of the MCP layers, the client or the local backend.',
       from: { path: '^src/state/' },
-      to: { path: [MCP_LAYERS, '^src/(client|local)/'], pathNot: '^src/state/' },
-    },
-    {
-      name: 'views-below-resources',
-      severity: 'error',
-      comment: 'Views are shared by tools and resources, so they import neither.',
-      from: { path: '^src/views/' },
-      to: { path: ['^src/(tools|resources)/|^src/server\\.ts$', ABOVE_SERVER] },
-    },
-    {
-      name: 'resources-below-tools',
-      severity: 'error',
-      comment: 'What tools and resources both need lives in views/ or conversation/.',
-      from: { path: '^src/resources/' },
-      to: { path: ['^src/tools/|^src/server\\.ts$', ABOVE_SERVER] },
-    },
-    {
-      name: 'tools-below-server',
-      severity: 'error',
-      from: { path: '^src/tools/' },
-      to: { path: ['^src/server\\.ts$', ABOVE_SERVER] },
-    },
-    {
-      name: 'server-below-transports',
-      severity: 'error',
-      from: { path: '^src/server\\.ts$' },
-      to: { path: ABOVE_SERVER },
-    },
-    {
-      name: 'hosting-below-transports',
-      severity: 'error',
-      comment: 'Hosting serves the HTTP transport (which composes it); what both need lives in http/ or below.',
-      from: { path: '^src/hosting/' },
-      to: { path: '^src/transports/|^src/(config|cli|index)\\.ts$' },
-    },
-    {
-      name: 'auth-below-tools',
-      severity: 'error',
-      comment: 'auth/ (caller identity, scopes) is used by tools, resources and hosting, so it imports only leaves.',
-      from: { path: '^src/auth/' },
-      to: { path: '^src/', pathNot: '^src/(auth|http|text)/|^src/log\\.ts$' },
+      to: { path: [...MCP_LAYERS, '^src/(client|local)/'], pathNot: '^src/state/' },
     },
     {
       name: 'leaves-are-leaves',

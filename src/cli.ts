@@ -104,6 +104,13 @@ function backendFailed(error: unknown): never {
  * and the local backend are loaded off the cold-start path, and requests that need them wait.
  */
 async function serveStdio(config: Config, logger: Logger): Promise<void> {
+  if (process.stdin.isTTY) {
+    // A person ran it at a terminal: it waits for MCP messages that will never come from the keyboard.
+    say(
+      'hopx-mcp speaks MCP over stdin/stdout: an MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts it. ' +
+        'For a server you can connect to, run hopx-mcp --http; for the flags, hopx-mcp --help. Ctrl+D or Ctrl+C ends it.',
+    );
+  }
   const { startStdioServer } = await import('./transports/stdio.js');
   const deferred = deferBackend(config.apiKey ? 'cloud' : 'local', async () => {
     const { openBackend } = await import('./transports/backend.js');

@@ -51,7 +51,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
       backend === 'local'
         ? 'Sandboxes are isolated environments on this machine, each with its own files (writable: /workspace, /tmp, /root), processes and network; your own files are not in them. ' +
           "They have no internet unless created with internet_access: true, and /usr is this machine's, read-only (no apt-get)."
-        : 'Sandboxes are HopX cloud VMs, not this machine; your own files are not in them.',
+        : 'Sandboxes are separate machines behind the HopX API (VMs on HopX cloud); your own files are not in them.',
     'Create one with sandbox_create and reuse it: it becomes the current sandbox, which every tool acts on when sandbox_id is left out.',
     'Sandboxes made with sandbox_create belong to this conversation and are killed when it ends.',
     'To use a sandbox created elsewhere, attach it with sandbox_connect (sandbox_list with scope "account" shows them).',
@@ -74,7 +74,7 @@ const INSTRUCTIONS: Record<Toolset, Array<PerBackend<string>>> = {
     (backend) =>
       backend === 'local'
         ? 'To reach a web server, start it in the background, then sandbox_get_preview_url gives its URL on this machine.'
-        : 'To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its public URL.',
+        : 'To expose a web server, start it in the background listening on 0.0.0.0, then sandbox_get_preview_url gives its URL (public on HopX cloud).',
   ],
   metrics: [],
   cache: [],

@@ -36,6 +36,8 @@ export interface ConversationOptions {
   backend: BackendKind;
   /** Why no backend can serve this conversation, if none can (asked on each use: stdio opens it late). */
   backendUnavailable?: () => string | undefined;
+  /** What this backend's sandboxes lack, from its probe (asked on each use: stdio opens it late). */
+  backendCaveats?: () => readonly string[] | undefined;
   /** Leave the sandboxes this conversation created running when it ends (they die at their timeout). */
   keepSandboxes?: boolean;
   /** Lifetime given to sandboxes created without `timeout_seconds`, and the lease length. Default 3600. */
@@ -87,6 +89,7 @@ export class Conversation {
   private readonly creating = new Set<Promise<unknown>>();
   private ending: Promise<void> | null = null;
   private readonly backendUnavailable: () => string | undefined;
+  private readonly backendCaveats: () => readonly string[] | undefined;
   readonly state: StateStore;
   readonly meta: ConversationMeta;
   /** The record exists in the store (created, or resumed). Every store write waits for it. */
@@ -109,6 +112,7 @@ export class Conversation {
     this.client = o.client;
     this.backend = o.backend;
     this.backendUnavailable = o.backendUnavailable ?? (() => undefined);
+    this.backendCaveats = o.backendCaveats ?? (() => undefined);
     this.keepSandboxes = o.keepSandboxes ?? o.resume?.meta.keepSandboxes ?? false;
     this.defaultSandboxTimeoutSeconds = o.defaultSandboxTimeoutSeconds ?? DEFAULT_SANDBOX_TIMEOUT_SECONDS;
     this.logger = o.logger.child({ conversation_id: o.id });
@@ -195,6 +199,15 @@ export class Conversation {
     if (this.ending) throw new ConversationEndedError(this.id);
     const unavailable = this.backendUnavailable();
     if (unavailable !== undefined) throw new BackendUnavailableError(unavailable);
+  }
+
+  /**
+   * What the sandboxes of this backend lack (no isolation, no go, no matplotlib, ...), in a few words
+   * each; empty where nothing is known to be missing. Tool texts are fixed before the backend
+   * starts, so results say this where it matters (sandbox_create).
+   */
+  get caveats(): readonly string[] {
+    return this.backendCaveats() ?? [];
   }
 
   get currentSandboxId(): string | null {

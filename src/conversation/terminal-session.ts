@@ -3,12 +3,12 @@
  * xterm.js emulator on the other. The emulator applies cursor movement, clears and redraws, so a
  * reader sees the screen a person would (a REPL, `top`, an installer's prompt), not raw bytes.
  */
-import xterm from '@xterm/headless';
+import type xterm from '@xterm/headless';
 import type { CallOptions, SandboxAgent, TerminalSession } from '../client/types.js';
 import { keySequence } from './terminal-keys.js';
 
-const { Terminal } = xterm;
-type Emulator = InstanceType<typeof Terminal>;
+type EmulatorClass = (typeof xterm)['Terminal'];
+type Emulator = InstanceType<EmulatorClass>;
 
 /** Output that no read has returned yet: the first part and the latest part are kept. */
 const PENDING_HEAD_CHARS = 64 * 1024;
@@ -68,6 +68,7 @@ export class LiveTerminal {
     private readonly session: TerminalSession,
     cols: number,
     rows: number,
+    Terminal: EmulatorClass,
   ) {
     this.emulator = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true });
     // Answers to terminal queries (cursor position, device attributes) go back to the program,
@@ -83,9 +84,12 @@ export class LiveTerminal {
     command: string | undefined,
     call: CallOptions,
   ): Promise<LiveTerminal> {
+    // The emulator is loaded with the first terminal, not at start-up: most conversations never
+    // open one, and it is a sixth of what the server would otherwise load before its first answer.
+    const { default: emulator } = await import('@xterm/headless');
     // No signal: the socket must outlive the request that opened it.
     const session = await agent.terminal({ timeoutMs: call.timeoutMs });
-    const terminal = new LiveTerminal(id, agent.sandboxId, session, size.cols, size.rows);
+    const terminal = new LiveTerminal(id, agent.sandboxId, session, size.cols, size.rows, emulator.Terminal);
     session.resize(size.cols, size.rows);
     if (command !== undefined) {
       // Typed before the shell's first prompt, the line would be echoed twice (once by the

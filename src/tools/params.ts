@@ -53,7 +53,11 @@ export const WORKING_DIR = absolutePath('/workspace').optional().describe('Defau
 
 export const LANGUAGES = ['python', 'javascript', 'bash', 'go'] as const;
 
-/** How a tool description names the sandbox it acts in, where confusion with the caller's own machine is likely. */
+/**
+ * How a tool description names the sandbox it acts in, where confusion with the caller's own machine
+ * is likely. The `cloud` words hold for whatever serves the HopX API: HopX cloud (a VM) or a local
+ * backend that HOPX_BASE_URL points at (an isolated sandbox on this machine).
+ */
 export function inTheSandbox(backend: BackendKind): string {
-  return backend === 'local' ? 'in the sandbox (isolated; not your files)' : 'in the sandbox (a HopX cloud VM, not this machine)';
+  return backend === 'local' ? 'in the sandbox (isolated; not your files)' : 'in the sandbox (a separate machine, not yours)';
 }

@@ -58,7 +58,7 @@ const sandboxGetPreviewUrl = defineSandboxTool({
     backend === 'local'
       ? 'The URL of a port of the sandbox (say, a server started in the background), and whether something listens there. The URL is on this machine (127.0.0.1).'
       : 'The URL of a port of the sandbox (say, a server started in the background, listening on 0.0.0.0), and whether something listens there. ' +
-        'Public: anyone with it can open it.',
+        'On HopX cloud it is public: anyone with it can open it.',
   toolset: 'preview',
   kind: 'read',
   idempotent: true,

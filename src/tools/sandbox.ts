@@ -18,7 +18,7 @@ const StateChange = z.object({ sandbox_id: z.string(), status: z.string() });
  * share the host's network with every sandbox.
  */
 const INTERNET_ACCESS: Record<BackendKind, z.ZodOptional<z.ZodBoolean>> = {
-  cloud: z.boolean().optional().describe('Outbound internet. Default true.'),
+  cloud: z.boolean().optional().describe('Outbound internet. Default true on HopX cloud.'),
   local: z.boolean().optional().describe("Share this machine's network (internet and local services). Default false: loopback only."),
 };
 
@@ -28,7 +28,7 @@ const sandboxCreate = defineTool({
   description: (backend) =>
     (backend === 'local'
       ? 'Create a sandbox: an isolated environment on this machine (own files, processes, network), not your working directory. '
-      : 'Create a sandbox: a HopX cloud VM, not this machine. ') +
+      : 'Create a sandbox: a separate machine behind the HopX API (a VM on HopX cloud), not yours. ') +
     'It becomes the current sandbox (what tools act on without sandbox_id) and is killed when this conversation ends.',
   toolset: 'sandbox',
   kind: 'write',
@@ -76,7 +76,9 @@ const sandboxCreate = defineTool({
       return created;
     });
     const s = summarize(info, ctx.conversation);
-    return { text: `Created sandbox ${summaryLine(s)}.`, structured: s };
+    const caveats = ctx.conversation.caveats;
+    const note = caveats.length > 0 ? ` On this machine: ${caveats.join('; ')}.` : '';
+    return { text: `Created sandbox ${summaryLine(s)}.${note}`, structured: s };
   },
 });
 

@@ -36,6 +36,12 @@ export interface Backend {
    * why, and what to configure. Every client call then rejects with this message.
    */
   readonly unavailable?: string;
+  /**
+   * Local backend: what its sandboxes lack on this machine, from the runtime's probe (no isolation,
+   * a missing language or python package), a few words each. Shown to the agent in results, since
+   * tool texts are fixed before the backend starts.
+   */
+  readonly caveats?: readonly string[];
   /** Closes the shared client and, in local mode, the local backend (killing its sandboxes). */
   close(): Promise<void>;
 }
@@ -107,6 +113,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     kind: 'local',
     baseUrl: local.url,
     client,
+    caveats: localCaveats(local.probe),
     // Caller keys mean nothing to the local backend: everyone uses the in-process one.
     clientForKey: () => client,
     close: () =>
@@ -115,4 +122,20 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         await local.close();
       })()),
   };
+}
+
+/** What the probe says local sandboxes lack, in the words sandbox_create's result uses. */
+function localCaveats(probe: LocalBackend['probe']): string[] {
+  const caveats: string[] = [];
+  if (probe.isolation === 'process') {
+    caveats.push('sandboxes are NOT isolated (--allow-unisolated): code runs as plain processes of this machine, with its files and network, and there is no /workspace');
+  }
+  if (!probe.python) caveats.push('no python');
+  else {
+    const missing = [probe.python.matplotlib ? null : 'matplotlib', probe.python.pandas ? null : 'pandas'].filter((m) => m !== null);
+    if (missing.length > 0) caveats.push(`python has no ${missing.join(' or ')}${probe.python.matplotlib ? '' : ' (no plots)'}`);
+  }
+  if (!probe.node) caveats.push('no javascript');
+  if (!probe.go) caveats.push('no go');
+  return caveats;
 }

@@ -61,6 +61,7 @@ export function openConversation(
     backend: serve.backend.kind,
     // A caller's own client (its own HopX key) does not depend on the server's backend.
     backendUnavailable: ownsClient ? undefined : () => serve.backend.unavailable,
+    backendCaveats: ownsClient ? undefined : () => serve.backend.caveats,
     keepSandboxes: serve.keepSandboxes,
     logger: serve.logger,
     state: serve.state,

@@ -49,6 +49,9 @@ export function deferBackend(kind: Backend['kind'], open: () => Promise<Backend>
     get unavailable() {
       return real?.unavailable;
     },
+    get caveats() {
+      return real?.caveats;
+    },
     clientForKey: (apiKey) => current().clientForKey(apiKey),
     async close() {
       if (!starting) return; // never started: nothing to close

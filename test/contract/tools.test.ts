@@ -94,12 +94,16 @@ describe('what each backend is told', () => {
     expect(create.properties.internet_access.description).toMatch(/Default false/);
   });
 
-  it('HopX cloud is never called this machine, and its defaults are its own', () => {
+  it('the HopX API is never called this machine, and what only HopX cloud does is said as such', () => {
+    // Its words must also hold for a local backend behind HOPX_BASE_URL: a separate machine, not
+    // necessarily a cloud VM; HopX cloud's defaults scoped to HopX cloud.
     const text = allText('cloud');
-    expect(text.replace(/not this machine/g, '')).not.toMatch(/this machine|local backend|127\.0\.0\.1/i);
-    expect(text).toMatch(/HopX cloud VM/);
+    expect(text).not.toMatch(/this machine|local backend|127\.0\.0\.1/i);
+    expect(text).toMatch(/a separate machine behind the HopX API \(a VM on HopX cloud\), not yours/);
+    expect(text.replace(/\(a VM on HopX cloud\)|\(VMs on HopX cloud\)/g, '')).not.toMatch(/cloud VM|\bVMs?\b/);
     const create = listed.cloud.find((t) => t.name === 'sandbox_create')!.inputSchema as any;
-    expect(create.properties.internet_access.description).toMatch(/Default true/);
+    expect(create.properties.internet_access.description).toMatch(/Default true on HopX cloud/);
+    expect(instructions.cloud).not.toMatch(/public URL\b(?! \(public on HopX cloud\))/);
   });
 
   it('says once what leaving sandbox_id out means (the parameter itself carries no description)', () => {

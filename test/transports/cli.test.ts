@@ -2,7 +2,10 @@
  * The `hopx-mcp` command itself (built dist/cli.js): flags, HTTP startup and graceful shutdown,
  * the local-backend subcommand.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +204,47 @@ describe('--log-format pretty over stdio', () => {
     }
   });
 });
+
+describe('run by a person at a terminal', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it.skipIf(!hasScript)('says it waits for an MCP client, logs in the pretty format, and ends on Ctrl+D', async () => {
+    // `script` gives the server a real terminal on stdin, stdout and stderr.
+    const stateDir = mkdtempSync(join(tmpdir(), 'hopx-tty-'));
+    const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)}`, '/dev/null'], {
+      env: { ...getDefaultEnvironment(), HOPX_MCP_LOG_LEVEL: 'info', HOPX_MCP_STATE_DIR: stateDir, TERM: 'xterm' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await until(() => /backend ready/.test(screen), exited, () => screen);
+      expect(screen).toContain('hopx-mcp speaks MCP over stdin/stdout: an MCP client');
+      // pino-pretty, coloured for the terminal: no JSON lines.
+      const green = new RegExp(String.raw`\[\d\d:\d\d:\d\d\.\d{3}\] ${'\u001b'}\[32mINFO${'\u001b'}\[39m \(hopx-mcp\): `);
+      expect(screen).toMatch(green);
+      expect(screen).not.toContain('{"level":');
+      child.stdin.write('\u0004');
+      expect(await exited).toBe(0);
+      expect(screen).toMatch(/stdio server stopped/);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Resolves once `ready()` holds (checked as output arrives), or rejects when the process exits first. */
+async function until(ready: () => boolean, exited: Promise<unknown>, output: () => string): Promise<void> {
+  let done = false;
+  void exited.then(() => (done = true));
+  for (;;) {
+    if (ready()) return;
+    if (done) throw new Error(`exited before it was ready:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 describe('hopx-mcp --http --auth oauth', () => {
   const testBackend = useTestBackend();

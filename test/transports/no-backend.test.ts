@@ -38,6 +38,8 @@ function withoutBwrap(cli: string, args: string[]): { command: string; args: str
 /** What any backend-needing tool must say with bubblewrap unusable. */
 function expectBubblewrapAdvice(text: string): void {
   expect(text).toMatch(/^No sandbox backend is available: HOPX_API_KEY is not set, and bwrap test run failed/);
+  // /bin/false exits 1 without a word: the reason says what that means, never an empty "(exit 1): ."
+  expect(text).toContain('bwrap test run failed (exit 1): /usr/bin/bwrap is not bubblewrap (its --version says "false (GNU coreutils)');
   expect(text).toContain('set HOPX_API_KEY to use HopX cloud sandboxes (get a key at https://console.hopx.dev)');
   expect(text).toContain('install bubblewrap (apt-get install bubblewrap)');
   expect(text).toContain('--allow-unisolated (HOPX_MCP_ALLOW_UNISOLATED=1)');
@@ -134,7 +136,10 @@ describe.skipIf(!canHideBwrap)('the escape hatch has one name: HOPX_MCP_ALLOW_UN
       const r = await callTool(client, 'sandbox_run_command', { command: 'echo unisolated-ok' });
       // No sandbox yet: the ordinary advice, not the no-backend one.
       expect(r.text).toMatch(/sandbox_create/);
-      expect((await callTool(client, 'sandbox_create', { template: 'code-interpreter' })).isError).toBe(false);
+      const created = await callTool(client, 'sandbox_create', { template: 'code-interpreter' });
+      expect(created.isError).toBe(false);
+      // The tool texts were fixed before the backend started; the result says what the probe found.
+      expect(created.text).toContain('On this machine: sandboxes are NOT isolated (--allow-unisolated)');
       expect((await callTool(client, 'sandbox_run_command', { command: 'echo unisolated-ok' })).text).toContain('unisolated-ok');
       expect(stderr).toMatch(/UNISOLATED local sandboxes/);
     } finally {

@@ -45,7 +45,7 @@ describe.each(['local', 'cloud'] as const)('stdio, %s backend not started yet', 
     const list = (await replies.next()).value;
     expect(list.id).toBe(2);
     const create = list.result.tools.find((t: { name: string }) => t.name === 'sandbox_create');
-    expect(create.description).toMatch(kind === 'local' ? /on this machine/ : /HopX cloud VM/);
+    expect(create.description).toMatch(kind === 'local' ? /on this machine/ : /a separate machine behind the HopX API/);
     // A call that needs the backend is held (the backend was asked for, and never came).
     send({ id: 3, method: 'tools/call', params: { name: 'sandbox_list', arguments: {} } });
     send({ id: 4, method: 'ping' });

@@ -3,7 +3,7 @@
  * Runs once per runtime; every check is a real command (docs/isolation.md §8.1).
  */
 import { dirname } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { detectCgroupLayout, type CgroupLayout } from './cgroups.js';
 import { findExecutable, reachableByOthers, runTool, visibleInSandbox } from './host-tools.js';
 import type { LimitsTier, PauseTier, RuntimeProbe } from './types.js';
@@ -27,7 +27,8 @@ export interface HostProfile {
 
 async function probeBwrap(bwrap: string | null, setpriv: string | null, root: boolean): Promise<{ version: string | null; failure: string | null }> {
   if (!bwrap) return { version: null, failure: 'bwrap is not installed' };
-  const version = (await runTool(bwrap, ['--version'])).stdout.trim().replace(/^bubblewrap\s*/, '') || null;
+  const said = (await runTool(bwrap, ['--version'])).stdout.trim();
+  const version = /^bubblewrap\s+(\S+)/.exec(said)?.[1] ?? null;
   const sandboxArgs = ['--unshare-user', '--uid', '0', '--gid', '0', '--unshare-pid', '--unshare-net', '--ro-bind', '/', '/', '/bin/true'];
   // As root, test the way sandboxes really start: dropped to the sandbox uid first.
   const [file, args] =
@@ -37,7 +38,34 @@ async function probeBwrap(bwrap: string | null, setpriv: string | null, root: bo
   // Retried once: a timeout on a loaded machine must not turn into "no isolation".
   let run = await runTool(file, args, 30_000);
   if (!run.ok) run = await runTool(file, args, 30_000);
-  return { version, failure: run.ok ? null : `bwrap test run failed (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}` };
+  if (run.ok) return { version, failure: null };
+  const output = (run.stderr.trim() || run.stdout.trim()).slice(0, 300);
+  const how = run.code === null ? 'did not finish in 30 s (twice)' : `failed (exit ${run.code})`;
+  return { version, failure: `bwrap test run ${how}: ${output || silentFailureReason(bwrap, said)}` };
+}
+
+/**
+ * Why a bwrap run can fail without a word: not bubblewrap at all, or user namespaces switched off
+ * by a kernel setting (bwrap usually says so itself, but not every build does).
+ */
+function silentFailureReason(bwrap: string, versionOutput: string): string {
+  if (!/^bubblewrap\s/.test(versionOutput)) {
+    const first = versionOutput.split('\n')[0]!.slice(0, 80);
+    return `${bwrap} is not bubblewrap (its --version ${first ? `says "${first}"` : 'printed nothing'})`;
+  }
+  const setting = (path: string): string | null => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  if (setting('/proc/sys/user/max_user_namespaces') === '0') return 'user namespaces are disabled (sysctl user.max_user_namespaces=0)';
+  if (setting('/proc/sys/kernel/unprivileged_userns_clone') === '0') return 'unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone=0)';
+  if (setting('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+    return 'AppArmor restricts unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=1; allow bwrap with an AppArmor profile)';
+  }
+  return 'it printed no error; check that unprivileged user namespaces are enabled';
 }
 
 /** Probe python's packages; a loaded machine can take seconds to start it, so allow 30 s and retry once. */

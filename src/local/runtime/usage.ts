@@ -75,9 +75,12 @@ export async function collectUsage(o: {
   const memoryTotal = o.limits.memoryMb * MIB;
   const memoryUsed = (o.cgroup ? await o.cgroup.memoryUsedBytes() : null) ?? procs.reduce((s, p) => s + p.rssBytes, 0);
 
+  // The sandbox's own files. There is no quota: they share this machine's filesystem, so the total
+  // is what the sandbox could reach, its files plus the space still free there, not the size of
+  // the whole disk (most of which holds this machine's own files).
   const diskUsed = await diskUsageBytes([o.dirs.workspace, o.dirs.home, o.dirs.scratch]);
   const fs = await statfs(o.dirs.root).catch(() => null);
-  const diskTotal = fs ? fs.blocks * fs.bsize : diskUsed;
+  const diskTotal = fs ? diskUsed + fs.bavail * fs.bsize : diskUsed;
 
   return {
     cpuSample: current,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -149,6 +149,11 @@ describe.skipIf(noBwrap)('sandbox lifecycle', () => {
     const usage = await sandbox.usage();
     expect(usage.processes.count).toBe(processes.length);
     expect(usage.disk.usedBytes).toBeGreaterThanOrEqual(3_000_000);
+    // No quota: the total is the sandbox's own files plus the space still free on this machine's
+    // filesystem, not the size of the whole disk (other files fill part of it).
+    const fs = statfsSync(sandbox.dirs.root);
+    expect(usage.disk.totalBytes).toBeLessThan(fs.blocks * fs.bsize);
+    expect(Math.abs(usage.disk.totalBytes - usage.disk.usedBytes - fs.bavail * fs.bsize)).toBeLessThan(256 * 1024 * 1024);
     expect(usage.memory.totalBytes).toBe(512 * 1024 * 1024);
     expect(usage.cpu.cores).toBe(1);
     if (!noCgroups) expect(usage.memory.usedBytes).toBeGreaterThan(0);
