@@ -264,8 +264,11 @@ export interface ExecutionResult {
  * extension of the /execute and /commands/run answers; HopX cloud agents send none).
  */
 export interface KeptOutput {
-  /** Sandbox path of the file holding the whole stream. */
-  path: string;
+  /**
+   * Sandbox path of the file holding the whole stream; null when the agent cut the stream and
+   * could not keep it whole (then its text is all there is, and nobody may offer it as the whole).
+   */
+  path: string | null;
   bytes: number;
   lines: number;
 }

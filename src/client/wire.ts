@@ -264,14 +264,17 @@ function toMimeBundles(body: Json, stdout: string): MimeBundle[] {
   return bundles;
 }
 
-/** `kept_outputs: {stdout: {path, bytes, lines}}`; entries without a path are ignored. */
+/**
+ * `kept_outputs: {stdout: {path, bytes, lines}}`; `path: null` says the agent cut that stream and
+ * could not keep it whole. Entries with any other path (missing, relative) are ignored.
+ */
 function toKeptOutputs(value: unknown): KeptOutputs {
   const body = asRecord(value);
   const out: KeptOutputs = {};
   for (const stream of ['stdout', 'stderr'] as const) {
     const entry = asRecord(body[stream]);
-    const path = str(entry.path);
-    if (path && path.startsWith('/')) out[stream] = { path, bytes: num(entry.bytes) ?? 0, lines: num(entry.lines) ?? 0 };
+    const path = entry.path === null ? null : str(entry.path);
+    if (path === null ? entry.path === null : path.startsWith('/')) out[stream] = { path, bytes: num(entry.bytes) ?? 0, lines: num(entry.lines) ?? 0 };
   }
   return out;
 }

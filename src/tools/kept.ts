@@ -83,7 +83,8 @@ export async function fitStreams(
         // Text the agent already cut fits as it is; its own marker names the whole.
         return { name: s.name, text: s.text, truncated: s.kept !== undefined, fullPath: s.kept?.path ?? null };
       }
-      const path = s.kept?.path ?? (await keepInSandbox(ctx, { label: s.name, ext: 'txt', data: s.text }))?.path ?? null;
+      // Text the agent cut is not the whole: it is kept only where the agent kept it (if anywhere).
+      const path = s.kept ? s.kept.path : ((await keepInSandbox(ctx, { label: s.name, ext: 'txt', data: s.text }))?.path ?? null);
       const whole = s.kept ? { bytes: s.kept.bytes, lines: s.kept.lines } : undefined;
       const cut = cutMiddle(s.text, { maxChars: allowance[i] }, { label: s.name, where: path, hint: path ? PAGING_HINT : undefined }, whole);
       return { name: s.name, text: cut.text, truncated: true, fullPath: path };

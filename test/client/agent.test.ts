@@ -45,6 +45,15 @@ describe('code.run', () => {
     expect(result.keptOutputs).toEqual({ stdout: { path: '/tmp/hopx-outputs/e.stdout.txt', bytes: 5, lines: 2 } });
   });
 
+  it('reads a kept_outputs entry with path null as "cut, and not kept whole"', async () => {
+    primeAgent(h.wire);
+    h.wire.on('POST', '/execute', {
+      json: { success: true, stdout: 'x', stderr: '', exit_code: 0, kept_outputs: { stdout: { path: null, bytes: 20_000_001, lines: 1 }, stderr: { bytes: 4 } } },
+    });
+    const result = await agent().code.run({ code: 'print(1)' });
+    expect(result.keptOutputs).toEqual({ stdout: { path: null, bytes: 20_000_001, lines: 1 } });
+  });
+
   it('sends language, timeout, workdir and env as given', async () => {
     primeAgent(h.wire);
     h.wire.on('POST', '/execute', { json: { success: false, stdout: '', stderr: 'boom', exit_code: 3 } });

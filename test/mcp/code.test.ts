@@ -318,6 +318,47 @@ describe('whole outputs', () => {
     }
   });
 
+  it('a writer faster than the kept file opens loses nothing: 50 MB from a command, 20 MB in one Python print', async () => {
+    const fresh = await connect(makeConversation(backend.client));
+    try {
+      await callOk(fresh.client, 'sandbox_create', {});
+      const line = 'x'.repeat(99);
+      const size = async (path: string) => Number((await callOk(fresh.client, 'sandbox_run_command', { command: `wc -c < ${path}` })).structuredContent.stdout.trim());
+      // The first cell of a new kernel, one 20 MB write: the kept file opens while it arrives.
+      const py = (await callOk(fresh.client, 'sandbox_run_code', { code: 'print("y" * 20_000_000)' })).structuredContent;
+      expect(py.stdout_full_path).toMatch(/^\/tmp\/hopx-outputs\/exec_[0-9a-f]+\.stdout\.txt$/);
+      expect(await size(py.stdout_full_path)).toBe(20_000_001);
+      // yes | head writes 50 MB in a fraction of a second: it is held at its pipe while the file opens.
+      const cmd = (await callOk(fresh.client, 'sandbox_run_command', { command: `yes ${line} | head -n 500000` })).structuredContent;
+      expect(cmd.stdout_full_path).toMatch(/^\/tmp\/hopx-outputs\/exec_[0-9a-f]+\.stdout\.txt$/);
+      expect(await size(cmd.stdout_full_path)).toBe(50_000_000);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('an output that could not be kept whole says so: no path, and the marker counts the whole output', async () => {
+    const fresh = await connect(makeConversation(backend.client));
+    try {
+      await callOk(fresh.client, 'sandbox_create', {});
+      // A real fault: a file where the kept-outputs folder should be, so no whole can be written.
+      await callOk(fresh.client, 'sandbox_run_command', { command: 'rm -rf /tmp/hopx-outputs && touch /tmp/hopx-outputs' });
+      const rows = 40_000;
+      const whole = rows * 26; // "row 0000001 of the output\n" is 26 bytes
+      const sc = (await callOk(fresh.client, 'sandbox_run_command', { command: `seq -f "row %07g of the output" 1 ${rows}` })).structuredContent;
+      expect(sc.truncated).toBe(true);
+      expect(sc.stdout_full_path).toBeNull();
+      const marker = /\n… \[(\d+) bytes \((\d+) lines\) of stdout cut after line \d+; the whole stdout was not kept\] …\n/.exec(sc.stdout);
+      expect(marker, sc.stdout.slice(0, 300)).not.toBeNull();
+      // Counted against the whole output, not against the copy the sandbox's agent had already cut.
+      const [head, tail] = sc.stdout.split(/\n… \[.*\] …\n/);
+      expect(Number(marker![1])).toBe(whole - Buffer.byteLength(head) - Buffer.byteLength(tail));
+      expect((await callOk(fresh.client, 'sandbox_run_command', { command: 'test -f /tmp/hopx-outputs && echo still-a-file' })).structuredContent.stdout).toBe('still-a-file\n');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('refuses a line range with base64, naming the field', async () => {
     const r = await call(s.client, 'sandbox_read_file', { path: '/etc/hostname', start_line: 1, encoding: 'base64' });
     expect(r.isError).toBe(true);

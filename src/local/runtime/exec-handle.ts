@@ -107,6 +107,9 @@ export class SpawnedExec implements ExecHandle {
   private killGraceMs: number | undefined;
   private readonly control: Writable | null;
   private readonly timer: PausableTimer | null;
+  /** Holders that asked the output to wait (holdOutput), and who waits for them all to let go. */
+  private holds = 0;
+  private unheld: Array<() => void> = [];
 
   constructor(o: SpawnOptions) {
     const started = Date.now();
@@ -146,9 +149,10 @@ export class SpawnedExec implements ExecHandle {
       this.child.on('exit', (code, signal) => {
         this.exited = true;
         timer?.clear();
-        // Wait for pipes to drain, but not forever: `server &` keeps them open.
+        // Wait for pipes to drain, but not forever: `server &` keeps them open. Held output
+        // (holdOutput) is still in the pipes: the wait starts once every holder let go.
         const closed = new Promise<void>((r) => this.child.once('close', () => r()));
-        const drained = Promise.race([closed, new Promise<void>((r) => setTimeout(r, DRAIN_MS))]);
+        const drained = this.whenUnheld().then(() => Promise.race([closed, new Promise<void>((r) => setTimeout(r, DRAIN_MS))]));
         void drained.then(async () => {
           this.child.stdout!.destroy();
           this.child.stderr!.destroy();
@@ -193,6 +197,31 @@ export class SpawnedExec implements ExecHandle {
     if (listeners.length === 1) {
       for (const chunk of this.early[stream].splice(0)) cb(chunk);
     }
+  }
+
+  /**
+   * Stops reading the process's output until the returned function is called (by every holder):
+   * the pipes fill and a fast writer blocks, rather than its output piling up in memory while a
+   * listener gets ready for it (an output file opening).
+   */
+  holdOutput(): () => void {
+    if (this.holds++ === 0) {
+      this.child.stdout!.pause();
+      this.child.stderr!.pause();
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds > 0) return;
+      this.child.stdout!.resume();
+      this.child.stderr!.resume();
+      for (const wake of this.unheld.splice(0)) wake();
+    };
+  }
+
+  private whenUnheld(): Promise<void> {
+    return this.holds === 0 ? Promise.resolve() : new Promise((resolve) => this.unheld.push(resolve));
   }
 
   onStdout(cb: (chunk: string) => void): void {

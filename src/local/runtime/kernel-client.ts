@@ -114,6 +114,8 @@ class KernelProcess {
   private doneMessage: KernelMessage | null = null;
   private markersSeen = { stdout: false, stderr: false };
   private markerTimer: NodeJS.Timeout | undefined;
+  /** Holders of the output (holdOutput); reading resumes when the last lets go. */
+  private holds = 0;
 
   constructor(
     readonly child: ChildProcess,
@@ -266,6 +268,18 @@ class KernelProcess {
     cell?.finish(reason);
   }
 
+  /** Pauses the kernel's replies and raw output (its writes block on full pipes) until released. */
+  holdOutput(): () => void {
+    const streams = [this.child.stdio[3], this.child.stdout, this.child.stderr] as Array<Readable | null>;
+    if (this.holds++ === 0) for (const s of streams) s?.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) for (const s of streams) s?.resume();
+    };
+  }
+
   killGroup(): void {
     if (this.child.pid !== undefined) signalGroup(this.child.pid, 'SIGKILL');
   }
@@ -397,6 +411,11 @@ export class PythonKernel {
       };
     }
     return { ...base, error: message.error ?? null, result: message.result ?? null, stateLost: restarted !== null, oomKilled: false };
+  }
+
+  /** Stops reading the running kernel's output until the returned function is called (no kernel: nothing to hold). */
+  holdOutput(): () => void {
+    return this.process?.holdOutput() ?? (() => undefined);
   }
 
   /** Hold (pause) or re-arm (resume) the running cell's timers. */

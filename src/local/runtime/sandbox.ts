@@ -443,6 +443,10 @@ export class BwrapSandbox implements LocalSandbox {
     return this.kernel.run({ ...request, cwd }, onOutput, signal);
   }
 
+  holdPythonOutput(): () => void {
+    return this.kernel.holdOutput();
+  }
+
   private async oomKills(): Promise<number> {
     return this.cgroup ? this.cgroup.oomKills() : 0;
   }

@@ -119,6 +119,8 @@ export interface ExecHandle {
   resize(cols: number, rows: number): void;
   /** Kill the whole process group: SIGTERM, grace (default 2 s), SIGKILL. */
   kill(options?: { graceMs?: number }): Promise<void>;
+  /** Stop reading output (the writer blocks on a full pipe) until the returned function is called. */
+  holdOutput(): () => void;
   /** Resolves once the process has exited and its output is drained. */
   readonly done: Promise<ExecOutcome>;
 }
@@ -207,6 +209,11 @@ export interface LocalSandbox {
     /** Cancels the cell: dropped if still queued; else interrupted, and the kernel restarted if it does not stop. */
     signal?: AbortSignal,
   ): Promise<KernelResult>;
+  /**
+   * Stop reading the Python kernel's output until the returned function is called (its writes block
+   * on full pipes meanwhile): how a listener that is not ready yet makes a fast printer wait.
+   */
+  holdPythonOutput(): () => void;
 
   /**
    * Map a sandbox path to a host path confined to the sandbox's writable roots (/workspace, /root,

@@ -19,12 +19,24 @@ export const MAX_CAPTURED_CHARS = 1024 * 1024;
 /** Where whole outputs that a response had to cut are kept, inside the sandbox. */
 const KEPT_OUTPUT_DIR = '/tmp/hopx-outputs';
 
-/** Output held while the kept-output file opens; past it the whole is given up (cut as usual). */
+/**
+ * Output held in memory while the kept-output file opens; past it the whole is given up (cut as
+ * usual). The writer (a process, the Python kernel) is held back at its pipes meanwhile
+ * (`producer`), so only what was already in flight arrives: this is a last guard.
+ */
 const MAX_PENDING_CHARS = 16 * 1024 * 1024;
 
-/** A whole stream kept in the sandbox: its path there and its size. */
+/** Whoever writes into the buffer, if it can be made to wait (a process: ExecHandle.holdOutput). */
+export interface OutputProducer {
+  holdOutput(): () => void;
+}
+
+/**
+ * A stream the answer cut: where it is kept whole in the sandbox, and its whole size. `path` is
+ * null when it could not be kept (disk full, ...): then nobody may offer the cut text as the whole.
+ */
 export interface KeptWhole {
-  path: string;
+  path: string | null;
   bytes: number;
   lines: number;
 }
@@ -42,6 +54,7 @@ export class OutputBuffer {
   private state: 'idle' | 'opening' | 'open' | 'failed' = 'idle';
   private pending: string[] = [];
   private pendingChars = 0;
+  private largestPending = 0;
   private fd = -1;
   private opening: Promise<void> | null = null;
   private handle: FileHandle | null = null;
@@ -50,6 +63,7 @@ export class OutputBuffer {
     private readonly label: 'stdout' | 'stderr',
     private readonly limit = MAX_CAPTURED_CHARS,
     private readonly kept: { path: string; open: KeptFileOpener } | null = null,
+    private readonly producer: OutputProducer | null = null,
   ) {
     this.buffer = new HeadTailBuffer({ maxChars: limit });
   }
@@ -61,7 +75,10 @@ export class OutputBuffer {
     if (this.state === 'opening') {
       this.pending.push(chunk);
       this.pendingChars += chunk.length;
-      if (this.pendingChars > MAX_PENDING_CHARS) this.giveUp();
+      this.largestPending = Math.max(this.largestPending, chunk.length);
+      // One chunk, however large, was in memory anyway (a Python print of 20 MB arrives whole):
+      // only what piles up beside it counts.
+      if (this.pendingChars - this.largestPending > MAX_PENDING_CHARS) this.giveUp();
     } else if (this.state === 'open') {
       this.write(chunk);
     }
@@ -72,19 +89,26 @@ export class OutputBuffer {
     const sofar = this.buffer.whole() ?? '';
     this.pending = sofar ? [sofar] : [];
     this.pendingChars = sofar.length;
+    this.largestPending = sofar.length;
     this.state = 'opening';
-    this.opening = this.kept!.open().then(
-      (handle) => {
-        this.handle = handle;
-        if (this.state !== 'opening') return;
-        this.fd = handle.fd;
-        this.state = 'open';
-        for (const piece of this.pending) this.write(piece);
-        this.pending = [];
-        this.pendingChars = 0;
-      },
-      () => this.giveUp(),
-    );
+    // A fast writer (100 MB in a fraction of a second) would pass MAX_PENDING_CHARS before the
+    // file is open: hold it at its pipe until then.
+    const release = this.producer?.holdOutput();
+    this.opening = this.kept!.open()
+      .then(
+        (handle) => {
+          this.handle = handle;
+          if (this.state !== 'opening') return;
+          this.fd = handle.fd;
+          this.state = 'open';
+          for (const piece of this.pending) this.write(piece);
+          this.pending = [];
+          this.pendingChars = 0;
+          this.largestPending = 0;
+        },
+        () => this.giveUp(),
+      )
+      .finally(() => release?.());
   }
 
   private write(text: string): void {
@@ -100,12 +124,17 @@ export class OutputBuffer {
     this.state = 'failed';
     this.pending = [];
     this.pendingChars = 0;
+    this.largestPending = 0;
   }
 
-  /** Where the whole stream is being kept, and its size so far; null while it fits (or could not be kept). */
+  /** Where the whole stream is being kept (null: it was cut and could not be), and its size so far; null while it fits. */
   keptSoFar(): KeptWhole | null {
-    if (this.state !== 'open') return null;
-    return { path: this.kept!.path, bytes: this.buffer.size.bytes, lines: this.buffer.size.lines };
+    return this.keptWhole(this.state === 'open');
+  }
+
+  private keptWhole(open: boolean): KeptWhole | null {
+    if (!open && !this.buffer.overLimit) return null;
+    return { path: open ? this.kept!.path : null, bytes: this.buffer.size.bytes, lines: this.buffer.size.lines };
   }
 
   /** Characters held (at most about the limit). */
@@ -122,7 +151,7 @@ export class OutputBuffer {
     await this.opening;
     await this.handle?.close().catch(() => undefined);
     this.handle = null;
-    const keptWhole = this.state === 'open' ? { path: this.kept!.path, bytes: this.buffer.size.bytes, lines: this.buffer.size.lines } : null;
+    const keptWhole = this.keptWhole(this.state === 'open');
     if (this.state === 'open') this.state = 'failed'; // closed: later appends (none expected) are not written
     return { text: this.buffer.finish({ label: this.label, where: keptWhole?.path ?? null }).text, kept: keptWhole };
   }
@@ -141,7 +170,10 @@ export function keptOutputFile(ctx: AgentContext, id: string, stream: 'stdout' |
   };
 }
 
-/** The `kept_outputs` response field (an extension of the HopX wire): only streams that were cut. */
+/**
+ * The `kept_outputs` response field (an extension of the HopX wire): only streams that were cut;
+ * `path: null` for one that could not be kept whole.
+ */
 export function keptOutputsWire(kept: { stdout?: KeptWhole | null; stderr?: KeptWhole | null }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -162,8 +194,8 @@ export interface Collected {
 export async function collect(handle: ExecHandle, options: { ctx?: AgentContext; keepId?: string; limit?: number } = {}): Promise<Collected> {
   const limit = options.limit ?? MAX_CAPTURED_CHARS;
   const file = (stream: 'stdout' | 'stderr') => (options.ctx && options.keepId ? keptOutputFile(options.ctx, options.keepId, stream) : null);
-  const stdout = new OutputBuffer('stdout', limit, file('stdout'));
-  const stderr = new OutputBuffer('stderr', limit, file('stderr'));
+  const stdout = new OutputBuffer('stdout', limit, file('stdout'), handle);
+  const stderr = new OutputBuffer('stderr', limit, file('stderr'), handle);
   handle.onStdout((c) => stdout.append(c));
   handle.onStderr((c) => stderr.append(c));
   const outcome = await handle.done;

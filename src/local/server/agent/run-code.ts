@@ -47,8 +47,9 @@ async function runPython(ctx: AgentContext, call: CodeCall, onOutput?: OutputSin
   // The agent's own capture (with the kept-output file) sees every chunk; the kernel's bounded
   // copy in the result is not used.
   const id = newExecutionId();
-  const out = new OutputBuffer('stdout', MAX_CAPTURED_CHARS, keptOutputFile(ctx, id, 'stdout'));
-  const err = new OutputBuffer('stderr', MAX_CAPTURED_CHARS, keptOutputFile(ctx, id, 'stderr'));
+  const kernelOutput = { holdOutput: () => ctx.sandbox.runtime.holdPythonOutput() };
+  const out = new OutputBuffer('stdout', MAX_CAPTURED_CHARS, keptOutputFile(ctx, id, 'stdout'), kernelOutput);
+  const err = new OutputBuffer('stderr', MAX_CAPTURED_CHARS, keptOutputFile(ctx, id, 'stderr'), kernelOutput);
   try {
     const result = await ctx.sandbox.runtime.runPython(
       { code: call.code, cwd: call.cwd, env: call.env, timeoutMs: call.timeoutSeconds * 1000, maxOutputChars: MAX_CAPTURED_CHARS },
