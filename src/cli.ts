@@ -164,6 +164,7 @@ async function serveHttp(config: Config, logger: Logger): Promise<void> {
       authToken: config.auth === 'token' ? config.authToken : undefined,
       oauth: config.auth === 'oauth' ? { issuer: config.issuer!, resourceUrl: config.resourceUrl, introspection: config.introspection } : undefined,
       processMetrics: true,
+      metricsToken: config.metricsToken,
       limits: {
         maxSandboxes: config.maxSandboxesPerCaller,
         maxConcurrentCalls: config.maxCallsPerCaller,

@@ -59,6 +59,8 @@ export interface Config {
   baseUrl: string | undefined;
   /** From HOPX_MCP_AUTH_TOKEN: bearer token HTTP callers must present. */
   authToken: string | undefined;
+  /** From HOPX_MCP_METRICS_TOKEN: bearer token GET /metrics needs (unset: /metrics is open). */
+  metricsToken: string | undefined;
   /** HTTP authentication: none (loopback only), token (static bearer), oauth (resource server). */
   auth: 'none' | 'token' | 'oauth';
   /** OAuth: the authorization server's issuer URL. */
@@ -266,6 +268,7 @@ const ConfigSchema = z.strictObject({
   apiKey: z.string().min(1).optional(),
   baseUrl: urlSchema.optional(),
   authToken: z.string().min(16).optional(),
+  metricsToken: z.string().min(16).optional(),
   auth: z.enum(['none', 'token', 'oauth']),
   issuer: urlSchema.optional(),
   resourceUrl: urlSchema.optional(),
@@ -364,6 +367,10 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
   if (authToken !== undefined && authToken.length < 16) {
     throw new ConfigError('HOPX_MCP_AUTH_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`).');
   }
+  const metricsToken = env.HOPX_MCP_METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('HOPX_MCP_METRICS_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`).');
+  }
 
   let state: string | undefined;
   if (stateArg && stateArg.raw.trim() !== '' && stateArg.raw.trim() !== 'memory') {
@@ -408,6 +415,7 @@ export function resolveConfig(argv: string[], env: Env, knownToolsets: readonly 
     apiKey,
     baseUrl,
     authToken,
+    metricsToken,
     ...oauth,
     maxSandboxesPerCaller: int('max-sandboxes-per-caller', DEFAULT_MAX_SANDBOXES_PER_CALLER, 0, 100_000),
     maxCallsPerCaller: int('max-calls-per-caller', DEFAULT_MAX_CALLS_PER_CALLER, 0, 100_000),
@@ -500,6 +508,7 @@ export function helpText(version: string): string {
     '  HOPX_API_KEY          use HopX cloud with this key (unset: sandboxes run on this machine)',
     '  HOPX_BASE_URL         HopX control plane URL (default https://api.hopx.dev)',
     '  HOPX_MCP_AUTH_TOKEN   bearer token HTTP callers must send (--auth token; it or OAuth is required off loopback)',
+    '  HOPX_MCP_METRICS_TOKEN   bearer token GET /metrics needs (unset: /metrics answers anyone who reaches it)',
     '  HOPX_MCP_INTROSPECTION_CLIENT_ID, HOPX_MCP_INTROSPECTION_CLIENT_SECRET   this server\'s client for --introspect',
     '',
   ].join('\n');

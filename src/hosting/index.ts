@@ -10,7 +10,7 @@ import { noAuth, oauthAuth, staticTokenAuth, type Authenticator, type Caller } f
 import type { Logger } from '../log.js';
 import type { ToolCallHooks } from '../tools/index.js';
 import type { HopxClientApi } from '../client/types.js';
-import { sendJsonRpcError } from '../http/guards.js';
+import { bearerMatcher, sendJsonRpcError } from '../http/guards.js';
 import type { StateStore } from '../state/types.js';
 import { CallerLimits, DEFAULT_LIMITS, type LimitSettings } from './limits.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -40,6 +40,8 @@ export interface HostingOptions {
   readinessChecks?: ReadinessCheck[];
   /** Export the process metrics too (the CLI's one server per process). */
   processMetrics?: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (HOPX_MCP_METRICS_TOKEN). */
+  metricsToken?: string;
 }
 
 export interface Hosting {
@@ -100,6 +102,7 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
     processMetrics: o.processMetrics,
   });
   const m = metrics;
+  const metricsAllowed = o.metricsToken ? bearerMatcher(o.metricsToken) : null;
   const limits = new CallerLimits(
     { ...DEFAULT_LIMITS, ...o.limits },
     state,
@@ -134,6 +137,12 @@ export function createHosting(o: HostingOptions, conversations: ConversationCoun
       if (authenticator.serveMetadata(req, res, path)) return true;
       if (req.method !== 'GET') return false;
       if (path === '/metrics') {
+        if (metricsAllowed && !metricsAllowed(req)) {
+          res
+            .writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="hopx-mcp-metrics"' })
+            .end('Unauthorized: /metrics needs "Authorization: Bearer <HOPX_MCP_METRICS_TOKEN>".\n');
+          return true;
+        }
         const { body, contentType } = await m.scrape();
         res.writeHead(200, { 'content-type': contentType }).end(body);
         return true;

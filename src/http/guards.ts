@@ -83,17 +83,26 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
+/** Whether a request carries `Authorization: Bearer <token>`, compared in constant time (as below). */
+export function bearerMatcher(token: string): (req: IncomingMessage) => boolean {
+  const expected = digest(token);
+  return (req) => {
+    const match = /^Bearer\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
+    return match !== null && timingSafeEqual(digest(match[1]), expected);
+  };
+}
+
 /**
  * Bearer token check in constant time: both sides are hashed to equal-length digests first, so
  * neither the content nor the length of the token leaks through timing.
  */
 export function bearerGuard(token: string | undefined): (req: IncomingMessage, res: ServerResponse) => boolean {
   if (!token) return () => true;
-  const expected = digest(token);
+  const matches = bearerMatcher(token);
   return (req, res) => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (match && timingSafeEqual(digest(match[1]), expected)) return true;
+    if (matches(req)) return true;
     sendJsonRpcError(
       res,
       401,

@@ -50,7 +50,7 @@ export const MCP_PATH = '/mcp';
 /** Header a caller uses to bring its own HopX API key (honoured in cloud mode only). */
 export const CALLER_KEY_HEADER = 'x-hopx-api-key';
 
-export interface HttpServerOptions extends ServeOptions, Pick<HostingOptions, 'oauth' | 'limits' | 'readinessChecks' | 'processMetrics'> {
+export interface HttpServerOptions extends ServeOptions, Pick<HostingOptions, 'oauth' | 'limits' | 'readinessChecks' | 'processMetrics' | 'metricsToken'> {
   host: string;
   port: number;
   /** Bearer token callers must present (`--auth token`); it or `oauth` is required off loopback. */

@@ -89,6 +89,8 @@ describe('resolveConfig', () => {
     expect(failure([], { HOPX_MCP_MAX_SESSIONS: '0' })).toMatch(/HOPX_MCP_MAX_SESSIONS="0"/);
     expect(failure([], { HOPX_BASE_URL: 'ftp://x' })).toMatch(/HOPX_BASE_URL/);
     expect(failure([], { HOPX_MCP_AUTH_TOKEN: 'short' })).toMatch(/at least 16/);
+    expect(failure([], { HOPX_MCP_METRICS_TOKEN: 'short' })).toMatch(/HOPX_MCP_METRICS_TOKEN is too short/);
+    expect(resolve(['--http'], { HOPX_MCP_METRICS_TOKEN: ' m'.padEnd(20, 'x') })).toMatchObject({ metricsToken: 'm'.padEnd(19, 'x') });
   });
 
   it('ignores HTTP-only env twins on stdio but refuses the flags', () => {

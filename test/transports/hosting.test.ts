@@ -208,6 +208,24 @@ describe('operations', () => {
     expect(text).not.toContain('a-static-token-for-tests');
   });
 
+  it('/metrics with HOPX_MCP_METRICS_TOKEN: 401 without it or with another token, 200 with it; MCP callers unaffected', async () => {
+    const server = await serve({ metricsToken: 'metrics-scraper-token-0123456789' });
+    const bare = await fetch(`${origin(server)}/metrics`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get('www-authenticate')).toBe('Bearer realm="hopx-mcp-metrics"');
+    expect(await bare.text()).toContain('HOPX_MCP_METRICS_TOKEN');
+    const wrong = await fetch(`${origin(server)}/metrics`, { headers: { authorization: 'Bearer metrics-scraper-token-01234567XX' } });
+    expect(wrong.status).toBe(401);
+    const ok = await fetch(`${origin(server)}/metrics`, { headers: { authorization: 'Bearer metrics-scraper-token-0123456789' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('hopx_mcp_tool_calls_total');
+    // The metrics token guards /metrics only: /healthz, /readyz and MCP keep their own rules.
+    expect((await fetch(`${origin(server)}/healthz`)).status).toBe(200);
+    expect((await fetch(`${origin(server)}/readyz`)).status).toBe(200);
+    const client = await connect(server, 'modern');
+    expect((await callTool(client, 'sandbox_list_templates')).isError).toBe(false);
+  });
+
   it('/readyz checks the backend; /healthz stays up; backend failures are counted', async () => {
     const server = await serve();
     const ready = await fetch(`${origin(server)}/readyz`);
