@@ -133,7 +133,8 @@ export class OutputBuffer {
   }
 
   private keptWhole(open: boolean): KeptWhole | null {
-    if (!open && !this.buffer.overLimit) return null;
+    // While the file opens nothing is said yet: it will hold the whole, or the open fails.
+    if (!open && (this.state === 'opening' || !this.buffer.overLimit)) return null;
     return { path: open ? this.kept!.path : null, bytes: this.buffer.size.bytes, lines: this.buffer.size.lines };
   }
 
