@@ -7,50 +7,15 @@
  *
  * The two runs go side by side (`it.concurrent`), so the file costs about 95 s of wall time once.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer } from '../../src/transports/http.js';
-import { ensureBuilt } from './built-cli.js';
-import { backendOver, callTool, connectHttp, createSandbox, useTestBackend, waitFor } from './helpers.js';
+import type { Client } from '@modelcontextprotocol/client';
+import { describe, expect, it } from 'vitest';
+import { callTool, connectHttp, createSandbox, useBuiltStdio, useFileHttpServer, waitFor } from './helpers.js';
 
 /** How long the server must live: well past the 60 s default cap background commands used to get. */
 const LIVE_FOR_MS = 90_000;
 
-const backend = useTestBackend();
-let server: HttpServer;
-let cli: string;
-let stateDir: string;
-
-beforeAll(async () => {
-  server = await startHttpServer({
-    backend: backendOver(backend()),
-    logger: silentLogger(),
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 10,
-    sessionIdleSeconds: 600,
-  });
-  cli = await ensureBuilt();
-  stateDir = await mkdtemp(join(tmpdir(), 'hopx-bg-server-'));
-});
-afterAll(async () => {
-  await server?.close();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-});
-
-async function connectStdio(): Promise<Client> {
-  const env = { ...getDefaultEnvironment(), HOPX_MCP_STATE_DIR: stateDir, HOPX_MCP_LOG_LEVEL: 'warn' };
-  const transport = new StdioClientTransport({ command: process.execPath, args: [cli], env, stderr: 'ignore' });
-  const client = new Client({ name: 'background-server-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+const server = useFileHttpServer();
+const connectStdio = useBuiltStdio('bg-server');
 
 /** The page's body, or '' while nothing answers yet. */
 async function page(url: string): Promise<string> {
@@ -108,7 +73,7 @@ describe('a background web server', () => {
   }, 180_000);
 
   it.concurrent('over streamable HTTP, a 2025-era session: still answers through its preview URL after 90 s', async () => {
-    const client = await connectHttp(server.url, 'legacy');
+    const client = await connectHttp(server().url, 'legacy');
     try {
       expect(client.getProtocolEra()).toBe('legacy');
       await serverOutlivesTheOldCap(client);

@@ -2,8 +2,12 @@
  * Shared pieces of the transport tests: a Backend over the test local backend, SDK clients for
  * both protocol eras, and a check that a sandbox is really gone on the backend.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
@@ -12,6 +16,7 @@ import { NotFoundError } from '../../src/client/errors.js';
 import type { HopxClientApi } from '../../src/client/types.js';
 import type { Backend } from '../../src/transports/backend.js';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
+import { ensureBuilt } from './built-cli.js';
 
 /** A test backend for the enclosing describe block; call the getter inside its tests. */
 export function useTestBackend(): () => TestBackend {
@@ -25,6 +30,57 @@ export function useTestBackend(): () => TestBackend {
   return () => {
     if (!test) throw new Error('test backend not started (use the getter inside a test)');
     return test;
+  };
+}
+
+/**
+ * One HTTP server over a test backend for the whole file (or describe block): started before its
+ * tests, closed after them (before the backend).
+ */
+export function useFileHttpServer(): () => HttpServer {
+  const backend = useTestBackend();
+  let server: HttpServer | undefined;
+  beforeAll(async () => {
+    server = await startHttpServer({
+      backend: backendOver(backend()),
+      logger: silentLogger(),
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 4 * 1024 * 1024,
+      maxSessions: 10,
+      sessionIdleSeconds: 600,
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return () => {
+    if (!server) throw new Error('HTTP server not started (use the getter inside a test)');
+    return server;
+  };
+}
+
+/**
+ * Clients of the built CLI over stdio, as Claude Desktop runs it (its own local backend in
+ * process), sharing a private state folder for the file. The CLI is built first if stale.
+ */
+export function useBuiltStdio(name: string): (era?: Era) => Promise<Client> {
+  let cli: string | undefined;
+  let stateDir: string | undefined;
+  beforeAll(async () => {
+    cli = await ensureBuilt();
+    stateDir = await mkdtemp(join(tmpdir(), `hopx-${name}-`));
+  });
+  afterAll(async () => {
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+  return async (era) => {
+    if (!cli || !stateDir) throw new Error('stdio fixture not ready (connect inside a test)');
+    const env = { ...getDefaultEnvironment(), HOPX_MCP_STATE_DIR: stateDir, HOPX_MCP_LOG_LEVEL: 'warn' };
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cli], env, stderr: 'ignore' });
+    const client = new Client({ name: `${name}-test`, version: '1.0.0' }, era ? { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } } : undefined);
+    await client.connect(transport);
+    return client;
   };
 }
 

@@ -3,33 +3,15 @@
  * session: each request meets a fresh McpServer, so the terminal must live in the caller's
  * conversation, not in the server object.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { silentLogger } from '../../src/log.js';
-import { startHttpServer, type HttpServer } from '../../src/transports/http.js';
-import { backendOver, callTool, connectHttp, createSandbox, useTestBackend } from './helpers.js';
+import { callTool, connectHttp, createSandbox, useFileHttpServer } from './helpers.js';
 
-const backend = useTestBackend();
-let server: HttpServer;
-
-beforeAll(async () => {
-  server = await startHttpServer({
-    backend: backendOver(backend()),
-    logger: silentLogger(),
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 10,
-    sessionIdleSeconds: 600,
-  });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = useFileHttpServer();
 
 describe.each(['legacy', 'modern'] as const)('%s-era client', (era) => {
   it('drives a Python REPL across requests and closes it', async () => {
-    const client: Client = await connectHttp(server.url, era);
+    const client: Client = await connectHttp(server().url, era);
     try {
       await createSandbox(client);
       const start = await callTool(client, 'sandbox_terminal_start', { command: 'python3 -q' });
