@@ -33,6 +33,20 @@ export function useTestBackend(): () => TestBackend {
   };
 }
 
+/** HTTP server options for tests: loopback, any port, the test backend, silent; overridable. */
+export function testServerOptions(test: TestBackend, overrides: Partial<HttpServerOptions> = {}): HttpServerOptions {
+  return {
+    backend: backendOver(test),
+    logger: silentLogger(),
+    host: '127.0.0.1',
+    port: 0,
+    maxBodyBytes: 4 * 1024 * 1024,
+    maxSessions: 50,
+    sessionIdleSeconds: 600,
+    ...overrides,
+  };
+}
+
 /**
  * One HTTP server over a test backend for the whole file (or describe block): started before its
  * tests, closed after them (before the backend).
@@ -41,15 +55,7 @@ export function useFileHttpServer(): () => HttpServer {
   const backend = useTestBackend();
   let server: HttpServer | undefined;
   beforeAll(async () => {
-    server = await startHttpServer({
-      backend: backendOver(backend()),
-      logger: silentLogger(),
-      host: '127.0.0.1',
-      port: 0,
-      maxBodyBytes: 4 * 1024 * 1024,
-      maxSessions: 10,
-      sessionIdleSeconds: 600,
-    });
+    server = await startHttpServer(testServerOptions(backend(), { maxSessions: 10 }));
   });
   afterAll(async () => {
     await server?.close();
@@ -200,16 +206,7 @@ export function useHttpFixture(): {
   return {
     backend,
     async serve(overrides = {}) {
-      const server = await startHttpServer({
-        backend: backendOver(backend()),
-        logger: silentLogger(),
-        host: '127.0.0.1',
-        port: 0,
-        maxBodyBytes: 4 * 1024 * 1024,
-        maxSessions: 50,
-        sessionIdleSeconds: 600,
-        ...overrides,
-      });
+      const server = await startHttpServer(testServerOptions(backend(), overrides));
       servers.push(server);
       return server;
     },

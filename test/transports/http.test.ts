@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { createLogger } from '../../src/log.js';
 import { HttpStartError, startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/transports/http.js';
 import { startTestBackend, type TestBackend } from '../support/local-backend.js';
 import {
@@ -16,6 +16,7 @@ import {
   MCP_HEADERS,
   rawRequest,
   sandboxGone,
+  testServerOptions,
   waitFor,
 } from './helpers.js';
 
@@ -35,16 +36,7 @@ afterAll(async () => {
 });
 
 async function serve(overrides: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
-  const server = await startHttpServer({
-    backend: backendOver(test),
-    logger: process.env.DEBUG_HTTP ? createLogger({ level: 'debug' }) : silentLogger(),
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4 * 1024 * 1024,
-    maxSessions: 50,
-    sessionIdleSeconds: 600,
-    ...overrides,
-  });
+  const server = await startHttpServer(testServerOptions(test, { ...(process.env.DEBUG_HTTP ? { logger: createLogger({ level: 'debug' }) } : {}), ...overrides }));
   servers.push(server);
   return server;
 }
