@@ -1,7 +1,7 @@
 // tools/list size (issue 8 §5): clients send the whole list to the model on every turn. Prints,
 // for each backend (their texts differ) and toolset selection, the bytes of the tools/list result
 // and of what a model reads first (name + description + inputSchema), against the budgets that
-// test/contract/tools-budget.test.ts enforces. Run `npm run build` first (`npm run bench` does).
+// test/contract/tools.test.ts enforces. Run `npm run build` first (`npm run bench` does).
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The budgets, in bytes of compact JSON (UTF-8), for the default toolsets. */
